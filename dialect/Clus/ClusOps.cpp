@@ -1,0 +1,457 @@
+//===- ClusOps.cpp - clus op verification and type inference ----*- C++ -*-===//
+//
+// Every op but soft_assign infers its result types. Inference and
+// verification are one function per op, so the rules that make a result
+// type derivable (ranks, matching dims, element types, attribute ranges) are
+// written once and diagnosed the same way whether the op is parsed, built or
+// verified.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/Clus/ClusOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace clusopt::clus;
+
+namespace {
+
+/// Emits diagnostics at an optional location, so inference can stay silent
+/// when the caller only probes whether types are derivable.
+class Diag {
+public:
+  explicit Diag(std::optional<Location> loc) : loc(loc) {}
+
+  template <typename... Args>
+  LogicalResult error(Args &&...args) const {
+    if (!loc)
+      return failure();
+    InFlightDiagnostic diag = emitError(*loc);
+    (diag << ... << std::forward<Args>(args));
+    return diag;
+  }
+
+private:
+  std::optional<Location> loc;
+};
+
+/// Binds the sizes that several operands give to one named dimension (B, N,
+/// M, ...) and reports the first disagreement between static sizes. The
+/// merged size is static whenever any operand knows it.
+class DimBinder {
+public:
+  explicit DimBinder(const Diag &diag) : diag(diag) {}
+
+  LogicalResult bind(StringRef dim, int64_t size, StringRef operand,
+                     unsigned axis) {
+    auto [it, inserted] =
+        seen.try_emplace(dim, Binding{size, operand.str(), axis});
+    if (inserted)
+      return success();
+    Binding &prev = it->second;
+    if (ShapedType::isDynamic(size))
+      return success();
+    if (ShapedType::isDynamic(prev.size)) {
+      prev = Binding{size, operand.str(), axis};
+      return success();
+    }
+    if (prev.size == size)
+      return success();
+    return diag.error("dimension '", dim, "' mismatch: '", prev.operand,
+                      "' has ", prev.size, " at axis ", prev.axis, " but '",
+                      operand, "' has ", size, " at axis ", axis);
+  }
+
+  int64_t get(StringRef dim) const {
+    auto it = seen.find(dim);
+    return it == seen.end() ? ShapedType::kDynamic : it->second.size;
+  }
+
+private:
+  struct Binding {
+    int64_t size;
+    std::string operand;
+    unsigned axis;
+  };
+  const Diag &diag;
+  llvm::StringMap<Binding> seen;
+};
+
+/// Checks that `value` is a ranked tensor whose dims are named `dims` and
+/// binds them. Returns the tensor type.
+FailureOr<RankedTensorType> bindTensor(DimBinder &binder, const Diag &diag,
+                                       Value value, StringRef operand,
+                                       ArrayRef<StringRef> dims) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || type.getRank() != static_cast<int64_t>(dims.size()))
+    return diag.error("'", operand, "' must be a rank-", dims.size(),
+                      " tensor [", llvm::join(dims, ", "), "], got ",
+                      value.getType());
+  for (auto [axis, dim] : llvm::enumerate(dims))
+    if (failed(binder.bind(dim, type.getDimSize(axis), operand, axis)))
+      return failure();
+  return type;
+}
+
+LogicalResult checkSameElementType(const Diag &diag, RankedTensorType expected,
+                                   StringRef expectedName,
+                                   RankedTensorType actual,
+                                   StringRef actualName) {
+  if (expected.getElementType() == actual.getElementType())
+    return success();
+  return diag.error("element type mismatch: '", actualName, "' has ",
+                    actual.getElementType(), " but '", expectedName,
+                    "' has ", expected.getElementType());
+}
+
+LogicalResult checkAtLeastOne(const Diag &diag, StringRef attr,
+                              int64_t value) {
+  if (value < 1)
+    return diag.error("'", attr, "' must be >= 1, got ", value);
+  return success();
+}
+
+/// Required integer attributes are absent only in hand-written generic IR;
+/// report that instead of dereferencing a null attribute.
+LogicalResult checkAtLeastOne(const Diag &diag, StringRef attr,
+                              IntegerAttr value) {
+  if (!value)
+    return diag.error("requires attribute '", attr, "'");
+  return checkAtLeastOne(diag, attr, value.getInt());
+}
+
+LogicalResult checkFinite(const Diag &diag, StringRef attr, FloatAttr value) {
+  if (value && !std::isfinite(value.getValueAsDouble()))
+    return diag.error("'", attr, "' must be finite");
+  return success();
+}
+
+/// The cluster count of an op must not exceed the token count when both are
+/// static (SPEC §2.3, §2.4).
+LogicalResult checkClustersFitTokens(const Diag &diag, int64_t clusters,
+                                     int64_t tokens) {
+  if (ShapedType::isDynamic(tokens) || clusters <= tokens)
+    return success();
+  return diag.error("requires clusters <= tokens (M <= N), got M = ",
+                    clusters, " and N = ", tokens);
+}
+
+/// The parser infers result types before default-valued attributes are
+/// filled in; inference sees the defaults through this adaptor.
+template <typename OpTy>
+typename OpTy::Adaptor withDefaults(MLIRContext *context,
+                                    typename OpTy::Adaptor adaptor) {
+  typename OpTy::Properties properties = adaptor.getProperties();
+  OpTy::populateDefaultProperties(
+      OperationName(OpTy::getOperationName(), context), properties);
+  return typename OpTy::Adaptor(adaptor.getOperands(),
+                                adaptor.getAttributes(), properties);
+}
+
+RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elementType) {
+  return RankedTensorType::get(shape, elementType);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// PoolOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult PoolOp::inferReturnTypes(MLIRContext *context,
+                                       std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &results) {
+  Diag diag(loc);
+  DimBinder dims(diag);
+  auto z = bindTensor(dims, diag, adaptor.getZ(), "z", {"B", "M", "N"});
+  if (failed(z))
+    return failure();
+  auto x = bindTensor(dims, diag, adaptor.getX(), "x", {"B", "N", "C"});
+  if (failed(x) || failed(checkSameElementType(diag, *x, "x", *z, "z")))
+    return failure();
+  results.push_back(tensorOf({dims.get("B"), dims.get("M"), dims.get("C")},
+                             x->getElementType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// KMeansOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult KMeansOp::inferReturnTypes(MLIRContext *context,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  Diag diag(loc);
+  DimBinder dims(diag);
+  if (failed(checkAtLeastOne(diag, "clusters", adaptor.getClustersAttr())) ||
+      failed(checkAtLeastOne(diag, "iterations", adaptor.getIterationsAttr())))
+    return failure();
+  int64_t clusters = adaptor.getClustersAttr().getInt();
+  if (failed(dims.bind("M", clusters, "clusters", 0)))
+    return failure();
+  auto x = bindTensor(dims, diag, adaptor.getX(), "x", {"B", "N", "C"});
+  if (failed(x))
+    return failure();
+  if (Value init = adaptor.getInit()) {
+    auto initType = bindTensor(dims, diag, init, "init", {"B", "M", "C"});
+    if (failed(initType) ||
+        failed(checkSameElementType(diag, *x, "x", *initType, "init")))
+      return failure();
+  }
+  if (failed(checkClustersFitTokens(diag, clusters, dims.get("N"))))
+    return failure();
+  auto i32 = IntegerType::get(context, 32);
+  results.push_back(tensorOf({dims.get("B"), dims.get("N")}, i32));
+  results.push_back(tensorOf({dims.get("B"), clusters, dims.get("C")},
+                             x->getElementType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// DpcKnnOp
+//===----------------------------------------------------------------------===//
+
+int64_t DpcKnnOp::getMaxClusters() {
+  ArrayRef<int64_t> clusters = getClusters();
+  return clusters.empty() ? 0 : *llvm::max_element(clusters);
+}
+
+LogicalResult DpcKnnOp::inferReturnTypes(MLIRContext *context,
+                                         std::optional<Location> loc,
+                                         Adaptor parsed,
+                                         SmallVectorImpl<Type> &results) {
+  Adaptor adaptor = withDefaults<DpcKnnOp>(context, parsed);
+  Diag diag(loc);
+  DimBinder dims(diag);
+  auto x = bindTensor(dims, diag, adaptor.getX(), "x", {"B", "N", "C"});
+  if (failed(x))
+    return failure();
+  DenseI64ArrayAttr clustersAttr = adaptor.getClustersAttr();
+  if (!clustersAttr)
+    return diag.error("requires attribute 'clusters'");
+  ArrayRef<int64_t> clusters = clustersAttr.asArrayRef();
+  if (clusters.empty())
+    return diag.error("'clusters' must list at least one scale");
+  for (int64_t m : clusters) {
+    if (m < 1)
+      return diag.error("every entry of 'clusters' must be >= 1, got ", m);
+    if (failed(checkClustersFitTokens(diag, m, dims.get("N"))))
+      return failure();
+  }
+  if (failed(checkAtLeastOne(diag, "k", static_cast<int64_t>(adaptor.getK()))))
+    return failure();
+  auto i32 = IntegerType::get(context, 32);
+  int64_t scales = clusters.size();
+  results.push_back(tensorOf({dims.get("B"), scales, dims.get("N")}, i32));
+  results.push_back(tensorOf(
+      {dims.get("B"), scales, *llvm::max_element(clusters)}, i32));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AggregateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AggregateOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> loc,
+                                            Adaptor parsed,
+                                            SmallVectorImpl<Type> &results) {
+  Adaptor adaptor = withDefaults<AggregateOp>(context, parsed);
+  Diag diag(loc);
+  DimBinder dims(diag);
+  if (failed(checkAtLeastOne(diag, "clusters", adaptor.getClustersAttr())))
+    return failure();
+  auto x = bindTensor(dims, diag, adaptor.getX(), "x", {"B", "N", "C"});
+  if (failed(x) ||
+      failed(bindTensor(dims, diag, adaptor.getAssign(), "assign", {"B", "N"})))
+    return failure();
+  bool weighted = adaptor.getReduction() == Reduction::weighted_mean;
+  Value weights = adaptor.getWeights();
+  if (weighted && !weights)
+    return diag.error("reduction 'weighted_mean' requires 'weights'");
+  if (!weighted && weights)
+    return diag.error("'weights' are only allowed with reduction "
+                      "'weighted_mean', got '",
+                      stringifyReduction(adaptor.getReduction()), "'");
+  if (weights) {
+    auto w = bindTensor(dims, diag, weights, "weights", {"B", "N"});
+    if (failed(w) || failed(checkSameElementType(diag, *x, "x", *w, "weights")))
+      return failure();
+  }
+  if (FloatAttr eps = adaptor.getEpsAttr()) {
+    double value = eps.getValueAsDouble();
+    if (!std::isfinite(value) || value < 0)
+      return diag.error("'eps' must be finite and >= 0, got ", value);
+  }
+  results.push_back(tensorOf({dims.get("B"),
+                              adaptor.getClustersAttr().getInt(),
+                              dims.get("C")},
+                             x->getElementType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// BroadcastOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult BroadcastOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  Diag diag(loc);
+  DimBinder dims(diag);
+  auto y = bindTensor(dims, diag, adaptor.getY(), "y", {"B", "M", "C"});
+  if (failed(y) ||
+      failed(bindTensor(dims, diag, adaptor.getAssign(), "assign", {"B", "N"})))
+    return failure();
+  results.push_back(tensorOf({dims.get("B"), dims.get("N"), dims.get("C")},
+                             y->getElementType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  Diag diag(loc);
+  DimBinder dims(diag);
+  // Keys and values share one variadic segment size; an unpaired operand
+  // count would silently misassign them, so check it before using them.
+  size_t numOperands = adaptor.getOperands().size();
+  if (numOperands < 3 || (numOperands - 1) % 2 != 0)
+    return diag.error("expects the query followed by one or more [key, "
+                      "value] pairs, got ",
+                      numOperands, " operands");
+  auto q = bindTensor(dims, diag, adaptor.getQ(), "q", {"B", "H", "N", "D"});
+  if (failed(q))
+    return failure();
+  for (auto [s, kv] :
+       llvm::enumerate(llvm::zip_equal(adaptor.getKeys(), adaptor.getValues()))) {
+    std::string m = "M" + std::to_string(s);
+    std::string key = "keys[" + std::to_string(s) + "]";
+    std::string value = "values[" + std::to_string(s) + "]";
+    auto k = bindTensor(dims, diag, std::get<0>(kv), key, {"B", "H", m, "D"});
+    if (failed(k) || failed(checkSameElementType(diag, *q, "q", *k, key)))
+      return failure();
+    auto v =
+        bindTensor(dims, diag, std::get<1>(kv), value, {"B", "H", m, "Dv"});
+    if (failed(v) || failed(checkSameElementType(diag, *q, "q", *v, value)))
+      return failure();
+  }
+  if (failed(checkFinite(diag, "scale", adaptor.getScaleAttr())))
+    return failure();
+  results.push_back(tensorOf(
+      {dims.get("B"), dims.get("H"), dims.get("N"), dims.get("Dv")},
+      q->getElementType()));
+  return success();
+}
+
+static ParseResult
+parseKeyValuePairs(OpAsmParser &parser,
+                   SmallVectorImpl<OpAsmParser::UnresolvedOperand> &keys,
+                   SmallVectorImpl<OpAsmParser::UnresolvedOperand> &values) {
+  return parser.parseCommaSeparatedList([&]() -> ParseResult {
+    return failure(parser.parseLSquare() ||
+                   parser.parseOperand(keys.emplace_back()) ||
+                   parser.parseComma() ||
+                   parser.parseOperand(values.emplace_back()) ||
+                   parser.parseRSquare());
+  });
+}
+
+static void printKeyValuePairs(OpAsmPrinter &printer, Operation *,
+                               OperandRange keys, OperandRange values) {
+  llvm::interleaveComma(llvm::zip(keys, values), printer, [&](auto kv) {
+    printer << "[" << std::get<0>(kv) << ", " << std::get<1>(kv) << "]";
+  });
+}
+
+static ParseResult parseKeyValuePairTypes(OpAsmParser &parser,
+                                          SmallVectorImpl<Type> &keys,
+                                          SmallVectorImpl<Type> &values) {
+  return parser.parseCommaSeparatedList([&]() -> ParseResult {
+    return failure(parser.parseLSquare() ||
+                   parser.parseType(keys.emplace_back()) ||
+                   parser.parseComma() ||
+                   parser.parseType(values.emplace_back()) ||
+                   parser.parseRSquare());
+  });
+}
+
+static void printKeyValuePairTypes(OpAsmPrinter &printer, Operation *,
+                                   TypeRange keys, TypeRange values) {
+  llvm::interleaveComma(llvm::zip(keys, values), printer, [&](auto kv) {
+    printer << "[" << std::get<0>(kv) << ", " << std::get<1>(kv) << "]";
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// TopKMembersOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TopKMembersOp::inferReturnTypes(MLIRContext *context,
+                                              std::optional<Location> loc,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &results) {
+  Diag diag(loc);
+  DimBinder dims(diag);
+  if (failed(checkAtLeastOne(diag, "capacity", adaptor.getCapacityAttr())) ||
+      failed(bindTensor(dims, diag, adaptor.getG(), "g", {"B", "N", "M"})))
+    return failure();
+  results.push_back(tensorOf({dims.get("B"), dims.get("M"),
+                              adaptor.getCapacityAttr().getInt()},
+                             IntegerType::get(context, 32)));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ClusterAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ClusterAttentionOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  Diag diag(loc);
+  DimBinder dims(diag);
+  auto q = bindTensor(dims, diag, adaptor.getQ(), "q", {"B", "H", "N", "D"});
+  if (failed(q))
+    return failure();
+  struct Operand {
+    Value value;
+    StringRef name;
+    SmallVector<StringRef, 4> dims;
+  };
+  Operand floats[] = {{adaptor.getK(), "k", {"B", "H", "N", "D"}},
+                      {adaptor.getV(), "v", {"B", "H", "N", "Dv"}},
+                      {adaptor.getAq(), "aq", {"B", "H", "N", "M"}},
+                      {adaptor.getAk(), "ak", {"B", "H", "N", "M"}}};
+  for (const Operand &operand : floats) {
+    auto type = bindTensor(dims, diag, operand.value, operand.name,
+                           operand.dims);
+    if (failed(type) ||
+        failed(checkSameElementType(diag, *q, "q", *type, operand.name)))
+      return failure();
+  }
+  if (failed(bindTensor(dims, diag, adaptor.getMembers(), "members",
+                        {"B", "M", "kappa"})) ||
+      failed(checkFinite(diag, "scale", adaptor.getScaleAttr())))
+    return failure();
+  results.push_back(tensorOf(
+      {dims.get("B"), dims.get("H"), dims.get("N"), dims.get("Dv")},
+      q->getElementType()));
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "dialect/Clus/ClusOps.cpp.inc"

@@ -1,0 +1,1 @@
+"""clusopt Python package."""

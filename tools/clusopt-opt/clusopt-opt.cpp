@@ -1,0 +1,28 @@
+//===- clusopt-opt.cpp - mlir-opt with the clus dialect ---------*- C++ -*-===//
+//
+// mlir-opt with the `clus` dialect, every upstream dialect and pass, and the
+// clusopt passes and pipelines registered.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/Clus/ClusDialect.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  registry.insert<clusopt::clus::ClusDialect>();
+
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "clusopt optimizer driver: the clus dialect, its passes and "
+                  "pipelines, plus all of upstream MLIR\n",
+      registry));
+}
