@@ -1,0 +1,23 @@
+//===- Passes.h - clusopt conversion passes ---------------------*- C++ -*-===//
+
+#ifndef CLUSOPT_CONVERSION_PASSES_H
+#define CLUSOPT_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace clusopt {
+
+#define GEN_PASS_DECL
+#include "lib/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "lib/Conversion/Passes.h.inc"
+
+} // namespace clusopt
+
+#endif // CLUSOPT_CONVERSION_PASSES_H

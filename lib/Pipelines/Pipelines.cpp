@@ -1,0 +1,44 @@
+//===- Pipelines.cpp - clusopt pass pipelines -------------------*- C++ -*-===//
+
+#include "lib/Pipelines/Pipelines.h"
+
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+
+// The reference pipeline, written as a textual pipeline so that it reads the
+// same here, in `--help` and in a crash reproducer. Every stage after the
+// first is upstream MLIR.
+static constexpr const char *kClusToLLVM =
+    // clus → linalg/tensor/scf on tensors.
+    "convert-clus-to-linalg,canonicalize,cse,"
+    // Tensors → buffers; function results become returned allocations
+    // owned by the caller.
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "buffer-deallocation-pipeline,"
+    // Buffers → loops → LLVM.
+    "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
+    "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
+    // bf16 has no native conversions on most CPUs: expand them to integer
+    // ops so no libcall is needed.
+    "arith-expand{include-bf16=true},convert-math-to-llvm,"
+    "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
+    "func.func(llvm-request-c-wrappers),convert-func-to-llvm,"
+    "reconcile-unrealized-casts";
+
+void clusopt::buildClusToLLVMPipeline(OpPassManager &pm) {
+  // The pipeline text is a constant tested by lit; failing to parse it is a
+  // programming error.
+  if (failed(parsePassPipeline(kClusToLLVM, pm)))
+    llvm::report_fatal_error("clusopt: malformed built-in clus-to-llvm pipeline");
+}
+
+void clusopt::registerPipelines() {
+  PassPipelineRegistration<>(
+      "clus-to-llvm",
+      "Reference lowering: clus ops on tensors to the LLVM dialect (linalg, "
+      "one-shot bufferization, loops), with C-interface wrappers on every "
+      "function",
+      buildClusToLLVMPipeline);
+}

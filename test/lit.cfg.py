@@ -1,0 +1,42 @@
+# -*- Python -*-
+# lit configuration for the clusopt regression suite.
+#
+# Parameters (lit --param NAME=VALUE, or LIT_OPTS="--param ..."):
+#   roundtrip=1  every clusopt-opt invocation also checks the generic-form
+#                round trip (--verify-roundtrip).
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "CLUSOPT"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.clusopt_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
+config.substitutions.append(("%clusopt_src_root", config.clusopt_src_root))
+config.substitutions.append(("%clusopt_obj_root", config.clusopt_obj_root))
+config.substitutions.append(("%python", config.python_executable))
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+roundtrip = lit_config.params.get("roundtrip", "0") not in ("0", "", "false")
+opt_args = ["--verify-roundtrip"] if roundtrip else []
+if roundtrip:
+    config.available_features.add("roundtrip")
+
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+tools = [
+    ToolSubst("clusopt-opt", extra_args=opt_args, unresolved="fatal"),
+    ToolSubst("mlir-runner", unresolved="ignore"),
+    ToolSubst("mlir-translate", unresolved="ignore"),
+    ToolSubst("llc", unresolved="ignore"),
+]
+llvm_config.add_tool_substitutions(tools, [config.clusopt_tools_dir, config.llvm_tools_dir])
