@@ -13,8 +13,9 @@ static constexpr const char *kClusToLLVM =
     // clus → linalg/tensor/scf on tensors.
     "convert-clus-to-linalg,canonicalize,cse,"
     // Tensors → buffers; function results become returned allocations
-    // owned by the caller.
-    "one-shot-bufferize{bufferize-function-boundaries "
+    // owned by the caller; loops may yield fresh buffers (kmeans carries
+    // its assignment across iterations).
+    "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-deallocation-pipeline,"
     // Buffers → loops → LLVM.

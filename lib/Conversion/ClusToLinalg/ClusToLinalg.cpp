@@ -253,6 +253,22 @@ std::pair<Value, Value> softmaxStats(Emitter &e, Access logits,
   return {max, sum};
 }
 
+/// Replaces `op` by `values`, casting each to the op's result type. The
+/// lowering takes sizes from one operand, which may know fewer static dims
+/// than the inferred result type (e.g. B is static only in the other one).
+void replaceOpCasting(PatternRewriter &rewriter, Operation *op,
+                      ValueRange values) {
+  SmallVector<Value> casted;
+  for (auto [value, type] : llvm::zip_equal(values, op->getResultTypes())) {
+    if (value.getType() == type)
+      casted.push_back(value);
+    else
+      casted.push_back(
+          tensor::CastOp::create(rewriter, op->getLoc(), type, value));
+  }
+  rewriter.replaceOp(op, casted);
+}
+
 //===----------------------------------------------------------------------===//
 // soft_assign: softmax over tokens or clusters.
 //===----------------------------------------------------------------------===//
@@ -286,7 +302,7 @@ struct SoftAssignLowering : OpRewritePattern<SoftAssignOp> {
             p = arith::TruncFOp::create(b, loc, elementType, p);
           return SmallVector<Value>{p};
         })[0];
-    rewriter.replaceOp(op, z);
+    replaceOpCasting(rewriter, op, z);
     return success();
   }
 };
@@ -310,7 +326,7 @@ struct PoolLowering : OpRewritePattern<PoolOp> {
                                              extF32(b, loc, args[1]));
           return SmallVector<Value>{arith::AddFOp::create(b, loc, args[2], prod)};
         })[0];
-    rewriter.replaceOp(op, e.castTo(y, op.getType().getElementType()));
+    replaceOpCasting(rewriter, op, e.castTo(y, op.getType().getElementType()));
     return success();
   }
 };
@@ -398,7 +414,7 @@ struct AggregateLowering : OpRewritePattern<AggregateOp> {
                 arith::DivFOp::create(b, loc, args[0], denominator)};
           })[0];
     }
-    rewriter.replaceOp(op, e.castTo(y, op.getType().getElementType()));
+    replaceOpCasting(rewriter, op, e.castTo(y, op.getType().getElementType()));
     return success();
   }
 };
@@ -426,7 +442,7 @@ struct BroadcastLowering : OpRewritePattern<BroadcastOp> {
           return SmallVector<Value>{
               guardedExtract(b, loc, valid, y, {batch, row, channel})};
         })[0];
-    rewriter.replaceOp(op, e.castTo(x, op.getType().getElementType()));
+    replaceOpCasting(rewriter, op, e.castTo(x, op.getType().getElementType()));
     return success();
   }
 };
@@ -500,7 +516,7 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
             return SmallVector<Value>{arith::AddFOp::create(b, loc, args[4], pv)};
           })[0];
     }
-    rewriter.replaceOp(op, e.castTo(out, op.getType().getElementType()));
+    replaceOpCasting(rewriter, op, e.castTo(out, op.getType().getElementType()));
     return success();
   }
 };
@@ -638,7 +654,7 @@ struct KMeansLowering : OpRewritePattern<KMeansOp> {
         });
     Value finalCentroids =
         e.castTo(loop.getResult(0), op.getCentroids().getType().getElementType());
-    rewriter.replaceOp(op, {loop.getResult(1), finalCentroids});
+    replaceOpCasting(rewriter, op, ValueRange{loop.getResult(1), finalCentroids});
     return success();
   }
 };
@@ -795,73 +811,70 @@ struct DpcKnnLowering : OpRewritePattern<DpcKnnOp> {
           return SmallVector<Value>{countIf(b, l, before, args[2])};
         })[0];
 
+    // All scales at once: loop `s` reads its cluster count M_s from a select
+    // chain over the (few, static) scales.
     ArrayRef<int64_t> scales = op.getClusters();
-    int64_t maxClusters = op.getMaxClusters();
+    auto clusterCount = [&](OpBuilder &b, Location l, unsigned scaleLoop) {
+      Value s = linalg::IndexOp::create(b, l, scaleLoop);
+      Value count = arith::ConstantIntOp::create(b, l, scales.front(), 32);
+      for (auto [i, m] : llvm::enumerate(scales.drop_front())) {
+        Value isScale = arith::CmpIOp::create(
+            b, l, arith::CmpIPredicate::eq, s,
+            arith::ConstantIndexOp::create(b, l, i + 1));
+        count = arith::SelectOp::create(
+            b, l, isScale, arith::ConstantIntOp::create(b, l, m, 32), count);
+      }
+      return count;
+    };
     OpFoldResult numScales = rewriter.getIndexAttr(scales.size());
-    Value allAssign = e.filledI32({batch, numScales, tokensSize}, 0);
-    Value allCenters =
-        e.filledI32({batch, numScales, rewriter.getIndexAttr(maxClusters)}, -1);
-    for (auto [s, numClusters] : llvm::enumerate(scales)) {
-      // centers[m] = the token of rank m, for m < M_s. Loops (b, m, i).
-      Value centers = e.generic(
-          3, {2}, {{rank, {0, 2}}},
-          {{e.filledI32({batch, rewriter.getIndexAttr(numClusters)}, -1),
-            {0, 1}}},
-          [&](OpBuilder &b, Location l, ValueRange args) {
-            Value isCenter = arith::CmpIOp::create(
-                b, l, arith::CmpIPredicate::eq, args[0], loopIndexI32(b, l, 1));
-            return SmallVector<Value>{arith::SelectOp::create(
-                b, l, isCenter, loopIndexI32(b, l, 2), args[1])};
-          })[0];
-      // Nearest centre, loops (b, i, m), m reduced. A centre of -1 (only
-      // with M_s > N, which the runtime rejects) is skipped.
-      SmallVector<Value> nearest = e.generic(
-          3, {2}, {{centers, {0, 2}}},
-          {{e.filledF32(rows, INFINITY), {0, 1}}, {e.filledI32(rows, 0), {0, 1}}},
-          [&](OpBuilder &b, Location l, ValueRange args) {
-            Value valid = inRange(b, l, args[0], tokens);
-            Value d = guardedExtract(
-                b, l, valid, dist,
-                {linalg::IndexOp::create(b, l, 0),
-                 linalg::IndexOp::create(b, l, 1), toIndex(b, l, args[0])});
-            Value better = arith::AndIOp::create(
-                b, l, valid,
-                arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, d,
-                                      args[1]));
-            return SmallVector<Value>{
-                arith::SelectOp::create(b, l, better, d, args[1]),
-                arith::SelectOp::create(b, l, better, loopIndexI32(b, l, 2),
-                                        args[2])};
-          });
-      // Centres are forced into their own cluster: rank < M_s wins.
-      Value clusterCount = arith::ConstantIntOp::create(rewriter, loc,
-                                                        numClusters, 32);
-      Value assign = e.generic(
-          2, {}, {{rank, {0, 1}}}, {{nearest[1], {0, 1}}},
-          [&](OpBuilder &b, Location l, ValueRange args) {
-            Value isCenter = arith::CmpIOp::create(
-                b, l, arith::CmpIPredicate::slt, args[0], clusterCount);
-            return SmallVector<Value>{
-                arith::SelectOp::create(b, l, isCenter, args[0], args[1])};
-          })[0];
-      SmallVector<OpFoldResult> strides(3, rewriter.getIndexAttr(1));
-      allAssign = tensor::InsertSliceOp::create(
-          rewriter, loc, assign, allAssign,
-          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0),
-                                 rewriter.getIndexAttr(s),
-                                 rewriter.getIndexAttr(0)},
-          ArrayRef<OpFoldResult>{batch, rewriter.getIndexAttr(1), tokensSize},
-          strides);
-      allCenters = tensor::InsertSliceOp::create(
-          rewriter, loc, centers, allCenters,
-          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0),
-                                 rewriter.getIndexAttr(s),
-                                 rewriter.getIndexAttr(0)},
-          ArrayRef<OpFoldResult>{batch, rewriter.getIndexAttr(1),
-                                 rewriter.getIndexAttr(numClusters)},
-          strides);
-    }
-    rewriter.replaceOp(op, {allAssign, allCenters});
+    OpFoldResult maxClusters = rewriter.getIndexAttr(op.getMaxClusters());
+    // centers[s][m] = the token of rank m, for m < M_s; -1 after. Loops
+    // (b, s, m, i), i reduced.
+    Value centers = e.generic(
+        4, {3}, {{rank, {0, 3}}},
+        {{e.filledI32({batch, numScales, maxClusters}, -1), {0, 1, 2}}},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value m = loopIndexI32(b, l, 2);
+          Value isCenter = arith::AndIOp::create(
+              b, l,
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, args[0], m),
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, m,
+                                    clusterCount(b, l, 1)));
+          return SmallVector<Value>{arith::SelectOp::create(
+              b, l, isCenter, loopIndexI32(b, l, 3), args[1])};
+        })[0];
+    // Nearest centre over the filled slots. Loops (b, s, i, m), m reduced.
+    SmallVector<OpFoldResult> scaleRows = {batch, numScales, tokensSize};
+    Value nearest = e.generic(
+        4, {3}, {{centers, {0, 1, 3}}},
+        {{e.filledF32(scaleRows, INFINITY), {0, 1, 2}},
+         {e.filledI32(scaleRows, 0), {0, 1, 2}}},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value valid = inRange(b, l, args[0], tokens);
+          Value d = guardedExtract(
+              b, l, valid, dist,
+              {linalg::IndexOp::create(b, l, 0),
+               linalg::IndexOp::create(b, l, 2), toIndex(b, l, args[0])});
+          Value better = arith::AndIOp::create(
+              b, l, valid,
+              arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, d,
+                                    args[1]));
+          return SmallVector<Value>{
+              arith::SelectOp::create(b, l, better, d, args[1]),
+              arith::SelectOp::create(b, l, better, loopIndexI32(b, l, 3),
+                                      args[2])};
+        })[1];
+    // Centres are forced into their own cluster: rank < M_s wins. Loops
+    // (b, s, i).
+    Value assign = e.generic(
+        3, {}, {{rank, {0, 2}}}, {{nearest, {0, 1, 2}}},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value isCenter = arith::CmpIOp::create(
+              b, l, arith::CmpIPredicate::slt, args[0], clusterCount(b, l, 1));
+          return SmallVector<Value>{
+              arith::SelectOp::create(b, l, isCenter, args[0], args[1])};
+        })[0];
+    replaceOpCasting(rewriter, op, ValueRange{assign, centers});
     return success();
   }
 };
@@ -901,7 +914,7 @@ struct TopKMembersLowering : OpRewritePattern<TopKMembersOp> {
             return SmallVector<Value>{arith::SelectOp::create(
                 b, l, hit, loopIndexI32(b, l, 3), args[1])};
           })[0];
-      rewriter.replaceOp(op, members);
+      replaceOpCasting(rewriter, op, members);
       return success();
     }
 
@@ -953,7 +966,7 @@ struct TopKMembersLowering : OpRewritePattern<TopKMembersOp> {
           return SmallVector<Value>{arith::SelectOp::create(
               b, l, hit, loopIndexI32(b, l, 3), args[2])};
         })[0];
-    rewriter.replaceOp(op, members);
+    replaceOpCasting(rewriter, op, members);
     return success();
   }
 };
@@ -1218,7 +1231,7 @@ struct ClusterAttentionLowering : OpRewritePattern<ClusterAttentionOp> {
           return SmallVector<Value>{
               arith::SelectOp::create(b, l, inSome, mean, args[2])};
         })[0];
-    rewriter.replaceOp(op, e.castTo(out, op.getType().getElementType()));
+    replaceOpCasting(rewriter, op, e.castTo(out, op.getType().getElementType()));
     return success();
   }
 };

@@ -1,0 +1,133 @@
+"""Compiles MLIR through clusopt's pipelines into shared libraries.
+
+A *backend* names a pass pipeline and a CPU target. The numerics harness is
+parametrised by backends, so every later pipeline (tiled, vectorised, GPU)
+is checked by the same tests as the reference one.
+"""
+
+import dataclasses
+import hashlib
+import os
+import pathlib
+import subprocess
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+LLVM_BIN = pathlib.Path(os.environ.get("CLUSOPT_LLVM_BIN",
+                                       "/usr/lib/llvm-22/bin"))
+
+
+class ToolchainError(RuntimeError):
+    """A tool in the compile chain is missing or failed."""
+
+
+def build_dir():
+    return pathlib.Path(os.environ.get("CLUSOPT_BUILD_DIR",
+                                       REPO_ROOT / "build"))
+
+
+def cache_dir():
+    path = pathlib.Path(os.environ.get("CLUSOPT_KERNEL_CACHE",
+                                       build_dir() / "kernel-cache"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _tool(name, directory):
+    path = pathlib.Path(directory) / name
+    if not path.exists():
+        raise ToolchainError(f"{name} not found at {path}; build clusopt "
+                             f"first (scripts/test.sh builds it)")
+    return str(path)
+
+
+def host_cpu_features():
+    """CPU feature flags of this machine, from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+# What a CPU must support to run code built for each target.
+_TARGET_FEATURES = {
+    "host": set(),
+    "x86-64": set(),
+    "x86-64-v3": {"avx2", "fma", "bmi2", "f16c"},
+    "x86-64-v4": {"avx512f", "avx512bw", "avx512vl", "avx512dq"},
+}
+
+
+def target_runs_here(target):
+    return _TARGET_FEATURES[target] <= host_cpu_features()
+
+
+@dataclasses.dataclass(frozen=True)
+class Backend:
+    """A pass pipeline plus the CPU the generated code is built for."""
+
+    pipeline: str = "clus-to-llvm"
+    target: str = "x86-64"
+    sanitize: bool = False
+
+    def __post_init__(self):
+        if self.target not in _TARGET_FEATURES:
+            raise ValueError(f"unknown target '{self.target}'; expected one "
+                             f"of {sorted(_TARGET_FEATURES)}")
+
+    @property
+    def name(self):
+        suffix = "+asan" if self.sanitize else ""
+        return f"{self.pipeline}@{self.target}{suffix}"
+
+    def _clang_flags(self):
+        flags = ["-O2", "-shared", "-fPIC"]
+        if self.target == "host":
+            flags.append("-march=native")
+        else:
+            flags.append(f"-march={self.target}")
+        if self.sanitize:
+            flags += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
+        return flags
+
+    def compile(self, mlir_text):
+        """Compiles `mlir_text` to a shared library and returns its path.
+
+        Libraries are cached by the hash of the input, the backend and the
+        clusopt-opt binary, so re-running the suite recompiles nothing.
+        """
+        opt = _tool("clusopt-opt", build_dir() / "bin")
+        key = hashlib.sha256()
+        key.update(mlir_text.encode())
+        key.update(self.name.encode())
+        key.update(str(os.stat(opt).st_mtime_ns).encode())
+        digest = key.hexdigest()[:24]
+        out = cache_dir() / f"{digest}.so"
+        if out.exists():
+            return out
+        work = cache_dir() / f"{digest}.tmp{os.getpid()}"
+        work.mkdir(exist_ok=True)
+        src = work / "kernel.mlir"
+        src.write_text(mlir_text)
+        lowered, ir, lib = work / "lowered.mlir", work / "kernel.ll", \
+            work / "kernel.so"
+        self._run([opt, f"--{self.pipeline}", str(src), "-o", str(lowered)])
+        self._run([_tool("mlir-translate", LLVM_BIN), "--mlir-to-llvmir",
+                   str(lowered), "-o", str(ir)])
+        self._run([_tool("clang", LLVM_BIN), *self._clang_flags(), str(ir),
+                   "-o", str(lib), "-lm"])
+        os.replace(lib, out)  # atomic: concurrent test workers may race
+        for f in work.iterdir():
+            f.unlink()
+        work.rmdir()
+        return out
+
+    @staticmethod
+    def _run(cmd):
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ToolchainError(f"{' '.join(cmd)} failed "
+                                 f"({proc.returncode}):\n{proc.stderr}")

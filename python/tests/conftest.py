@@ -1,0 +1,69 @@
+"""Shared pytest setup: the package path, backend selection and the
+error summary of the numerics harness."""
+
+import os
+import pathlib
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from clusopt.toolchain import Backend, target_runs_here  # noqa: E402
+
+# Largest error seen per (backend, op, dtype), printed at the end of a run.
+ERRORS = {}
+CASES = {}
+
+
+def parse_backend(text):
+    """`PIPELINE@TARGET[+asan]`, e.g. `clus-to-llvm@x86-64-v3`."""
+    sanitize = text.endswith("+asan")
+    text = text.removesuffix("+asan")
+    pipeline, _, target = text.partition("@")
+    return Backend(pipeline=pipeline, target=target or "x86-64",
+                   sanitize=sanitize)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--backend", action="append", default=None,
+        help="PIPELINE@TARGET[+asan] to check against the oracle; repeat "
+             "for several (default: $CLUSOPT_BACKENDS or "
+             "clus-to-llvm@x86-64)")
+    parser.addoption(
+        "--full", action="store_true",
+        default=os.environ.get("CLUSOPT_FULL") == "1",
+        help="run every large shape instead of the CI sample")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        names = metafunc.config.getoption("backend") or os.environ.get(
+            "CLUSOPT_BACKENDS", "clus-to-llvm@x86-64").split(",")
+        backends = [parse_backend(n) for n in names]
+        metafunc.parametrize("backend", backends, ids=[b.name for b in backends])
+
+
+@pytest.fixture
+def runnable(backend):
+    if not target_runs_here(backend.target):
+        pytest.skip(f"this CPU cannot run {backend.target} code")
+    return backend
+
+
+def record(backend, op, dtype, err):
+    key = (backend.name, op, dtype)
+    ERRORS[key] = max(ERRORS.get(key, 0.0), err)
+    CASES[key] = CASES.get(key, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not ERRORS:
+        return
+    tr = terminalreporter
+    tr.section("clusopt numerics: cases and largest error per op")
+    for key in sorted(ERRORS):
+        backend, op, dtype = key
+        tr.write_line(f"{backend:28s} {op:18s} {dtype:5s} cases={CASES[key]:4d} "
+                      f"max_err={ERRORS[key]:.3e}")
