@@ -22,22 +22,27 @@ using namespace clusopt::clus;
 namespace {
 
 /// Emits diagnostics at an optional location, so inference can stay silent
-/// when the caller only probes whether types are derivable.
+/// when the caller only probes whether types are derivable. Messages carry
+/// the usual "'clus.x' op" prefix: the parser reports inference errors
+/// before the op exists, so nothing else would name the op.
 class Diag {
 public:
-  explicit Diag(std::optional<Location> loc) : loc(loc) {}
+  Diag(std::optional<Location> loc, StringRef opName)
+      : loc(loc), opName(opName) {}
 
   template <typename... Args>
   LogicalResult error(Args &&...args) const {
     if (!loc)
       return failure();
     InFlightDiagnostic diag = emitError(*loc);
+    diag << "'" << opName << "' op ";
     (diag << ... << std::forward<Args>(args));
     return diag;
   }
 
 private:
   std::optional<Location> loc;
+  StringRef opName;
 };
 
 /// Binds the sizes that several operands give to one named dimension (B, N,
@@ -62,9 +67,13 @@ public:
     }
     if (prev.size == size)
       return success();
-    return diag.error("dimension '", dim, "' mismatch: '", prev.operand,
-                      "' has ", prev.size, " at axis ", prev.axis, " but '",
-                      operand, "' has ", size, " at axis ", axis);
+    return diag.error("dimension '", dim, "' mismatch: ", prev.describe(),
+                      " but ", Binding{size, operand.str(), axis}.describe());
+  }
+
+  /// Binds a dimension that an attribute fixes (e.g. M = clusters).
+  LogicalResult bindAttr(StringRef dim, int64_t size, StringRef attr) {
+    return bind(dim, size, attr, kAttribute);
   }
 
   int64_t get(StringRef dim) const {
@@ -73,10 +82,19 @@ public:
   }
 
 private:
+  static constexpr unsigned kAttribute = ~0u;
+
   struct Binding {
     int64_t size;
     std::string operand;
     unsigned axis;
+
+    std::string describe() const {
+      if (axis == kAttribute)
+        return "attribute '" + operand + "' is " + std::to_string(size);
+      return "'" + operand + "' has " + std::to_string(size) + " at axis " +
+             std::to_string(axis);
+    }
   };
   const Diag &diag;
   llvm::StringMap<Binding> seen;
@@ -91,6 +109,11 @@ FailureOr<RankedTensorType> bindTensor(DimBinder &binder, const Diag &diag,
   if (!type || type.getRank() != static_cast<int64_t>(dims.size()))
     return diag.error("'", operand, "' must be a rank-", dims.size(),
                       " tensor [", llvm::join(dims, ", "), "], got ",
+                      value.getType());
+  // The result types drop encodings and no lowering understands them (a
+  // sparse operand would be read as dense), so reject them up front.
+  if (type.getEncoding())
+    return diag.error("'", operand, "' must not have a tensor encoding, got ",
                       value.getType());
   for (auto [axis, dim] : llvm::enumerate(dims))
     if (failed(binder.bind(dim, type.getDimSize(axis), operand, axis)))
@@ -160,6 +183,20 @@ RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elementType) {
 } // namespace
 
 //===----------------------------------------------------------------------===//
+// SoftAssignOp
+//===----------------------------------------------------------------------===//
+
+// soft_assign has no inference (its result type is its operand's), so it
+// checks the encoding rule of bindTensor here.
+LogicalResult SoftAssignOp::verify() {
+  auto type = cast<RankedTensorType>(getLogits().getType());
+  if (type.getEncoding())
+    return emitOpError("'logits' must not have a tensor encoding, got ")
+           << type;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // PoolOp
 //===----------------------------------------------------------------------===//
 
@@ -167,7 +204,7 @@ LogicalResult PoolOp::inferReturnTypes(MLIRContext *context,
                                        std::optional<Location> loc,
                                        Adaptor adaptor,
                                        SmallVectorImpl<Type> &results) {
-  Diag diag(loc);
+  Diag diag(loc, getOperationName());
   DimBinder dims(diag);
   auto z = bindTensor(dims, diag, adaptor.getZ(), "z", {"B", "M", "N"});
   if (failed(z))
@@ -188,13 +225,13 @@ LogicalResult KMeansOp::inferReturnTypes(MLIRContext *context,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &results) {
-  Diag diag(loc);
+  Diag diag(loc, getOperationName());
   DimBinder dims(diag);
   if (failed(checkAtLeastOne(diag, "clusters", adaptor.getClustersAttr())) ||
       failed(checkAtLeastOne(diag, "iterations", adaptor.getIterationsAttr())))
     return failure();
   int64_t clusters = adaptor.getClustersAttr().getInt();
-  if (failed(dims.bind("M", clusters, "clusters", 0)))
+  if (failed(dims.bindAttr("M", clusters, "clusters")))
     return failure();
   auto x = bindTensor(dims, diag, adaptor.getX(), "x", {"B", "N", "C"});
   if (failed(x))
@@ -228,7 +265,7 @@ LogicalResult DpcKnnOp::inferReturnTypes(MLIRContext *context,
                                          Adaptor parsed,
                                          SmallVectorImpl<Type> &results) {
   Adaptor adaptor = withDefaults<DpcKnnOp>(context, parsed);
-  Diag diag(loc);
+  Diag diag(loc, getOperationName());
   DimBinder dims(diag);
   auto x = bindTensor(dims, diag, adaptor.getX(), "x", {"B", "N", "C"});
   if (failed(x))
@@ -264,7 +301,7 @@ LogicalResult AggregateOp::inferReturnTypes(MLIRContext *context,
                                             Adaptor parsed,
                                             SmallVectorImpl<Type> &results) {
   Adaptor adaptor = withDefaults<AggregateOp>(context, parsed);
-  Diag diag(loc);
+  Diag diag(loc, getOperationName());
   DimBinder dims(diag);
   if (failed(checkAtLeastOne(diag, "clusters", adaptor.getClustersAttr())))
     return failure();
@@ -305,7 +342,7 @@ LogicalResult BroadcastOp::inferReturnTypes(MLIRContext *context,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &results) {
-  Diag diag(loc);
+  Diag diag(loc, getOperationName());
   DimBinder dims(diag);
   auto y = bindTensor(dims, diag, adaptor.getY(), "y", {"B", "M", "C"});
   if (failed(y) ||
@@ -324,7 +361,7 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &results) {
-  Diag diag(loc);
+  Diag diag(loc, getOperationName());
   DimBinder dims(diag);
   // Keys and values share one variadic segment size; an unpaired operand
   // count would silently misassign them, so check it before using them.
@@ -404,7 +441,7 @@ LogicalResult TopKMembersOp::inferReturnTypes(MLIRContext *context,
                                               std::optional<Location> loc,
                                               Adaptor adaptor,
                                               SmallVectorImpl<Type> &results) {
-  Diag diag(loc);
+  Diag diag(loc, getOperationName());
   DimBinder dims(diag);
   if (failed(checkAtLeastOne(diag, "capacity", adaptor.getCapacityAttr())) ||
       failed(bindTensor(dims, diag, adaptor.getG(), "g", {"B", "N", "M"})))
@@ -422,7 +459,7 @@ LogicalResult TopKMembersOp::inferReturnTypes(MLIRContext *context,
 LogicalResult ClusterAttentionOp::inferReturnTypes(
     MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &results) {
-  Diag diag(loc);
+  Diag diag(loc, getOperationName());
   DimBinder dims(diag);
   auto q = bindTensor(dims, diag, adaptor.getQ(), "q", {"B", "H", "N", "D"});
   if (failed(q))

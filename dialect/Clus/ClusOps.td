@@ -41,8 +41,12 @@ def Clus_SoftAssignOp : Clus_Op<"soft_assign",
     Example:
 
     ```mlir
-    %z = clus.soft_assign %logits : tensor<2x100x3136xf32>
-    %w = clus.soft_assign %logits axis = clusters : tensor<2x100x?xf16>
+    func.func @soft_assign(%logits: tensor<2x100x?xf16>)
+        -> (tensor<2x100x?xf16>, tensor<2x100x?xf16>) {
+      %z = clus.soft_assign %logits : tensor<2x100x?xf16>
+      %w = clus.soft_assign %logits axis = clusters : tensor<2x100x?xf16>
+      return %z, %w : tensor<2x100x?xf16>, tensor<2x100x?xf16>
+    }
     ```
   }];
   let arguments = (ins Clus_FloatTensorOfRank<3>:$logits,
@@ -50,8 +54,9 @@ def Clus_SoftAssignOp : Clus_Op<"soft_assign",
                         "::clusopt::clus::SoftAssignAxis::tokens">:$axis);
   let results = (outs Clus_FloatTensorOfRank<3>:$z);
   let assemblyFormat = [{
-    $logits (`axis` `=` $axis^)? attr-dict `:` type($logits)
+    $logits (`axis` `=` `` $axis^)? attr-dict `:` type($logits)
   }];
+  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -71,8 +76,17 @@ def Clus_PoolOp : Clus_InferredOp<"pool"> {
     Example:
 
     ```mlir
-    %y = clus.pool %z, %x : tensor<2x100x3136xf32>, tensor<2x3136x96xf32>
-    %d = clus.pool %zd, %xd : tensor<?x100x?xf32>, tensor<?x?x96xf32>
+    func.func @pool(%z: tensor<2x100x3136xf32>, %x: tensor<2x3136x96xf32>)
+        -> tensor<2x100x96xf32> {
+      %y = clus.pool %z, %x : tensor<2x100x3136xf32>, tensor<2x3136x96xf32>
+      return %y : tensor<2x100x96xf32>
+    }
+
+    func.func @pool_dynamic(%z: tensor<?x100x?xf32>, %x: tensor<?x?x96xf32>)
+        -> tensor<?x100x96xf32> {
+      %y = clus.pool %z, %x : tensor<?x100x?xf32>, tensor<?x?x96xf32>
+      return %y : tensor<?x100x96xf32>
+    }
     ```
   }];
   let arguments = (ins Clus_FloatTensorOfRank<3>:$z,
@@ -111,10 +125,14 @@ def Clus_KMeansOp : Clus_InferredOp<"kmeans"> {
     Example:
 
     ```mlir
-    %assign, %centroids = clus.kmeans %x clusters = 49 iterations = 10
-        : tensor<2x196x64xf32>
-    %a2, %c2 = clus.kmeans %x init(%mu : tensor<2x49x64xf32>) clusters = 49
-        iterations = 3 metric = cosine : tensor<2x196x64xf32>
+    func.func @kmeans(%x: tensor<2x196x64xf32>, %mu: tensor<2x49x64xf32>)
+        -> (tensor<2x196xi32>, tensor<2x49x64xf32>) {
+      %assign, %centroids = clus.kmeans %x clusters = 49 iterations = 10
+          : tensor<2x196x64xf32>
+      %a2, %c2 = clus.kmeans %x init(%mu : tensor<2x49x64xf32>) clusters = 49
+          iterations = 3 metric = cosine : tensor<2x196x64xf32>
+      return %a2, %c2 : tensor<2x196xi32>, tensor<2x49x64xf32>
+    }
     ```
   }];
   let arguments = (ins Clus_FloatTensorOfRank<3>:$x,
@@ -128,7 +146,7 @@ def Clus_KMeansOp : Clus_InferredOp<"kmeans"> {
   let assemblyFormat = [{
     $x (`init` `(` $init^ `:` type($init) `)`)?
     `clusters` `=` $clusters `iterations` `=` $iterations
-    (`metric` `=` $metric^)? attr-dict `:` type($x)
+    (`metric` `=` `` $metric^)? attr-dict `:` type($x)
   }];
 }
 
@@ -160,9 +178,18 @@ def Clus_DpcKnnOp : Clus_InferredOp<"dpc_knn"> {
     Example:
 
     ```mlir
-    %assign, %centers = clus.dpc_knn %x clusters = [49, 196]
-        : tensor<1x3136x64xf32>
-    %a, %c = clus.dpc_knn %xd clusters = [8] k = 3 : tensor<?x?x64xbf16>
+    func.func @dpc_knn(%x: tensor<1x3136x64xf32>)
+        -> (tensor<1x2x3136xi32>, tensor<1x2x196xi32>) {
+      %assign, %centers = clus.dpc_knn %x clusters = [49, 196]
+          : tensor<1x3136x64xf32>
+      return %assign, %centers : tensor<1x2x3136xi32>, tensor<1x2x196xi32>
+    }
+
+    func.func @dpc_knn_dynamic(%x: tensor<?x?x64xbf16>)
+        -> (tensor<?x1x?xi32>, tensor<?x1x8xi32>) {
+      %a, %c = clus.dpc_knn %x clusters = [8] k = 3 : tensor<?x?x64xbf16>
+      return %a, %c : tensor<?x1x?xi32>, tensor<?x1x8xi32>
+    }
     ```
   }];
   let arguments = (ins Clus_FloatTensorOfRank<3>:$x,
@@ -201,11 +228,16 @@ def Clus_AggregateOp : Clus_InferredOp<"aggregate"> {
     Example:
 
     ```mlir
-    %y = clus.aggregate %x, %assign clusters = 49 reduction = mean
-        : tensor<2x3136x64xf32>, tensor<2x3136xi32>
-    %m = clus.aggregate %x, %assign weights(%w : tensor<2x3136xf32>)
-        clusters = 49 reduction = weighted_mean eps = 1.0e-05
-        : tensor<2x3136x64xf32>, tensor<2x3136xi32>
+    func.func @aggregate(%x: tensor<2x3136x64xf32>, %assign: tensor<2x3136xi32>,
+                         %w: tensor<2x3136xf32>)
+        -> (tensor<2x49x64xf32>, tensor<2x49x64xf32>) {
+      %y = clus.aggregate %x, %assign clusters = 49 reduction = mean
+          : tensor<2x3136x64xf32>, tensor<2x3136xi32>
+      %m = clus.aggregate %x, %assign weights(%w : tensor<2x3136xf32>)
+          clusters = 49 reduction = weighted_mean eps = 1.0e-05
+          : tensor<2x3136x64xf32>, tensor<2x3136xi32>
+      return %y, %m : tensor<2x49x64xf32>, tensor<2x49x64xf32>
+    }
     ```
   }];
   let arguments = (ins Clus_FloatTensorOfRank<3>:$x,
@@ -218,7 +250,7 @@ def Clus_AggregateOp : Clus_InferredOp<"aggregate"> {
   let results = (outs Clus_FloatTensorOfRank<3>:$y);
   let assemblyFormat = [{
     $x `,` $assign (`weights` `(` $weights^ `:` type($weights) `)`)?
-    `clusters` `=` $clusters (`reduction` `=` $reduction^)?
+    `clusters` `=` $clusters (`reduction` `=` `` $reduction^)?
     (`eps` `=` $eps^)? attr-dict `:` type($x) `,` type($assign)
   }];
 }
@@ -237,8 +269,11 @@ def Clus_BroadcastOp : Clus_InferredOp<"broadcast"> {
     Example:
 
     ```mlir
-    %x = clus.broadcast %y, %assign
-        : tensor<2x49x64xf32>, tensor<2x3136xi32>
+    func.func @broadcast(%y: tensor<2x49x64xf32>, %assign: tensor<2x3136xi32>)
+        -> tensor<2x3136x64xf32> {
+      %x = clus.broadcast %y, %assign : tensor<2x49x64xf32>, tensor<2x3136xi32>
+      return %x : tensor<2x3136x64xf32>
+    }
     ```
   }];
   let arguments = (ins Clus_FloatTensorOfRank<3>:$y,
@@ -269,11 +304,24 @@ def Clus_AttentionOp : Clus_InferredOp<"attention",
     Example:
 
     ```mlir
-    %o = clus.attention %q, [%k, %v]
-        : tensor<1x2x3136x48xf32>, [tensor<1x2x100x48xf32>, tensor<1x2x100x48xf32>]
-    %o2 = clus.attention %q, [%k1, %v1], [%k2, %v2] scale = 1.250000e-01
-        : tensor<1x1x3136x64xf32>, [tensor<1x1x49x64xf32>, tensor<1x1x49x64xf32>],
-          [tensor<1x1x196x64xf32>, tensor<1x1x196x64xf32>]
+    func.func @attention(%q: tensor<1x2x3136x48xf32>,
+        %k: tensor<1x2x100x48xf32>, %v: tensor<1x2x100x32xf32>)
+        -> tensor<1x2x3136x32xf32> {
+      %o = clus.attention %q, [%k, %v] : tensor<1x2x3136x48xf32>,
+          [tensor<1x2x100x48xf32>, tensor<1x2x100x32xf32>]
+      return %o : tensor<1x2x3136x32xf32>
+    }
+
+    func.func @attention_two_scales(%q: tensor<1x1x3136x64xf32>,
+        %k1: tensor<1x1x49x64xf32>, %v1: tensor<1x1x49x64xf32>,
+        %k2: tensor<1x1x196x64xf32>, %v2: tensor<1x1x196x64xf32>)
+        -> tensor<1x1x3136x64xf32> {
+      %o = clus.attention %q, [%k1, %v1], [%k2, %v2] scale = 1.250000e-01
+          : tensor<1x1x3136x64xf32>,
+            [tensor<1x1x49x64xf32>, tensor<1x1x49x64xf32>],
+            [tensor<1x1x196x64xf32>, tensor<1x1x196x64xf32>]
+      return %o : tensor<1x1x3136x64xf32>
+    }
     ```
   }];
   let arguments = (ins Clus_FloatTensorOfRank<4>:$q,
@@ -307,8 +355,12 @@ def Clus_TopKMembersOp : Clus_InferredOp<"topk_members"> {
     Example:
 
     ```mlir
-    %members = clus.topk_members %g capacity = 28 : tensor<1x196x14xf32>
-    %sa = clus.topk_members %g capacity = 28 exclusive : tensor<?x196x14xf16>
+    func.func @topk_members(%g: tensor<?x196x14xf16>)
+        -> (tensor<?x14x28xi32>, tensor<?x14x28xi32>) {
+      %members = clus.topk_members %g capacity = 28 : tensor<?x196x14xf16>
+      %sa = clus.topk_members %g capacity = 28 exclusive : tensor<?x196x14xf16>
+      return %members, %sa : tensor<?x14x28xi32>, tensor<?x14x28xi32>
+    }
     ```
   }];
   let arguments = (ins Clus_FloatTensorOfRank<3>:$g,
@@ -350,16 +402,23 @@ def Clus_ClusterAttentionOp : Clus_InferredOp<"cluster_attention"> {
     Example:
 
     ```mlir
-    %o = clus.cluster_attention %q, %k, %v members(%members)
-        affinities(%aq, %ak)
-        : tensor<1x3x196x64xf32>, tensor<1x3x196x64xf32>,
-          tensor<1x3x196x64xf32>, tensor<1x14x28xi32>,
-          tensor<1x3x196x14xf32>, tensor<1x3x196x14xf32>
-    %r = clus.cluster_attention %q, %k, %v members(%members)
-        affinities(%aq, %ak) summaries = false
-        : tensor<1x3x196x64xf32>, tensor<1x3x196x64xf32>,
-          tensor<1x3x196x64xf32>, tensor<1x14x28xi32>,
-          tensor<1x3x196x14xf32>, tensor<1x3x196x14xf32>
+    func.func @cluster_attention(%q: tensor<1x3x196x64xf32>,
+        %k: tensor<1x3x196x64xf32>, %v: tensor<1x3x196x64xf32>,
+        %members: tensor<1x14x28xi32>, %aq: tensor<1x3x196x14xf32>,
+        %ak: tensor<1x3x196x14xf32>)
+        -> (tensor<1x3x196x64xf32>, tensor<1x3x196x64xf32>) {
+      %o = clus.cluster_attention %q, %k, %v members(%members)
+          affinities(%aq, %ak)
+          : tensor<1x3x196x64xf32>, tensor<1x3x196x64xf32>,
+            tensor<1x3x196x64xf32>, tensor<1x14x28xi32>,
+            tensor<1x3x196x14xf32>, tensor<1x3x196x14xf32>
+      %r = clus.cluster_attention %q, %k, %v members(%members)
+          affinities(%aq, %ak) scale = 1.250000e-01 summaries = false
+          : tensor<1x3x196x64xf32>, tensor<1x3x196x64xf32>,
+            tensor<1x3x196x64xf32>, tensor<1x14x28xi32>,
+            tensor<1x3x196x14xf32>, tensor<1x3x196x14xf32>
+      return %o, %r : tensor<1x3x196x64xf32>, tensor<1x3x196x64xf32>
+    }
     ```
   }];
   let arguments = (ins Clus_FloatTensorOfRank<4>:$q,

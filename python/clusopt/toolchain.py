@@ -65,6 +65,20 @@ def target_runs_here(target):
     return _TARGET_FEATURES[target] <= host_cpu_features()
 
 
+def _mark_for_asan(ir_path):
+    """Adds `sanitize_address` to every function definition.
+
+    ASan instruments only functions carrying that attribute; clang adds it
+    when compiling C, but not to functions of an input .ll file, so
+    -fsanitize=address alone would leave the kernels unchecked.
+    """
+    lines = ir_path.read_text().splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("define ") and line.rstrip().endswith("{"):
+            lines[i] = line.rstrip()[:-1] + "sanitize_address {"
+    ir_path.write_text("\n".join(lines) + "\n")
+
+
 @dataclasses.dataclass(frozen=True)
 class Backend:
     """A pass pipeline plus the CPU the generated code is built for."""
@@ -84,7 +98,9 @@ class Backend:
         return f"{self.pipeline}@{self.target}{suffix}"
 
     def _clang_flags(self):
-        flags = ["-O2", "-shared", "-fPIC"]
+        # compiler-rt provides the bf16/f16 conversion helpers
+        # (__truncsfbf2, ...) that LLVM may call; libgcc 12 lacks them.
+        flags = ["-O2", "-shared", "-fPIC", "--rtlib=compiler-rt"]
         if self.target == "host":
             flags.append("-march=native")
         else:
@@ -104,6 +120,7 @@ class Backend:
         key.update(mlir_text.encode())
         key.update(self.name.encode())
         key.update(str(os.stat(opt).st_mtime_ns).encode())
+        key.update(pathlib.Path(__file__).read_bytes())  # the recipe itself
         digest = key.hexdigest()[:24]
         out = cache_dir() / f"{digest}.so"
         if out.exists():
@@ -117,6 +134,8 @@ class Backend:
         self._run([opt, f"--{self.pipeline}", str(src), "-o", str(lowered)])
         self._run([_tool("mlir-translate", LLVM_BIN), "--mlir-to-llvmir",
                    str(lowered), "-o", str(ir)])
+        if self.sanitize:
+            _mark_for_asan(ir)
         self._run([_tool("clang", LLVM_BIN), *self._clang_flags(), str(ir),
                    "-o", str(lib), "-lm"])
         os.replace(lib, out)  # atomic: concurrent test workers may race

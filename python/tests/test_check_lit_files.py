@@ -12,8 +12,11 @@ SCRIPT = (pathlib.Path(__file__).resolve().parents[2] / "scripts" /
 
 
 def run(*dirs):
-    return subprocess.run([sys.executable, str(SCRIPT), *map(str, dirs)],
-                          capture_output=True, text=True, check=False)
+    result = subprocess.run([sys.executable, str(SCRIPT), *map(str, dirs)],
+                            capture_output=True, text=True, check=False)
+    # Problems go to stderr, the summary to stdout; check them together.
+    result.stdout += result.stderr
+    return result
 
 
 GOOD = {
