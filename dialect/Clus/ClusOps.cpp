@@ -30,8 +30,7 @@ public:
   Diag(std::optional<Location> loc, StringRef opName)
       : loc(loc), opName(opName) {}
 
-  template <typename... Args>
-  LogicalResult error(Args &&...args) const {
+  template <typename... Args> LogicalResult error(Args &&...args) const {
     if (!loc)
       return failure();
     InFlightDiagnostic diag = emitError(*loc);
@@ -128,12 +127,11 @@ LogicalResult checkSameElementType(const Diag &diag, RankedTensorType expected,
   if (expected.getElementType() == actual.getElementType())
     return success();
   return diag.error("element type mismatch: '", actualName, "' has ",
-                    actual.getElementType(), " but '", expectedName,
-                    "' has ", expected.getElementType());
+                    actual.getElementType(), " but '", expectedName, "' has ",
+                    expected.getElementType());
 }
 
-LogicalResult checkAtLeastOne(const Diag &diag, StringRef attr,
-                              int64_t value) {
+LogicalResult checkAtLeastOne(const Diag &diag, StringRef attr, int64_t value) {
   if (value < 1)
     return diag.error("'", attr, "' must be >= 1, got ", value);
   return success();
@@ -160,8 +158,8 @@ LogicalResult checkClustersFitTokens(const Diag &diag, int64_t clusters,
                                      int64_t tokens) {
   if (ShapedType::isDynamic(tokens) || clusters <= tokens)
     return success();
-  return diag.error("requires clusters <= tokens (M <= N), got M = ",
-                    clusters, " and N = ", tokens);
+  return diag.error("requires clusters <= tokens (M <= N), got M = ", clusters,
+                    " and N = ", tokens);
 }
 
 /// The parser infers result types before default-valued attributes are
@@ -172,8 +170,8 @@ typename OpTy::Adaptor withDefaults(MLIRContext *context,
   typename OpTy::Properties properties = adaptor.getProperties();
   OpTy::populateDefaultProperties(
       OperationName(OpTy::getOperationName(), context), properties);
-  return typename OpTy::Adaptor(adaptor.getOperands(),
-                                adaptor.getAttributes(), properties);
+  return typename OpTy::Adaptor(adaptor.getOperands(), adaptor.getAttributes(),
+                                properties);
 }
 
 RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elementType) {
@@ -246,8 +244,8 @@ LogicalResult KMeansOp::inferReturnTypes(MLIRContext *context,
     return failure();
   auto i32 = IntegerType::get(context, 32);
   results.push_back(tensorOf({dims.get("B"), dims.get("N")}, i32));
-  results.push_back(tensorOf({dims.get("B"), clusters, dims.get("C")},
-                             x->getElementType()));
+  results.push_back(
+      tensorOf({dims.get("B"), clusters, dims.get("C")}, x->getElementType()));
   return success();
 }
 
@@ -287,8 +285,8 @@ LogicalResult DpcKnnOp::inferReturnTypes(MLIRContext *context,
   auto i32 = IntegerType::get(context, 32);
   int64_t scales = clusters.size();
   results.push_back(tensorOf({dims.get("B"), scales, dims.get("N")}, i32));
-  results.push_back(tensorOf(
-      {dims.get("B"), scales, *llvm::max_element(clusters)}, i32));
+  results.push_back(
+      tensorOf({dims.get("B"), scales, *llvm::max_element(clusters)}, i32));
   return success();
 }
 
@@ -327,10 +325,9 @@ LogicalResult AggregateOp::inferReturnTypes(MLIRContext *context,
     if (!std::isfinite(value) || value < 0)
       return diag.error("'eps' must be finite and >= 0, got ", value);
   }
-  results.push_back(tensorOf({dims.get("B"),
-                              adaptor.getClustersAttr().getInt(),
-                              dims.get("C")},
-                             x->getElementType()));
+  results.push_back(tensorOf(
+      {dims.get("B"), adaptor.getClustersAttr().getInt(), dims.get("C")},
+      x->getElementType()));
   return success();
 }
 
@@ -373,8 +370,8 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
   auto q = bindTensor(dims, diag, adaptor.getQ(), "q", {"B", "H", "N", "D"});
   if (failed(q))
     return failure();
-  for (auto [s, kv] :
-       llvm::enumerate(llvm::zip_equal(adaptor.getKeys(), adaptor.getValues()))) {
+  for (auto [s, kv] : llvm::enumerate(
+           llvm::zip_equal(adaptor.getKeys(), adaptor.getValues()))) {
     std::string m = "M" + std::to_string(s);
     std::string key = "keys[" + std::to_string(s) + "]";
     std::string value = "values[" + std::to_string(s) + "]";
@@ -388,9 +385,9 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
   }
   if (failed(checkFinite(diag, "scale", adaptor.getScaleAttr())))
     return failure();
-  results.push_back(tensorOf(
-      {dims.get("B"), dims.get("H"), dims.get("N"), dims.get("Dv")},
-      q->getElementType()));
+  results.push_back(
+      tensorOf({dims.get("B"), dims.get("H"), dims.get("N"), dims.get("Dv")},
+               q->getElementType()));
   return success();
 }
 
@@ -399,11 +396,10 @@ parseKeyValuePairs(OpAsmParser &parser,
                    SmallVectorImpl<OpAsmParser::UnresolvedOperand> &keys,
                    SmallVectorImpl<OpAsmParser::UnresolvedOperand> &values) {
   return parser.parseCommaSeparatedList([&]() -> ParseResult {
-    return failure(parser.parseLSquare() ||
-                   parser.parseOperand(keys.emplace_back()) ||
-                   parser.parseComma() ||
-                   parser.parseOperand(values.emplace_back()) ||
-                   parser.parseRSquare());
+    return failure(
+        parser.parseLSquare() || parser.parseOperand(keys.emplace_back()) ||
+        parser.parseComma() || parser.parseOperand(values.emplace_back()) ||
+        parser.parseRSquare());
   });
 }
 
@@ -418,11 +414,10 @@ static ParseResult parseKeyValuePairTypes(OpAsmParser &parser,
                                           SmallVectorImpl<Type> &keys,
                                           SmallVectorImpl<Type> &values) {
   return parser.parseCommaSeparatedList([&]() -> ParseResult {
-    return failure(parser.parseLSquare() ||
-                   parser.parseType(keys.emplace_back()) ||
-                   parser.parseComma() ||
-                   parser.parseType(values.emplace_back()) ||
-                   parser.parseRSquare());
+    return failure(
+        parser.parseLSquare() || parser.parseType(keys.emplace_back()) ||
+        parser.parseComma() || parser.parseType(values.emplace_back()) ||
+        parser.parseRSquare());
   });
 }
 
@@ -446,9 +441,9 @@ LogicalResult TopKMembersOp::inferReturnTypes(MLIRContext *context,
   if (failed(checkAtLeastOne(diag, "capacity", adaptor.getCapacityAttr())) ||
       failed(bindTensor(dims, diag, adaptor.getG(), "g", {"B", "N", "M"})))
     return failure();
-  results.push_back(tensorOf({dims.get("B"), dims.get("M"),
-                              adaptor.getCapacityAttr().getInt()},
-                             IntegerType::get(context, 32)));
+  results.push_back(tensorOf(
+      {dims.get("B"), dims.get("M"), adaptor.getCapacityAttr().getInt()},
+      IntegerType::get(context, 32)));
   return success();
 }
 
@@ -474,8 +469,8 @@ LogicalResult ClusterAttentionOp::inferReturnTypes(
                       {adaptor.getAq(), "aq", {"B", "H", "N", "M"}},
                       {adaptor.getAk(), "ak", {"B", "H", "N", "M"}}};
   for (const Operand &operand : floats) {
-    auto type = bindTensor(dims, diag, operand.value, operand.name,
-                           operand.dims);
+    auto type =
+        bindTensor(dims, diag, operand.value, operand.name, operand.dims);
     if (failed(type) ||
         failed(checkSameElementType(diag, *q, "q", *type, operand.name)))
       return failure();
@@ -484,9 +479,9 @@ LogicalResult ClusterAttentionOp::inferReturnTypes(
                         {"B", "M", "kappa"})) ||
       failed(checkFinite(diag, "scale", adaptor.getScaleAttr())))
     return failure();
-  results.push_back(tensorOf(
-      {dims.get("B"), dims.get("H"), dims.get("N"), dims.get("Dv")},
-      q->getElementType()));
+  results.push_back(
+      tensorOf({dims.get("B"), dims.get("H"), dims.get("N"), dims.get("Dv")},
+               q->getElementType()));
   return success();
 }
 

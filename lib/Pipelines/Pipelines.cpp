@@ -15,7 +15,8 @@ static constexpr const char *kClusToLLVM =
     // Tensors → buffers; function results become returned allocations
     // owned by the caller; loops may yield fresh buffers (kmeans carries
     // its assignment across iterations).
-    "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "allow-return-allocs-from-loops "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-deallocation-pipeline,"
     // Buffers → loops → LLVM.
@@ -32,7 +33,8 @@ void clusopt::buildClusToLLVMPipeline(OpPassManager &pm) {
   // The pipeline text is a constant tested by lit; failing to parse it is a
   // programming error.
   if (failed(parsePassPipeline(kClusToLLVM, pm)))
-    llvm::report_fatal_error("clusopt: malformed built-in clus-to-llvm pipeline");
+    llvm::report_fatal_error(
+        "clusopt: malformed built-in clus-to-llvm pipeline");
 }
 
 void clusopt::registerPipelines() {

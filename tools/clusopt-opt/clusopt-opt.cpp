@@ -26,7 +26,8 @@ int main(int argc, char **argv) {
   registry.insert<clusopt::clus::ClusDialect>();
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "clusopt optimizer driver: the clus dialect, its passes and "
-                  "pipelines, plus all of upstream MLIR\n",
+      argc, argv,
+      "clusopt optimizer driver: the clus dialect, its passes and "
+      "pipelines, plus all of upstream MLIR\n",
       registry));
 }

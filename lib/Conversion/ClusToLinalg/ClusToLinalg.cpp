@@ -75,8 +75,7 @@ public:
   }
 
   /// A tensor of the given sizes filled with `value`.
-  Value full(ArrayRef<OpFoldResult> sizes, Type elementType,
-             TypedAttr value) {
+  Value full(ArrayRef<OpFoldResult> sizes, Type elementType, TypedAttr value) {
     Value empty = tensor::EmptyOp::create(b, loc, sizes, elementType);
     Value init = arith::ConstantOp::create(b, loc, value);
     return linalg::FillOp::create(b, loc, init, empty).getResult(0);
@@ -155,9 +154,8 @@ public:
         llvm::to_vector<6>(llvm::seq<unsigned>(0, type.getRank()));
     return generic(type.getRank(), {}, {{tensor, loops}}, {{empty, loops}},
                    [&](OpBuilder &nb, Location nl, ValueRange args) {
-                     return SmallVector<Value>{
-                         arith::ExtFOp::create(nb, nl, nb.getF32Type(),
-                                               args[0])};
+                     return SmallVector<Value>{arith::ExtFOp::create(
+                         nb, nl, nb.getF32Type(), args[0])};
                    })[0];
   }
 
@@ -169,8 +167,8 @@ public:
     int64_t d = cast<RankedTensorType>(tensor.getType()).getDimSize(axis);
     if (!ShapedType::isDynamic(d))
       return f32Const(1.0 / std::sqrt(static_cast<double>(d)));
-    Value dimI64 = arith::IndexCastOp::create(b, loc, b.getI64Type(),
-                                              dim(tensor, axis));
+    Value dimI64 =
+        arith::IndexCastOp::create(b, loc, b.getI64Type(), dim(tensor, axis));
     Value dimF32 = arith::SIToFPOp::create(b, loc, f32(), dimI64);
     return arith::DivFOp::create(b, loc, f32Const(1.0),
                                  math::SqrtOp::create(b, loc, dimF32));
@@ -216,8 +214,7 @@ Value guardedExtract(OpBuilder &b, Location loc, Value valid, Value tensor,
         scf::YieldOp::create(tb, tl, extF32(tb, tl, v));
       },
       [&](OpBuilder &eb, Location el) {
-        Value zero =
-            arith::ConstantOp::create(eb, el, eb.getF32FloatAttr(0.0));
+        Value zero = arith::ConstantOp::create(eb, el, eb.getF32FloatAttr(0.0));
         scf::YieldOp::create(eb, el, zero);
       });
   return ifOp.getResult(0);
@@ -234,13 +231,13 @@ std::pair<Value, Value> softmaxStats(Emitter &e, Access logits,
                                      unsigned numLoops, unsigned axis,
                                      SmallVector<unsigned, 6> reduced,
                                      ArrayRef<OpFoldResult> reducedSizes) {
-  Value max = e.generic(
-      numLoops, {axis}, {logits},
-      {{e.filledF32(reducedSizes, -INFINITY), reduced}},
-      [&](OpBuilder &b, Location loc, ValueRange args) {
-        Value x = extF32(b, loc, args[0]);
-        return SmallVector<Value>{arith::MaximumFOp::create(b, loc, x, args[1])};
-      })[0];
+  Value max = e.generic(numLoops, {axis}, {logits},
+                        {{e.filledF32(reducedSizes, -INFINITY), reduced}},
+                        [&](OpBuilder &b, Location loc, ValueRange args) {
+                          Value x = extF32(b, loc, args[0]);
+                          return SmallVector<Value>{
+                              arith::MaximumFOp::create(b, loc, x, args[1])};
+                        })[0];
   Value sum = e.generic(
       numLoops, {axis}, {logits, {max, reduced}},
       {{e.zeros(reducedSizes), reduced}},
@@ -281,16 +278,17 @@ struct SoftAssignLowering : OpRewritePattern<SoftAssignOp> {
     Value logits = op.getLogits();
     bool overTokens = op.getAxis() == SoftAssignAxis::tokens;
     unsigned axis = overTokens ? 2 : 1;
-    SmallVector<unsigned, 6> reduced =
-        overTokens ? SmallVector<unsigned, 6>{0, 1} : SmallVector<unsigned, 6>{0, 2};
+    SmallVector<unsigned, 6> reduced = overTokens
+                                           ? SmallVector<unsigned, 6>{0, 1}
+                                           : SmallVector<unsigned, 6>{0, 2};
     SmallVector<OpFoldResult> reducedSizes = {e.size(logits, reduced[0]),
                                               e.size(logits, reduced[1])};
     Access all{logits, {0, 1, 2}};
     auto [max, sum] = softmaxStats(e, all, 3, axis, reduced, reducedSizes);
     Type elementType = op.getType().getElementType();
     Value empty = tensor::EmptyOp::create(
-        rewriter, op.getLoc(), tensor::getMixedSizes(rewriter, op.getLoc(), logits),
-        elementType);
+        rewriter, op.getLoc(),
+        tensor::getMixedSizes(rewriter, op.getLoc(), logits), elementType);
     Value z = e.generic(
         3, {}, {all, {max, reduced}, {sum, reduced}}, {{empty, {0, 1, 2}}},
         [&](OpBuilder &b, Location loc, ValueRange args) {
@@ -319,13 +317,15 @@ struct PoolLowering : OpRewritePattern<PoolOp> {
     Value z = op.getZ(), x = op.getX();
     // Loops: (b, m, c, n), n reduced.
     Value acc = e.zeros({e.size(z, 0), e.size(z, 1), e.size(x, 2)});
-    Value y = e.generic(
-        4, {3}, {{z, {0, 1, 3}}, {x, {0, 3, 2}}}, {{acc, {0, 1, 2}}},
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value prod = arith::MulFOp::create(b, loc, extF32(b, loc, args[0]),
-                                             extF32(b, loc, args[1]));
-          return SmallVector<Value>{arith::AddFOp::create(b, loc, args[2], prod)};
-        })[0];
+    Value y =
+        e.generic(4, {3}, {{z, {0, 1, 3}}, {x, {0, 3, 2}}}, {{acc, {0, 1, 2}}},
+                  [&](OpBuilder &b, Location loc, ValueRange args) {
+                    Value prod =
+                        arith::MulFOp::create(b, loc, extF32(b, loc, args[0]),
+                                              extF32(b, loc, args[1]));
+                    return SmallVector<Value>{
+                        arith::AddFOp::create(b, loc, args[2], prod)};
+                  })[0];
     replaceOpCasting(rewriter, op, e.castTo(y, op.getType().getElementType()));
     return success();
   }
@@ -388,9 +388,8 @@ struct AggregateLowering : OpRewritePattern<AggregateOp> {
                                 PatternRewriter &rewriter) const override {
     Emitter e(rewriter, op.getLoc());
     Value x = op.getX();
-    auto [sums, counts] =
-        segmentSums(e, x, op.getAssign(), op.getWeights(),
-                    rewriter.getIndexAttr(op.getClusters()));
+    auto [sums, counts] = segmentSums(e, x, op.getAssign(), op.getWeights(),
+                                      rewriter.getIndexAttr(op.getClusters()));
     Reduction reduction = op.getReduction();
     Value y = sums;
     if (reduction != Reduction::sum) {
@@ -432,16 +431,15 @@ struct BroadcastLowering : OpRewritePattern<BroadcastOp> {
     Value clusters = e.dim(y, 1);
     Value x = e.zeros({e.size(y, 0), e.size(assign, 1), e.size(y, 2)});
     // Loops: (b, n, c).
-    x = e.generic(
-        3, {}, {{assign, {0, 1}}}, {{x, {0, 1, 2}}},
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value valid = inRange(b, loc, args[0], clusters);
-          Value row = toIndex(b, loc, args[0]);
-          Value batch = linalg::IndexOp::create(b, loc, 0);
-          Value channel = linalg::IndexOp::create(b, loc, 2);
-          return SmallVector<Value>{
-              guardedExtract(b, loc, valid, y, {batch, row, channel})};
-        })[0];
+    x = e.generic(3, {}, {{assign, {0, 1}}}, {{x, {0, 1, 2}}},
+                  [&](OpBuilder &b, Location loc, ValueRange args) {
+                    Value valid = inRange(b, loc, args[0], clusters);
+                    Value row = toIndex(b, loc, args[0]);
+                    Value batch = linalg::IndexOp::create(b, loc, 0);
+                    Value channel = linalg::IndexOp::create(b, loc, 2);
+                    return SmallVector<Value>{guardedExtract(
+                        b, loc, valid, y, {batch, row, channel})};
+                  })[0];
     replaceOpCasting(rewriter, op, e.castTo(x, op.getType().getElementType()));
     return success();
   }
@@ -461,36 +459,36 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
     Value values0 = op.getValues()[0];
     SmallVector<OpFoldResult> rowSizes = {e.size(q, 0), e.size(q, 1),
                                           e.size(q, 2)};
-    Value out = e.zeros({e.size(q, 0), e.size(q, 1), e.size(q, 2),
-                         e.size(values0, 3)});
+    Value out =
+        e.zeros({e.size(q, 0), e.size(q, 1), e.size(q, 2), e.size(values0, 3)});
     for (auto [k, v] : llvm::zip_equal(op.getKeys(), op.getValues())) {
       // Scores, loops (b, h, n, m, d), d reduced.
-      Value scores = e.zeros({e.size(q, 0), e.size(q, 1), e.size(q, 2),
-                              e.size(k, 2)});
-      scores = e.generic(
-          5, {4}, {{q, {0, 1, 2, 4}}, {k, {0, 1, 3, 4}}},
-          {{scores, {0, 1, 2, 3}}},
-          [&](OpBuilder &b, Location loc, ValueRange args) {
-            Value prod = arith::MulFOp::create(b, loc, extF32(b, loc, args[0]),
-                                               extF32(b, loc, args[1]));
-            return SmallVector<Value>{
-                arith::AddFOp::create(b, loc, args[2], prod)};
-          })[0];
-      Value scaled = e.generic(
-          4, {}, {}, {{scores, {0, 1, 2, 3}}},
-          [&](OpBuilder &b, Location loc, ValueRange args) {
-            return SmallVector<Value>{
-                arith::MulFOp::create(b, loc, args[0], scale)};
-          })[0];
+      Value scores =
+          e.zeros({e.size(q, 0), e.size(q, 1), e.size(q, 2), e.size(k, 2)});
+      scores = e.generic(5, {4}, {{q, {0, 1, 2, 4}}, {k, {0, 1, 3, 4}}},
+                         {{scores, {0, 1, 2, 3}}},
+                         [&](OpBuilder &b, Location loc, ValueRange args) {
+                           Value prod = arith::MulFOp::create(
+                               b, loc, extF32(b, loc, args[0]),
+                               extF32(b, loc, args[1]));
+                           return SmallVector<Value>{
+                               arith::AddFOp::create(b, loc, args[2], prod)};
+                         })[0];
+      Value scaled =
+          e.generic(4, {}, {}, {{scores, {0, 1, 2, 3}}},
+                    [&](OpBuilder &b, Location loc, ValueRange args) {
+                      return SmallVector<Value>{
+                          arith::MulFOp::create(b, loc, args[0], scale)};
+                    })[0];
       // Softmax over m (loop 3) of loops (b, h, n, m).
       SmallVector<unsigned, 6> rows = {0, 1, 2};
-      Value max = e.generic(
-          4, {3}, {{scaled, {0, 1, 2, 3}}},
-          {{e.filledF32(rowSizes, -INFINITY), rows}},
-          [&](OpBuilder &b, Location loc, ValueRange args) {
-            return SmallVector<Value>{
-                arith::MaximumFOp::create(b, loc, args[0], args[1])};
-          })[0];
+      Value max =
+          e.generic(4, {3}, {{scaled, {0, 1, 2, 3}}},
+                    {{e.filledF32(rowSizes, -INFINITY), rows}},
+                    [&](OpBuilder &b, Location loc, ValueRange args) {
+                      return SmallVector<Value>{
+                          arith::MaximumFOp::create(b, loc, args[0], args[1])};
+                    })[0];
       Value sum = e.generic(
           4, {3}, {{scaled, {0, 1, 2, 3}}, {max, rows}},
           {{e.zeros(rowSizes), rows}},
@@ -503,20 +501,20 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
       // O += P · V, loops (b, h, n, e, m), m reduced.
       out = e.generic(
           5, {4},
-          {{scaled, {0, 1, 2, 4}},
-           {max, rows},
-           {sum, rows},
-           {v, {0, 1, 4, 3}}},
+          {{scaled, {0, 1, 2, 4}}, {max, rows}, {sum, rows}, {v, {0, 1, 4, 3}}},
           {{out, {0, 1, 2, 3}}},
           [&](OpBuilder &b, Location loc, ValueRange args) {
             Value exp = math::ExpOp::create(
                 b, loc, arith::SubFOp::create(b, loc, args[0], args[1]));
             Value p = arith::DivFOp::create(b, loc, exp, args[2]);
-            Value pv = arith::MulFOp::create(b, loc, p, extF32(b, loc, args[3]));
-            return SmallVector<Value>{arith::AddFOp::create(b, loc, args[4], pv)};
+            Value pv =
+                arith::MulFOp::create(b, loc, p, extF32(b, loc, args[3]));
+            return SmallVector<Value>{
+                arith::AddFOp::create(b, loc, args[4], pv)};
           })[0];
     }
-    replaceOpCasting(rewriter, op, e.castTo(out, op.getType().getElementType()));
+    replaceOpCasting(rewriter, op,
+                     e.castTo(out, op.getType().getElementType()));
     return success();
   }
 };
@@ -543,7 +541,8 @@ Value normaliseRows(Emitter &e, Value x) {
         Value norm = math::SqrtOp::create(b, loc, args[1]);
         Value eps = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1e-12));
         Value clamped = arith::MaximumFOp::create(b, loc, norm, eps);
-        return SmallVector<Value>{arith::DivFOp::create(b, loc, args[0], clamped)};
+        return SmallVector<Value>{
+            arith::DivFOp::create(b, loc, args[0], clamped)};
       })[0];
 }
 
@@ -626,21 +625,20 @@ struct KMeansLowering : OpRewritePattern<KMeansOp> {
               })[0];
           if (cosine) {
             // 1 - x̂·μ̂ orders like the negated dot product; keep the SPEC form.
-            dist = inner.generic(
-                3, {}, {}, {{dist, {0, 1, 2}}},
-                [&](OpBuilder &nb, Location nl, ValueRange args) {
-                  Value one =
-                      arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1.0));
-                  return SmallVector<Value>{
-                      arith::SubFOp::create(nb, nl, one, args[0])};
-                })[0];
+            dist =
+                inner.generic(3, {}, {}, {{dist, {0, 1, 2}}},
+                              [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                Value one = arith::ConstantOp::create(
+                                    nb, nl, nb.getF32FloatAttr(1.0));
+                                return SmallVector<Value>{arith::SubFOp::create(
+                                    nb, nl, one, args[0])};
+                              })[0];
           }
           Value newAssign = argminLast(inner, dist).first;
           auto [sums, counts] =
               segmentSums(inner, points, newAssign, Value(), clusters);
           Value newMu = inner.generic(
-              3, {}, {{sums, {0, 1, 2}}, {counts, {0, 1}}},
-              {{mu, {0, 1, 2}}},
+              3, {}, {{sums, {0, 1, 2}}, {counts, {0, 1}}}, {{mu, {0, 1, 2}}},
               [&](OpBuilder &nb, Location nl, ValueRange args) {
                 Value zero =
                     arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0.0));
@@ -652,9 +650,10 @@ struct KMeansLowering : OpRewritePattern<KMeansOp> {
               })[0];
           scf::YieldOp::create(b, l, ValueRange{newMu, newAssign});
         });
-    Value finalCentroids =
-        e.castTo(loop.getResult(0), op.getCentroids().getType().getElementType());
-    replaceOpCasting(rewriter, op, ValueRange{loop.getResult(1), finalCentroids});
+    Value finalCentroids = e.castTo(
+        loop.getResult(0), op.getCentroids().getType().getElementType());
+    replaceOpCasting(rewriter, op,
+                     ValueRange{loop.getResult(1), finalCentroids});
     return success();
   }
 };
@@ -712,15 +711,15 @@ struct DpcKnnLowering : OpRewritePattern<DpcKnnOp> {
         rewriter, loc, e.f32(),
         arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(),
                                    e.dim(x, 2)));
-    Value invSqrtC = arith::DivFOp::create(
-        rewriter, loc, e.f32Const(1.0),
-        math::SqrtOp::create(rewriter, loc, channels));
-    Value dist = e.generic(
-        3, {}, {}, {{sq, {0, 1, 2}}},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value norm = math::SqrtOp::create(b, l, args[0]);
-          return SmallVector<Value>{arith::MulFOp::create(b, l, norm, invSqrtC)};
-        })[0];
+    Value invSqrtC =
+        arith::DivFOp::create(rewriter, loc, e.f32Const(1.0),
+                              math::SqrtOp::create(rewriter, loc, channels));
+    Value dist = e.generic(3, {}, {}, {{sq, {0, 1, 2}}},
+                           [&](OpBuilder &b, Location l, ValueRange args) {
+                             Value norm = math::SqrtOp::create(b, l, args[0]);
+                             return SmallVector<Value>{
+                                 arith::MulFOp::create(b, l, norm, invSqrtC)};
+                           })[0];
 
     // The k smallest D² per row as a sorted insertion chain: slot t keeps the
     // t-th smallest seen so far, loops (b, i, j), j reduced.
@@ -762,8 +761,8 @@ struct DpcKnnLowering : OpRewritePattern<DpcKnnOp> {
             sum = arith::AddFOp::create(b, l, sum, term);
           }
           Value mean = arith::DivFOp::create(b, l, sum, usedF32);
-          return SmallVector<Value>{math::ExpOp::create(
-              b, l, arith::NegFOp::create(b, l, mean))};
+          return SmallVector<Value>{
+              math::ExpOp::create(b, l, arith::NegFOp::create(b, l, mean))};
         })[0];
 
     // δ_i = min over denser j of D[i,j]; `found` marks tokens with a denser
@@ -774,42 +773,43 @@ struct DpcKnnLowering : OpRewritePattern<DpcKnnOp> {
          {e.full(rows, rewriter.getI1Type(), rewriter.getBoolAttr(false)),
           {0, 1}}},
         [&](OpBuilder &b, Location l, ValueRange args) {
-          Value denser =
-              ranksBefore(b, l, args[1], loopIndexI32(b, l, 2), args[2],
-                          loopIndexI32(b, l, 1));
+          Value denser = ranksBefore(b, l, args[1], loopIndexI32(b, l, 2),
+                                     args[2], loopIndexI32(b, l, 1));
           Value closer = arith::MinimumFOp::create(b, l, args[3], args[0]);
           return SmallVector<Value>{
               arith::SelectOp::create(b, l, denser, closer, args[3]),
               arith::OrIOp::create(b, l, args[4], denser)};
         });
     // max D per batch item, for the densest token.
-    Value maxDist = e.generic(
-        3, {1, 2}, {{dist, {0, 1, 2}}},
-        {{e.filledF32({batch}, -INFINITY), {0}}},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          return SmallVector<Value>{
-              arith::MaximumFOp::create(b, l, args[0], args[1])};
-        })[0];
-    Value score = e.generic(
-        2, {},
-        {{density, {0, 1}},
-         {deltaAndFound[0], {0, 1}},
-         {deltaAndFound[1], {0, 1}},
-         {maxDist, {0}}},
-        {{e.zeros(rows), {0, 1}}},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value delta = arith::SelectOp::create(b, l, args[2], args[1], args[3]);
-          return SmallVector<Value>{arith::MulFOp::create(b, l, args[0], delta)};
-        })[0];
+    Value maxDist =
+        e.generic(3, {1, 2}, {{dist, {0, 1, 2}}},
+                  {{e.filledF32({batch}, -INFINITY), {0}}},
+                  [&](OpBuilder &b, Location l, ValueRange args) {
+                    return SmallVector<Value>{
+                        arith::MaximumFOp::create(b, l, args[0], args[1])};
+                  })[0];
+    Value score = e.generic(2, {},
+                            {{density, {0, 1}},
+                             {deltaAndFound[0], {0, 1}},
+                             {deltaAndFound[1], {0, 1}},
+                             {maxDist, {0}}},
+                            {{e.zeros(rows), {0, 1}}},
+                            [&](OpBuilder &b, Location l, ValueRange args) {
+                              Value delta = arith::SelectOp::create(
+                                  b, l, args[2], args[1], args[3]);
+                              return SmallVector<Value>{
+                                  arith::MulFOp::create(b, l, args[0], delta)};
+                            })[0];
     // rank_i = number of tokens ranking before i by descending score.
-    Value rank = e.generic(
-        3, {2}, {{score, {0, 2}}, {score, {0, 1}}},
-        {{e.filledI32(rows, 0), {0, 1}}},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value before = ranksBefore(b, l, args[0], loopIndexI32(b, l, 2),
-                                     args[1], loopIndexI32(b, l, 1));
-          return SmallVector<Value>{countIf(b, l, before, args[2])};
-        })[0];
+    Value rank =
+        e.generic(3, {2}, {{score, {0, 2}}, {score, {0, 1}}},
+                  {{e.filledI32(rows, 0), {0, 1}}},
+                  [&](OpBuilder &b, Location l, ValueRange args) {
+                    Value before =
+                        ranksBefore(b, l, args[0], loopIndexI32(b, l, 2),
+                                    args[1], loopIndexI32(b, l, 1));
+                    return SmallVector<Value>{countIf(b, l, before, args[2])};
+                  })[0];
 
     // All scales at once: loop `s` reads its cluster count M_s from a select
     // chain over the (few, static) scales.
@@ -818,9 +818,9 @@ struct DpcKnnLowering : OpRewritePattern<DpcKnnOp> {
       Value s = linalg::IndexOp::create(b, l, scaleLoop);
       Value count = arith::ConstantIntOp::create(b, l, scales.front(), 32);
       for (auto [i, m] : llvm::enumerate(scales.drop_front())) {
-        Value isScale = arith::CmpIOp::create(
-            b, l, arith::CmpIPredicate::eq, s,
-            arith::ConstantIndexOp::create(b, l, i + 1));
+        Value isScale =
+            arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, s,
+                                  arith::ConstantIndexOp::create(b, l, i + 1));
         count = arith::SelectOp::create(
             b, l, isScale, arith::ConstantIntOp::create(b, l, m, 32), count);
       }
@@ -845,25 +845,25 @@ struct DpcKnnLowering : OpRewritePattern<DpcKnnOp> {
         })[0];
     // Nearest centre over the filled slots. Loops (b, s, i, m), m reduced.
     SmallVector<OpFoldResult> scaleRows = {batch, numScales, tokensSize};
-    Value nearest = e.generic(
-        4, {3}, {{centers, {0, 1, 3}}},
-        {{e.filledF32(scaleRows, INFINITY), {0, 1, 2}},
-         {e.filledI32(scaleRows, 0), {0, 1, 2}}},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value valid = inRange(b, l, args[0], tokens);
-          Value d = guardedExtract(
-              b, l, valid, dist,
-              {linalg::IndexOp::create(b, l, 0),
-               linalg::IndexOp::create(b, l, 2), toIndex(b, l, args[0])});
-          Value better = arith::AndIOp::create(
-              b, l, valid,
-              arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, d,
-                                    args[1]));
-          return SmallVector<Value>{
-              arith::SelectOp::create(b, l, better, d, args[1]),
-              arith::SelectOp::create(b, l, better, loopIndexI32(b, l, 3),
-                                      args[2])};
-        })[1];
+    Value nearest =
+        e.generic(4, {3}, {{centers, {0, 1, 3}}},
+                  {{e.filledF32(scaleRows, INFINITY), {0, 1, 2}},
+                   {e.filledI32(scaleRows, 0), {0, 1, 2}}},
+                  [&](OpBuilder &b, Location l, ValueRange args) {
+                    Value valid = inRange(b, l, args[0], tokens);
+                    Value d = guardedExtract(b, l, valid, dist,
+                                             {linalg::IndexOp::create(b, l, 0),
+                                              linalg::IndexOp::create(b, l, 2),
+                                              toIndex(b, l, args[0])});
+                    Value better = arith::AndIOp::create(
+                        b, l, valid,
+                        arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT,
+                                              d, args[1]));
+                    return SmallVector<Value>{
+                        arith::SelectOp::create(b, l, better, d, args[1]),
+                        arith::SelectOp::create(
+                            b, l, better, loopIndexI32(b, l, 3), args[2])};
+                  })[1];
     // Centres are forced into their own cluster: rank < M_s wins. Loops
     // (b, s, i).
     Value assign = e.generic(
@@ -896,42 +896,43 @@ struct TopKMembersLowering : OpRewritePattern<TopKMembersOp> {
 
     if (!op.getExclusive()) {
       // rank[n, m] among the tokens of column m. Loops (b, n, m, n').
-      Value rank = e.generic(
-          4, {3}, {{g, {0, 3, 2}}, {g, {0, 1, 2}}},
-          {{e.filledI32({batch, tokens, clusters}, 0), {0, 1, 2}}},
-          [&](OpBuilder &b, Location l, ValueRange args) {
-            Value before = ranksBefore(
-                b, l, extF32(b, l, args[0]), loopIndexI32(b, l, 3),
-                extF32(b, l, args[1]), loopIndexI32(b, l, 1));
-            return SmallVector<Value>{countIf(b, l, before, args[2])};
-          })[0];
+      Value rank =
+          e.generic(4, {3}, {{g, {0, 3, 2}}, {g, {0, 1, 2}}},
+                    {{e.filledI32({batch, tokens, clusters}, 0), {0, 1, 2}}},
+                    [&](OpBuilder &b, Location l, ValueRange args) {
+                      Value before = ranksBefore(
+                          b, l, extF32(b, l, args[0]), loopIndexI32(b, l, 3),
+                          extF32(b, l, args[1]), loopIndexI32(b, l, 1));
+                      return SmallVector<Value>{countIf(b, l, before, args[2])};
+                    })[0];
       // members[m, r] = the token of rank r. Loops (b, m, r, n).
-      members = e.generic(
-          4, {3}, {{rank, {0, 3, 1}}}, {{members, {0, 1, 2}}},
-          [&](OpBuilder &b, Location l, ValueRange args) {
-            Value hit = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
-                                              args[0], loopIndexI32(b, l, 2));
-            return SmallVector<Value>{arith::SelectOp::create(
-                b, l, hit, loopIndexI32(b, l, 3), args[1])};
-          })[0];
+      members = e.generic(4, {3}, {{rank, {0, 3, 1}}}, {{members, {0, 1, 2}}},
+                          [&](OpBuilder &b, Location l, ValueRange args) {
+                            Value hit = arith::CmpIOp::create(
+                                b, l, arith::CmpIPredicate::eq, args[0],
+                                loopIndexI32(b, l, 2));
+                            return SmallVector<Value>{arith::SelectOp::create(
+                                b, l, hit, loopIndexI32(b, l, 3), args[1])};
+                          })[0];
       replaceOpCasting(rewriter, op, members);
       return success();
     }
 
     // owner[n] = argmax_m G[n, m], lower m on ties. Loops (b, n, m).
     SmallVector<OpFoldResult> rows = {batch, tokens};
-    Value owner = e.generic(
-        3, {2}, {{g, {0, 1, 2}}},
-        {{e.filledF32(rows, -INFINITY), {0, 1}}, {e.filledI32(rows, 0), {0, 1}}},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value v = extF32(b, l, args[0]);
-          Value better =
-              arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, v, args[1]);
-          return SmallVector<Value>{
-              arith::SelectOp::create(b, l, better, v, args[1]),
-              arith::SelectOp::create(b, l, better, loopIndexI32(b, l, 2),
-                                      args[2])};
-        })[1];
+    Value owner =
+        e.generic(3, {2}, {{g, {0, 1, 2}}},
+                  {{e.filledF32(rows, -INFINITY), {0, 1}},
+                   {e.filledI32(rows, 0), {0, 1}}},
+                  [&](OpBuilder &b, Location l, ValueRange args) {
+                    Value v = extF32(b, l, args[0]);
+                    Value better = arith::CmpFOp::create(
+                        b, l, arith::CmpFPredicate::OGT, v, args[1]);
+                    return SmallVector<Value>{
+                        arith::SelectOp::create(b, l, better, v, args[1]),
+                        arith::SelectOp::create(
+                            b, l, better, loopIndexI32(b, l, 2), args[2])};
+                  })[1];
     // rank[n] among the tokens with the same owner, by G[·, owner].
     // Loops (b, n, n'), n' reduced; owners are in range by construction.
     Value rank = e.generic(
@@ -941,16 +942,16 @@ struct TopKMembersLowering : OpRewritePattern<TopKMembersOp> {
           Value batchIdx = linalg::IndexOp::create(b, l, 0);
           Value column = toIndex(b, l, args[1]);
           Value other = tensor::ExtractOp::create(
-              b, l, g, ValueRange{batchIdx, linalg::IndexOp::create(b, l, 2),
-                                  column});
+              b, l, g,
+              ValueRange{batchIdx, linalg::IndexOp::create(b, l, 2), column});
           Value self = tensor::ExtractOp::create(
-              b, l, g, ValueRange{batchIdx, linalg::IndexOp::create(b, l, 1),
-                                  column});
+              b, l, g,
+              ValueRange{batchIdx, linalg::IndexOp::create(b, l, 1), column});
           Value sameOwner = arith::CmpIOp::create(
               b, l, arith::CmpIPredicate::eq, args[0], args[1]);
-          Value before = ranksBefore(b, l, extF32(b, l, other),
-                                     loopIndexI32(b, l, 2), extF32(b, l, self),
-                                     loopIndexI32(b, l, 1));
+          Value before =
+              ranksBefore(b, l, extF32(b, l, other), loopIndexI32(b, l, 2),
+                          extF32(b, l, self), loopIndexI32(b, l, 1));
           return SmallVector<Value>{countIf(
               b, l, arith::AndIOp::create(b, l, sameOwner, before), args[2])};
         })[0];
@@ -994,17 +995,20 @@ struct ClusterAttentionLowering : OpRewritePattern<ClusterAttentionOp> {
     // R[m] = Σ_n softmax_n(Ak[n, m]) V[n]. Loops (b, h, m, n), n reduced.
     SmallVector<unsigned, 6> bhm = {0, 1, 2};
     Access akByCluster{ak, {0, 1, 3, 2}};
-    auto [akMax, akSum] = softmaxStats(e, akByCluster, 4, 3, bhm,
-                                       {batch, heads, clusters});
+    auto [akMax, akSum] =
+        softmaxStats(e, akByCluster, 4, 3, bhm, {batch, heads, clusters});
     // Loops (b, h, m, e, n), n reduced.
     Value summary = e.generic(
         5, {4},
-        {{ak, {0, 1, 4, 2}}, {akMax, {0, 1, 2}}, {akSum, {0, 1, 2}},
+        {{ak, {0, 1, 4, 2}},
+         {akMax, {0, 1, 2}},
+         {akSum, {0, 1, 2}},
          {v, {0, 1, 4, 3}}},
         {{e.zeros({batch, heads, clusters, valueDim}), {0, 1, 2, 3}}},
         [&](OpBuilder &b, Location l, ValueRange args) {
           Value exp = math::ExpOp::create(
-              b, l, arith::SubFOp::create(b, l, extF32(b, l, args[0]), args[1]));
+              b, l,
+              arith::SubFOp::create(b, l, extF32(b, l, args[0]), args[1]));
           Value p = arith::DivFOp::create(b, l, exp, args[2]);
           Value pv = arith::MulFOp::create(b, l, p, extF32(b, l, args[3]));
           return SmallVector<Value>{arith::AddFOp::create(b, l, args[4], pv)};
@@ -1038,11 +1042,11 @@ struct ClusterAttentionLowering : OpRewritePattern<ClusterAttentionOp> {
           Value prod = arith::MulFOp::create(b, l, args[0], args[1]);
           return SmallVector<Value>{arith::AddFOp::create(b, l, args[2], prod)};
         })[0];
-    scores = e.generic(
-        5, {}, {}, {{scores, {0, 1, 2, 3, 4}}},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          return SmallVector<Value>{arith::MulFOp::create(b, l, args[0], scale)};
-        })[0];
+    scores = e.generic(5, {}, {}, {{scores, {0, 1, 2, 3, 4}}},
+                       [&](OpBuilder &b, Location l, ValueRange args) {
+                         return SmallVector<Value>{
+                             arith::MulFOp::create(b, l, args[0], scale)};
+                       })[0];
 
     // Row max over valid members j and, with summaries, clusters m' ≠ m.
     SmallVector<OpFoldResult> slotSizes = {batch, heads, clusters, capacity};
@@ -1060,21 +1064,20 @@ struct ClusterAttentionLowering : OpRewritePattern<ClusterAttentionOp> {
           b, l, cond, arith::MaximumFOp::create(b, l, acc, x), acc);
     };
     // Loops (b, h, m, i, j), j reduced.
-    Value rowMax = e.generic(
-        5, {4}, {{scores, {0, 1, 2, 3, 4}}, {members, {0, 2, 4}}},
-        {{e.filledF32(slotSizes, -INFINITY), slot}},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          return SmallVector<Value>{
-              maxIf(b, l, validSlot(b, l, args[1]), args[0], args[2])};
-        })[0];
+    Value rowMax =
+        e.generic(5, {4}, {{scores, {0, 1, 2, 3, 4}}, {members, {0, 2, 4}}},
+                  {{e.filledF32(slotSizes, -INFINITY), slot}},
+                  [&](OpBuilder &b, Location l, ValueRange args) {
+                    return SmallVector<Value>{maxIf(
+                        b, l, validSlot(b, l, args[1]), args[0], args[2])};
+                  })[0];
     if (summaries) {
       // Loops (b, h, m, i, m'), m' reduced.
-      rowMax = e.generic(
-          5, {4}, {{aqRows, {0, 1, 2, 3, 4}}}, {{rowMax, slot}},
-          [&](OpBuilder &b, Location l, ValueRange args) {
-            return SmallVector<Value>{
-                maxIf(b, l, isOtherCluster(b, l), args[0], args[1])};
-          })[0];
+      rowMax = e.generic(5, {4}, {{aqRows, {0, 1, 2, 3, 4}}}, {{rowMax, slot}},
+                         [&](OpBuilder &b, Location l, ValueRange args) {
+                           return SmallVector<Value>{maxIf(
+                               b, l, isOtherCluster(b, l), args[0], args[1])};
+                         })[0];
     }
 
     // Numerator [B,H,M,κ,Dv] and denominator [B,H,M,κ].
@@ -1116,10 +1119,10 @@ struct ClusterAttentionLowering : OpRewritePattern<ClusterAttentionOp> {
           {{aqRows, {0, 1, 2, 3, 5}}, {rowMax, slot}, {summary, {0, 1, 5, 4}}},
           {{numerator, slotRow}},
           [&](OpBuilder &b, Location l, ValueRange args) {
-            Value other = arith::CmpIOp::create(
-                b, l, arith::CmpIPredicate::ne,
-                linalg::IndexOp::create(b, l, 2),
-                linalg::IndexOp::create(b, l, 5));
+            Value other =
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne,
+                                      linalg::IndexOp::create(b, l, 2),
+                                      linalg::IndexOp::create(b, l, 5));
             Value w = weightIf(b, l, other, args[0], args[1]);
             Value wr = arith::MulFOp::create(b, l, w, args[2]);
             return SmallVector<Value>{arith::AddFOp::create(b, l, args[3], wr)};
@@ -1141,8 +1144,8 @@ struct ClusterAttentionLowering : OpRewritePattern<ClusterAttentionOp> {
         [&](OpBuilder &b, Location l, ValueRange args) {
           Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0));
           Value o = arith::DivFOp::create(b, l, args[0], args[1]);
-          return SmallVector<Value>{arith::SelectOp::create(
-              b, l, validSlot(b, l, args[2]), o, zero)};
+          return SmallVector<Value>{
+              arith::SelectOp::create(b, l, validSlot(b, l, args[2]), o, zero)};
         })[0];
 
     // Scatter-sum of o into token rows and count of slots per token. A
@@ -1158,37 +1161,37 @@ struct ClusterAttentionLowering : OpRewritePattern<ClusterAttentionOp> {
         {c1, c1, c1}, {sums, counts},
         [&](OpBuilder &b, Location l, ValueRange ivs,
             ValueRange acc) -> scf::ValueVector {
-          Value member =
-              tensor::ExtractOp::create(b, l, members, ValueRange{ivs[0], ivs[1], ivs[2]});
+          Value member = tensor::ExtractOp::create(
+              b, l, members, ValueRange{ivs[0], ivs[1], ivs[2]});
           Value valid = inRange(b, l, member, tokens);
           auto ifOp = scf::IfOp::create(
               b, l, valid,
               [&](OpBuilder &tb, Location tl) {
                 Value t = toIndex(tb, tl, member);
-                Value count = tensor::ExtractOp::create(
-                    tb, tl, acc[1], ValueRange{ivs[0], t});
+                Value count = tensor::ExtractOp::create(tb, tl, acc[1],
+                                                        ValueRange{ivs[0], t});
                 Value one =
                     arith::ConstantOp::create(tb, tl, tb.getF32FloatAttr(1.0));
                 Value newCounts = tensor::InsertOp::create(
                     tb, tl, arith::AddFOp::create(tb, tl, count, one), acc[1],
                     ValueRange{ivs[0], t});
                 scf::LoopNest inner = scf::buildLoopNest(
-                    tb, tl, {c0, c0}, {headsDim, valueDimV}, {c1, c1},
-                    {acc[0]},
+                    tb, tl, {c0, c0}, {headsDim, valueDimV}, {c1, c1}, {acc[0]},
                     [&](OpBuilder &ib, Location il, ValueRange jvs,
                         ValueRange rows) -> scf::ValueVector {
                       Value o = tensor::ExtractOp::create(
                           ib, il, slotOut,
                           ValueRange{ivs[0], jvs[0], ivs[1], ivs[2], jvs[1]});
                       Value old = tensor::ExtractOp::create(
-                          ib, il, rows[0], ValueRange{ivs[0], jvs[0], t, jvs[1]});
+                          ib, il, rows[0],
+                          ValueRange{ivs[0], jvs[0], t, jvs[1]});
                       Value sum = arith::AddFOp::create(ib, il, old, o);
                       return {tensor::InsertOp::create(
                           ib, il, sum, rows[0],
                           ValueRange{ivs[0], jvs[0], t, jvs[1]})};
                     });
-                scf::YieldOp::create(
-                    tb, tl, ValueRange{inner.results[0], newCounts});
+                scf::YieldOp::create(tb, tl,
+                                     ValueRange{inner.results[0], newCounts});
               },
               [&](OpBuilder &eb, Location el) {
                 scf::YieldOp::create(eb, el, acc);
@@ -1207,7 +1210,9 @@ struct ClusterAttentionLowering : OpRewritePattern<ClusterAttentionOp> {
       // Loops (b, h, n, e, m), m reduced.
       fallback = e.generic(
           5, {4},
-          {{aq, {0, 1, 2, 4}}, {aqMax, bhn}, {aqSum, bhn},
+          {{aq, {0, 1, 2, 4}},
+           {aqMax, bhn},
+           {aqSum, bhn},
            {summary, {0, 1, 4, 3}}},
           {{fallback, {0, 1, 2, 3}}},
           [&](OpBuilder &b, Location l, ValueRange args) {
@@ -1231,7 +1236,8 @@ struct ClusterAttentionLowering : OpRewritePattern<ClusterAttentionOp> {
           return SmallVector<Value>{
               arith::SelectOp::create(b, l, inSome, mean, args[2])};
         })[0];
-    replaceOpCasting(rewriter, op, e.castTo(out, op.getType().getElementType()));
+    replaceOpCasting(rewriter, op,
+                     e.castTo(out, op.getType().getElementType()));
     return success();
   }
 };
@@ -1241,10 +1247,10 @@ struct ConvertClusToLinalgPass
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     RewritePatternSet patterns(context);
-    patterns.add<SoftAssignLowering, PoolLowering, KMeansLowering,
-                 DpcKnnLowering, AggregateLowering, BroadcastLowering,
-                 AttentionLowering, TopKMembersLowering,
-                 ClusterAttentionLowering>(context);
+    patterns
+        .add<SoftAssignLowering, PoolLowering, KMeansLowering, DpcKnnLowering,
+             AggregateLowering, BroadcastLowering, AttentionLowering,
+             TopKMembersLowering, ClusterAttentionLowering>(context);
     ConversionTarget target(*context);
     target.addIllegalDialect<ClusDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything clusopt needs on a fresh Debian machine: LLVM/MLIR 22,
+# clang 22, Ninja and CMake from Debian, NumPy and pytest from PyPI.
+# Idempotent: when everything is present it only checks, in about a second.
+set -euo pipefail
+
+APT_PACKAGES=(
+  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  clang-22 libclang-rt-22-dev clang-format-22
+  ninja-build cmake
+)
+PIP_PACKAGES=(numpy pytest)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |
+    grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c "import numpy, pytest" 2>/dev/null; then
+  echo "setup: installing ${PIP_PACKAGES[*]}"
+  python3 -m pip install -q "${PIP_PACKAGES[@]}"
+fi

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every clusopt test: installs what is missing, builds, then runs
+#   1. clang-format on the project's C++ (LLVM style),
+#   2. the lit/FileCheck suite, plain and with the generic-form round trip,
+#   3. the pytest suite: the oracle's self-tests and the numerics harness,
+#   4. the numerics of the index-heavy ops again under ASan/UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh
+BUILD_DIR=${CLUSOPT_BUILD_DIR:-build}
+export CLUSOPT_BUILD_DIR=$BUILD_DIR
+
+echo "== clang-format"
+git ls-files '*.cpp' '*.h' | xargs clang-format-22 --dry-run --Werror
+
+echo "== lit"
+ninja -C "$BUILD_DIR" check-clusopt
+echo "== lit (generic-form round trip)"
+/usr/lib/llvm-22/bin/lit -s --param roundtrip=1 "$BUILD_DIR/test"
+
+echo "== pytest"
+python3 -m pytest -q python/tests
+
+echo "== pytest under ASan/UBSan (out-of-range indices, gathers, scatters)"
+LD_PRELOAD=$(clang-22 -print-file-name=libclang_rt.asan-x86_64.so) \
+ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  python3 -m pytest -q python/tests/test_numerics.py python/tests/test_sanitizer.py \
+    --backend clus-to-llvm@x86-64+asan -m "not large" \
+    -k "aggregate or broadcast or cluster_attention or dpc_knn or topk or kmeans or sanitizer"
