@@ -20,7 +20,7 @@ echo "== lit (generic-form round trip)"
 /usr/lib/llvm-22/bin/lit -s --param roundtrip=1 "$BUILD_DIR/test"
 
 echo "== pytest"
-python3 -m pytest -q python/tests
+python3 -m pytest -q python/tests --full
 
 echo "== pytest under ASan/UBSan (out-of-range indices, gathers, scatters)"
 LD_PRELOAD=$(clang-22 -print-file-name=libclang_rt.asan-x86_64.so) \

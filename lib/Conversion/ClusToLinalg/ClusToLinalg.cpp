@@ -482,22 +482,8 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
                     })[0];
       // Softmax over m (loop 3) of loops (b, h, n, m).
       SmallVector<unsigned, 6> rows = {0, 1, 2};
-      Value max =
-          e.generic(4, {3}, {{scaled, {0, 1, 2, 3}}},
-                    {{e.filledF32(rowSizes, -INFINITY), rows}},
-                    [&](OpBuilder &b, Location loc, ValueRange args) {
-                      return SmallVector<Value>{
-                          arith::MaximumFOp::create(b, loc, args[0], args[1])};
-                    })[0];
-      Value sum = e.generic(
-          4, {3}, {{scaled, {0, 1, 2, 3}}, {max, rows}},
-          {{e.zeros(rowSizes), rows}},
-          [&](OpBuilder &b, Location loc, ValueRange args) {
-            Value exp = math::ExpOp::create(
-                b, loc, arith::SubFOp::create(b, loc, args[0], args[1]));
-            return SmallVector<Value>{
-                arith::AddFOp::create(b, loc, args[2], exp)};
-          })[0];
+      auto [max, sum] =
+          softmaxStats(e, {scaled, {0, 1, 2, 3}}, 4, 3, rows, rowSizes);
       // O += P · V, loops (b, h, n, e, m), m reduced.
       out = e.generic(
           5, {4},
