@@ -127,37 +127,32 @@ public:
     return llvm::to_vector_of<Value>(op.getResults());
   }
 
-  /// Converts an f32 tensor to `elementType` (no-op for f32).
-  Value castTo(Value tensor, Type elementType) {
-    if (elementType == f32())
-      return tensor;
+  /// Converts a float tensor elementwise to `elementType`: extf when that
+  /// is wider, truncf when narrower, nothing when equal.
+  Value convertElements(Value tensor, Type elementType) {
     auto type = cast<RankedTensorType>(tensor.getType());
+    Type from = type.getElementType();
+    if (from == elementType)
+      return tensor;
     SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, tensor);
     Value empty = tensor::EmptyOp::create(b, loc, sizes, elementType);
     SmallVector<unsigned, 6> loops =
         llvm::to_vector<6>(llvm::seq<unsigned>(0, type.getRank()));
-    return generic(type.getRank(), {}, {{tensor, loops}}, {{empty, loops}},
-                   [&](OpBuilder &nb, Location nl, ValueRange args) {
-                     return SmallVector<Value>{
-                         arith::TruncFOp::create(nb, nl, elementType, args[0])};
-                   })[0];
+    bool widen =
+        from.getIntOrFloatBitWidth() < elementType.getIntOrFloatBitWidth();
+    return generic(
+        type.getRank(), {}, {{tensor, loops}}, {{empty, loops}},
+        [&](OpBuilder &nb, Location nl, ValueRange args) {
+          Value v =
+              widen ? Value(arith::ExtFOp::create(nb, nl, elementType, args[0]))
+                    : Value(arith::TruncFOp::create(nb, nl, elementType,
+                                                    args[0]));
+          return SmallVector<Value>{v};
+        })[0];
   }
 
   /// Extends a float tensor to f32 (no-op for f32).
-  Value toF32(Value tensor) {
-    auto type = cast<RankedTensorType>(tensor.getType());
-    if (type.getElementType() == f32())
-      return tensor;
-    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, tensor);
-    Value empty = tensor::EmptyOp::create(b, loc, sizes, f32());
-    SmallVector<unsigned, 6> loops =
-        llvm::to_vector<6>(llvm::seq<unsigned>(0, type.getRank()));
-    return generic(type.getRank(), {}, {{tensor, loops}}, {{empty, loops}},
-                   [&](OpBuilder &nb, Location nl, ValueRange args) {
-                     return SmallVector<Value>{arith::ExtFOp::create(
-                         nb, nl, nb.getF32Type(), args[0])};
-                   })[0];
-  }
+  Value toF32(Value tensor) { return convertElements(tensor, f32()); }
 
   /// `1/sqrt(D)` for the head dim `axis` of `tensor`, or the given scale.
   Value attentionScale(std::optional<APFloat> scale, Value tensor,
@@ -250,20 +245,24 @@ std::pair<Value, Value> softmaxStats(Emitter &e, Access logits,
   return {max, sum};
 }
 
-/// Replaces `op` by `values`, casting each to the op's result type. The
+/// Replaces `op` by `values` (f32 or index results), converting each to the
+/// op's result type: the storage element type, and the inferred shape. The
 /// lowering takes sizes from one operand, which may know fewer static dims
 /// than the inferred result type (e.g. B is static only in the other one).
 void replaceOpCasting(PatternRewriter &rewriter, Operation *op,
                       ValueRange values) {
-  SmallVector<Value> casted;
+  Emitter e(rewriter, op->getLoc());
+  SmallVector<Value> converted;
   for (auto [value, type] : llvm::zip_equal(values, op->getResultTypes())) {
-    if (value.getType() == type)
-      casted.push_back(value);
-    else
-      casted.push_back(
-          tensor::CastOp::create(rewriter, op->getLoc(), type, value));
+    auto resultType = cast<RankedTensorType>(type);
+    Value v = value;
+    if (isa<FloatType>(resultType.getElementType()))
+      v = e.convertElements(v, resultType.getElementType());
+    if (v.getType() != resultType)
+      v = tensor::CastOp::create(rewriter, op->getLoc(), resultType, v);
+    converted.push_back(v);
   }
-  rewriter.replaceOp(op, casted);
+  rewriter.replaceOp(op, converted);
 }
 
 //===----------------------------------------------------------------------===//
@@ -326,7 +325,7 @@ struct PoolLowering : OpRewritePattern<PoolOp> {
                     return SmallVector<Value>{
                         arith::AddFOp::create(b, loc, args[2], prod)};
                   })[0];
-    replaceOpCasting(rewriter, op, e.castTo(y, op.getType().getElementType()));
+    replaceOpCasting(rewriter, op, y);
     return success();
   }
 };
@@ -413,7 +412,7 @@ struct AggregateLowering : OpRewritePattern<AggregateOp> {
                 arith::DivFOp::create(b, loc, args[0], denominator)};
           })[0];
     }
-    replaceOpCasting(rewriter, op, e.castTo(y, op.getType().getElementType()));
+    replaceOpCasting(rewriter, op, y);
     return success();
   }
 };
@@ -440,7 +439,7 @@ struct BroadcastLowering : OpRewritePattern<BroadcastOp> {
                     return SmallVector<Value>{guardedExtract(
                         b, loc, valid, y, {batch, row, channel})};
                   })[0];
-    replaceOpCasting(rewriter, op, e.castTo(x, op.getType().getElementType()));
+    replaceOpCasting(rewriter, op, x);
     return success();
   }
 };
@@ -499,8 +498,7 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
                 arith::AddFOp::create(b, loc, args[4], pv)};
           })[0];
     }
-    replaceOpCasting(rewriter, op,
-                     e.castTo(out, op.getType().getElementType()));
+    replaceOpCasting(rewriter, op, out);
     return success();
   }
 };
@@ -636,10 +634,8 @@ struct KMeansLowering : OpRewritePattern<KMeansOp> {
               })[0];
           scf::YieldOp::create(b, l, ValueRange{newMu, newAssign});
         });
-    Value finalCentroids = e.castTo(
-        loop.getResult(0), op.getCentroids().getType().getElementType());
     replaceOpCasting(rewriter, op,
-                     ValueRange{loop.getResult(1), finalCentroids});
+                     ValueRange{loop.getResult(1), loop.getResult(0)});
     return success();
   }
 };
@@ -1222,8 +1218,7 @@ struct ClusterAttentionLowering : OpRewritePattern<ClusterAttentionOp> {
           return SmallVector<Value>{
               arith::SelectOp::create(b, l, inSome, mean, args[2])};
         })[0];
-    replaceOpCasting(rewriter, op,
-                     e.castTo(out, op.getType().getElementType()));
+    replaceOpCasting(rewriter, op, out);
     return success();
   }
 };
