@@ -31,4 +31,48 @@ def ConvertClusToLinalg : Pass<"convert-clus-to-linalg"> {
   ];
 }
 
+def ConvertClusToVector : Pass<"convert-clus-to-vector"> {
+  let summary = "Tiled, fused, vectorised CPU kernels for clus ops";
+  let description = [{
+    The optimised CPU lowering. `pool` (fused with its `soft_assign` over
+    tokens), `attention`, `soft_assign` and `dpc_knn` become loop nests over
+    memrefs with 1-D vector ops of `vector-width` f32 lanes along the
+    contiguous axis; their outer loops are `scf.parallel`, which the CPU
+    pipeline maps to OpenMP threads. Other ops are left for
+    `convert-clus-to-linalg`.
+
+    - `pool`: one online-softmax pass over token tiles of `cols`, `rows`
+      clusters at a time; no [M, N] probability tensor goes to memory.
+    - `attention`: flash-style, `rows` queries against cluster tiles of
+      `cols` with a running max and sum, all scales in one kernel; no
+      [N, M] score matrix goes to memory.
+    - `dpc_knn`: distances are recomputed per tile with a running
+      k-smallest (density) and a running min (δ); extra memory is O(N·C).
+
+    Tile sizes come from the options or, per op, from a
+    `clus.tile = {rows = R, cols = C}` dictionary attribute. `rows` must be
+    in [1, 8]; `cols` a multiple of `vector-width` up to 4096.
+
+    Example: `--convert-clus-to-vector="vector-width=16 rows=4 cols=128"`.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
+           "f32 lanes per vector: 4 (NEON/SSE), 8 (AVX2), 16 (AVX-512)">,
+    Option<"rows", "rows", "int64_t", /*default=*/"4",
+           "Rows of the parallel axis blocked in registers (1-8)">,
+    Option<"cols", "cols", "int64_t", /*default=*/"128",
+           "Tile of the streamed axis; a multiple of vector-width">,
+    Option<"fuseSoftAssign", "fuse-soft-assign", "bool", /*default=*/"true",
+           "Fuse soft_assign(tokens) into the pool that consumes it">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // CLUSOPT_CONVERSION_PASSES_TD

@@ -3,6 +3,7 @@
 #include "lib/Pipelines/Pipelines.h"
 
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
 
@@ -29,6 +30,40 @@ static constexpr const char *kClusToLLVM =
     "func.func(llvm-request-c-wrappers),convert-func-to-llvm,"
     "reconcile-unrealized-casts";
 
+// The optimised CPU pipeline. Options are spliced into the first stage; the
+// rest is upstream MLIR apart from clus-approximate-math.
+static constexpr const char *kClusCpuToLLVM =
+    // Kernels for the ops that have one, the reference lowering for the
+    // rest, then the same bufferization as the reference pipeline.
+    "convert-clus-to-vector{{vector-width={0} rows={1} cols={2}},"
+    "convert-clus-to-linalg,canonicalize,cse,"
+    "one-shot-bufferize{{bufferize-function-boundaries "
+    "allow-return-allocs-from-loops "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+    "func.func(convert-linalg-to-loops),func.func(llvm-request-c-wrappers),"
+    // Outer scf.parallel loops become OpenMP worksharing loops.
+    "convert-scf-to-openmp,clus-approximate-math,canonicalize,"
+    // memref.alloca_scope (per-iteration scratch) must be lowered while its
+    // body is still one block, so memref/vector go to LLVM before scf.
+    "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
+    "convert-vector-to-llvm,convert-scf-to-cf,"
+    "arith-expand{{include-bf16=true},convert-math-to-llvm,"
+    "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
+    // convert-openmp-to-llvm also converts func.func, hence the early
+    // request for C wrappers.
+    "convert-openmp-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts";
+
+void clusopt::buildClusCpuToLLVMPipeline(OpPassManager &pm,
+                                         const CpuPipelineOptions &options) {
+  std::string text =
+      llvm::formatv(kClusCpuToLLVM, options.vectorWidth.getValue(),
+                    options.rows.getValue(), options.cols.getValue());
+  if (failed(parsePassPipeline(text, pm)))
+    llvm::report_fatal_error(
+        "clusopt: malformed built-in clus-cpu-to-llvm pipeline");
+}
+
 void clusopt::buildClusToLLVMPipeline(OpPassManager &pm) {
   // The pipeline text is a constant tested by lit; failing to parse it is a
   // programming error.
@@ -44,4 +79,10 @@ void clusopt::registerPipelines() {
       "one-shot bufferization, loops), with C-interface wrappers on every "
       "function",
       buildClusToLLVMPipeline);
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "clus-cpu-to-llvm",
+      "Optimised CPU lowering: tiled, fused, vectorised clus kernels "
+      "(convert-clus-to-vector), multi-threaded through OpenMP, to the LLVM "
+      "dialect with C-interface wrappers on every function",
+      buildClusCpuToLLVMPipeline);
 }

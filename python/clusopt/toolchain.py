@@ -61,6 +61,27 @@ _TARGET_FEATURES = {
 }
 
 
+# f32 lanes of the widest vector unit each target guarantees.
+_TARGET_VECTOR_WIDTH = {"x86-64": 4, "x86-64-v3": 8, "x86-64-v4": 16}
+
+# Pipelines whose kernels are multi-threaded through OpenMP.
+_OPENMP_PIPELINES = {"clus-cpu-to-llvm"}
+
+
+def vector_width(target):
+    """f32 lanes per vector for `target` ("host" picks from this CPU)."""
+    if target == "host":
+        features = host_cpu_features()
+        if _TARGET_FEATURES["x86-64-v4"] <= features:
+            return 16
+        return 8 if _TARGET_FEATURES["x86-64-v3"] <= features else 4
+    return _TARGET_VECTOR_WIDTH[target]
+
+
+def openmp_lib_dir():
+    return LLVM_BIN.parent / "lib"
+
+
 def target_runs_here(target):
     return _TARGET_FEATURES[target] <= host_cpu_features()
 
@@ -109,6 +130,19 @@ class Backend:
             flags += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
         return flags
 
+    def pipeline_flag(self):
+        """The clusopt-opt flag running this backend's pipeline."""
+        if self.pipeline == "clus-cpu-to-llvm":
+            return (f"--clus-cpu-to-llvm=vector-width="
+                    f"{vector_width(self.target)}")
+        return f"--{self.pipeline}"
+
+    def _link_flags(self):
+        if self.pipeline not in _OPENMP_PIPELINES:
+            return ["-lm"]
+        lib = openmp_lib_dir()
+        return ["-lm", f"-L{lib}", "-lomp", f"-Wl,-rpath,{lib}"]
+
     def compile(self, mlir_text):
         """Compiles `mlir_text` to a shared library and returns its path.
 
@@ -131,13 +165,13 @@ class Backend:
         src.write_text(mlir_text)
         lowered, ir, lib = work / "lowered.mlir", work / "kernel.ll", \
             work / "kernel.so"
-        self._run([opt, f"--{self.pipeline}", str(src), "-o", str(lowered)])
+        self._run([opt, self.pipeline_flag(), str(src), "-o", str(lowered)])
         self._run([_tool("mlir-translate", LLVM_BIN), "--mlir-to-llvmir",
                    str(lowered), "-o", str(ir)])
         if self.sanitize:
             _mark_for_asan(ir)
         self._run([_tool("clang", LLVM_BIN), *self._clang_flags(), str(ir),
-                   "-o", str(lib), "-lm"])
+                   "-o", str(lib), *self._link_flags()])
         os.replace(lib, out)  # atomic: concurrent test workers may race
         for f in work.iterdir():
             f.unlink()

@@ -8,6 +8,7 @@
 #include "dialect/Clus/ClusDialect.h"
 #include "lib/Conversion/Passes.h"
 #include "lib/Pipelines/Pipelines.h"
+#include "lib/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -18,6 +19,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   clusopt::registerConversionPasses();
+  clusopt::registerTransformsPasses();
   clusopt::registerPipelines();
 
   mlir::DialectRegistry registry;
