@@ -57,6 +57,10 @@ def _op_text(op, attrs, names, types):
         return f"clus.soft_assign {a[0]}{axis} : {t[0]}"
     if op == "pool":
         return f"clus.pool {a[0]}, {a[1]} : {t[0]}, {t[1]}"
+    if op == "soft_assign_pool":
+        # PaCa's pair, which optimised pipelines fuse into one pass.
+        return (f"clus.soft_assign {a[0]} : {t[0]}\n"
+                f"  %r0 = clus.pool %z, {a[1]} : {t[0]}, {t[1]}")
     if op == "kmeans":
         init = f" init({a[1]} : {t[1]})" if len(a) > 1 else ""
         metric = " metric = cosine" if attrs.get("metric") == "cosine" else ""
@@ -99,7 +103,7 @@ def result_shapes(op, shapes, attrs):
     """Result shapes (as Dims) and element kinds ("float"/"i32") per SPEC."""
     if op == "soft_assign":
         return [(list(shapes[0]), "float")]
-    if op == "pool":
+    if op in ("pool", "soft_assign_pool"):
         (b, m, _), (_, _, c) = shapes[0], shapes[1]
         return [([b, m, c], "float")]
     if op == "kmeans":
@@ -140,6 +144,8 @@ def kernel_source(op, shapes, elems, attrs, dynamic):
     params = [f"{n}: {t}" for n, t in zip(names, arg_types)]
     params += [f"%out{i}: {_memref_type(t)}" for i, t in enumerate(res_types)]
     lhs = ", ".join(f"%r{i}" for i in range(len(results)))
+    if op == "soft_assign_pool":
+        lhs = "%z"
     lines = [f"func.func @kernel({', '.join(params)}) {{",
              f"  {lhs} = {_op_text(op, attrs, names, arg_types)}"]
     for i, t in enumerate(res_types):

@@ -107,6 +107,8 @@ class Backend:
     pipeline: str = "clus-to-llvm"
     target: str = "x86-64"
     sanitize: bool = False
+    # Extra pipeline options, e.g. "rows=3 cols=32" for clus-cpu-to-llvm.
+    options: str = ""
 
     def __post_init__(self):
         if self.target not in _TARGET_FEATURES:
@@ -116,7 +118,8 @@ class Backend:
     @property
     def name(self):
         suffix = "+asan" if self.sanitize else ""
-        return f"{self.pipeline}@{self.target}{suffix}"
+        options = f"{{{self.options}}}" if self.options else ""
+        return f"{self.pipeline}{options}@{self.target}{suffix}"
 
     def _clang_flags(self):
         # compiler-rt provides the bf16/f16 conversion helpers
@@ -134,7 +137,9 @@ class Backend:
         """The clusopt-opt flag running this backend's pipeline."""
         if self.pipeline == "clus-cpu-to-llvm":
             return (f"--clus-cpu-to-llvm=vector-width="
-                    f"{vector_width(self.target)}")
+                    f"{vector_width(self.target)} {self.options}").rstrip()
+        if self.options:
+            return f"--{self.pipeline}={self.options}"
         return f"--{self.pipeline}"
 
     def _link_flags(self):

@@ -17,12 +17,17 @@ CASES = {}
 
 
 def parse_backend(text):
-    """`PIPELINE@TARGET[+asan]`, e.g. `clus-to-llvm@x86-64-v3`."""
+    """`PIPELINE[{OPTIONS}]@TARGET[+asan]`, e.g. `clus-to-llvm@x86-64-v3`
+    or `clus-cpu-to-llvm{rows=3 cols=32}@x86-64-v4`."""
     sanitize = text.endswith("+asan")
     text = text.removesuffix("+asan")
     pipeline, _, target = text.partition("@")
+    options = ""
+    if "{" in pipeline:
+        pipeline, _, options = pipeline.partition("{")
+        options = options.removesuffix("}")
     return Backend(pipeline=pipeline, target=target or "x86-64",
-                   sanitize=sanitize)
+                   sanitize=sanitize, options=options)
 
 
 def pytest_addoption(parser):

@@ -144,6 +144,27 @@ def test_pool(runnable, p, dtype, dynamic):
                   dynamic)
 
 
+# soft_assign(tokens) then pool: the pair optimised pipelines fuse into one
+# online-softmax pass. Logit scales up to 40 exercise the running max.
+SOFT_POOL = [dict(B=1, M=1, N=1, C=24, scale=3.0),
+             dict(B=2, M=2, N=7, C=32, scale=40.0),
+             dict(B=3, M=5, N=13, C=17, scale=3.0),
+             dict(B=2, M=49, N=196, C=40, scale=10.0),
+             dict(B=1, M=100, N=300, C=64, scale=40.0),
+             dict(B=1, M=100, N=784, C=48, scale=3.0),
+             dict(B=1, M=100, N=3136, C=96, scale=3.0),
+             dict(B=8, M=100, N=196, C=320, scale=3.0)]
+
+
+@pytest.mark.parametrize("p,dtype,dynamic", cases(SOFT_POOL, large_after=6))
+def test_soft_assign_pool(runnable, p, dtype, dynamic):
+    x = Inputs(12, dtype)
+    logits = x.floats((p["B"], p["M"], p["N"]), scale=p["scale"])
+    tokens = x.floats((p["B"], p["N"], p["C"]))
+    want = reference.pool(reference.soft_assign(logits, "tokens"), tokens)
+    run_and_check(runnable, "soft_assign_pool", x, {}, [want], dynamic)
+
+
 KMEANS = [dict(B=1, N=7, C=24, M=2, I=3, metric="l2", init=False),
           dict(B=2, N=49, C=32, M=7, I=5, metric="cosine", init=False),
           dict(B=2, N=13, C=40, M=3, I=2, metric="l2", init=True),

@@ -780,7 +780,7 @@ struct ConvertClusToVectorPass
         if (!value || (entry.getName() != "rows" && entry.getName() != "cols"))
           return op->emitError("'clus.tile' takes integer 'rows' and 'cols' "
                                "entries, got '")
-                 << entry.getName() << "'";
+                 << entry.getName().strref() << "'";
         (entry.getName() == "rows" ? tc.rows : tc.cols) = value.getInt();
       }
     }

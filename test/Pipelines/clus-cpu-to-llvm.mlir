@@ -1,0 +1,35 @@
+// RUN: clusopt-opt %s --clus-cpu-to-llvm="vector-width=16" | FileCheck %s
+
+// The optimised pipeline ends in the LLVM dialect plus OpenMP: the kernels'
+// parallel loops are omp.parallel/omp.wsloop, per-iteration scratch is freed
+// with stack save/restore, exp is a polynomial (no expf call), and every
+// function has a C wrapper. Ops without a vector kernel (kmeans) go through
+// the reference lowering in the same module.
+
+// CHECK-NOT: clus.
+// CHECK-NOT: bufferization.
+// CHECK-NOT: memref.
+// CHECK-NOT: scf.
+// CHECK-NOT: vector.
+// CHECK-LABEL: llvm.func @paca(
+// CHECK:       omp.parallel
+// CHECK:       omp.wsloop
+// CHECK:       llvm.intr.stacksave
+// CHECK:       llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+// CHECK:       llvm.intr.stackrestore
+// CHECK-LABEL: llvm.func @_mlir_ciface_paca(
+// CHECK-LABEL: llvm.func @kmeans(
+// CHECK-LABEL: llvm.func @_mlir_ciface_kmeans(
+// CHECK-NOT: @expf
+// CHECK-NOT: llvm.intr.exp
+func.func @paca(%l: tensor<?x100x?xf32>, %x: tensor<?x?x96xf32>, %q: tensor<?x2x?x48xf32>, %k: tensor<?x2x100x48xf32>) -> (tensor<?x100x96xf32>, tensor<?x2x?x48xf32>) {
+  %z = clus.soft_assign %l : tensor<?x100x?xf32>
+  %y = clus.pool %z, %x : tensor<?x100x?xf32>, tensor<?x?x96xf32>
+  %o = clus.attention %q, [%k, %k] : tensor<?x2x?x48xf32>, [tensor<?x2x100x48xf32>, tensor<?x2x100x48xf32>]
+  return %y, %o : tensor<?x100x96xf32>, tensor<?x2x?x48xf32>
+}
+
+func.func @kmeans(%x: tensor<1x6x2xf32>) -> tensor<1x6xi32> {
+  %a, %c = clus.kmeans %x clusters = 2 iterations = 3 : tensor<1x6x2xf32>
+  return %a : tensor<1x6xi32>
+}
