@@ -14,7 +14,7 @@ from lit.llvm.subst import ToolSubst
 config.name = "CLUSOPT"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py"]
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.clusopt_obj_root, "test")
 
@@ -35,6 +35,7 @@ if roundtrip:
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tools = [
     ToolSubst("clusopt-opt", extra_args=opt_args, unresolved="fatal"),
+    ToolSubst("clusopt-compile", unresolved="fatal"),
     ToolSubst("mlir-runner", unresolved="ignore"),
     ToolSubst("mlir-translate", unresolved="ignore"),
     ToolSubst("llc", unresolved="ignore"),

@@ -1,0 +1,35 @@
+// RUN: clusopt-compile %s --target=x86-64-v3 --emit=asm -o - | FileCheck %s --check-prefix=AVX2
+// RUN: clusopt-compile %s --target=x86-64-v4 --emit=asm -o - | FileCheck %s --check-prefix=AVX512
+// RUN: clusopt-compile %s --target=aarch64 --emit=asm -o - | FileCheck %s --check-prefix=NEON
+// RUN: clusopt-compile %s --target=aarch64 --emit=obj -o %t.o && llvm-objdump -d %t.o | FileCheck %s --check-prefix=NEONOBJ
+// RUN: clusopt-compile %s --target=x86-64-v4 --emit=llvm -o - | FileCheck %s --check-prefix=IR
+
+// The PaCa pair and flash attention vectorise to the target's width: fused
+// multiply-adds on ymm (AVX2) or zmm (AVX-512) registers, fmla on NEON .4s
+// vectors, and no call to expf (exp is a polynomial). Threads come from
+// OpenMP (__kmpc_fork_call).
+
+// AVX2-LABEL: paca:
+// AVX2:       vfmadd{{[0-9]+}}ps {{.*}}%ymm{{[0-9]+}}, %ymm{{[0-9]+}}, %ymm{{[0-9]+}}
+// AVX2-NOT:   zmm
+// AVX2-NOT:   expf
+
+// AVX512-LABEL: paca:
+// AVX512:       vfmadd{{[0-9]+}}ps {{.*}}%zmm{{[0-9]+}}, %zmm{{[0-9]+}}, %zmm{{[0-9]+}}
+// AVX512-NOT:   expf
+
+// NEON-LABEL: paca:
+// NEON:       fmla v{{[0-9]+}}.4s, v{{[0-9]+}}.4s, v{{[0-9]+}}.4s
+// NEON-NOT:   expf
+
+// NEONOBJ: file format elf64-littleaarch64
+// NEONOBJ: fmla v{{[0-9]+}}.4s
+
+// IR: call void {{.*}}@__kmpc_fork_call
+// IR-NOT: @expf
+func.func @paca(%l: tensor<?x100x?xf32>, %x: tensor<?x?x96xf32>, %q: tensor<?x2x?x48xf32>, %k: tensor<?x2x100x48xf32>) -> (tensor<?x100x96xf32>, tensor<?x2x?x48xf32>) {
+  %z = clus.soft_assign %l : tensor<?x100x?xf32>
+  %y = clus.pool %z, %x : tensor<?x100x?xf32>, tensor<?x?x96xf32>
+  %o = clus.attention %q, [%k, %k] : tensor<?x2x?x48xf32>, [tensor<?x2x100x48xf32>, tensor<?x2x100x48xf32>]
+  return %y, %o : tensor<?x100x96xf32>, tensor<?x2x?x48xf32>
+}

@@ -1,0 +1,19 @@
+// RUN: clusopt-opt %s --clus-approximate-math | FileCheck %s
+
+// f32 exp, scalar or vector, becomes a range reduction plus polynomial in
+// plain arith ops (which vectorise), so no libm call survives. Other math
+// ops are untouched.
+
+// CHECK-LABEL: func.func @exp
+// CHECK-NOT:     math.exp
+// CHECK:         math.fma {{.*}} : vector<8xf32>
+// CHECK:         arith.shli {{.*}} : vector<8xi32>
+// CHECK:         math.fma {{.*}} : f32
+// CHECK-NOT:     math.exp
+// CHECK:         math.tanh
+func.func @exp(%a: vector<8xf32>, %b: f32) -> (vector<8xf32>, f32, f32) {
+  %0 = math.exp %a : vector<8xf32>
+  %1 = math.exp %b : f32
+  %2 = math.tanh %b : f32
+  return %0, %1, %2 : vector<8xf32>, f32, f32
+}

@@ -1,0 +1,655 @@
+//===- clusopt-compile.cpp - clus kernels to CPU code -----------*- C++ -*-===//
+//
+// Compiles a module of clus ops (mixed with upstream ops) for one CPU
+// target through the clus-cpu-to-llvm pipeline, and writes the lowered
+// MLIR, LLVM IR, assembly, an object file, or a shared library with a C
+// header and a JSON manifest of its entry points.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/Clus/ClusDialect.h"
+#include "dialect/Clus/ClusOps.h"
+#include "lib/Conversion/Passes.h"
+#include "lib/Pipelines/Pipelines.h"
+#include "lib/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+
+#include <set>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+namespace json = llvm::json;
+namespace sys = llvm::sys;
+namespace legacy = llvm::legacy;
+using llvm::CodeGenFileType;
+using llvm::CodeGenOptLevel;
+using llvm::errs;
+using llvm::raw_string_ostream;
+using llvm::SmallString;
+using llvm::SMLoc;
+using llvm::SourceMgr;
+using llvm::StringMap;
+using llvm::SubtargetFeatures;
+using llvm::TargetMachine;
+using llvm::TargetOptions;
+using llvm::TargetRegistry;
+using llvm::Triple;
+
+namespace {
+
+enum class Emit { MLIR, LLVM, Asm, Obj, So };
+
+cl::OptionCategory category("clusopt-compile options");
+
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
+                               cl::init("-"), cl::cat(category));
+cl::opt<std::string>
+    outputFile("o",
+               cl::desc("Output path ('-' is stdout). With --emit=so the C "
+                        "header and JSON manifest are written beside it as "
+                        "<stem>.h and <stem>.json"),
+               cl::value_desc("path"), cl::init("-"), cl::cat(category));
+cl::opt<std::string> targetName(
+    "target",
+    cl::desc("CPU to compile for: host (this machine), x86-64 (SSE2, 4 f32 "
+             "lanes), x86-64-v3 (AVX2+FMA, 8 lanes), x86-64-v4 (AVX-512, 16 "
+             "lanes), aarch64 (NEON, 4 lanes; up to --emit=obj only)"),
+    cl::value_desc("cpu"), cl::init("host"), cl::cat(category));
+cl::opt<Emit> emit(
+    "emit", cl::desc("What to write"),
+    cl::values(clEnumValN(Emit::MLIR, "mlir", "lowered MLIR (LLVM dialect)"),
+               clEnumValN(Emit::LLVM, "llvm", "optimised LLVM IR"),
+               clEnumValN(Emit::Asm, "asm", "assembly"),
+               clEnumValN(Emit::Obj, "obj", "an object file"),
+               clEnumValN(Emit::So, "so",
+                          "a shared library plus C header and JSON manifest")),
+    cl::init(Emit::So), cl::cat(category));
+cl::opt<std::string> tileOption(
+    "tile",
+    cl::desc("Default tile sizes for every clus op, as rows=R,cols=C (rows "
+             "in [1, 8]: register-blocked rows; cols: streamed-axis tile, a "
+             "multiple of the vector width). A clus.tile attribute on an op "
+             "still wins"),
+    cl::value_desc("rows=R,cols=C"), cl::init(""), cl::cat(category));
+cl::opt<bool> printTileSpace(
+    "print-tile-space",
+    cl::desc("Print, as JSON, the legal tile sizes of every clus op with an "
+             "optimised kernel for --target, and exit (used by the tuner)"),
+    cl::init(false), cl::cat(category));
+
+/// What the pipeline and LLVM need to know about a target.
+struct CpuTarget {
+  std::string name, triple, cpu, features;
+  int64_t vectorWidth = 4;
+  bool runsHere = false;
+};
+
+FailureOr<CpuTarget> resolveTarget(StringRef name) {
+  CpuTarget t;
+  t.name = name.str();
+  std::string hostTriple = sys::getDefaultTargetTriple();
+  bool hostIsX86 = Triple(hostTriple).getArch() == Triple::x86_64;
+  if (name == "host") {
+    t.triple = hostTriple;
+    t.cpu = sys::getHostCPUName().str();
+    StringMap<bool> features = sys::getHostCPUFeatures();
+    SubtargetFeatures list;
+    for (auto &f : features)
+      list.AddFeature(f.getKey(), f.getValue());
+    t.features = list.getString();
+    t.vectorWidth = features.lookup("avx512f") ? 16
+                    : features.lookup("avx2")  ? 8
+                                               : 4;
+    t.runsHere = true;
+    return t;
+  }
+  if (name == "x86-64" || name == "x86-64-v3" || name == "x86-64-v4") {
+    t.triple = "x86_64-unknown-linux-gnu";
+    t.cpu = name.str();
+    t.vectorWidth = name == "x86-64" ? 4 : name == "x86-64-v3" ? 8 : 16;
+    t.runsHere = hostIsX86;
+    return t;
+  }
+  if (name == "aarch64") {
+    t.triple = "aarch64-unknown-linux-gnu";
+    t.cpu = "generic";
+    t.features = "+neon";
+    t.vectorWidth = 4;
+    t.runsHere = Triple(hostTriple).getArch() == Triple::aarch64;
+    return t;
+  }
+  errs() << "clusopt-compile: error: unknown --target '" << name
+         << "'; expected one of host, x86-64, x86-64-v3, x86-64-v4, "
+            "aarch64\n";
+  return failure();
+}
+
+/// Parses --tile=rows=R,cols=C (either entry may be omitted).
+LogicalResult parseTile(StringRef text, int64_t width,
+                        clusopt::CpuPipelineOptions &options) {
+  SmallVector<StringRef> entries;
+  text.split(entries, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef entry : entries) {
+    auto [key, value] = entry.split('=');
+    int64_t v;
+    if ((key != "rows" && key != "cols") || value.getAsInteger(10, v)) {
+      errs() << "clusopt-compile: error: --tile: expected rows=R,cols=C with "
+                "integer values, got '"
+             << entry << "'\n";
+      return failure();
+    }
+    if (key == "rows") {
+      if (v < 1 || v > 8) {
+        errs() << "clusopt-compile: error: --tile: rows must be in [1, 8], "
+                  "got "
+               << v << "\n";
+        return failure();
+      }
+      options.rows = v;
+    } else {
+      if (v < width || v % width != 0 || v > 4096) {
+        errs() << "clusopt-compile: error: --tile: cols must be a multiple "
+                  "of the target's vector width "
+               << width << " in [" << width << ", 4096], got " << v << "\n";
+        return failure();
+      }
+      options.cols = v;
+    }
+  }
+  return success();
+}
+
+bool hasKernel(Operation *op) {
+  return isa<clusopt::clus::PoolOp, clusopt::clus::AttentionOp,
+             clusopt::clus::DpcKnnOp, clusopt::clus::SoftAssignOp>(op);
+}
+
+/// The extent of the axis `cols` tiles for an op, when static.
+std::optional<int64_t> streamedExtent(Operation *op) {
+  auto dimOf = [](Value v, unsigned d) -> std::optional<int64_t> {
+    auto t = cast<RankedTensorType>(v.getType());
+    if (t.isDynamicDim(d))
+      return std::nullopt;
+    return t.getDimSize(d);
+  };
+  if (auto pool = dyn_cast<clusopt::clus::PoolOp>(op))
+    return dimOf(pool.getZ(), 2);
+  if (auto attn = dyn_cast<clusopt::clus::AttentionOp>(op)) {
+    int64_t most = 0;
+    for (Value k : attn.getKeys()) {
+      std::optional<int64_t> m = dimOf(k, 2);
+      if (!m)
+        return std::nullopt;
+      most = std::max(most, *m);
+    }
+    return most;
+  }
+  if (auto sa = dyn_cast<clusopt::clus::SoftAssignOp>(op))
+    return dimOf(sa.getLogits(), 2);
+  return std::nullopt; // dpc_knn streams all tokens; cols is unused there.
+}
+
+std::string locationString(Location loc) {
+  std::string s;
+  raw_string_ostream os(s);
+  loc.print(os);
+  return s;
+}
+
+json::Value tileSpaceJson(ModuleOp module, const CpuTarget &target,
+                          const clusopt::CpuPipelineOptions &options) {
+  json::Array ops;
+  int64_t w = target.vectorWidth;
+  module.walk([&](Operation *op) {
+    if (!hasKernel(op))
+      return;
+    // Scratch per parallel iteration is rows × cols f32 (probabilities or
+    // scores); keep it within 16 KiB so it stays in L1 beside K/V rows.
+    // Tiles past the padded extent only add masked lanes.
+    std::optional<int64_t> extent = streamedExtent(op);
+    int64_t maxCols = 4096;
+    if (extent)
+      maxCols =
+          std::max(w, std::min<int64_t>(maxCols, (*extent + w - 1) / w * w));
+    json::Array legal;
+    for (int64_t rows = 1; rows <= 8; ++rows)
+      for (int64_t cols = w; cols <= maxCols; cols += w)
+        if (rows * cols * 4 <= 16 * 1024)
+          legal.push_back(json::Object{{"rows", rows}, {"cols", cols}});
+    auto func = op->getParentOfType<func::FuncOp>();
+    ops.push_back(json::Object{
+        {"op", op->getName().getStringRef()},
+        {"function", func ? func.getSymName().str() : std::string()},
+        {"location", locationString(op->getLoc())},
+        {"default", json::Object{{"rows", options.rows.getValue()},
+                                 {"cols", options.cols.getValue()}}},
+        {"legal", std::move(legal)}});
+  });
+  return json::Object{
+      {"target", target.name}, {"vector_width", w}, {"ops", std::move(ops)}};
+}
+
+std::string dtypeName(Type t) {
+  if (t.isF32())
+    return "f32";
+  if (t.isF16())
+    return "f16";
+  if (t.isBF16())
+    return "bf16";
+  if (t.isInteger(32))
+    return "i32";
+  std::string s;
+  raw_string_ostream os(s);
+  t.print(os);
+  return s;
+}
+
+std::string cType(Type t) {
+  if (t.isF32())
+    return "float";
+  if (t.isF16() || t.isBF16())
+    return "uint16_t"; // raw bits; see the header comment
+  if (t.isInteger(32))
+    return "int32_t";
+  if (t.isInteger(64) || t.isIndex())
+    return "int64_t";
+  return "void";
+}
+
+json::Value shapeJson(ShapedType t) {
+  json::Array dims;
+  for (int64_t d : t.getShape())
+    dims.push_back(ShapedType::isDynamic(d) ? json::Value(nullptr)
+                                            : json::Value(d));
+  return dims;
+}
+
+/// The memref descriptor struct for a tensor type, as the C interface of
+/// the LLVM lowering lays it out.
+std::string descriptorName(RankedTensorType t) {
+  return "clusopt_memref_" + std::to_string(t.getRank()) + "d_" +
+         dtypeName(t.getElementType());
+}
+
+/// Entry points: public functions with a body, described before lowering.
+struct EntryPoint {
+  std::string name;
+  SmallVector<RankedTensorType> args, results;
+  json::Array ops;
+};
+
+FailureOr<SmallVector<EntryPoint>>
+collectEntryPoints(ModuleOp module, const clusopt::CpuPipelineOptions &options,
+                   StringRef tileSource) {
+  SmallVector<EntryPoint> entries;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isExternal() || func.isPrivate())
+      continue;
+    EntryPoint e;
+    e.name = func.getSymName().str();
+    for (auto [list, types] : {std::pair{&e.args, func.getArgumentTypes()},
+                               std::pair{&e.results, func.getResultTypes()}}) {
+      for (Type t : types) {
+        auto tensor = dyn_cast<RankedTensorType>(t);
+        if (!tensor) {
+          func.emitError("clusopt-compile: entry points take and return "
+                         "ranked tensors only, got ")
+              << t;
+          return failure();
+        }
+        list->push_back(tensor);
+      }
+    }
+    func.walk([&](Operation *op) {
+      if (!isa<clusopt::clus::ClusDialect>(op->getDialect()))
+        return;
+      json::Object info{{"op", op->getName().getStringRef()}};
+      auto softAssign = dyn_cast<clusopt::clus::SoftAssignOp>(op);
+      if (softAssign &&
+          softAssign.getAxis() == clusopt::clus::SoftAssignAxis::tokens &&
+          !softAssign->use_empty() &&
+          llvm::all_of(softAssign->getUsers(), [](Operation *user) {
+            return isa<clusopt::clus::PoolOp>(user);
+          })) {
+        info["kernel"] = "fused into clus.pool";
+      } else if (hasKernel(op)) {
+        int64_t rows = options.rows, cols = options.cols;
+        std::string source = tileSource.str();
+        if (auto dict = op->getAttrOfType<DictionaryAttr>("clus.tile")) {
+          if (auto r = dict.getAs<IntegerAttr>("rows"))
+            rows = r.getInt();
+          if (auto c = dict.getAs<IntegerAttr>("cols"))
+            cols = c.getInt();
+          source = "attribute";
+        }
+        info["kernel"] = "vector";
+        info["tile"] = json::Object{{"rows", rows}, {"cols", cols}};
+        info["tile_source"] = source;
+      } else {
+        info["kernel"] = "reference";
+      }
+      e.ops.push_back(std::move(info));
+    });
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+std::string headerText(ArrayRef<EntryPoint> entries, StringRef guardStem) {
+  std::string s;
+  raw_string_ostream os(s);
+  std::string guard = "CLUSOPT_KERNELS_" + guardStem.upper() + "_H";
+  for (char &c : guard)
+    if (!llvm::isAlnum(c))
+      c = '_';
+  os << "// Generated by clusopt-compile. C interface of the kernels in the\n"
+        "// matching shared library; see the JSON manifest for shapes.\n"
+        "//\n"
+        "// Every tensor is passed as a strided memref descriptor. f16/bf16\n"
+        "// elements are raw 16-bit patterns. Results are returned through\n"
+        "// the first argument; their buffers are malloc'ed by the kernel\n"
+        "// and owned by the caller (free `allocated`).\n"
+        "#ifndef "
+     << guard << "\n#define " << guard
+     << "\n\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n"
+        "#endif\n\n";
+  std::set<std::string> declared;
+  auto declare = [&](RankedTensorType t) {
+    std::string name = descriptorName(t);
+    if (!declared.insert(name).second)
+      return;
+    std::string elt = cType(t.getElementType());
+    os << "typedef struct {\n  " << elt << " *allocated;\n  " << elt
+       << " *aligned;\n  int64_t offset;\n";
+    if (t.getRank() > 0)
+      os << "  int64_t sizes[" << t.getRank() << "];\n  int64_t strides["
+         << t.getRank() << "];\n";
+    os << "} " << name << ";\n\n";
+  };
+  for (const EntryPoint &e : entries) {
+    for (RankedTensorType t : e.args)
+      declare(t);
+    for (RankedTensorType t : e.results)
+      declare(t);
+  }
+  for (const EntryPoint &e : entries) {
+    SmallVector<std::string> params;
+    if (e.results.size() == 1) {
+      params.push_back(descriptorName(e.results[0]) + " *result");
+    } else if (e.results.size() > 1) {
+      os << "typedef struct {\n";
+      for (auto [i, t] : llvm::enumerate(e.results))
+        os << "  " << descriptorName(t) << " r" << i << ";\n";
+      os << "} " << e.name << "_results;\n\n";
+      params.push_back(e.name + "_results *results");
+    }
+    for (auto [i, t] : llvm::enumerate(e.args))
+      params.push_back(descriptorName(t) + " *arg" + std::to_string(i));
+    os << "void _mlir_ciface_" << e.name << "("
+       << (params.empty() ? std::string("void") : llvm::join(params, ", "))
+       << ");\n";
+  }
+  os << "\n#ifdef __cplusplus\n}\n#endif\n\n#endif // " << guard << "\n";
+  return s;
+}
+
+LogicalResult writeFile(StringRef path, StringRef contents) {
+  std::string error;
+  auto file = openOutputFile(path, &error);
+  if (!file) {
+    errs() << "clusopt-compile: error: " << error << "\n";
+    return failure();
+  }
+  file->os() << contents;
+  file->keep();
+  return success();
+}
+
+std::unique_ptr<TargetMachine> makeTargetMachine(const CpuTarget &t) {
+  std::string error;
+  Triple triple(t.triple);
+  const llvm::Target *target = TargetRegistry::lookupTarget(triple, error);
+  if (!target) {
+    errs() << "clusopt-compile: error: no LLVM backend for " << t.triple << ": "
+           << error << "\n";
+    return nullptr;
+  }
+  return std::unique_ptr<TargetMachine>(target->createTargetMachine(
+      triple, t.cpu, t.features, TargetOptions(), llvm::Reloc::PIC_,
+      std::nullopt, CodeGenOptLevel::Aggressive));
+}
+
+int compile() {
+  FailureOr<CpuTarget> target = resolveTarget(targetName);
+  if (failed(target))
+    return 1;
+  clusopt::CpuPipelineOptions options;
+  options.vectorWidth = target->vectorWidth;
+  if (failed(parseTile(tileOption, target->vectorWidth, options)))
+    return 1;
+  if (emit == Emit::So && !target->runsHere) {
+    errs() << "clusopt-compile: error: --emit=so links for this machine; "
+              "use --emit=obj (or asm) for --target="
+           << target->name << "\n";
+    return 1;
+  }
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registry.insert<clusopt::clus::ClusDialect>();
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  std::string error;
+  auto input = openInputFile(inputFile, &error);
+  if (!input) {
+    errs() << "clusopt-compile: error: " << error << "\n";
+    return 1;
+  }
+  SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+
+  if (printTileSpace) {
+    std::string text;
+    raw_string_ostream os(text);
+    os << llvm::formatv("{0:2}", tileSpaceJson(*module, *target, options))
+       << "\n";
+    return failed(writeFile(outputFile, text)) ? 1 : 0;
+  }
+
+  FailureOr<SmallVector<EntryPoint>> entries = collectEntryPoints(
+      *module, options, tileOption.empty() ? "default" : "--tile");
+  if (failed(entries))
+    return 1;
+
+  PassManager pm(&context);
+  clusopt::buildClusCpuToLLVMPipeline(pm, options);
+  if (failed(pm.run(*module)))
+    return 1;
+  if (emit == Emit::MLIR) {
+    std::string text;
+    raw_string_ostream os(text);
+    module->print(os);
+    return failed(writeFile(outputFile, text)) ? 1 : 0;
+  }
+
+  std::unique_ptr<TargetMachine> machine = makeTargetMachine(*target);
+  if (!machine)
+    return 1;
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmContext);
+  if (!llvmModule) {
+    errs() << "clusopt-compile: error: translation to LLVM IR failed\n";
+    return 1;
+  }
+  llvmModule->setTargetTriple(Triple(target->triple));
+  llvmModule->setDataLayout(machine->createDataLayout());
+  if (llvm::Error err =
+          makeOptimizingTransformer(3, 0, machine.get())(llvmModule.get())) {
+    errs() << "clusopt-compile: error: LLVM optimisation failed: "
+           << llvm::toString(std::move(err)) << "\n";
+    return 1;
+  }
+  if (emit == Emit::LLVM) {
+    std::string text;
+    raw_string_ostream os(text);
+    llvmModule->print(os, nullptr);
+    return failed(writeFile(outputFile, text)) ? 1 : 0;
+  }
+
+  // Object code goes to the output, or to a temporary for --emit=so.
+  SmallString<128> objPath(outputFile);
+  if (emit == Emit::So) {
+    if (outputFile == "-") {
+      errs() << "clusopt-compile: error: --emit=so needs -o <path>\n";
+      return 1;
+    }
+    objPath += ".o";
+  }
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(
+        objPath, ec, emit == Emit::Asm ? sys::fs::OF_Text : sys::fs::OF_None);
+    if (ec) {
+      errs() << "clusopt-compile: error: cannot write " << objPath << ": "
+             << ec.message() << "\n";
+      return 1;
+    }
+    legacy::PassManager codegen;
+    if (machine->addPassesToEmitFile(codegen, os, nullptr,
+                                     emit == Emit::Asm
+                                         ? CodeGenFileType::AssemblyFile
+                                         : CodeGenFileType::ObjectFile)) {
+      errs() << "clusopt-compile: error: " << target->triple
+             << " cannot emit this file type\n";
+      return 1;
+    }
+    codegen.run(*llvmModule);
+  }
+  if (emit != Emit::So)
+    return 0;
+
+  // Link with the system's clang (as Triton links with the host compiler);
+  // kernels need libomp, found through an rpath.
+  std::string clang = CLUSOPT_LLVM_BIN_DIR "/clang";
+  std::string libDir = CLUSOPT_LLVM_LIB_DIR;
+  SmallVector<std::string> argStorage = {clang,
+                                         "-shared",
+                                         "-fPIC",
+                                         "--rtlib=compiler-rt",
+                                         objPath.str().str(),
+                                         "-o",
+                                         outputFile,
+                                         "-L" + libDir,
+                                         "-lomp",
+                                         "-lm",
+                                         "-Wl,-rpath," + libDir};
+  SmallVector<StringRef> args(argStorage.begin(), argStorage.end());
+  std::string linkError;
+  int rc = sys::ExecuteAndWait(clang, args, std::nullopt, {}, 0, 0, &linkError);
+  sys::fs::remove(objPath);
+  if (rc != 0) {
+    errs() << "clusopt-compile: error: linking " << outputFile << " failed ("
+           << rc << ") " << linkError << "\n";
+    return 1;
+  }
+
+  SmallString<128> stem(outputFile);
+  sys::path::replace_extension(stem, "");
+  json::Array entryJson;
+  for (EntryPoint &e : *entries) {
+    json::Array args, results;
+    for (RankedTensorType t : e.args)
+      args.push_back(json::Object{{"shape", shapeJson(t)},
+                                  {"dtype", dtypeName(t.getElementType())}});
+    for (RankedTensorType t : e.results)
+      results.push_back(json::Object{{"shape", shapeJson(t)},
+                                     {"dtype", dtypeName(t.getElementType())}});
+    entryJson.push_back(json::Object{{"name", e.name},
+                                     {"symbol", "_mlir_ciface_" + e.name},
+                                     {"arguments", std::move(args)},
+                                     {"results", std::move(results)},
+                                     {"ops", std::move(e.ops)}});
+  }
+  json::Object manifest{
+      {"format", "clusopt-kernels/1"},
+      {"library", sys::path::filename(outputFile).str()},
+      {"header", (sys::path::filename(stem) + ".h").str()},
+      {"target", json::Object{{"name", target->name},
+                              {"triple", target->triple},
+                              {"cpu", target->cpu},
+                              {"vector_width", target->vectorWidth}}},
+      {"threading", "openmp"},
+      {"default_tile", json::Object{{"rows", options.rows.getValue()},
+                                    {"cols", options.cols.getValue()}}},
+      {"entry_points", std::move(entryJson)}};
+  std::string manifestText;
+  raw_string_ostream ms(manifestText);
+  ms << llvm::formatv("{0:2}", json::Value(std::move(manifest))) << "\n";
+  if (failed(writeFile((stem + ".json").str(), manifestText)) ||
+      failed(writeFile((stem + ".h").str(),
+                       headerText(*entries, sys::path::filename(stem)))))
+    return 1;
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  llvm::InitializeAllTargetInfos();
+  llvm::InitializeAllTargets();
+  llvm::InitializeAllTargetMCs();
+  llvm::InitializeAllAsmPrinters();
+  // The pipeline is textual, so every pass it names must be registered.
+  registerAllPasses();
+  clusopt::registerConversionPasses();
+  clusopt::registerTransformsPasses();
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "clusopt-compile: compile clus kernels for a CPU\n\n"
+      "Lowers every function of the input through the optimised CPU\n"
+      "pipeline (clus-cpu-to-llvm: tiled, fused, vectorised kernels,\n"
+      "threaded with OpenMP) and writes the result.\n\n"
+      "  clusopt-compile paca.mlir --target=x86-64-v4 --emit=so -o paca.so\n"
+      "  clusopt-compile paca.mlir --target=aarch64 --emit=asm -o -\n"
+      "  clusopt-compile paca.mlir --print-tile-space\n");
+  return compile();
+}
