@@ -11,6 +11,7 @@ fallback is never mistaken for an autoscheduled result.
 """
 
 import contextlib
+import io
 import math
 import os
 import pathlib
@@ -48,11 +49,14 @@ def _select(cond, a, b):
 
 
 @contextlib.contextmanager
-def _captured_stderr(sink):
-    """Halide's compiler prints schedule warnings ("Not folding Func ...")
-    straight to fd 2; keep them out of the benchmark's table and hand them
-    back in `sink` for the log."""
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
+def _captured_output(sink):
+    """Halide's Python binding prints compiler warnings ("Not folding Func
+    ...") to sys.stdout, and native code may write to fd 2; keep both out of
+    the benchmark's table and hand the text back in `sink` for the log."""
+    text = io.StringIO()
+    with tempfile.TemporaryFile(mode="w+b") as tmp, \
+            contextlib.redirect_stdout(text), \
+            contextlib.redirect_stderr(text):
         saved = os.dup(2)
         os.dup2(tmp.fileno(), 2)
         try:
@@ -61,7 +65,8 @@ def _captured_stderr(sink):
             os.dup2(saved, 2)
             os.close(saved)
             tmp.seek(0)
-            sink.append(tmp.read().decode(errors="replace"))
+            sink.append(text.getvalue() +
+                        tmp.read().decode(errors="replace"))
 
 
 class HalideKernel:
@@ -77,7 +82,7 @@ class HalideKernel:
         threads = os.environ.get("HL_NUM_THREADS", "2")
         for name in ("Adams2019", "Mullapudi2016"):
             try:
-                with _captured_stderr(self.log):
+                with _captured_output(self.log):
                     _load_plugin(name.lower())
                     pipe = hl.Pipeline(outputs)
                     pipe.apply_autoscheduler(TARGET, hl.AutoschedulerParams(
@@ -88,7 +93,7 @@ class HalideKernel:
             except Exception as e:  # report and fall through to the next
                 self.errors.append(f"{name}: {str(e).strip()[:200]}")
         if self.schedule is None:
-            with _captured_stderr(self.log):
+            with _captured_output(self.log):
                 manual()
                 pipe = hl.Pipeline(outputs)
                 pipe.compile_jit(TARGET)

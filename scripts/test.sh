@@ -2,8 +2,11 @@
 # Runs every clusopt test: installs what is missing, builds, then runs
 #   1. clang-format on the project's C++ (LLVM style),
 #   2. the lit/FileCheck suite, plain and with the generic-form round trip,
-#   3. the pytest suite: the oracle's self-tests and the numerics harness,
-#   4. the numerics of the index-heavy ops again under ASan/UBSan.
+#   3. the pytest suite: the oracle's self-tests, clusopt-compile, and the
+#      numerics harness on the reference pipeline and on the optimised CPU
+#      pipeline at AVX2 and AVX-512 (each skipped if this CPU lacks it),
+#   4. the numerics of the index-heavy ops and of the optimised kernels again
+#      under ASan/UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -20,7 +23,9 @@ echo "== lit (generic-form round trip)"
 /usr/lib/llvm-22/bin/lit -s --param roundtrip=1 "$BUILD_DIR/test"
 
 echo "== pytest"
-python3 -m pytest -q python/tests --full
+python3 -m pytest -q python/tests --full \
+  --backend clus-to-llvm@x86-64 \
+  --backend clus-cpu-to-llvm@x86-64-v3 --backend clus-cpu-to-llvm@x86-64-v4
 
 echo "== pytest under ASan/UBSan (out-of-range indices, gathers, scatters)"
 LD_PRELOAD=$(clang-22 -print-file-name=libclang_rt.asan-x86_64.so) \
@@ -28,3 +33,9 @@ ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   python3 -m pytest -q python/tests/test_numerics.py python/tests/test_sanitizer.py \
     --backend clus-to-llvm@x86-64+asan -m "not large" \
     -k "aggregate or broadcast or cluster_attention or dpc_knn or topk or kmeans or sanitizer"
+echo "== pytest under ASan/UBSan (optimised CPU kernels, OpenMP threads)"
+LD_PRELOAD=$(clang-22 -print-file-name=libclang_rt.asan-x86_64.so) \
+ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  python3 -m pytest -q python/tests/test_numerics.py \
+    --backend clus-cpu-to-llvm@x86-64-v3+asan -m "not large" \
+    -k "soft_assign or pool or attention or dpc_knn"

@@ -1,0 +1,135 @@
+"""clusopt-compile end to end: the shared library it writes computes the
+SPEC functions (checked against the float64 oracle through the C
+interface its header declares), the header compiles as C, and the manifest
+describes the entry points, tiles and target."""
+
+import ctypes
+import json
+import pathlib
+import subprocess
+
+import numpy as np
+import pytest
+
+from clusopt import kernels, reference
+from clusopt.toolchain import LLVM_BIN, build_dir, target_runs_here
+
+SOURCE = """
+func.func @paca(%l: tensor<?x100x?xf32>, %x: tensor<?x?x48xf32>,
+                %q: tensor<?x2x?x24xf32>, %k: tensor<?x2x100x24xf32>)
+    -> (tensor<?x100x48xf32>, tensor<?x2x?x24xf32>) {
+  %z = clus.soft_assign %l : tensor<?x100x?xf32>
+  %y = clus.pool %z, %x : tensor<?x100x?xf32>, tensor<?x?x48xf32>
+  %o = clus.attention %q, [%k, %k] {clus.tile = {rows = 3 : i64, cols = 32 : i64}}
+      : tensor<?x2x?x24xf32>, [tensor<?x2x100x24xf32>, tensor<?x2x100x24xf32>]
+  return %y, %o : tensor<?x100x48xf32>, tensor<?x2x?x24xf32>
+}
+
+func.func @kmeans(%x: tensor<1x40x3xf32>) -> tensor<1x40xi32> {
+  %a, %c = clus.kmeans %x clusters = 4 iterations = 5 : tensor<1x40x3xf32>
+  return %a : tensor<1x40xi32>
+}
+"""
+
+
+def compile_so(tmp_path, *flags, target="x86-64-v3"):
+    if not target_runs_here(target):
+        pytest.skip(f"{target} does not run on this CPU")
+    src = tmp_path / "paca.mlir"
+    src.write_text(SOURCE)
+    out = tmp_path / "paca.so"
+    subprocess.run([str(build_dir() / "bin" / "clusopt-compile"), str(src),
+                    f"--target={target}", "--emit=so", "-o", str(out),
+                    *flags], check=True, capture_output=True, text=True)
+    return out
+
+
+class Results(ctypes.Structure):
+    _fields_ = [("y", kernels._descriptor_type(3)),
+                ("o", kernels._descriptor_type(4))]
+
+
+def free_result(desc):
+    ctypes.CDLL(None).free(ctypes.c_void_p(desc.allocated))
+
+
+def as_array(desc, rank, dtype):
+    shape = tuple(desc.sizes[i] for i in range(rank))
+    count = int(np.prod(shape))
+    buf = (ctypes.c_char * (count * np.dtype(dtype).itemsize)).from_address(
+        desc.aligned)
+    return np.frombuffer(buf, dtype=dtype).reshape(shape).copy()
+
+
+def test_library_matches_oracle(tmp_path):
+    lib = ctypes.CDLL(str(compile_so(tmp_path)))
+    rng = np.random.default_rng(9)
+    b, n = 2, 203
+    logits = (4 * rng.standard_normal((b, 100, n))).astype(np.float32)
+    x = rng.standard_normal((b, n, 48)).astype(np.float32)
+    q = rng.standard_normal((b, 2, n, 24)).astype(np.float32)
+    k = rng.standard_normal((b, 2, 100, 24)).astype(np.float32)
+    args = [kernels._descriptor(a) for a in (logits, x, q, k)]
+    results = Results()
+    lib._mlir_ciface_paca(ctypes.byref(results),
+                          *[ctypes.byref(a) for a in args])
+    y = as_array(results.y, 3, np.float32)
+    o = as_array(results.o, 4, np.float32)
+    free_result(results.y)
+    free_result(results.o)
+    want_y = reference.pool(reference.soft_assign(logits, "tokens"), x)
+    want_o = reference.attention(q, [(k, k)])
+    for got, want in ((y, want_y), (o, want_o)):
+        bound = 1e-4 * max(1.0, float(np.abs(want).max()))
+        assert float(np.abs(got - want).max()) <= bound
+
+
+def test_header_compiles_and_manifest_describes_entries(tmp_path):
+    so = compile_so(tmp_path, "--tile=rows=2,cols=64")
+    header, manifest_path = tmp_path / "paca.h", tmp_path / "paca.json"
+    user = tmp_path / "user.c"
+    user.write_text('#include "paca.h"\n'
+                    "int main(void) {\n"
+                    "  paca_results r; clusopt_memref_3d_f32 l, x;\n"
+                    "  clusopt_memref_4d_f32 q, k;\n"
+                    "  _mlir_ciface_paca(&r, &l, &x, &q, &k);\n"
+                    "  return 0;\n}\n")
+    subprocess.run([str(LLVM_BIN / "clang"), "-fsyntax-only", "-Wall",
+                    "-Werror", "-std=c11", "-I", str(tmp_path), str(user)],
+                   check=True)
+    assert "_mlir_ciface_kmeans(clusopt_memref_2d_i32 *result" in \
+        header.read_text()
+    m = json.loads(manifest_path.read_text())
+    assert m["library"] == so.name and m["header"] == "paca.h"
+    assert m["target"]["name"] == "x86-64-v3"
+    assert m["target"]["vector_width"] == 8
+    assert m["default_tile"] == {"rows": 2, "cols": 64}
+    paca, kmeans = m["entry_points"]
+    assert paca["symbol"] == "_mlir_ciface_paca"
+    assert paca["arguments"][0] == {"shape": [None, 100, None],
+                                    "dtype": "f32"}
+    assert [r["shape"] for r in paca["results"]] == [[None, 100, 48],
+                                                     [None, 2, None, 24]]
+    ops = {o["op"]: o for o in paca["ops"]}
+    assert ops["clus.soft_assign"]["kernel"] == "fused into clus.pool"
+    assert ops["clus.pool"]["tile"] == {"rows": 2, "cols": 64}
+    assert ops["clus.pool"]["tile_source"] == "--tile"
+    assert ops["clus.attention"]["tile"] == {"rows": 3, "cols": 32}
+    assert ops["clus.attention"]["tile_source"] == "attribute"
+    assert kmeans["ops"] == [{"op": "clus.kmeans", "kernel": "reference"}]
+    assert kmeans["results"] == [{"shape": [1, 40], "dtype": "i32"}]
+
+
+def test_kmeans_entry_through_library(tmp_path):
+    lib = ctypes.CDLL(str(compile_so(tmp_path)))
+    rng = np.random.default_rng(2)
+    centers = rng.standard_normal((4, 3)) * 6
+    x = (centers[rng.integers(0, 4, 40)] +
+         0.1 * rng.standard_normal((40, 3)))[None].astype(np.float32)
+    out = kernels._descriptor_type(2)()
+    lib._mlir_ciface_kmeans(ctypes.byref(out),
+                            ctypes.byref(kernels._descriptor(x)))
+    got = as_array(out, 2, np.int32)
+    free_result(out)
+    want, _ = reference.kmeans(x, 4, 5)
+    np.testing.assert_array_equal(got, want)
