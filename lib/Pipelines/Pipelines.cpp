@@ -35,6 +35,7 @@ static constexpr const char *kClusToLLVM =
 static constexpr const char *kClusCpuToLLVM =
     // Kernels for the ops that have one, the reference lowering for the
     // rest, then the same bufferization as the reference pipeline.
+    "clus-fold-projections,"
     "convert-clus-to-vector{{vector-width={0} rows={1} cols={2}},"
     "convert-clus-to-linalg,canonicalize,cse,"
     "one-shot-bufferize{{bufferize-function-boundaries "
