@@ -517,7 +517,7 @@ def fmt(v, spec, empty="-"):
 def print_table(rows, log):
     head = (f"{'kernel':18s} {'shape':34s} {'impl':14s} {'median ms':>10s} "
             f"{'IQR%':>5s} {'reps':>4s} {'GFLOP/s':>8s} {'GB/s':>7s} "
-            f"{'%roof':>6s} {'clusopt x':>9s}  check / note")
+            f"{'%roof':>6s} {'peer/clus':>9s}  check / note")
     log(head)
     log("-" * len(head))
     last = None
@@ -603,7 +603,7 @@ def plot(rows, path):
     bottom.set_xticklabels([f"{k}\n{s}".replace(" N=", "\nN=", 1)
                             for k, s in cases], rotation=90, fontsize=7)
     fig.suptitle(f"clusopt CPU kernels vs peers ({ARGS.threads} threads, "
-                 f"{platform.processor() or platform.machine()})")
+                 f"{cpu_name()})")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
