@@ -48,6 +48,9 @@ ARGS = parse_args()
 # MKL, Halide's pool), so they are fixed before anything is imported.
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "HL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
+# Inductor compiles in this process instead of a pool of worker processes,
+# so its compile time is not mistaken for background load (OtherLoad).
+os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
 
 import csv  # noqa: E402
 import dataclasses  # noqa: E402
@@ -632,6 +635,42 @@ def cpu_name():
     return platform.processor()
 
 
+class OtherLoad:
+    """CPU time that other processes take while the benchmark runs.
+
+    /proc/stat's busy time of the whole machine minus this process's own
+    CPU time (and its waited-for children: compilers, the roofline probe),
+    divided by wall time, is the average number of cores taken by others.
+    A load average would also count this process and lags by minutes.
+    """
+
+    def __init__(self):
+        self.t0, self.busy0, self.own0 = self._sample()
+
+    @staticmethod
+    def _sample():
+        with open("/proc/stat") as f:
+            # user nice system idle iowait irq softirq steal
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+        busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+        t = os.times()
+        own = t.user + t.system + t.children_user + t.children_system
+        return time.monotonic(), busy, own
+
+    def cores(self):
+        t, busy, own = self._sample()
+        return max(0.0, (busy - self.busy0) - (own - self.own0)) / \
+            max(t - self.t0, 1e-9)
+
+
+def idle_check(log, when, cores):
+    log(f"other processes {when}: {cores:.2f} cores busy on average")
+    if cores > 0.1:
+        log(f"WARNING: the machine is not idle; with {os.cpu_count()} cores, "
+            f"every threaded implementation is slowed down and these "
+            f"numbers are not reliable")
+
+
 def main():
     if ARGS.peak_memory:
         measure_peak_memory(ARGS.peak_memory)
@@ -644,12 +683,13 @@ def main():
         print(text, flush=True)
         log_lines.append(text)
 
-    load = os.getloadavg()[0]
     log(f"clusopt CPU benchmark: {cpu_name()}, {os.cpu_count()} cores, "
-        f"{ARGS.threads} threads, load average {load:.2f}")
-    if load > 0.5:
-        log("WARNING: the machine is busy; with 2 cores, every threaded "
-            "implementation is slowed down and the numbers are not reliable")
+        f"{ARGS.threads} threads")
+    probe = OtherLoad()
+    time.sleep(1.0)
+    load_before = probe.cores()
+    idle_check(log, "before the start (1 s)", load_before)
+    during = OtherLoad()
     peak, bw = machine_roofline(ARGS.threads)
     log(f"roofline: peak f32 FMA {peak:.1f} GFLOP/s, triad bandwidth "
         f"{bw:.1f} GB/s (ridge at {peak / bw:.1f} flop/byte)")
@@ -699,6 +739,8 @@ def main():
     if memory:
         log("dpc_knn extra resident memory per call (MB): " + ", ".join(
             f"{k}: {fmt(v, '.1f')}" for k, v in memory.items()))
+    load_during = during.cores()
+    idle_check(log, "during the run", load_during)
     bad = [r for r in rows if not r["check"].startswith("ok")]
     if bad:
         log("")
@@ -713,7 +755,8 @@ def main():
     plot(rows, ARGS.out / "cpu_kernels.png")
     meta = {"cpu": cpu_name(), "cores": os.cpu_count(),
             "threads": ARGS.threads, "quick": ARGS.quick,
-            "load_average_at_start": load,
+            "other_cores_busy_before": load_before,
+            "other_cores_busy_during": load_during,
             "peak_gflops": peak, "triad_gbs": bw,
             "dpc_knn_extra_memory_mb": memory,
             "versions": versions(), "elapsed_s": elapsed,
