@@ -179,7 +179,7 @@ def rng_inputs(seed, *shapes):
 
 
 def float_compare(ref, got, tol=1e-4):
-    """SPEC §3 for f32 attention/pooling: max |err| ≤ 1e-4 · max(1, max|ref|)."""
+    """SPEC §3 for f32: max |err| ≤ 1e-4 · max(1, max|ref|)."""
     worst, ok = 0.0, True
     for r, g in zip(ref, got):
         r, g = np.asarray(r, np.float64), np.asarray(g, np.float64)
@@ -191,31 +191,28 @@ def float_compare(ref, got, tol=1e-4):
     return ok, f"max|err|={worst:.1e}"
 
 
-def _torch():
-    import torch
-    torch.set_num_threads(ARGS.threads)
-    return torch
-
-
-def torch_factories(fn, inputs, to_torch=None):
-    """Eager and torch.compile factories for a torch peer `fn`."""
-    def tensors():
-        torch = _torch()
-        return [to_torch(a) if to_torch else torch.from_numpy(a)
-                for a in inputs]
+def torch_factories(name, inputs, *static_args):
+    """Eager and torch.compile factories for the peer `torch_peers.<name>`,
+    called on `inputs` (as tensors sharing the NumPy memory) and then
+    `static_args`. torch is imported only when a factory runs, so the
+    benchmark still runs its other implementations without it."""
+    def setup():
+        import torch
+        import torch_peers
+        torch.set_num_threads(ARGS.threads)
+        return torch, getattr(torch_peers, name), \
+            [torch.from_numpy(a) for a in inputs]
 
     def eager():
-        torch = _torch()
-        args = tensors()
+        torch, fn, args = setup()
 
         def run():
             with torch.inference_mode():
-                return fn(*args)
+                return fn(*args, *static_args)
         return run
 
     def compiled():
-        torch = _torch()
-        args = tensors()
+        torch, fn, args = setup()
         # A fresh dynamo state per case: every shape gets its own static
         # specialisation instead of a dynamic-shape recompile.
         torch._dynamo.reset()
@@ -223,9 +220,16 @@ def torch_factories(fn, inputs, to_torch=None):
 
         def run():
             with torch.inference_mode():
-                return cfn(*args)
+                return cfn(*args, *static_args)
         return run
     return {"torch-eager": eager, "torch-compile": compiled}
+
+
+def _poisoned(shapes, dtypes):
+    """Output buffers filled with NaN (or a huge negative index), so an
+    element a kernel forgets to write cannot pass the check by luck."""
+    return [np.full(s, -123456789 if d == np.int32 else np.nan, d)
+            for s, d in zip(shapes, dtypes)]
 
 
 def clusopt_factories(source, inputs, out_shapes, out_dtypes=None):
@@ -233,8 +237,8 @@ def clusopt_factories(source, inputs, out_shapes, out_dtypes=None):
 
     def make(backend):
         def factory():
-            outs = [np.empty(s, d) for s, d in zip(out_shapes, out_dtypes)]
-            return ck.Kernel(source, backend, inputs, outs)
+            return ck.Kernel(source, backend, inputs,
+                             _poisoned(out_shapes, out_dtypes))
         return factory
     return {"clusopt": make(ck.OPTIMISED), "reference": make(ck.REFERENCE)}
 
@@ -244,8 +248,8 @@ def halide_factory(build, inputs, out_shapes, out_dtypes=None):
 
     def factory():
         import halide_peers
-        outs = [np.empty(s, d) for s, d in zip(out_shapes, out_dtypes)]
-        return getattr(halide_peers, build)(*inputs, *outs)
+        return getattr(halide_peers, build)(
+            *inputs, *_poisoned(out_shapes, out_dtypes))
     return {"halide": factory}
 
 
@@ -255,7 +259,6 @@ def softmax_flops(elements):
 
 
 def paca_cases(stages, batches):
-    import torch_peers
     cases = []
     for stage, (N, C, H) in stages:
         M, D = 100, C // H
@@ -281,7 +284,7 @@ def paca_cases(stages, batches):
             fused = {}
             fused.update(clusopt_factories(
                 ck.paca_fused_source(B, M, N, C, H), [lg, x, q], [q.shape]))
-            fused.update(torch_factories(torch_peers.paca_fused, [lg, x, q]))
+            fused.update(torch_factories("paca_fused", [lg, x, q]))
             fused.update(halide_factory("paca_fused", [lg, x, q], [q.shape]))
             cases.append(Case(
                 "paca_fused", label, pool_flops + attn_flops,
@@ -291,7 +294,7 @@ def paca_cases(stages, batches):
             pool = {}
             pool.update(clusopt_factories(ck.pool_source(B, M, N, C),
                                           [lg, x], [(B, M, C)]))
-            pool.update(torch_factories(torch_peers.pool, [lg, x]))
+            pool.update(torch_factories("pool", [lg, x]))
             pool.update(halide_factory("pool", [lg, x], [(B, M, C)]))
             cases.append(Case(
                 "pool", label, pool_flops,
@@ -301,7 +304,7 @@ def paca_cases(stages, batches):
             attn = {}
             attn.update(clusopt_factories(ck.attention_source(B, H, N, M, D),
                                           [q, kv], [q.shape]))
-            attn.update(torch_factories(torch_peers.attention, [q, kv]))
+            attn.update(torch_factories("attention", [q, kv]))
             attn.update(halide_factory("attention", [q, kv], [q.shape]))
             cases.append(Case(
                 "attention", label, attn_flops,
@@ -325,7 +328,6 @@ def dpc_compare(ref, got):
 
 
 def dpc_cases(cluster_counts, N=3136, C=64, k=5):
-    import torch_peers
     cases = []
     x, = rng_inputs(7, (1, N, C))
     for M in cluster_counts:
@@ -333,11 +335,8 @@ def dpc_cases(cluster_counts, N=3136, C=64, k=5):
         facs = clusopt_factories(ck.dpc_knn_source(1, N, C, [M], k), [x],
                                  [(1, 1, N), (1, 1, M)],
                                  [np.int32, np.int32])
-
-        def torch_fn(xt, M=M):
-            assign, centres = torch_peers.dpc_knn(xt, M, k)
-            return assign.view(1, 1, N), centres.view(1, 1, M)
-        facs.update(torch_factories(torch_fn, [x]))
+        # Returns assign [1, N] and centres [1, M]; dpc_compare flattens.
+        facs.update(torch_factories("dpc_knn", [x], M, k))
         facs.update(halide_factory(
             "dpc_knn", [x, M, k], [(1, 1, N), (1, 1, M)],
             [np.int32, np.int32]))
@@ -353,7 +352,6 @@ def dpc_cases(cluster_counts, N=3136, C=64, k=5):
 
 
 def cast_cases(B=1, H=3, N=196, D=64, M=14, kappa=28):
-    import torch_peers
     q, k, v, aq, ak, g = rng_inputs(11, *[(B, H, N, D)] * 3,
                                     *[(B, H, N, M)] * 2, (B, N, M))
     # CAST Top-K membership: each cluster takes the κ tokens of highest
@@ -363,12 +361,7 @@ def cast_cases(B=1, H=3, N=196, D=64, M=14, kappa=28):
     inputs = [q, k, v, members, aq, ak]
     facs = clusopt_factories(ck.cluster_attention_source(B, H, N, D, M, kappa),
                              inputs, [q.shape])
-
-    def to_torch(a):
-        torch = _torch()
-        return torch.from_numpy(a)
-    facs.update(torch_factories(torch_peers.cluster_attention, inputs,
-                                to_torch))
+    facs.update(torch_factories("cluster_attention", inputs))
     facs.update(halide_factory("cluster_attention", inputs, [q.shape]))
     slots = B * H * M * kappa
     flops = (slots * (4.0 * kappa * D + 2.0 * (M - 1) * D)   # intra + inter
@@ -531,7 +524,7 @@ def print_table(rows, log):
         last = key
         note = r["check"] + (f" [{r['note']}]" if r["note"] else "")
         log(f"{r['kernel']:18s} {r['shape']:34s} {r['impl']:14s} "
-            f"{fmt(r.get('median', None) and r['median'] * 1e3, '10.3f'):>10s} "
+            f"{fmt(r.get('median') and r['median'] * 1e3, '10.3f'):>10s} "
             f"{fmt(r.get('iqr_pct'), '5.1f'):>5s} "
             f"{fmt(r.get('reps'), '4d'):>4s} "
             f"{fmt(r.get('gflops'), '8.2f'):>8s} "
@@ -613,12 +606,13 @@ def plot(rows, path):
 
 
 def versions():
-    out = {"python": platform.python_version(), "numpy": np.__version__}
-    for mod in ("torch", "halide", "matplotlib"):
+    import importlib.metadata
+    out = {"python": platform.python_version()}
+    for dist in ("numpy", "torch", "halide", "matplotlib"):
         try:
-            out[mod] = __import__(mod).__version__
-        except Exception as e:  # a missing peer is reported, not fatal
-            out[mod] = f"unavailable ({type(e).__name__})"
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[dist] = "not installed"
     opt = toolchain.build_dir() / "bin" / "clusopt-opt"
     out["clusopt-opt"] = f"{opt} (mtime {time.ctime(os.stat(opt).st_mtime)})"
     return out

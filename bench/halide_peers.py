@@ -240,8 +240,8 @@ def dpc_knn(x, clusters, k, assign_out, centres_out):
 def _dpc_knn(x, clusters, k):
     """SPEC §2.4 for one scale, B = 1, written for Halide:
 
-    - d2(j, i) = ‖x_i − x_j‖² / C (squared D; sqrt only where D itself is
-      needed, which keeps the ordering of D);
+    - d2(j, i) = ‖x_i − x_j‖² / C, the squared D; sqrt only where D
+      itself is needed (the ordering of D and D² is the same);
     - the k smallest d2 per row by a branchless insertion network in a
       Tuple-valued update (exact with ties);
     - δ² as a masked min; score; the rank of every score (ties → lower
@@ -291,8 +291,10 @@ def _dpc_knn(x, clusters, k):
     rm = hl.RDom([(0, M)], "rm")
     nearest = hl.argmin(d2[hl.clamp(centres[rm.x, 0, 0], 0, N - 1), i])
     assign[i, s, b] = _select(rank[i] < M, rank[i], nearest[0])
-    return [assign, centres], [X], _manual_root([(d2, N), (rho, N), (delta2, N), (dmax2, N), (top, 1),
-                      (score, N), (rank, N)], [(assign, N), (centres, 1)])
+    roots = [(d2, N), (rho, N), (delta2, N), (dmax2, N), (top, 1),
+             (score, N), (rank, N)]
+    return [assign, centres], [X], _manual_root(
+        roots, [(assign, N), (centres, 1)])
 
 
 def cluster_attention(q, k, v, members, aq, ak, out):
@@ -329,7 +331,8 @@ def _cluster_attention(q, k, v, members, aq, ak):
     # Intra scores s(j, i, m): member j's key against slot i's query.
     F["s"][j, i, m, h, b] = _select(
         F["valid"][j, m, b],
-        hl.f32(scale) * hl.sum(Q[rd.x, t, h, b] * K[rd.x, F["tok"][j, m, b], h, b]),
+        hl.f32(scale) * hl.sum(Q[rd.x, t, h, b] *
+                               K[rd.x, F["tok"][j, m, b], h, b]),
         hl.f32(-INF))
     # Inter scores: Aq of the slot's token against every other cluster.
     F["r"][m2, i, m, h, b] = _select(m2 == m, hl.f32(-INF),
@@ -354,7 +357,8 @@ def _cluster_attention(q, k, v, members, aq, ak):
     F["aqmax"][n, h, b] = hl.maximum(AQ[rm.x, n, h, b])
     aqe = hl.exp(AQ[rm.x, n, h, b] - F["aqmax"][n, h, b])
     F["aqs"][n, h, b] = hl.sum(aqe)
-    F["fb"][d, n, h, b] = hl.sum(aqe * F["R"][d, rm.x, h, b]) / F["aqs"][n, h, b]
+    F["fb"][d, n, h, b] = (hl.sum(aqe * F["R"][d, rm.x, h, b])
+                           / F["aqs"][n, h, b])
     cnt = F["cnt"][n, b]
     F["out"][d, n, h, b] = _select(
         cnt > 0, F["acc"][d, n, h, b] / hl.f32(hl.max(cnt, 1)),
