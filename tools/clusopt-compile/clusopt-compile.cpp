@@ -9,6 +9,7 @@
 
 #include "dialect/Clus/ClusDialect.h"
 #include "dialect/Clus/ClusOps.h"
+#include "lib/Conversion/ClusToVector/ClusToVector.h"
 #include "lib/Conversion/Passes.h"
 #include "lib/Pipelines/Pipelines.h"
 #include "lib/Transforms/Passes.h"
@@ -156,41 +157,26 @@ FailureOr<CpuTarget> resolveTarget(StringRef name) {
 /// Parses --tile=rows=R,cols=C (either entry may be omitted).
 LogicalResult parseTile(StringRef text, int64_t width,
                         clusopt::CpuPipelineOptions &options) {
+  clusopt::TileConfig tile{options.rows, options.cols};
   SmallVector<StringRef> entries;
   text.split(entries, ',', -1, /*KeepEmpty=*/false);
   for (StringRef entry : entries) {
     auto [key, value] = entry.split('=');
-    int64_t v;
-    if ((key != "rows" && key != "cols") || value.getAsInteger(10, v)) {
+    if ((key != "rows" && key != "cols") ||
+        value.getAsInteger(10, key == "rows" ? tile.rows : tile.cols)) {
       errs() << "clusopt-compile: error: --tile: expected rows=R,cols=C with "
                 "integer values, got '"
              << entry << "'\n";
       return failure();
     }
-    if (key == "rows") {
-      if (v < 1 || v > 8) {
-        errs() << "clusopt-compile: error: --tile: rows must be in [1, 8], "
-                  "got "
-               << v << "\n";
-        return failure();
-      }
-      options.rows = v;
-    } else {
-      if (v < width || v % width != 0 || v > 4096) {
-        errs() << "clusopt-compile: error: --tile: cols must be a multiple "
-                  "of the target's vector width "
-               << width << " in [" << width << ", 4096], got " << v << "\n";
-        return failure();
-      }
-      options.cols = v;
-    }
   }
+  if (std::optional<std::string> problem = clusopt::tileProblem(tile, width)) {
+    errs() << "clusopt-compile: error: --tile: " << *problem << "\n";
+    return failure();
+  }
+  options.rows = tile.rows;
+  options.cols = tile.cols;
   return success();
-}
-
-bool hasKernel(Operation *op) {
-  return isa<clusopt::clus::PoolOp, clusopt::clus::AttentionOp,
-             clusopt::clus::DpcKnnOp, clusopt::clus::SoftAssignOp>(op);
 }
 
 /// The extent of the axis `cols` tiles for an op, when static.
@@ -230,18 +216,18 @@ json::Value tileSpaceJson(ModuleOp module, const CpuTarget &target,
   json::Array ops;
   int64_t w = target.vectorWidth;
   module.walk([&](Operation *op) {
-    if (!hasKernel(op))
+    if (!clusopt::hasVectorKernel(op))
       return;
     // Scratch per parallel iteration is rows × cols f32 (probabilities or
     // scores); keep it within 16 KiB so it stays in L1 beside K/V rows.
     // Tiles past the padded extent only add masked lanes.
     std::optional<int64_t> extent = streamedExtent(op);
-    int64_t maxCols = 4096;
+    int64_t maxCols = clusopt::TileConfig::kMaxCols;
     if (extent)
       maxCols =
           std::max(w, std::min<int64_t>(maxCols, (*extent + w - 1) / w * w));
     json::Array legal;
-    for (int64_t rows = 1; rows <= 8; ++rows)
+    for (int64_t rows = 1; rows <= clusopt::TileConfig::kMaxRows; ++rows)
       for (int64_t cols = w; cols <= maxCols; cols += w)
         if (rows * cols * 4 <= 16 * 1024)
           legal.push_back(json::Object{{"rows", rows}, {"cols", cols}});
@@ -311,6 +297,7 @@ FailureOr<SmallVector<EntryPoint>>
 collectEntryPoints(ModuleOp module, const clusopt::CpuPipelineOptions &options,
                    StringRef tileSource) {
   SmallVector<EntryPoint> entries;
+  bool invalid = false;
   for (auto func : module.getOps<func::FuncOp>()) {
     if (func.isExternal() || func.isPrivate())
       continue;
@@ -334,31 +321,30 @@ collectEntryPoints(ModuleOp module, const clusopt::CpuPipelineOptions &options,
         return;
       json::Object info{{"op", op->getName().getStringRef()}};
       auto softAssign = dyn_cast<clusopt::clus::SoftAssignOp>(op);
-      if (softAssign &&
-          softAssign.getAxis() == clusopt::clus::SoftAssignAxis::tokens &&
+      if (softAssign && clusopt::fusesIntoPool(softAssign) &&
           !softAssign->use_empty() &&
           llvm::all_of(softAssign->getUsers(), [](Operation *user) {
             return isa<clusopt::clus::PoolOp>(user);
           })) {
         info["kernel"] = "fused into clus.pool";
-      } else if (hasKernel(op)) {
-        int64_t rows = options.rows, cols = options.cols;
-        std::string source = tileSource.str();
-        if (auto dict = op->getAttrOfType<DictionaryAttr>("clus.tile")) {
-          if (auto r = dict.getAs<IntegerAttr>("rows"))
-            rows = r.getInt();
-          if (auto c = dict.getAs<IntegerAttr>("cols"))
-            cols = c.getInt();
-          source = "attribute";
+      } else if (clusopt::hasVectorKernel(op)) {
+        FailureOr<clusopt::TileConfig> tile = clusopt::resolveTileConfig(
+            op, {options.rows, options.cols}, options.vectorWidth);
+        if (failed(tile)) {
+          invalid = true;
+          return;
         }
         info["kernel"] = "vector";
-        info["tile"] = json::Object{{"rows", rows}, {"cols", cols}};
-        info["tile_source"] = source;
+        info["tile"] = json::Object{{"rows", tile->rows}, {"cols", tile->cols}};
+        info["tile_source"] =
+            op->hasAttr("clus.tile") ? "attribute" : tileSource.str();
       } else {
         info["kernel"] = "reference";
       }
       e.ops.push_back(std::move(info));
     });
+    if (invalid)
+      return failure();
     entries.push_back(std::move(e));
   }
   return entries;

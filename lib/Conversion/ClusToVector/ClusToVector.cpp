@@ -24,6 +24,7 @@
 #include "lib/Conversion/Passes.h"
 
 #include "dialect/Clus/ClusOps.h"
+#include "lib/Conversion/ClusToVector/ClusToVector.h"
 #include "lib/Conversion/ClusToVector/KernelBuilder.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -77,6 +78,99 @@ void forValidRows(KernelBuilder &k, Value base, int64_t rows, Value n,
 }
 
 //===----------------------------------------------------------------------===//
+// Online softmax over row blocks, shared by pool and attention
+//===----------------------------------------------------------------------===//
+
+/// Zeroes `rows` rows of `buf` up to `widthPad` (a multiple of the width).
+void zeroRows(KernelBuilder &k, Value buf, int64_t rows, Value widthPad) {
+  k.loop(k.idx(0), widthPad, k.idx(k.width), [&](Value cc) {
+    for (int64_t r = 0; r < rows; ++r)
+      k.writeVec(k.splat(0.0), buf, {k.idx(r), cc}, true);
+  });
+}
+
+/// One online-softmax step of row `r` over a tile of `len` scores, read a
+/// vector at a time by `scoresAt` (-inf in masked lanes). Leaves
+/// exp(s − newMax) in p[r, :len], rescales acc[r, :accPad] by
+/// exp(oldMax − newMax), and returns the new running max and sum. The tile
+/// must hold at least one real score, so the new max is finite.
+std::pair<Value, Value> onlineSoftmaxStep(KernelBuilder &k,
+                                          function_ref<Value(Value)> scoresAt,
+                                          Value p, int64_t r, Value len,
+                                          Value acc, Value accPad, Value oldMax,
+                                          Value oldSum) {
+  Value zero = k.idx(0), vwIdx = k.idx(k.width), rIdx = k.idx(r);
+  Value tileMax =
+      k.reduce(CombiningKind::MAXIMUMF,
+               k.loop(zero, len, vwIdx, {k.splat(-kInf)},
+                      [&](Value j, ValueRange a) -> SmallVector<Value> {
+                        return {k.maxf(a[0], scoresAt(j))};
+                      })[0]);
+  Value newMax = k.maxf(oldMax, tileMax);
+  Value correction = k.exp(k.subf(oldMax, newMax));
+  Value maxVec = k.splat(newMax);
+  Value sum = k.reduce(CombiningKind::ADD,
+                       k.loop(zero, len, vwIdx, {k.splat(0.0)},
+                              [&](Value j, ValueRange a) -> SmallVector<Value> {
+                                Value e = k.exp(k.subf(scoresAt(j), maxVec));
+                                k.writeVec(e, p, {rIdx, j}, true);
+                                return {k.addf(a[0], e)};
+                              })[0]);
+  Value corrVec = k.splat(correction);
+  k.loop(zero, accPad, vwIdx, [&](Value cc) {
+    Value a = k.readVec(acc, {rIdx, cc}, true);
+    k.writeVec(k.mulf(a, corrVec), acc, {rIdx, cc}, true);
+  });
+  return {newMax, k.addf(k.mulf(oldSum, correction), sum)};
+}
+
+/// acc[r, :] += Σ_{j < len} p[r, j] · src(j), one vector of `accPad` at a
+/// time with all `rows` accumulators in registers; `srcAt(j, cc)` reads
+/// that vector of row j of the source (tokens or values).
+void accumulateWeightedRows(KernelBuilder &k, Value acc, Value p, int64_t rows,
+                            Value accPad, Value len,
+                            function_ref<Value(Value, Value)> srcAt) {
+  Value zero = k.idx(0);
+  k.loop(zero, accPad, k.idx(k.width), [&](Value cc) {
+    SmallVector<Value> accs;
+    for (int64_t r = 0; r < rows; ++r)
+      accs.push_back(k.readVec(acc, {k.idx(r), cc}, true));
+    accs = k.loop(zero, len, k.idx(1), accs,
+                  [&](Value j, ValueRange a) -> SmallVector<Value> {
+                    Value v = srcAt(j, cc);
+                    SmallVector<Value> out;
+                    for (int64_t r = 0; r < rows; ++r) {
+                      Value pj = memref::LoadOp::create(
+                          k.b, k.loc, p, ValueRange{k.idx(r), j});
+                      out.push_back(k.fma(k.splat(pj), v, a[r]));
+                    }
+                    return out;
+                  });
+    for (int64_t r = 0; r < rows; ++r)
+      k.writeVec(accs[r], acc, {k.idx(r), cc}, true);
+  });
+}
+
+/// The register-blocked inner loop of scores and distances: for i < len,
+/// with one column vector t = columnAt(i) loaded once and each row's scalar
+/// x_r = rowAt(r, i) broadcast, acc_r = step(x_r, t, acc_r).
+SmallVector<Value>
+rowBlockReduce(KernelBuilder &k, int64_t rows, Value len,
+               function_ref<Value(Value)> columnAt,
+               function_ref<Value(int64_t, Value)> rowAt,
+               function_ref<Value(Value, Value, Value)> step) {
+  SmallVector<Value> init(rows, k.splat(0.0));
+  return k.loop(k.idx(0), len, k.idx(1), init,
+                [&](Value i, ValueRange a) -> SmallVector<Value> {
+                  Value t = columnAt(i);
+                  SmallVector<Value> out;
+                  for (int64_t r = 0; r < rows; ++r)
+                    out.push_back(step(k.splat(rowAt(r, i)), t, a[r]));
+                  return out;
+                });
+}
+
+//===----------------------------------------------------------------------===//
 // pool, optionally fused with soft_assign over tokens
 //===----------------------------------------------------------------------===//
 
@@ -91,17 +185,14 @@ Value emitPool(KernelBuilder &k, Value weightsT, Value xT,
   Value y = k.alloc(resultType, dynamicSizes(resultType, {batch, m, c}));
   int64_t rows = tc.rows, cols = tc.cols, vw = k.width;
   Value cPad = k.padToWidth(c);
-  Value zero = k.idx(0), vwIdx = k.idx(vw), one = k.idx(1);
+  Value zero = k.idx(0), vwIdx = k.idx(vw);
 
   k.parallel({batch, k.ceilDiv(m, rows)}, [&](ValueRange ivs) {
     Value b = ivs[0], base = k.mul(ivs[1], k.idx(rows));
     SmallVector<Value> clusterRows = clampedRows(k, base, rows, m);
     Value acc = k.scratch({rows, ShapedType::kDynamic}, k.f32(), {cPad});
     Value p = k.scratch({rows, cols}, k.f32());
-    k.loop(zero, cPad, vwIdx, [&](Value cc) {
-      for (int64_t r = 0; r < rows; ++r)
-        k.writeVec(k.splat(0.0), acc, {k.idx(r), cc}, true);
-    });
+    zeroRows(k, acc, rows, cPad);
     SmallVector<Value> init;
     for (int64_t r = 0; r < rows; ++r)
       init.append({k.f32c(-kInf), k.f32c(0.0)});
@@ -110,69 +201,29 @@ Value emitPool(KernelBuilder &k, Value weightsT, Value xT,
           Value tn = k.minIdx(k.idx(cols), k.sub(n, n0));
           SmallVector<Value> next;
           for (int64_t r = 0; r < rows; ++r) {
-            Value rIdx = k.idx(r);
             if (!fused) {
               k.loop(zero, tn, vwIdx, [&](Value j) {
                 Value z =
                     k.readVec(w, {b, clusterRows[r], k.add(n0, j)}, false, 0.0);
-                k.writeVec(z, p, {rIdx, j}, true);
+                k.writeVec(z, p, {k.idx(r), j}, true);
               });
               next.append({state[2 * r], state[2 * r + 1]});
               continue;
             }
             // Padding lanes read -inf so exp() makes them 0.
-            Value tileMax = k.reduce(
-                CombiningKind::MAXIMUMF,
-                k.loop(zero, tn, vwIdx, {k.splat(-kInf)},
-                       [&](Value j, ValueRange a) -> SmallVector<Value> {
-                         Value l =
-                             k.readVec(w, {b, clusterRows[r], k.add(n0, j)},
-                                       false, -kInf);
-                         return {k.maxf(a[0], l)};
-                       })[0]);
-            Value oldMax = state[2 * r];
-            Value newMax = k.maxf(oldMax, tileMax);
-            Value correction = k.exp(k.subf(oldMax, newMax));
-            Value sum = k.reduce(
-                CombiningKind::ADD,
-                k.loop(zero, tn, vwIdx, {k.splat(0.0)},
-                       [&](Value j, ValueRange a) -> SmallVector<Value> {
-                         Value l =
-                             k.readVec(w, {b, clusterRows[r], k.add(n0, j)},
-                                       false, -kInf);
-                         Value e = k.exp(k.subf(l, k.splat(newMax)));
-                         k.writeVec(e, p, {rIdx, j}, true);
-                         return {k.addf(a[0], e)};
-                       })[0]);
-            Value corrVec = k.splat(correction);
-            k.loop(zero, cPad, vwIdx, [&](Value cc) {
-              Value a = k.readVec(acc, {rIdx, cc}, true);
-              k.writeVec(k.mulf(a, corrVec), acc, {rIdx, cc}, true);
-            });
-            next.append(
-                {newMax, k.addf(k.mulf(state[2 * r + 1], correction), sum)});
+            auto [newMax, newSum] = onlineSoftmaxStep(
+                k,
+                [&](Value j) {
+                  return k.readVec(w, {b, clusterRows[r], k.add(n0, j)}, false,
+                                   -kInf);
+                },
+                p, r, tn, acc, cPad, state[2 * r], state[2 * r + 1]);
+            next.append({newMax, newSum});
           }
-          // acc[r, :] += Σ_j p[r, j] X[n0 + j, :], one vector of channels
-          // at a time with all rows in registers.
-          k.loop(zero, cPad, vwIdx, [&](Value cc) {
-            SmallVector<Value> accs;
-            for (int64_t r = 0; r < rows; ++r)
-              accs.push_back(k.readVec(acc, {k.idx(r), cc}, true));
-            accs = k.loop(zero, tn, one, accs,
-                          [&](Value j, ValueRange a) -> SmallVector<Value> {
-                            Value xv =
-                                k.readVec(x, {b, k.add(n0, j), cc}, false);
-                            SmallVector<Value> out;
-                            for (int64_t r = 0; r < rows; ++r) {
-                              Value pj = memref::LoadOp::create(
-                                  k.b, k.loc, p, ValueRange{k.idx(r), j});
-                              out.push_back(k.fma(k.splat(pj), xv, a[r]));
-                            }
-                            return out;
-                          });
-            for (int64_t r = 0; r < rows; ++r)
-              k.writeVec(accs[r], acc, {k.idx(r), cc}, true);
-          });
+          accumulateWeightedRows(
+              k, acc, p, rows, cPad, tn, [&](Value j, Value cc) {
+                return k.readVec(x, {b, k.add(n0, j), cc}, false);
+              });
           return next;
         });
     forValidRows(k, base, rows, m, [&](int64_t r, Value row) {
@@ -299,7 +350,7 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
                                         arith::IndexCastUIOp::create(
                                             k.b, k.loc, k.b.getI64Type(), d))));
   int64_t rows = tc.rows, cols = tc.cols, vw = k.width;
-  Value zero = k.idx(0), one = k.idx(1), vwIdx = k.idx(vw);
+  Value zero = k.idx(0), vwIdx = k.idx(vw);
   Value dvPad = k.padToWidth(dv);
 
   k.parallel({batch, heads, k.ceilDiv(n, rows)}, [&](ValueRange ivs) {
@@ -308,15 +359,9 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
     Value total = k.scratch({rows, ShapedType::kDynamic}, k.f32(), {dvPad});
     Value acc = k.scratch({rows, ShapedType::kDynamic}, k.f32(), {dvPad});
     Value p = k.scratch({rows, cols}, k.f32());
-    auto fillRows = [&](Value buf) {
-      k.loop(zero, dvPad, vwIdx, [&](Value cc) {
-        for (int64_t r = 0; r < rows; ++r)
-          k.writeVec(k.splat(0.0), buf, {k.idx(r), cc}, true);
-      });
-    };
-    fillRows(total);
+    zeroRows(k, total, rows, dvPad);
     for (size_t s = 0; s < keys.size(); ++s) {
-      fillRows(acc);
+      zeroRows(k, acc, rows, dvPad);
       Value m = counts[s], mPad = countsPad[s], kt = keysT[s], v = values[s];
       SmallVector<Value> init;
       for (int64_t r = 0; r < rows; ++r)
@@ -328,18 +373,17 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
             // registers, accumulated over the head dim.
             k.loop(zero, tm, vwIdx, [&](Value mc) {
               Value col = k.add(m0, mc);
-              SmallVector<Value> accs(rows, k.splat(0.0));
-              accs = k.loop(zero, d, one, accs,
-                            [&](Value dd, ValueRange a) -> SmallVector<Value> {
-                              Value kv = k.readVec(kt, {b, h, dd, col}, true);
-                              SmallVector<Value> out;
-                              for (int64_t r = 0; r < rows; ++r) {
-                                Value qv =
-                                    k.loadF32(q, {b, h, queryRows[r], dd});
-                                out.push_back(k.fma(k.splat(qv), kv, a[r]));
-                              }
-                              return out;
-                            });
+              SmallVector<Value> accs = rowBlockReduce(
+                  k, rows, d,
+                  [&](Value dd) {
+                    return k.readVec(kt, {b, h, dd, col}, true);
+                  },
+                  [&](int64_t r, Value dd) {
+                    return k.loadF32(q, {b, h, queryRows[r], dd});
+                  },
+                  [&](Value qv, Value kv, Value a) {
+                    return k.fma(qv, kv, a);
+                  });
               Value mask = k.laneMask(k.sub(m, col));
               for (int64_t r = 0; r < rows; ++r) {
                 Value sc = k.select(mask, k.mulf(accs[r], k.splat(scale)),
@@ -347,58 +391,20 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
                 k.writeVec(sc, p, {k.idx(r), mc}, true);
               }
             });
-            // Online softmax: every tile holds at least one real cluster,
-            // so the new max is finite.
+            // Online softmax (each tile holds at least one real cluster),
+            // then acc += P · V over the real clusters of the tile.
             SmallVector<Value> next;
             for (int64_t r = 0; r < rows; ++r) {
-              Value rIdx = k.idx(r);
-              Value tileMax = k.reduce(
-                  CombiningKind::MAXIMUMF,
-                  k.loop(zero, tm, vwIdx, {k.splat(-kInf)},
-                         [&](Value j, ValueRange a) -> SmallVector<Value> {
-                           return {k.maxf(a[0], k.readVec(p, {rIdx, j}, true))};
-                         })[0]);
-              Value newMax = k.maxf(state[2 * r], tileMax);
-              Value correction = k.exp(k.subf(state[2 * r], newMax));
-              Value maxVec = k.splat(newMax);
-              Value sum = k.reduce(
-                  CombiningKind::ADD,
-                  k.loop(zero, tm, vwIdx, {k.splat(0.0)},
-                         [&](Value j, ValueRange a) -> SmallVector<Value> {
-                           Value e = k.exp(
-                               k.subf(k.readVec(p, {rIdx, j}, true), maxVec));
-                           k.writeVec(e, p, {rIdx, j}, true);
-                           return {k.addf(a[0], e)};
-                         })[0]);
-              Value corrVec = k.splat(correction);
-              k.loop(zero, dvPad, vwIdx, [&](Value cc) {
-                Value a = k.readVec(acc, {rIdx, cc}, true);
-                k.writeVec(k.mulf(a, corrVec), acc, {rIdx, cc}, true);
-              });
-              next.append(
-                  {newMax, k.addf(k.mulf(state[2 * r + 1], correction), sum)});
+              auto [newMax, newSum] = onlineSoftmaxStep(
+                  k, [&](Value j) { return k.readVec(p, {k.idx(r), j}, true); },
+                  p, r, tm, acc, dvPad, state[2 * r], state[2 * r + 1]);
+              next.append({newMax, newSum});
             }
-            // acc += P · V over the real clusters of the tile.
-            Value valid = k.minIdx(tm, k.sub(m, m0));
-            k.loop(zero, dvPad, vwIdx, [&](Value cc) {
-              SmallVector<Value> accs;
-              for (int64_t r = 0; r < rows; ++r)
-                accs.push_back(k.readVec(acc, {k.idx(r), cc}, true));
-              accs = k.loop(zero, valid, one, accs,
-                            [&](Value j, ValueRange a) -> SmallVector<Value> {
-                              Value vv =
-                                  k.readVec(v, {b, h, k.add(m0, j), cc}, false);
-                              SmallVector<Value> out;
-                              for (int64_t r = 0; r < rows; ++r) {
-                                Value pj = memref::LoadOp::create(
-                                    k.b, k.loc, p, ValueRange{k.idx(r), j});
-                                out.push_back(k.fma(k.splat(pj), vv, a[r]));
-                              }
-                              return out;
-                            });
-              for (int64_t r = 0; r < rows; ++r)
-                k.writeVec(accs[r], acc, {k.idx(r), cc}, true);
-            });
+            accumulateWeightedRows(
+                k, acc, p, rows, dvPad, k.minIdx(tm, k.sub(m, m0)),
+                [&](Value j, Value cc) {
+                  return k.readVec(v, {b, h, k.add(m0, j), cc}, false);
+                });
             return next;
           });
       // Scales add their normalised outputs (SPEC §2.7: no joint softmax).
@@ -431,17 +437,14 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
 SmallVector<Value> squaredDistances(KernelBuilder &k, Value x, Value colsT,
                                     Value b, ArrayRef<Value> tokenRows,
                                     Value col, Value c) {
-  SmallVector<Value> init(tokenRows.size(), k.splat(0.0));
-  return k.loop(k.idx(0), c, k.idx(1), init,
-                [&](Value cc, ValueRange a) -> SmallVector<Value> {
-                  Value t = k.readVec(colsT, {b, cc, col}, true);
-                  SmallVector<Value> out;
-                  for (auto [r, row] : llvm::enumerate(tokenRows)) {
-                    Value diff = k.subf(k.splat(k.loadF32(x, {b, row, cc})), t);
-                    out.push_back(k.fma(diff, diff, a[r]));
-                  }
-                  return out;
-                });
+  return rowBlockReduce(
+      k, tokenRows.size(), c,
+      [&](Value cc) { return k.readVec(colsT, {b, cc, col}, true); },
+      [&](int64_t r, Value cc) { return k.loadF32(x, {b, tokenRows[r], cc}); },
+      [&](Value xr, Value t, Value a) {
+        Value diff = k.subf(xr, t);
+        return k.fma(diff, diff, a);
+      });
 }
 
 /// Inserts `value` into the ascending list `list[base .. base+len)`,
@@ -766,32 +769,55 @@ std::pair<Value, Value> emitDpcKnn(KernelBuilder &k, DpcKnnOp op,
 // The pass
 //===----------------------------------------------------------------------===//
 
+} // namespace
+
+std::optional<std::string> clusopt::tileProblem(const TileConfig &tile,
+                                                int64_t width) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (tile.rows < 1 || tile.rows > TileConfig::kMaxRows)
+    os << "rows must be in [1, " << TileConfig::kMaxRows << "], got "
+       << tile.rows;
+  else if (tile.cols < width || tile.cols % width != 0 ||
+           tile.cols > TileConfig::kMaxCols)
+    os << "cols must be a multiple of the vector width " << width << " in ["
+       << width << ", " << TileConfig::kMaxCols << "], got " << tile.cols;
+  else
+    return std::nullopt;
+  return text;
+}
+
+FailureOr<TileConfig>
+clusopt::resolveTileConfig(Operation *op, TileConfig defaults, int64_t width) {
+  TileConfig tile = defaults;
+  if (auto dict = op->getAttrOfType<DictionaryAttr>("clus.tile")) {
+    for (NamedAttribute entry : dict) {
+      auto value = dyn_cast<IntegerAttr>(entry.getValue());
+      if (!value || (entry.getName() != "rows" && entry.getName() != "cols"))
+        return op->emitError("'clus.tile' takes integer 'rows' and 'cols' "
+                             "entries, got '")
+               << entry.getName().strref() << "'";
+      (entry.getName() == "rows" ? tile.rows : tile.cols) = value.getInt();
+    }
+  }
+  if (std::optional<std::string> problem = tileProblem(tile, width))
+    return op->emitError("tile ") << *problem;
+  return tile;
+}
+
+bool clusopt::hasVectorKernel(Operation *op) {
+  return isa<PoolOp, AttentionOp, DpcKnnOp, SoftAssignOp>(op);
+}
+
+bool clusopt::fusesIntoPool(SoftAssignOp op) {
+  return op.getAxis() == SoftAssignAxis::tokens;
+}
+
+namespace {
+
 struct ConvertClusToVectorPass
     : clusopt::impl::ConvertClusToVectorBase<ConvertClusToVectorPass> {
   using Base::Base;
-
-  /// Pass options, overridden per op by a `clus.tile = {rows, cols}`
-  /// dictionary (what clusopt-compile --tile and the tuner set).
-  FailureOr<TileConfig> tileConfigFor(Operation *op) {
-    TileConfig tc{rows, cols};
-    if (auto dict = op->getAttrOfType<DictionaryAttr>("clus.tile")) {
-      for (NamedAttribute entry : dict) {
-        auto value = dyn_cast<IntegerAttr>(entry.getValue());
-        if (!value || (entry.getName() != "rows" && entry.getName() != "cols"))
-          return op->emitError("'clus.tile' takes integer 'rows' and 'cols' "
-                               "entries, got '")
-                 << entry.getName().strref() << "'";
-        (entry.getName() == "rows" ? tc.rows : tc.cols) = value.getInt();
-      }
-    }
-    if (tc.rows < 1 || tc.rows > 8)
-      return op->emitError("tile rows must be in [1, 8], got ") << tc.rows;
-    if (tc.cols < vectorWidth || tc.cols % vectorWidth != 0 || tc.cols > 4096)
-      return op->emitError("tile cols must be a multiple of the vector width ")
-             << vectorWidth.getValue() << " in [" << vectorWidth.getValue()
-             << ", 4096], got " << tc.cols;
-    return tc;
-  }
 
   void runOnOperation() override {
     if (vectorWidth != 4 && vectorWidth != 8 && vectorWidth != 16) {
@@ -804,25 +830,24 @@ struct ConvertClusToVectorPass
     SmallVector<Operation *> work;
     getOperation()->walk([&](PoolOp op) { work.push_back(op); });
     getOperation()->walk([&](Operation *op) {
-      if (isa<AttentionOp, DpcKnnOp, SoftAssignOp>(op))
+      if (hasVectorKernel(op) && !isa<PoolOp>(op))
         work.push_back(op);
     });
     IRRewriter rewriter(&getContext());
-    // Pools first: a soft_assign they fuse may then be dead.
     for (Operation *op : work) {
       if (op->use_empty() && isa<SoftAssignOp>(op)) {
         rewriter.eraseOp(op);
         continue;
       }
-      FailureOr<TileConfig> tc = tileConfigFor(op);
+      FailureOr<TileConfig> tc =
+          resolveTileConfig(op, TileConfig{rows, cols}, vectorWidth);
       if (failed(tc))
         return signalPassFailure();
       rewriter.setInsertionPoint(op);
       KernelBuilder k(rewriter, op->getLoc(), vectorWidth);
       if (auto pool = dyn_cast<PoolOp>(op)) {
         auto producer = pool.getZ().getDefiningOp<SoftAssignOp>();
-        bool fuse = fuseSoftAssign && producer &&
-                    producer.getAxis() == SoftAssignAxis::tokens;
+        bool fuse = fuseSoftAssign && producer && fusesIntoPool(producer);
         Value weights = fuse ? producer.getLogits() : pool.getZ();
         rewriter.replaceOp(op, emitPool(k, weights, pool.getX(),
                                         cast<RankedTensorType>(pool.getType()),

@@ -21,15 +21,6 @@
 
 namespace clusopt {
 
-/// Tile sizes of one op. `rows` is the register-blocking factor of the
-/// outer (parallel) axis: query rows, cluster rows or token rows. `cols` is
-/// the tile of the streamed axis (clusters for attention, tokens for pooling
-/// and distances) and is a multiple of the vector width.
-struct TileConfig {
-  int64_t rows = 4;
-  int64_t cols = 128;
-};
-
 class KernelBuilder {
 public:
   KernelBuilder(mlir::OpBuilder &b, mlir::Location loc, int64_t width)

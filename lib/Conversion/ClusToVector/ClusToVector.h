@@ -1,0 +1,51 @@
+//===- ClusToVector.h - what the optimised CPU lowering covers --*- C++ -*-===//
+//
+// The parts of convert-clus-to-vector that tools need too: which ops get a
+// kernel, which soft_assign fuses, and the tile sizes an op compiles with.
+// clusopt-compile uses them for its manifest and tile space, so they cannot
+// drift from what the pass does.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CLUSOPT_CONVERSION_CLUSTOVECTOR_CLUSTOVECTOR_H
+#define CLUSOPT_CONVERSION_CLUSTOVECTOR_CLUSTOVECTOR_H
+
+#include "dialect/Clus/ClusOps.h"
+
+#include "mlir/IR/Operation.h"
+
+#include <optional>
+#include <string>
+
+namespace clusopt {
+
+/// Tile sizes of one op. `rows` is the register-blocking factor of the
+/// outer (parallel) axis: query rows, cluster rows or token rows. `cols` is
+/// the tile of the streamed axis (clusters for attention, tokens for pooling
+/// and distances) and is a multiple of the vector width.
+struct TileConfig {
+  static constexpr int64_t kMaxRows = 8;
+  static constexpr int64_t kMaxCols = 4096;
+  int64_t rows = 4;
+  int64_t cols = 128;
+};
+
+/// What is wrong with `tile` for `width` f32 lanes, e.g. "rows must be in
+/// [1, 8], got 9"; nothing when it is legal.
+std::optional<std::string> tileProblem(const TileConfig &tile, int64_t width);
+
+/// `defaults` overridden by the op's `clus.tile = {rows, cols}` attribute;
+/// emits an error on the op and fails when the result is illegal.
+mlir::FailureOr<TileConfig>
+resolveTileConfig(mlir::Operation *op, TileConfig defaults, int64_t width);
+
+/// Ops convert-clus-to-vector writes a kernel for.
+bool hasVectorKernel(mlir::Operation *op);
+
+/// A soft_assign that fuses into the pools consuming it (softmax over
+/// tokens).
+bool fusesIntoPool(clus::SoftAssignOp op);
+
+} // namespace clusopt
+
+#endif // CLUSOPT_CONVERSION_CLUSTOVECTOR_CLUSTOVECTOR_H
