@@ -116,7 +116,9 @@ def test_header_compiles_and_manifest_describes_entries(tmp_path):
     assert ops["clus.pool"]["tile_source"] == "--tile"
     assert ops["clus.attention"]["tile"] == {"rows": 3, "cols": 32}
     assert ops["clus.attention"]["tile_source"] == "attribute"
-    assert kmeans["ops"] == [{"op": "clus.kmeans", "kernel": "reference"}]
+    assert kmeans["ops"] == [{"op": "clus.kmeans", "kernel": "vector",
+                              "tile": {"rows": 2, "cols": 64},
+                              "tile_source": "--tile"}]
     assert kmeans["results"] == [{"shape": [1, 40], "dtype": "i32"}]
 
 

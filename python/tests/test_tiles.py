@@ -73,3 +73,35 @@ def test_every_vector_width(target):
     got, = kernels.run("attention", [q, k, v], ["f32"] * 3, {},
                        backend=backend("", target), dynamic=True)
     assert_close(got, reference.attention(q.astype(np.float64), [(k, v)]))
+
+
+@pytest.mark.parametrize("options", TILES)
+def test_kmeans_tiles(options):
+    rng = np.random.default_rng(7)
+    centers = 8 * rng.standard_normal((2, 9, 19))
+    x = (centers[:, rng.integers(0, 9, 131)] +
+         0.3 * rng.standard_normal((2, 131, 19))).astype(np.float32)
+    attrs = {"clusters": 9, "iterations": 4, "metric": "l2"}
+    got = kernels.run("kmeans", [x], ["f32"], attrs,
+                      backend=backend(options), dynamic=True)
+    want = reference.kmeans(x, 9, 4)
+    np.testing.assert_array_equal(got[0], want[0])
+    assert_close(got[1], want[1])
+
+
+@pytest.mark.parametrize("options", TILES)
+def test_cluster_attention_tiles(options):
+    rng = np.random.default_rng(8)
+    b, h, n, m, d = 1, 2, 83, 5, 24
+    q, k, v = (rng.standard_normal((b, h, n, d)).astype(np.float32)
+               for _ in range(3))
+    members = reference.topk_members(rng.standard_normal((b, n, m)), 11)
+    members[:, 0, -1] = -1
+    aq, ak = (rng.standard_normal((b, h, n, m)).astype(np.float32)
+              for _ in range(2))
+    attrs = {"summaries": True, "scale": None}
+    got, = kernels.run("cluster_attention", [q, k, v, members, aq, ak],
+                       ["f32"] * 3 + ["i32"] + ["f32"] * 2, attrs,
+                       backend=backend(options), dynamic=True)
+    want = reference.cluster_attention(q, k, v, members, aq, ak, None, True)
+    assert_close(got, want)

@@ -103,8 +103,9 @@ cl::opt<std::string> tileOption(
     cl::value_desc("rows=R,cols=C"), cl::init(""), cl::cat(category));
 cl::opt<bool> printTileSpace(
     "print-tile-space",
-    cl::desc("Print, as JSON, the legal tile sizes of every clus op with an "
-             "optimised kernel for --target, and exit (used by the tuner)"),
+    cl::desc("Print, as JSON, the legal tile sizes of every clus op whose "
+             "kernel reads them (its \"knobs\") for --target, and exit "
+             "(used by the tuner)"),
     cl::init(false), cl::cat(category));
 
 /// What the pipeline and LLVM need to know about a target.
@@ -199,9 +200,9 @@ std::optional<int64_t> streamedExtent(Operation *op) {
     }
     return most;
   }
-  if (auto sa = dyn_cast<clusopt::clus::SoftAssignOp>(op))
-    return dimOf(sa.getLogits(), 2);
-  return std::nullopt; // dpc_knn streams all tokens; cols is unused there.
+  if (auto ca = dyn_cast<clusopt::clus::ClusterAttentionOp>(op))
+    return dimOf(ca.getAk(), 2); // The summaries stream token tiles.
+  return std::nullopt;
 }
 
 std::string locationString(Location loc) {
@@ -216,20 +217,31 @@ json::Value tileSpaceJson(ModuleOp module, const CpuTarget &target,
   json::Array ops;
   int64_t w = target.vectorWidth;
   module.walk([&](Operation *op) {
-    if (!clusopt::hasVectorKernel(op))
+    clusopt::TileKnobs knobs = clusopt::tileKnobs(op);
+    if (!knobs.rows && !knobs.cols)
       return;
     // Scratch per parallel iteration is rows × cols f32 (probabilities or
     // scores); keep it within 16 KiB so it stays in L1 beside K/V rows.
-    // Tiles past the padded extent only add masked lanes.
+    // Tiles past the padded extent only add masked lanes. A size the
+    // kernel does not read stays at its default.
     std::optional<int64_t> extent = streamedExtent(op);
     int64_t maxCols = clusopt::TileConfig::kMaxCols;
     if (extent)
       maxCols =
           std::max(w, std::min<int64_t>(maxCols, (*extent + w - 1) / w * w));
-    json::Array legal;
-    for (int64_t rows = 1; rows <= clusopt::TileConfig::kMaxRows; ++rows)
-      for (int64_t cols = w; cols <= maxCols; cols += w)
-        if (rows * cols * 4 <= 16 * 1024)
+    int64_t rowsLo = knobs.rows ? 1 : options.rows.getValue();
+    int64_t rowsHi =
+        knobs.rows ? clusopt::TileConfig::kMaxRows : options.rows.getValue();
+    int64_t colsLo = knobs.cols ? w : options.cols.getValue();
+    int64_t colsHi = knobs.cols ? maxCols : options.cols.getValue();
+    json::Array legal, knobNames;
+    if (knobs.rows)
+      knobNames.push_back("rows");
+    if (knobs.cols)
+      knobNames.push_back("cols");
+    for (int64_t rows = rowsLo; rows <= rowsHi; ++rows)
+      for (int64_t cols = colsLo; cols <= colsHi; cols += w)
+        if (!knobs.cols || rows * cols * 4 <= 16 * 1024)
           legal.push_back(json::Object{{"rows", rows}, {"cols", cols}});
     auto func = op->getParentOfType<func::FuncOp>();
     ops.push_back(json::Object{
@@ -238,6 +250,7 @@ json::Value tileSpaceJson(ModuleOp module, const CpuTarget &target,
         {"location", locationString(op->getLoc())},
         {"default", json::Object{{"rows", options.rows.getValue()},
                                  {"cols", options.cols.getValue()}}},
+        {"knobs", std::move(knobNames)},
         {"legal", std::move(legal)}});
   });
   return json::Object{
@@ -335,9 +348,13 @@ collectEntryPoints(ModuleOp module, const clusopt::CpuPipelineOptions &options,
           return;
         }
         info["kernel"] = "vector";
-        info["tile"] = json::Object{{"rows", tile->rows}, {"cols", tile->cols}};
-        info["tile_source"] =
-            op->hasAttr("clus.tile") ? "attribute" : tileSource.str();
+        clusopt::TileKnobs knobs = clusopt::tileKnobs(op);
+        if (knobs.rows || knobs.cols) {
+          info["tile"] =
+              json::Object{{"rows", tile->rows}, {"cols", tile->cols}};
+          info["tile_source"] =
+              op->hasAttr("clus.tile") ? "attribute" : tileSource.str();
+        }
       } else {
         info["kernel"] = "reference";
       }

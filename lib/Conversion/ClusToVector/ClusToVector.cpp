@@ -1,7 +1,7 @@
 //===- ClusToVector.cpp - tiled, vectorised CPU kernels for clus ops ------===//
 //
-// The optimised CPU lowering. Each supported op becomes a kernel of scf
-// loops over memrefs with 1-D vector ops along the contiguous axis:
+// The optimised CPU lowering. Every clus op becomes a kernel of scf loops
+// over memrefs with 1-D vector ops along the contiguous axis:
 //
 // - pool (fused with a soft_assign over tokens): one online-softmax pass
 //   over token tiles; no [M, N] probability tensor is written.
@@ -10,9 +10,16 @@
 // - soft_assign: row softmax, vectorised along the contiguous axis.
 // - dpc_knn: distances are recomputed tile by tile (running k-smallest for
 //   the density, running min for δ); memory is O(N·C), never N×N.
+// - kmeans: per iteration, a register-blocked nearest-centroid pass and a
+//   channel-split segment mean; no [N, M] distance buffer.
+// - aggregate / broadcast: scatter and gather of rows, split by channel
+//   vectors so threads never write the same element.
+// - topk_members: a running top-κ per cluster, O(M·κ) memory.
+// - cluster_attention: summaries, per-cluster member attention, and a
+//   channel-split scatter-mean; O(M·κ + N) memory.
 //
 // The outermost loops are scf.parallel, which the CPU pipeline lowers to
-// OpenMP. Ops without a kernel here are left for convert-clus-to-linalg.
+// OpenMP.
 //
 // Why hand-written: upstream has no online-softmax reduction, no running
 // k-smallest and no flash-attention rewrite for CPU, and linalg tiling
@@ -323,6 +330,13 @@ Value transposeKeys(KernelBuilder &k, Value key, Value mPad) {
   return kt;
 }
 
+/// `scale`, or 1/sqrt(D) for head dim `d`.
+Value attentionScale(KernelBuilder &k, std::optional<APFloat> scale, Value d) {
+  if (scale)
+    return k.f32c(scale->convertToDouble());
+  return k.divf(k.f32c(1.0), math::SqrtOp::create(k.b, k.loc, k.indexToF32(d)));
+}
+
 Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
   Value q = k.toBuffer(op.getQ());
   auto type = cast<RankedTensorType>(op.getType());
@@ -338,17 +352,7 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
   }
   Value dv = k.dim(values.front(), 3);
   Value o = k.alloc(type, dynamicSizes(type, {batch, heads, n, dv}));
-  Value scale;
-  if (std::optional<APFloat> s = op.getScale())
-    scale = k.f32c(s->convertToDouble());
-  else
-    scale =
-        k.divf(k.f32c(1.0),
-               math::SqrtOp::create(k.b, k.loc,
-                                    arith::UIToFPOp::create(
-                                        k.b, k.loc, k.f32(),
-                                        arith::IndexCastUIOp::create(
-                                            k.b, k.loc, k.b.getI64Type(), d))));
+  Value scale = attentionScale(k, op.getScale(), d);
   int64_t rows = tc.rows, cols = tc.cols, vw = k.width;
   Value zero = k.idx(0), vwIdx = k.idx(vw);
   Value dvPad = k.padToWidth(dv);
@@ -426,6 +430,66 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
     });
   });
   return k.toTensor(type, o);
+}
+
+//===----------------------------------------------------------------------===//
+// Shared by kmeans and dpc_knn: nearest column, ties to the lower index
+//===----------------------------------------------------------------------===//
+
+/// For each of `rows` rows, the index of the smallest of `count` columns,
+/// scanned a vector at a time; `distances(j)` gives the rows' distances to
+/// columns [j, j + width). Ties go to the lower column.
+SmallVector<Value>
+argminColumns(KernelBuilder &k, int64_t rows, Value count, Value countPad,
+              function_ref<SmallVector<Value>(Value)> distances) {
+  OpBuilder &bld = k.b;
+  Location loc = k.loc;
+  Type idxVec = k.vecOf(bld.getIndexType());
+  Value lane = vector::StepOp::create(bld, loc, idxVec);
+  Value past = vector::BroadcastOp::create(bld, loc, idxVec, countPad);
+  SmallVector<Value> init;
+  for (int64_t r = 0; r < rows; ++r)
+    init.append({k.f32c(kInf), k.idx(0)});
+  SmallVector<Value> best = k.loop(
+      k.idx(0), countPad, k.idx(k.width), init, [&](Value j, ValueRange a) {
+        SmallVector<Value> d = distances(j);
+        Value mask = k.laneMask(k.sub(count, j));
+        Value ids = arith::AddIOp::create(
+            bld, loc, vector::BroadcastOp::create(bld, loc, idxVec, j), lane);
+        SmallVector<Value> out;
+        for (int64_t r = 0; r < rows; ++r) {
+          Value masked = k.select(mask, d[r], k.splat(kInf));
+          Value chunkMin = k.reduce(CombiningKind::MINIMUMF, masked);
+          Value atMin = arith::CmpFOp::create(
+              bld, loc, arith::CmpFPredicate::OEQ, masked, k.splat(chunkMin));
+          Value firstId =
+              k.reduce(CombiningKind::MINSI, k.select(atMin, ids, past));
+          Value better = arith::CmpFOp::create(
+              bld, loc, arith::CmpFPredicate::OLT, chunkMin, a[2 * r]);
+          out.append({k.select(better, chunkMin, a[2 * r]),
+                      k.select(better, firstId, a[2 * r + 1])});
+        }
+        return out;
+      });
+  SmallVector<Value> ids;
+  for (int64_t r = 0; r < rows; ++r)
+    ids.push_back(best[2 * r + 1]);
+  return ids;
+}
+
+/// The i32 entry `ids[indices]` as an index, and whether it is in
+/// [0, bound): cluster ids of tokens, token ids of member slots.
+std::pair<Value, Value> indexIn(KernelBuilder &k, Value ids, ValueRange indices,
+                                Value bound) {
+  OpBuilder &bld = k.b;
+  Location loc = k.loc;
+  Value a = memref::LoadOp::create(bld, loc, ids, indices);
+  Value id = arith::IndexCastOp::create(bld, loc, bld.getIndexType(), a);
+  // Negative i32 values become negative indices; one unsigned compare
+  // rejects them together with ids >= clusters.
+  Value valid =
+      arith::CmpIOp::create(bld, loc, arith::CmpIPredicate::ult, id, bound);
+  return {valid, id};
 }
 
 //===----------------------------------------------------------------------===//
@@ -707,45 +771,17 @@ std::pair<Value, Value> emitDpcKnn(KernelBuilder &k, DpcKnnOp op,
   k.parallel({batch, k.ceilDiv(n, rows)}, [&](ValueRange ivs) {
     Value b = ivs[0], base = k.mul(ivs[1], k.idx(rows));
     SmallVector<Value> tokenRows = clampedRows(k, base, rows, n);
-    Type idxVec = k.vecOf(bld.getIndexType());
-    Value lane = vector::StepOp::create(bld, loc, idxVec);
     for (int64_t s = 0; s < numScales; ++s) {
       Value mS = k.idx(scales[s]);
       Value mPad = k.idx((scales[s] + vw - 1) / vw * vw);
-      SmallVector<Value> init;
-      for (int64_t r = 0; r < rows; ++r)
-        init.append({k.f32c(kInf), zero});
-      SmallVector<Value> best =
-          k.loop(zero, mPad, vwIdx, init, [&](Value j, ValueRange a) {
-            SmallVector<Value> d2 =
-                squaredDistances(k, x, centersT, b, tokenRows, j, c);
-            Value mask = k.laneMask(k.sub(mS, j));
-            Value ids = arith::AddIOp::create(
-                bld, loc, vector::BroadcastOp::create(bld, loc, idxVec, j),
-                lane);
-            SmallVector<Value> out;
-            for (int64_t r = 0; r < rows; ++r) {
-              Value masked = k.select(mask, d2[r], k.splat(kInf));
-              Value chunkMin = k.reduce(CombiningKind::MINIMUMF, masked);
-              Value atMin =
-                  cmpf(arith::CmpFPredicate::OEQ, masked, k.splat(chunkMin));
-              Value firstId = k.reduce(CombiningKind::MINSI,
-                                       k.select(atMin, ids,
-                                                vector::BroadcastOp::create(
-                                                    bld, loc, idxVec, mPad)));
-              Value better =
-                  cmpf(arith::CmpFPredicate::OLT, chunkMin, a[2 * r]);
-              out.append({k.select(better, chunkMin, a[2 * r]),
-                          k.select(better, firstId, a[2 * r + 1])});
-            }
-            return out;
-          });
+      SmallVector<Value> best = argminColumns(k, rows, mS, mPad, [&](Value j) {
+        return squaredDistances(k, x, centersT, b, tokenRows, j, c);
+      });
       forValidRows(k, base, rows, n, [&](int64_t r, Value row) {
-        memref::StoreOp::create(bld, loc,
-                                arith::IndexCastOp::create(bld, loc,
-                                                           bld.getI32Type(),
-                                                           best[2 * r + 1]),
-                                assign, ValueRange{b, k.idx(s), row});
+        memref::StoreOp::create(
+            bld, loc,
+            arith::IndexCastOp::create(bld, loc, bld.getI32Type(), best[r]),
+            assign, ValueRange{b, k.idx(s), row});
       });
     }
   });
@@ -763,6 +799,696 @@ std::pair<Value, Value> emitDpcKnn(KernelBuilder &k, DpcKnnOp op,
       });
   });
   return {k.toTensor(assignType, assign), k.toTensor(centersType, centers)};
+}
+
+//===----------------------------------------------------------------------===//
+// Segment reductions: aggregate and the kmeans centroid update
+//===----------------------------------------------------------------------===//
+
+/// Σ_{assign[n]=m} w_n X[n] for every cluster, with w = 1 when `weights` is
+/// null. Work is split by channel vectors, so threads own disjoint columns
+/// of `sums` [B, M, C padded] and the scatter needs no atomics; the weight
+/// totals [B, M] are one cheap pass per batch item. `finish(b, m, cc, sum,
+/// total)` consumes each summed vector.
+void segmentSums(KernelBuilder &k, Value x, Value assign, Value weights,
+                 Value clusters,
+                 function_ref<void(Value, Value, Value, Value, Value)> finish) {
+  OpBuilder &bld = k.b;
+  Location loc = k.loc;
+  Value batch = k.dim(x, 0), n = k.dim(x, 1), c = k.dim(x, 2);
+  Value zero = k.idx(0), one = k.idx(1), vwIdx = k.idx(k.width);
+  Value cPad = k.padToWidth(c);
+  Value totals = k.alloc({batch, clusters}, k.f32());
+  Value sums = k.alloc({batch, clusters, cPad}, k.f32());
+  auto weightOf = [&](Value b, Value t) {
+    return weights ? k.loadF32(weights, {b, t}) : k.f32c(1.0);
+  };
+  k.parallel({batch}, [&](ValueRange ivs) {
+    Value b = ivs[0];
+    k.loop(zero, clusters, one, [&](Value m) {
+      memref::StoreOp::create(bld, loc, k.f32c(0.0), totals, ValueRange{b, m});
+    });
+    k.loop(zero, n, one, [&](Value t) {
+      Value valid, m;
+      std::tie(valid, m) = indexIn(k, assign, {b, t}, clusters);
+      k.ifThen(valid, [&] {
+        Value old = memref::LoadOp::create(bld, loc, totals, ValueRange{b, m});
+        memref::StoreOp::create(bld, loc, k.addf(old, weightOf(b, t)), totals,
+                                ValueRange{b, m});
+      });
+    });
+  });
+  k.parallel({batch, k.ceilDiv(c, k.width)}, [&](ValueRange ivs) {
+    Value b = ivs[0], cc = k.mul(ivs[1], vwIdx);
+    k.loop(zero, clusters, one,
+           [&](Value m) { k.writeVec(k.splat(0.0), sums, {b, m, cc}, true); });
+    k.loop(zero, n, one, [&](Value t) {
+      Value valid, m;
+      std::tie(valid, m) = indexIn(k, assign, {b, t}, clusters);
+      k.ifThen(valid, [&] {
+        Value row = k.readVec(x, {b, t, cc}, false);
+        Value old = k.readVec(sums, {b, m, cc}, true);
+        Value next = weights ? k.fma(k.splat(weightOf(b, t)), row, old)
+                             : k.addf(old, row);
+        k.writeVec(next, sums, {b, m, cc}, true);
+      });
+    });
+    k.loop(zero, clusters, one, [&](Value m) {
+      Value total = memref::LoadOp::create(bld, loc, totals, ValueRange{b, m});
+      finish(b, m, cc, k.readVec(sums, {b, m, cc}, true), total);
+    });
+  });
+}
+
+Value emitAggregate(KernelBuilder &k, AggregateOp op) {
+  Value x = k.toBuffer(op.getX()), assign = k.toBuffer(op.getAssign());
+  Value weights = op.getWeights() ? k.toBuffer(op.getWeights()) : Value();
+  auto type = cast<RankedTensorType>(op.getType());
+  Value clusters = k.idx(op.getClusters());
+  Value y =
+      k.alloc(type, dynamicSizes(type, {k.dim(x, 0), clusters, k.dim(x, 2)}));
+  Reduction reduction = op.getReduction();
+  Value eps = k.f32c(op.getEps().convertToDouble());
+  segmentSums(k, x, assign, weights, clusters,
+              [&](Value b, Value m, Value cc, Value sum, Value total) {
+                if (reduction == Reduction::mean)
+                  sum = k.divf(sum, k.splat(k.maxf(total, k.f32c(1.0))));
+                else if (reduction == Reduction::weighted_mean)
+                  sum = k.divf(sum, k.splat(k.addf(total, eps)));
+                k.writeVec(sum, y, {b, m, cc}, false);
+              });
+  return k.toTensor(type, y);
+}
+
+//===----------------------------------------------------------------------===//
+// broadcast
+//===----------------------------------------------------------------------===//
+
+Value emitBroadcast(KernelBuilder &k, BroadcastOp op) {
+  Value y = k.toBuffer(op.getY()), assign = k.toBuffer(op.getAssign());
+  auto type = cast<RankedTensorType>(op.getType());
+  Value batch = k.dim(y, 0), clusters = k.dim(y, 1), c = k.dim(y, 2),
+        n = k.dim(assign, 1);
+  Value x = k.alloc(type, dynamicSizes(type, {batch, n, c}));
+  Value zero = k.idx(0), vwIdx = k.idx(k.width);
+  k.parallel({batch, n}, [&](ValueRange ivs) {
+    Value b = ivs[0], t = ivs[1];
+    Value valid, m;
+    std::tie(valid, m) = indexIn(k, assign, {b, t}, clusters);
+    Value cPad = k.padToWidth(c);
+    k.ifThen(valid, [&] {
+      k.loop(zero, cPad, vwIdx, [&](Value cc) {
+        k.writeVec(k.readVec(y, {b, m, cc}, false), x, {b, t, cc}, false);
+      });
+    });
+    k.ifThen(k.notI1(valid), [&] {
+      k.loop(zero, cPad, vwIdx,
+             [&](Value cc) { k.writeVec(k.splat(0.0), x, {b, t, cc}, false); });
+    });
+  });
+  return k.toTensor(type, x);
+}
+
+//===----------------------------------------------------------------------===//
+// kmeans
+//===----------------------------------------------------------------------===//
+
+/// The f32 vectors of row `row` of `src` divided by max(‖row‖, 1e-12),
+/// handed to `use(cc, vector)` one at a time (the SPEC's cosine rows).
+void forNormalisedRow(KernelBuilder &k, Value src, ValueRange rowIdx, Value c,
+                      function_ref<void(Value, Value)> use) {
+  Value zero = k.idx(0), vwIdx = k.idx(k.width), cPad = k.padToWidth(c);
+  auto at = [&](Value cc) {
+    SmallVector<Value> idx(rowIdx);
+    idx.push_back(cc);
+    return idx;
+  };
+  Value sumSq =
+      k.reduce(CombiningKind::ADD,
+               k.loop(zero, cPad, vwIdx, {k.splat(0.0)},
+                      [&](Value cc, ValueRange a) -> SmallVector<Value> {
+                        Value v = k.readVec(src, at(cc), false);
+                        return {k.fma(v, v, a[0])};
+                      })[0]);
+  Value norm =
+      k.splat(k.maxf(math::SqrtOp::create(k.b, k.loc, sumSq), k.f32c(1e-12)));
+  k.loop(zero, cPad, vwIdx, [&](Value cc) {
+    use(cc, k.divf(k.readVec(src, at(cc), false), norm));
+  });
+}
+
+std::pair<Value, Value> emitKMeans(KernelBuilder &k, KMeansOp op,
+                                   const TileConfig &tc) {
+  OpBuilder &bld = k.b;
+  Location loc = k.loc;
+  Value x = k.toBuffer(op.getX());
+  auto assignType = cast<RankedTensorType>(op.getAssign().getType());
+  auto centroidsType = cast<RankedTensorType>(op.getCentroids().getType());
+  bool cosine = op.getMetric() == KMeansMetric::cosine;
+  int64_t numClusters = op.getClusters(), rows = tc.rows, vw = k.width;
+  Value batch = k.dim(x, 0), n = k.dim(x, 1), c = k.dim(x, 2);
+  Value clusters = k.idx(numClusters);
+  Value mPad = k.idx((numClusters + vw - 1) / vw * vw);
+  Value zero = k.idx(0), one = k.idx(1), vwIdx = k.idx(vw);
+  Value cPad = k.padToWidth(c);
+
+  // Cosine distances and updates both use the normalised token rows.
+  Value points = x;
+  if (cosine) {
+    points = k.alloc({batch, n, c}, k.f32());
+    k.parallel({batch, n}, [&](ValueRange ivs) {
+      forNormalisedRow(k, x, ivs, c, [&](Value cc, Value v) {
+        k.writeVec(v, points, {ivs[0], ivs[1], cc}, false);
+      });
+    });
+  }
+
+  // μ⁰: `init`, or X[floor(m·N/M)] (zero when N = 0 leaves no row).
+  Value mu = k.alloc({batch, clusters, c}, k.f32());
+  Value init = op.getInit() ? k.toBuffer(op.getInit()) : Value();
+  k.parallel({batch, clusters}, [&](ValueRange ivs) {
+    Value b = ivs[0], m = ivs[1];
+    Value src = init, row = m;
+    Value valid = k.cmpi(arith::CmpIPredicate::slt, m, clusters);
+    if (!init) {
+      src = x;
+      row = arith::DivUIOp::create(bld, loc, k.mul(m, n), clusters);
+      valid = k.cmpi(arith::CmpIPredicate::slt, row, n);
+    }
+    k.ifThen(valid, [&] {
+      k.loop(zero, cPad, vwIdx, [&](Value cc) {
+        k.writeVec(k.readVec(src, {b, row, cc}, false), mu, {b, m, cc}, false);
+      });
+    });
+    k.ifThen(k.notI1(valid), [&] {
+      k.loop(zero, cPad, vwIdx, [&](Value cc) {
+        k.writeVec(k.splat(0.0), mu, {b, m, cc}, false);
+      });
+    });
+  });
+
+  Value assign = k.alloc(assignType, dynamicSizes(assignType, {batch, n}));
+  Value muT = k.alloc({batch, c, mPad}, k.f32());
+  k.loop(zero, k.idx(op.getIterations()), one, [&](Value) {
+    // μᵀ (normalised for cosine), zero padded: the column side of the
+    // distances, as in dpc_knn.
+    k.parallel({batch, mPad}, [&](ValueRange ivs) {
+      Value b = ivs[0], j = ivs[1];
+      Value valid = k.cmpi(arith::CmpIPredicate::slt, j, clusters);
+      Value row = k.minIdx(j, k.sub(clusters, one));
+      auto store = [&](Value cc, Value v) {
+        memref::StoreOp::create(bld, loc, k.select(valid, v, k.f32c(0.0)), muT,
+                                ValueRange{b, cc, j});
+      };
+      if (!cosine) {
+        k.loop(zero, c, one,
+               [&](Value cc) { store(cc, k.loadF32(mu, {b, row, cc})); });
+        return;
+      }
+      Value lanes = k.scratch({vw}, k.f32());
+      forNormalisedRow(k, mu, {b, row}, c, [&](Value cc, Value v) {
+        k.writeVec(v, lanes, {zero}, true);
+        k.loop(zero, k.minIdx(vwIdx, k.sub(c, cc)), one, [&](Value l) {
+          store(k.add(cc, l),
+                memref::LoadOp::create(bld, loc, lanes, ValueRange{l}));
+        });
+      });
+    });
+    // Assignment: nearest centroid per token, ties to the lower cluster.
+    k.parallel({batch, k.ceilDiv(n, rows)}, [&](ValueRange ivs) {
+      Value b = ivs[0], base = k.mul(ivs[1], k.idx(rows));
+      SmallVector<Value> tokenRows = clampedRows(k, base, rows, n);
+      SmallVector<Value> ids =
+          argminColumns(k, rows, clusters, mPad, [&](Value j) {
+            if (!cosine)
+              return squaredDistances(k, points, muT, b, tokenRows, j, c);
+            SmallVector<Value> dots = rowBlockReduce(
+                k, rows, c,
+                [&](Value cc) { return k.readVec(muT, {b, cc, j}, true); },
+                [&](int64_t r, Value cc) {
+                  return k.loadF32(points, {b, tokenRows[r], cc});
+                },
+                [&](Value xr, Value t, Value a) { return k.fma(xr, t, a); });
+            for (Value &d : dots)
+              d = k.subf(k.splat(1.0), d);
+            return dots;
+          });
+      forValidRows(k, base, rows, n, [&](int64_t r, Value row) {
+        memref::StoreOp::create(
+            bld, loc,
+            arith::IndexCastOp::create(bld, loc, bld.getI32Type(), ids[r]),
+            assign, ValueRange{b, row});
+      });
+    });
+    // Update: the mean of each cluster's rows; an empty cluster stays.
+    segmentSums(k, points, assign, Value(), clusters,
+                [&](Value b, Value m, Value cc, Value sum, Value total) {
+                  Value old = k.readVec(mu, {b, m, cc}, false);
+                  Value mean = k.divf(sum, k.splat(total));
+                  Value nonEmpty =
+                      k.cmpf(arith::CmpFPredicate::OGT, total, k.f32c(0.0));
+                  k.writeVec(k.select(nonEmpty, mean, old), mu, {b, m, cc},
+                             false);
+                });
+  });
+
+  Value centroids =
+      k.alloc(centroidsType, dynamicSizes(centroidsType, {batch, clusters, c}));
+  k.parallel({batch, clusters}, [&](ValueRange ivs) {
+    k.loop(zero, cPad, vwIdx, [&](Value cc) {
+      k.writeVec(k.readVec(mu, {ivs[0], ivs[1], cc}, false), centroids,
+                 {ivs[0], ivs[1], cc}, false);
+    });
+  });
+  return {k.toTensor(assignType, assign), k.toTensor(centroidsType, centroids)};
+}
+
+//===----------------------------------------------------------------------===//
+// topk_members
+//===----------------------------------------------------------------------===//
+
+/// Inserts token `id` with affinity `v` into lane `lane` of the ranked
+/// lists vals/ids [κ, width] (descending, ties to the lower token, empty
+/// slots hold id -1 at the end). Tokens arrive in increasing order, so the
+/// new one goes after every equal value already listed.
+void insertRanked(KernelBuilder &k, Value vals, Value ids, int64_t capacity,
+                  Value lane, Value v, Value id) {
+  OpBuilder &bld = k.b;
+  Location loc = k.loc;
+  auto ranksBefore = [&](Value slotVal, Value slotId) {
+    return k.orI1(k.cmpf(arith::CmpFPredicate::OGT, v, slotVal),
+                  k.cmpi(arith::CmpIPredicate::slt, slotId, k.i32(0)));
+  };
+  Value last = k.idx(capacity - 1), one = k.idx(1);
+  // From the end: slot j takes slot j-1 while the new token ranks before
+  // it, the new token at the first slot it ranks before, else stays.
+  k.loop(k.idx(0), last, one, [&](Value t) {
+    Value j = k.sub(last, t), jm1 = k.sub(j, one);
+    Value prev = memref::LoadOp::create(bld, loc, vals, ValueRange{jm1, lane});
+    Value prevId = memref::LoadOp::create(bld, loc, ids, ValueRange{jm1, lane});
+    Value cur = memref::LoadOp::create(bld, loc, vals, ValueRange{j, lane});
+    Value curId = memref::LoadOp::create(bld, loc, ids, ValueRange{j, lane});
+    Value shift = ranksBefore(prev, prevId), place = ranksBefore(cur, curId);
+    memref::StoreOp::create(bld, loc,
+                            k.select(shift, prev, k.select(place, v, cur)),
+                            vals, ValueRange{j, lane});
+    memref::StoreOp::create(bld, loc,
+                            k.select(shift, prevId, k.select(place, id, curId)),
+                            ids, ValueRange{j, lane});
+  });
+  Value zero = k.idx(0);
+  Value first = memref::LoadOp::create(bld, loc, vals, ValueRange{zero, lane});
+  Value firstId = memref::LoadOp::create(bld, loc, ids, ValueRange{zero, lane});
+  Value place = ranksBefore(first, firstId);
+  memref::StoreOp::create(bld, loc, k.select(place, v, first), vals,
+                          ValueRange{zero, lane});
+  memref::StoreOp::create(bld, loc, k.select(place, id, firstId), ids,
+                          ValueRange{zero, lane});
+}
+
+/// Per vector of clusters, one pass over the tokens keeps a running top-κ
+/// per cluster: O(N·M) compares plus O(κ) per insertion, O(M·κ) memory,
+/// instead of the O(N²·M) ranks of the reference lowering. A vector
+/// compare against each list's last entry skips tokens that rank nowhere.
+Value emitTopKMembers(KernelBuilder &k, TopKMembersOp op) {
+  OpBuilder &bld = k.b;
+  Location loc = k.loc;
+  Value g = k.toBuffer(op.getG());
+  auto type = cast<RankedTensorType>(op.getType());
+  int64_t capacity = op.getCapacity(), vw = k.width;
+  bool exclusive = op.getExclusive();
+  Value batch = k.dim(g, 0), n = k.dim(g, 1), clusters = k.dim(g, 2);
+  Value members =
+      k.alloc(type, dynamicSizes(type, {batch, clusters, k.idx(capacity)}));
+  Value zero = k.idx(0), one = k.idx(1), vwIdx = k.idx(vw);
+  Type i32 = bld.getI32Type();
+  VectorType i32Vec = k.vecOf(i32);
+  Value laneI32 = vector::StepOp::create(bld, loc, k.vecOf(bld.getIndexType()));
+  laneI32 = arith::IndexCastOp::create(bld, loc, i32Vec, laneI32);
+
+  // SA-Top-K: each token's owner, argmax_m G[n, m] with ties to the lower m.
+  Value owner;
+  if (exclusive) {
+    owner = k.alloc({batch, n}, i32);
+    Value mPad = k.padToWidth(clusters);
+    k.parallel({batch, n}, [&](ValueRange ivs) {
+      Value b = ivs[0], t = ivs[1];
+      SmallVector<Value> ids =
+          argminColumns(k, 1, clusters, mPad, [&](Value j) {
+            Value v = k.readVec(g, {b, t, j}, false, -kInf);
+            return SmallVector<Value>{arith::NegFOp::create(bld, loc, v)};
+          });
+      memref::StoreOp::create(bld, loc,
+                              arith::IndexCastOp::create(bld, loc, i32, ids[0]),
+                              owner, ValueRange{b, t});
+    });
+  }
+
+  k.parallel({batch, k.ceilDiv(clusters, vw)}, [&](ValueRange ivs) {
+    Value b = ivs[0], m0 = k.mul(ivs[1], vwIdx);
+    Value vals = k.scratch({capacity, vw}, k.f32());
+    Value ids = k.scratch({capacity, vw}, i32);
+    k.loop(zero, k.idx(capacity), one, [&](Value s) {
+      k.writeVec(k.splat(-kInf), vals, {s, zero}, true);
+      vector::TransferWriteOp::create(
+          bld, loc, vector::BroadcastOp::create(bld, loc, i32Vec, k.i32(-1)),
+          ids, ValueRange{s, zero}, ArrayRef<bool>{true});
+    });
+    Value lanes = k.scratch({vw}, k.f32());
+    // i32, not i1: a vector of i1 is stored as packed bits.
+    Value picks = k.scratch({vw}, i32);
+    Value realLanes = k.laneMask(k.sub(clusters, m0));
+    Value m0I32 = vector::BroadcastOp::create(
+        bld, loc, i32Vec, arith::IndexCastOp::create(bld, loc, i32, m0));
+    Value clusterIds = arith::AddIOp::create(bld, loc, m0I32, laneI32);
+    Value lastSlot = k.idx(capacity - 1);
+    k.loop(zero, n, one, [&](Value t) {
+      Value v = k.readVec(g, {b, t, m0}, false, -kInf);
+      Value worst = k.readVec(vals, {lastSlot, zero}, true);
+      Value worstId = vector::TransferReadOp::create(
+          bld, loc, i32Vec, ids, ValueRange{lastSlot, zero}, k.i32(0),
+          ArrayRef<bool>{true});
+      Value candidate =
+          k.andI1(realLanes, k.orI1(k.cmpf(arith::CmpFPredicate::OGT, v, worst),
+                                    k.cmpi(arith::CmpIPredicate::slt, worstId,
+                                           vector::BroadcastOp::create(
+                                               bld, loc, i32Vec, k.i32(0)))));
+      if (exclusive) {
+        Value own = memref::LoadOp::create(bld, loc, owner, ValueRange{b, t});
+        candidate =
+            k.andI1(candidate,
+                    k.cmpi(arith::CmpIPredicate::eq, clusterIds,
+                           vector::BroadcastOp::create(bld, loc, i32Vec, own)));
+      }
+      Value any = k.reduce(CombiningKind::OR, candidate);
+      // Rare once the lists fill: insert lane by lane.
+      k.ifThen(any, [&] {
+        k.writeVec(v, lanes, {zero}, true);
+        vector::TransferWriteOp::create(
+            bld, loc,
+            k.select(candidate,
+                     vector::BroadcastOp::create(bld, loc, i32Vec, k.i32(1)),
+                     vector::BroadcastOp::create(bld, loc, i32Vec, k.i32(0))),
+            picks, ValueRange{zero}, ArrayRef<bool>{true});
+        Value tI32 = arith::IndexCastOp::create(bld, loc, i32, t);
+        k.loop(zero, vwIdx, one, [&](Value l) {
+          Value pick = memref::LoadOp::create(bld, loc, picks, ValueRange{l});
+          k.ifThen(k.cmpi(arith::CmpIPredicate::ne, pick, k.i32(0)), [&] {
+            Value lv = memref::LoadOp::create(bld, loc, lanes, ValueRange{l});
+            insertRanked(k, vals, ids, capacity, l, lv, tI32);
+          });
+        });
+      });
+    });
+    k.loop(zero, k.minIdx(vwIdx, k.sub(clusters, m0)), one, [&](Value l) {
+      k.loop(zero, k.idx(capacity), one, [&](Value s) {
+        Value id = memref::LoadOp::create(bld, loc, ids, ValueRange{s, l});
+        memref::StoreOp::create(bld, loc, id, members,
+                                ValueRange{b, k.add(m0, l), s});
+      });
+    });
+  });
+  return k.toTensor(type, members);
+}
+
+//===----------------------------------------------------------------------===//
+// cluster_attention
+//===----------------------------------------------------------------------===//
+
+/// clusopt's CAST-style attention (SPEC §2.9) in three parallel phases
+/// whose memory is O(M·κ + N), never N×N:
+/// 1. summaries R[m] = Σ_n softmax_n(Ak[n, m]) V[n], per block of clusters;
+/// 2. per cluster, the normalised output o_m(t) of every member slot: the
+///    intra scores against a gathered Kᵀ tile and the inter weights of the
+///    other clusters' summaries share one softmax;
+/// 3. the mean of slot outputs per token, split by channel vectors so each
+///    thread owns disjoint columns and the scatter needs no atomics; tokens
+///    in no cluster get Σ_m softmax_m(Aq[t, :]) R[m], or 0.
+Value emitClusterAttention(KernelBuilder &k, ClusterAttentionOp op,
+                           const TileConfig &tc) {
+  OpBuilder &bld = k.b;
+  Location loc = k.loc;
+  Value q = k.toBuffer(op.getQ()), key = k.toBuffer(op.getK()),
+        v = k.toBuffer(op.getV()), members = k.toBuffer(op.getMembers()),
+        aq = k.toBuffer(op.getAq()), ak = k.toBuffer(op.getAk());
+  auto type = cast<RankedTensorType>(op.getType());
+  bool summaries = op.getSummaries();
+  Value batch = k.dim(q, 0), heads = k.dim(q, 1), n = k.dim(q, 2),
+        d = k.dim(q, 3), dv = k.dim(v, 3), clusters = k.dim(members, 1),
+        capacity = k.dim(members, 2);
+  int64_t rows = tc.rows, cols = tc.cols, vw = k.width;
+  Value zero = k.idx(0), one = k.idx(1), vwIdx = k.idx(vw);
+  Value dvPad = k.padToWidth(dv), mPad = k.padToWidth(clusters),
+        kPad = k.padToWidth(capacity);
+  Value scale = attentionScale(k, op.getScale(), d);
+  Value o = k.alloc(type, dynamicSizes(type, {batch, heads, n, dv}));
+  Value nonEmpty = k.cmpi(arith::CmpIPredicate::sgt, n, zero);
+
+  // Phase 1: summaries, zero padded to whole vectors.
+  Value summary;
+  if (summaries) {
+    summary = k.alloc({batch, heads, clusters, dvPad}, k.f32());
+    k.parallel({batch, heads, k.ceilDiv(clusters, rows)}, [&](ValueRange ivs) {
+      Value b = ivs[0], h = ivs[1], base = k.mul(ivs[2], k.idx(rows));
+      SmallVector<Value> clusterRows = clampedRows(k, base, rows, clusters);
+      auto logit = [&](int64_t r, Value t) {
+        return k.loadF32(ak, {b, h, t, clusterRows[r]});
+      };
+      SmallVector<Value> maxes =
+          k.loop(zero, n, one, SmallVector<Value>(rows, k.f32c(-kInf)),
+                 [&](Value t, ValueRange a) {
+                   SmallVector<Value> out;
+                   for (int64_t r = 0; r < rows; ++r)
+                     out.push_back(k.maxf(a[r], logit(r, t)));
+                   return out;
+                 });
+      SmallVector<Value> sums = k.loop(
+          zero, n, one, SmallVector<Value>(rows, k.f32c(0.0)),
+          [&](Value t, ValueRange a) {
+            SmallVector<Value> out;
+            for (int64_t r = 0; r < rows; ++r)
+              out.push_back(k.addf(a[r], k.exp(k.subf(logit(r, t), maxes[r]))));
+            return out;
+          });
+      Value acc = k.scratch({rows, ShapedType::kDynamic}, k.f32(), {dvPad});
+      Value p = k.scratch({rows, cols}, k.f32());
+      zeroRows(k, acc, rows, dvPad);
+      k.loop(zero, n, k.idx(cols), [&](Value n0) {
+        Value tn = k.minIdx(k.idx(cols), k.sub(n, n0));
+        for (int64_t r = 0; r < rows; ++r) {
+          Value inv = k.divf(k.f32c(1.0), sums[r]);
+          k.loop(zero, tn, one, [&](Value j) {
+            Value e = k.exp(k.subf(logit(r, k.add(n0, j)), maxes[r]));
+            memref::StoreOp::create(bld, loc, k.mulf(e, inv), p,
+                                    ValueRange{k.idx(r), j});
+          });
+        }
+        accumulateWeightedRows(
+            k, acc, p, rows, dvPad, tn, [&](Value j, Value cc) {
+              return k.readVec(v, {b, h, k.add(n0, j), cc}, false);
+            });
+      });
+      forValidRows(k, base, rows, clusters, [&](int64_t r, Value row) {
+        k.loop(zero, dvPad, vwIdx, [&](Value cc) {
+          k.writeVec(k.readVec(acc, {k.idx(r), cc}, true), summary,
+                     {b, h, row, cc}, true);
+        });
+      });
+    });
+  }
+
+  // Phase 2: o_m(t) of every member slot, normalised.
+  Value slotOut = k.alloc({batch, heads, clusters, capacity, dvPad}, k.f32());
+  k.parallel({batch, heads, clusters}, [&](ValueRange ivs) {
+    Value b = ivs[0], h = ivs[1], m = ivs[2];
+    // With no tokens there are no valid members and nothing to read.
+    k.ifThen(nonEmpty, [&] {
+      // Member rows (row 0 stands in for empty slots, with weight 0) and
+      // the members' keys transposed, zero in empty slots.
+      Value memberRow =
+          k.scratch({ShapedType::kDynamic}, bld.getIndexType(), {kPad});
+      Value memberValid = k.scratch({ShapedType::kDynamic}, k.f32(), {kPad});
+      Value kT = k.scratch({ShapedType::kDynamic, ShapedType::kDynamic},
+                           k.f32(), {d, kPad});
+      k.loop(zero, kPad, one, [&](Value j) {
+        Value slot = k.minIdx(j, k.sub(capacity, one));
+        Value isMember, u;
+        std::tie(isMember, u) = indexIn(k, members, {b, m, slot}, n);
+        Value valid =
+            k.andI1(isMember, k.cmpi(arith::CmpIPredicate::slt, j, capacity));
+        Value row = k.select(valid, u, zero);
+        memref::StoreOp::create(bld, loc, row, memberRow, ValueRange{j});
+        memref::StoreOp::create(bld, loc,
+                                k.select(valid, k.f32c(1.0), k.f32c(0.0)),
+                                memberValid, ValueRange{j});
+        k.loop(zero, d, one, [&](Value dd) {
+          Value kv = k.loadF32(key, {b, h, row, dd});
+          memref::StoreOp::create(bld, loc, k.select(valid, kv, k.f32c(0.0)),
+                                  kT, ValueRange{dd, j});
+        });
+      });
+      Value p = k.scratch({rows, ShapedType::kDynamic}, k.f32(), {kPad});
+      Value w = k.scratch({rows, ShapedType::kDynamic}, k.f32(), {mPad});
+      Value acc = k.scratch({rows, ShapedType::kDynamic}, k.f32(), {dvPad});
+      Type idxVec = k.vecOf(bld.getIndexType());
+      Value lane = vector::StepOp::create(bld, loc, idxVec);
+      Value self = vector::BroadcastOp::create(bld, loc, idxVec, m);
+      k.loop(zero, capacity, k.idx(rows), [&](Value i0) {
+        SmallVector<Value> tokens, slotValid;
+        for (int64_t r = 0; r < rows; ++r) {
+          Value slot = k.add(i0, k.idx(r));
+          Value inSlots = k.cmpi(arith::CmpIPredicate::slt, slot, capacity);
+          slot = k.minIdx(slot, k.sub(capacity, one));
+          Value isMember, t;
+          std::tie(isMember, t) = indexIn(k, members, {b, m, slot}, n);
+          slotValid.push_back(k.andI1(inSlots, isMember));
+          tokens.push_back(k.select(slotValid.back(), t, zero));
+        }
+        // Intra scores, -inf for empty member slots.
+        k.loop(zero, kPad, vwIdx, [&](Value jc) {
+          SmallVector<Value> dots = rowBlockReduce(
+              k, rows, d,
+              [&](Value dd) { return k.readVec(kT, {dd, jc}, true); },
+              [&](int64_t r, Value dd) {
+                return k.loadF32(q, {b, h, tokens[r], dd});
+              },
+              [&](Value qv, Value kv, Value a) { return k.fma(qv, kv, a); });
+          Value isMember =
+              k.cmpf(arith::CmpFPredicate::OGT,
+                     k.readVec(memberValid, {jc}, true), k.splat(0.5));
+          for (int64_t r = 0; r < rows; ++r)
+            k.writeVec(k.select(isMember, k.mulf(dots[r], k.splat(scale)),
+                                k.splat(-kInf)),
+                       p, {k.idx(r), jc}, true);
+        });
+        // One softmax over intra scores and, with summaries, the other
+        // clusters' Aq; p and w end up holding the unnormalised weights.
+        SmallVector<Value> totals;
+        for (int64_t r = 0; r < rows; ++r) {
+          Value rIdx = k.idx(r);
+          auto rowMax = [&](Value buf, Value len) {
+            return k.reduce(
+                CombiningKind::MAXIMUMF,
+                k.loop(zero, len, vwIdx, {k.splat(-kInf)},
+                       [&](Value j, ValueRange a) -> SmallVector<Value> {
+                         return {k.maxf(a[0], k.readVec(buf, {rIdx, j}, true))};
+                       })[0]);
+          };
+          auto expSum = [&](Value buf, Value len, Value mx) {
+            return k.reduce(
+                CombiningKind::ADD,
+                k.loop(zero, len, vwIdx, {k.splat(0.0)},
+                       [&](Value j, ValueRange a) -> SmallVector<Value> {
+                         Value e = k.exp(k.subf(k.readVec(buf, {rIdx, j}, true),
+                                                k.splat(mx)));
+                         k.writeVec(e, buf, {rIdx, j}, true);
+                         return {k.addf(a[0], e)};
+                       })[0]);
+          };
+          Value mx = rowMax(p, kPad);
+          if (summaries) {
+            k.loop(zero, mPad, vwIdx, [&](Value mc) {
+              Value a = k.readVec(aq, {b, h, tokens[r], mc}, false, -kInf);
+              Value ids = arith::AddIOp::create(
+                  bld, loc, vector::BroadcastOp::create(bld, loc, idxVec, mc),
+                  lane);
+              Value own = k.cmpi(arith::CmpIPredicate::eq, ids, self);
+              k.writeVec(k.select(own, k.splat(-kInf), a), w, {rIdx, mc}, true);
+            });
+            mx = k.maxf(mx, rowMax(w, mPad));
+          }
+          Value total = expSum(p, kPad, mx);
+          if (summaries)
+            total = k.addf(total, expSum(w, mPad, mx));
+          totals.push_back(total);
+        }
+        zeroRows(k, acc, rows, dvPad);
+        accumulateWeightedRows(
+            k, acc, p, rows, dvPad, capacity, [&](Value j, Value cc) {
+              Value row =
+                  memref::LoadOp::create(bld, loc, memberRow, ValueRange{j});
+              return k.readVec(v, {b, h, row, cc}, false);
+            });
+        if (summaries)
+          accumulateWeightedRows(
+              k, acc, w, rows, dvPad, clusters, [&](Value j, Value cc) {
+                return k.readVec(summary, {b, h, j, cc}, true);
+              });
+        for (int64_t r = 0; r < rows; ++r) {
+          k.ifThen(slotValid[r], [&] {
+            Value inv = k.splat(k.divf(k.f32c(1.0), totals[r]));
+            Value slot = k.add(i0, k.idx(r));
+            k.loop(zero, dvPad, vwIdx, [&](Value cc) {
+              Value a = k.readVec(acc, {k.idx(r), cc}, true);
+              k.writeVec(k.mulf(a, inv), slotOut, {b, h, m, slot, cc}, true);
+            });
+          });
+        }
+      });
+    });
+  });
+
+  // Phase 3: per channel vector, sum slot outputs into their tokens, then
+  // the mean, or the fallback for tokens in no cluster. Each channel block
+  // keeps its own counts, so no two threads write the same element.
+  Value blocks = k.ceilDiv(dv, vw);
+  Value sums = k.alloc({batch, heads, n, dvPad}, k.f32());
+  Value counts = k.alloc({batch, heads, blocks, n}, k.f32());
+  k.parallel({batch, heads, blocks}, [&](ValueRange ivs) {
+    Value b = ivs[0], h = ivs[1], blk = ivs[2], cc = k.mul(blk, vwIdx);
+    k.loop(zero, n, one, [&](Value t) {
+      k.writeVec(k.splat(0.0), sums, {b, h, t, cc}, true);
+      memref::StoreOp::create(bld, loc, k.f32c(0.0), counts,
+                              ValueRange{b, h, blk, t});
+    });
+    k.loop(zero, clusters, one, [&](Value m) {
+      k.loop(zero, capacity, one, [&](Value i) {
+        Value valid, t;
+        std::tie(valid, t) = indexIn(k, members, {b, m, i}, n);
+        k.ifThen(valid, [&] {
+          Value s = k.readVec(sums, {b, h, t, cc}, true);
+          Value add = k.readVec(slotOut, {b, h, m, i, cc}, true);
+          k.writeVec(k.addf(s, add), sums, {b, h, t, cc}, true);
+          Value c = memref::LoadOp::create(bld, loc, counts,
+                                           ValueRange{b, h, blk, t});
+          memref::StoreOp::create(bld, loc, k.addf(c, k.f32c(1.0)), counts,
+                                  ValueRange{b, h, blk, t});
+        });
+      });
+    });
+    k.loop(zero, n, one, [&](Value t) {
+      Value count =
+          memref::LoadOp::create(bld, loc, counts, ValueRange{b, h, blk, t});
+      Value inSome = k.cmpf(arith::CmpFPredicate::OGT, count, k.f32c(0.0));
+      k.ifThen(inSome, [&] {
+        Value s = k.readVec(sums, {b, h, t, cc}, true);
+        k.writeVec(k.divf(s, k.splat(count)), o, {b, h, t, cc}, false);
+      });
+      k.ifThen(k.notI1(inSome), [&] {
+        if (!summaries) {
+          k.writeVec(k.splat(0.0), o, {b, h, t, cc}, false);
+          return;
+        }
+        // Σ_m softmax_m(Aq[t, :]) R[m] for this channel vector.
+        Value mx =
+            k.reduce(CombiningKind::MAXIMUMF,
+                     k.loop(zero, mPad, vwIdx, {k.splat(-kInf)},
+                            [&](Value mc, ValueRange a) -> SmallVector<Value> {
+                              return {k.maxf(a[0], k.readVec(aq, {b, h, t, mc},
+                                                             false, -kInf))};
+                            })[0]);
+        SmallVector<Value> mix =
+            k.loop(zero, clusters, one, {k.f32c(0.0), k.splat(0.0)},
+                   [&](Value m, ValueRange a) -> SmallVector<Value> {
+                     Value e = k.exp(k.subf(k.loadF32(aq, {b, h, t, m}), mx));
+                     Value rv = k.readVec(summary, {b, h, m, cc}, true);
+                     return {k.addf(a[0], e), k.fma(k.splat(e), rv, a[1])};
+                   });
+        k.writeVec(k.divf(mix[1], k.splat(mix[0])), o, {b, h, t, cc}, false);
+      });
+    });
+  });
+  return k.toTensor(type, o);
 }
 
 //===----------------------------------------------------------------------===//
@@ -806,7 +1532,15 @@ clusopt::resolveTileConfig(Operation *op, TileConfig defaults, int64_t width) {
 }
 
 bool clusopt::hasVectorKernel(Operation *op) {
-  return isa<PoolOp, AttentionOp, DpcKnnOp, SoftAssignOp>(op);
+  return isa<ClusDialect>(op->getDialect());
+}
+
+TileKnobs clusopt::tileKnobs(Operation *op) {
+  if (isa<PoolOp, AttentionOp, ClusterAttentionOp>(op))
+    return {true, true};
+  if (isa<DpcKnnOp, KMeansOp>(op))
+    return {true, false};
+  return {};
 }
 
 bool clusopt::fusesIntoPool(SoftAssignOp op) {
@@ -859,6 +1593,17 @@ struct ConvertClusToVectorPass
       } else if (auto dpc = dyn_cast<DpcKnnOp>(op)) {
         auto [assign, centers] = emitDpcKnn(k, dpc, *tc);
         rewriter.replaceOp(op, ValueRange{assign, centers});
+      } else if (auto km = dyn_cast<KMeansOp>(op)) {
+        auto [assign, centroids] = emitKMeans(k, km, *tc);
+        rewriter.replaceOp(op, ValueRange{assign, centroids});
+      } else if (auto agg = dyn_cast<AggregateOp>(op)) {
+        rewriter.replaceOp(op, emitAggregate(k, agg));
+      } else if (auto bc = dyn_cast<BroadcastOp>(op)) {
+        rewriter.replaceOp(op, emitBroadcast(k, bc));
+      } else if (auto topk = dyn_cast<TopKMembersOp>(op)) {
+        rewriter.replaceOp(op, emitTopKMembers(k, topk));
+      } else if (auto ca = dyn_cast<ClusterAttentionOp>(op)) {
+        rewriter.replaceOp(op, emitClusterAttention(k, ca, *tc));
       }
     }
   }

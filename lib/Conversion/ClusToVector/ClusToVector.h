@@ -39,8 +39,17 @@ std::optional<std::string> tileProblem(const TileConfig &tile, int64_t width);
 mlir::FailureOr<TileConfig>
 resolveTileConfig(mlir::Operation *op, TileConfig defaults, int64_t width);
 
-/// Ops convert-clus-to-vector writes a kernel for.
+/// Ops convert-clus-to-vector writes a kernel for (every clus op).
 bool hasVectorKernel(mlir::Operation *op);
+
+/// The tile sizes an op's kernel reads: `rows` blocks its parallel axis and
+/// `cols` tiles its streamed axis. An op with neither (soft_assign,
+/// aggregate, broadcast, topk_members) has nothing to tune.
+struct TileKnobs {
+  bool rows = false;
+  bool cols = false;
+};
+TileKnobs tileKnobs(mlir::Operation *op);
 
 /// A soft_assign that fuses into the pools consuming it (softmax over
 /// tokens).

@@ -75,6 +75,30 @@ Value KernelBuilder::reduce(vector::CombiningKind kind, Value v) {
 Value KernelBuilder::select(Value cond, Value t, Value f) {
   return arith::SelectOp::create(b, loc, cond, t, f);
 }
+Value KernelBuilder::cmpf(arith::CmpFPredicate pred, Value a, Value c) {
+  return arith::CmpFOp::create(b, loc, pred, a, c);
+}
+Value KernelBuilder::cmpi(arith::CmpIPredicate pred, Value a, Value c) {
+  return arith::CmpIOp::create(b, loc, pred, a, c);
+}
+Value KernelBuilder::andI1(Value a, Value c) {
+  return arith::AndIOp::create(b, loc, a, c);
+}
+Value KernelBuilder::orI1(Value a, Value c) {
+  return arith::OrIOp::create(b, loc, a, c);
+}
+Value KernelBuilder::notI1(Value a) {
+  Value ones = arith::ConstantOp::create(
+      b, loc, a.getType(),
+      isa<VectorType>(a.getType()) ? TypedAttr(DenseElementsAttr::get(
+                                         cast<ShapedType>(a.getType()), true))
+                                   : TypedAttr(b.getBoolAttr(true)));
+  return arith::XOrIOp::create(b, loc, a, ones);
+}
+Value KernelBuilder::indexToF32(Value i) {
+  return arith::UIToFPOp::create(
+      b, loc, f32(), arith::IndexCastUIOp::create(b, loc, b.getI64Type(), i));
+}
 Value KernelBuilder::laneMask(Value valid) {
   return vector::CreateMaskOp::create(
       b, loc, VectorType::get({width}, b.getI1Type()), ValueRange{valid});

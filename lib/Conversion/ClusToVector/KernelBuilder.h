@@ -60,6 +60,16 @@ public:
   mlir::Value fma(mlir::Value a, mlir::Value c, mlir::Value acc);
   mlir::Value reduce(mlir::vector::CombiningKind kind, mlir::Value v);
   mlir::Value select(mlir::Value cond, mlir::Value t, mlir::Value f);
+  mlir::Value cmpf(mlir::arith::CmpFPredicate pred, mlir::Value a,
+                   mlir::Value c);
+  mlir::Value cmpi(mlir::arith::CmpIPredicate pred, mlir::Value a,
+                   mlir::Value c);
+  /// Logical and, or and not of i1 scalars or vectors.
+  mlir::Value andI1(mlir::Value a, mlir::Value c);
+  mlir::Value orI1(mlir::Value a, mlir::Value c);
+  mlir::Value notI1(mlir::Value a);
+  /// The f32 value of an index.
+  mlir::Value indexToF32(mlir::Value i);
   /// An i1 vector whose first `valid` lanes are set (clamped to [0, width]).
   mlir::Value laneMask(mlir::Value valid);
 

@@ -1,5 +1,8 @@
 // RUN: clusopt-opt %s --convert-clus-to-vector="vector-width=16 rows=4 cols=64" --split-input-file | FileCheck %s
 // RUN: clusopt-opt %s --convert-clus-to-vector="vector-width=8 rows=2 cols=32" --split-input-file | FileCheck %s --check-prefix=AVX2
+// Static buffer shapes show after canonicalisation; MEM blocks hold only
+// -NOT lines, so each scans its whole function.
+// RUN: clusopt-opt %s --convert-clus-to-vector="vector-width=16 rows=4 cols=64" --canonicalize --split-input-file | FileCheck %s --check-prefix=MEM
 
 // soft_assign over tokens feeding pool fuses into one online-softmax pass:
 // the soft_assign disappears, no [B, M, N] buffer is allocated, and the only
@@ -100,11 +103,98 @@ func.func @dpc_knn(%x: tensor<2x50x8xf32>) -> (tensor<2x2x50xi32>, tensor<2x2x9x
 
 // -----
 
-// Ops without a vector kernel are left for convert-clus-to-linalg.
+// kmeans: every Lloyd iteration is parallel phases inside one scf.for:
+// μᵀ, the nearest centroid (vector argmin, ties to the lower index) and
+// the channel-split segment means. No [B, N, M] distance buffer exists.
 
-// CHECK-LABEL: func.func @leftover
-// CHECK:         clus.kmeans
-func.func @leftover(%x: tensor<1x6x2xf32>) -> tensor<1x6xi32> {
-  %a, %c = clus.kmeans %x clusters = 2 iterations = 3 : tensor<1x6x2xf32>
-  return %a : tensor<1x6xi32>
+// CHECK-LABEL: func.func @kmeans
+// CHECK:         scf.for
+// CHECK:           scf.parallel
+// CHECK:           scf.parallel
+// CHECK:             vector.reduction <minsi>
+// CHECK:           scf.parallel
+// CHECK:           scf.parallel
+// CHECK-NOT:     clus.kmeans
+// MEM-LABEL:   func.func @kmeans
+// MEM-NOT:       memref<2x50x7xf32>
+// MEM-NOT:       memref<2x50x16xf32>
+func.func @kmeans(%x: tensor<2x50x8xf32>) -> (tensor<2x50xi32>, tensor<2x7x8xf32>) {
+  %a, %c = clus.kmeans %x clusters = 7 iterations = 3 metric = cosine : tensor<2x50x8xf32>
+  return %a, %c : tensor<2x50xi32>, tensor<2x7x8xf32>
+}
+
+// -----
+
+// aggregate scatters each token row into its cluster, one channel vector
+// per parallel iteration (no atomics, no [M, N] one-hot matrix); broadcast
+// gathers rows back. Out-of-range ids are rejected by one unsigned compare.
+
+// CHECK-LABEL: func.func @aggregate_broadcast
+// CHECK:         scf.parallel
+// CHECK:           arith.cmpi ult
+// CHECK:         scf.parallel
+// CHECK:           arith.cmpi ult
+// CHECK:           vector.fma
+// CHECK:           arith.divf {{.*}} : vector<16xf32>
+// CHECK:         scf.parallel
+// CHECK:           arith.cmpi ult
+// CHECK-NOT:     clus.
+// MEM-LABEL:   func.func @aggregate_broadcast
+// MEM-NOT:       memref<2x7x50xf32>
+// MEM-NOT:       memref<2x50x7xf32>
+func.func @aggregate_broadcast(%x: tensor<2x50x8xf32>, %a: tensor<2x50xi32>, %w: tensor<2x50xf32>) -> (tensor<2x7x8xf32>, tensor<2x50x8xf32>) {
+  %y = clus.aggregate %x, %a weights(%w : tensor<2x50xf32>) clusters = 7 reduction = weighted_mean : tensor<2x50x8xf32>, tensor<2x50xi32>
+  %b = clus.broadcast %y, %a : tensor<2x7x8xf32>, tensor<2x50xi32>
+  return %y, %b : tensor<2x7x8xf32>, tensor<2x50x8xf32>
+}
+
+// -----
+
+// topk_members keeps a running top-κ per cluster in [κ, width] lists, one
+// vector of clusters per parallel iteration; a vector compare against the
+// lists' last entries skips tokens that rank nowhere. The exclusive form
+// first finds each token's owner (argmax, ties to the lower cluster). No
+// [N, N] or [N, M] rank tensor exists.
+
+// CHECK-LABEL: func.func @topk_members
+// CHECK:         scf.parallel
+// CHECK:           memref.alloca() {{.*}} : memref<28x16xf32>
+// CHECK:           memref.alloca() {{.*}} : memref<28x16xi32>
+// CHECK:           vector.reduction <or>
+// CHECK:         scf.parallel
+// CHECK:           vector.reduction <minsi>
+// CHECK:         scf.parallel
+// CHECK:           vector.reduction <or>
+// CHECK-NOT:     clus.topk_members
+// MEM-LABEL:   func.func @topk_members
+// MEM-NOT:       memref<1x196x196
+// MEM-NOT:       memref<1x196x14xi32>
+func.func @topk_members(%g: tensor<1x196x14xf32>) -> (tensor<1x14x28xi32>, tensor<1x14x28xi32>) {
+  %m = clus.topk_members %g capacity = 28 : tensor<1x196x14xf32>
+  %e = clus.topk_members %g capacity = 28 exclusive : tensor<1x196x14xf32>
+  return %m, %e : tensor<1x14x28xi32>, tensor<1x14x28xi32>
+}
+
+// -----
+
+// cluster_attention: summaries, then per cluster the member slots' outputs
+// (intra scores from a gathered Kᵀ, one softmax with the other clusters'
+// Aq), then a channel-split scatter-mean. Per-cluster scores live in a
+// [rows, κ] scratch; no [M, κ, κ] or [N, N] buffer is stored.
+
+// CHECK-LABEL: func.func @cluster_attention
+// CHECK:         scf.parallel
+// CHECK:         scf.parallel
+// CHECK:           memref.alloca({{.*}}) {{.*}} : memref<?x?xf32>
+// CHECK:           vector.fma
+// CHECK:           math.exp {{.*}} : vector<16xf32>
+// CHECK:         scf.parallel
+// CHECK-NOT:     clus.cluster_attention
+// MEM-LABEL:   func.func @cluster_attention
+// MEM-NOT:       memref<1x3x14x28x28xf32>
+// MEM-NOT:       memref<1x3x196x196xf32>
+func.func @cluster_attention(%q: tensor<1x3x196x64xf32>, %k: tensor<1x3x196x64xf32>, %v: tensor<1x3x196x64xf32>, %members: tensor<1x14x28xi32>, %aq: tensor<1x3x196x14xf32>, %ak: tensor<1x3x196x14xf32>) -> tensor<1x3x196x64xf32> {
+  %o = clus.cluster_attention %q, %k, %v members(%members) affinities(%aq, %ak)
+      : tensor<1x3x196x64xf32>, tensor<1x3x196x64xf32>, tensor<1x3x196x64xf32>, tensor<1x14x28xi32>, tensor<1x3x196x14xf32>, tensor<1x3x196x14xf32>
+  return %o : tensor<1x3x196x64xf32>
 }
