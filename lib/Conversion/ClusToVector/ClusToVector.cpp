@@ -131,50 +131,103 @@ std::pair<Value, Value> onlineSoftmaxStep(KernelBuilder &k,
   return {newMax, k.addf(k.mulf(oldSum, correction), sum)};
 }
 
-/// acc[r, :] += Σ_{j < len} p[r, j] · src(j), one vector of `accPad` at a
-/// time with all `rows` accumulators in registers; `srcAt(j, cc)` reads
-/// that vector of row j of the source (tokens or values).
+/// How many vectors per row a register tile of `rows` rows can hold: the
+/// tile's accumulators, one load per vector and a broadcast must fit the
+/// register file (32 vector registers with AVX-512, 16 otherwise).
+int64_t vectorsPerRow(KernelBuilder &k, int64_t rows) {
+  int64_t registers = k.width == 16 ? 32 : 16;
+  int64_t most = 1;
+  for (int64_t v = 2; v <= 4; ++v)
+    if (rows * v + v + 1 <= registers)
+      most = v;
+  return most;
+}
+
+/// Runs body(start, count) over [0, len) (a multiple of the width) in
+/// groups of `group` vectors, then the remaining vectors one at a time.
+void forVectorGroups(KernelBuilder &k, Value len, int64_t group,
+                     function_ref<void(Value, int64_t)> body) {
+  Value zero = k.idx(0), vwIdx = k.idx(k.width);
+  if (group == 1) {
+    k.loop(zero, len, vwIdx, [&](Value start) { body(start, 1); });
+    return;
+  }
+  Value groupIdx = k.idx(group * k.width);
+  Value mainLen =
+      k.mul(arith::DivUIOp::create(k.b, k.loc, len, groupIdx), groupIdx);
+  k.loop(zero, mainLen, groupIdx, [&](Value start) { body(start, group); });
+  k.loop(mainLen, len, vwIdx, [&](Value start) { body(start, 1); });
+}
+
+/// acc[r, :] += Σ_{j < len} p[r, j] · src(j) over `accPad` columns, with a
+/// register tile of rows × (up to 4) vectors: per j, each source vector
+/// is loaded once and each p[r, j] broadcast once for all its FMAs.
+/// `srcAt(j, cc)` reads that vector of row j of the source (tokens or
+/// values).
 void accumulateWeightedRows(KernelBuilder &k, Value acc, Value p, int64_t rows,
                             Value accPad, Value len,
                             function_ref<Value(Value, Value)> srcAt) {
   Value zero = k.idx(0);
-  k.loop(zero, accPad, k.idx(k.width), [&](Value cc) {
-    SmallVector<Value> accs;
-    for (int64_t r = 0; r < rows; ++r)
-      accs.push_back(k.readVec(acc, {k.idx(r), cc}, true));
-    accs = k.loop(zero, len, k.idx(1), accs,
-                  [&](Value j, ValueRange a) -> SmallVector<Value> {
-                    Value v = srcAt(j, cc);
-                    SmallVector<Value> out;
-                    for (int64_t r = 0; r < rows; ++r) {
-                      Value pj = memref::LoadOp::create(
-                          k.b, k.loc, p, ValueRange{k.idx(r), j});
-                      out.push_back(k.fma(k.splat(pj), v, a[r]));
-                    }
-                    return out;
-                  });
-    for (int64_t r = 0; r < rows; ++r)
-      k.writeVec(accs[r], acc, {k.idx(r), cc}, true);
-  });
+  forVectorGroups(
+      k, accPad, vectorsPerRow(k, rows), [&](Value cc0, int64_t group) {
+        SmallVector<Value> cols, accs;
+        for (int64_t v = 0; v < group; ++v)
+          cols.push_back(k.add(cc0, k.idx(v * k.width)));
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t v = 0; v < group; ++v)
+            accs.push_back(k.readVec(acc, {k.idx(r), cols[v]}, true));
+        accs = k.loop(zero, len, k.idx(1), accs,
+                      [&](Value j, ValueRange a) -> SmallVector<Value> {
+                        SmallVector<Value> src, out;
+                        for (int64_t v = 0; v < group; ++v)
+                          src.push_back(srcAt(j, cols[v]));
+                        for (int64_t r = 0; r < rows; ++r) {
+                          Value pj = k.splat(memref::LoadOp::create(
+                              k.b, k.loc, p, ValueRange{k.idx(r), j}));
+                          for (int64_t v = 0; v < group; ++v)
+                            out.push_back(k.fma(pj, src[v], a[r * group + v]));
+                        }
+                        return out;
+                      });
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t v = 0; v < group; ++v)
+            k.writeVec(accs[r * group + v], acc, {k.idx(r), cols[v]}, true);
+      });
 }
 
 /// The register-blocked inner loop of scores and distances: for i < len,
-/// with one column vector t = columnAt(i) loaded once and each row's scalar
-/// x_r = rowAt(r, i) broadcast, acc_r = step(x_r, t, acc_r).
+/// with `group` column vectors t_v = columnAt(i, v) loaded once and each
+/// row's scalar x_r = rowAt(r, i) broadcast once,
+/// acc[r·group + v] = step(x_r, t_v, acc[r·group + v]).
+SmallVector<Value>
+rowBlockReduce(KernelBuilder &k, int64_t rows, int64_t group, Value len,
+               function_ref<Value(Value, int64_t)> columnAt,
+               function_ref<Value(int64_t, Value)> rowAt,
+               function_ref<Value(Value, Value, Value)> step) {
+  SmallVector<Value> init(rows * group, k.splat(0.0));
+  return k.loop(k.idx(0), len, k.idx(1), init,
+                [&](Value i, ValueRange a) -> SmallVector<Value> {
+                  SmallVector<Value> t, out;
+                  for (int64_t v = 0; v < group; ++v)
+                    t.push_back(columnAt(i, v));
+                  for (int64_t r = 0; r < rows; ++r) {
+                    Value x = k.splat(rowAt(r, i));
+                    for (int64_t v = 0; v < group; ++v)
+                      out.push_back(step(x, t[v], a[r * group + v]));
+                  }
+                  return out;
+                });
+}
+
+/// rowBlockReduce over one column vector.
 SmallVector<Value>
 rowBlockReduce(KernelBuilder &k, int64_t rows, Value len,
                function_ref<Value(Value)> columnAt,
                function_ref<Value(int64_t, Value)> rowAt,
                function_ref<Value(Value, Value, Value)> step) {
-  SmallVector<Value> init(rows, k.splat(0.0));
-  return k.loop(k.idx(0), len, k.idx(1), init,
-                [&](Value i, ValueRange a) -> SmallVector<Value> {
-                  Value t = columnAt(i);
-                  SmallVector<Value> out;
-                  for (int64_t r = 0; r < rows; ++r)
-                    out.push_back(step(k.splat(rowAt(r, i)), t, a[r]));
-                  return out;
-                });
+  return rowBlockReduce(
+      k, rows, 1, len, [&](Value i, int64_t) { return columnAt(i); }, rowAt,
+      step);
 }
 
 //===----------------------------------------------------------------------===//
@@ -373,28 +426,34 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
       SmallVector<Value> stats = k.loop(
           zero, mPad, k.idx(cols), init, [&](Value m0, ValueRange state) {
             Value tm = k.minIdx(k.idx(cols), k.sub(mPad, m0));
-            // Scores of the tile: rows × (one vector of clusters) in
+            // Scores of the tile: rows × (a group of cluster vectors) in
             // registers, accumulated over the head dim.
-            k.loop(zero, tm, vwIdx, [&](Value mc) {
-              Value col = k.add(m0, mc);
-              SmallVector<Value> accs = rowBlockReduce(
-                  k, rows, d,
-                  [&](Value dd) {
-                    return k.readVec(kt, {b, h, dd, col}, true);
-                  },
-                  [&](int64_t r, Value dd) {
-                    return k.loadF32(q, {b, h, queryRows[r], dd});
-                  },
-                  [&](Value qv, Value kv, Value a) {
-                    return k.fma(qv, kv, a);
-                  });
-              Value mask = k.laneMask(k.sub(m, col));
-              for (int64_t r = 0; r < rows; ++r) {
-                Value sc = k.select(mask, k.mulf(accs[r], k.splat(scale)),
-                                    k.splat(-kInf));
-                k.writeVec(sc, p, {k.idx(r), mc}, true);
-              }
-            });
+            forVectorGroups(
+                k, tm, vectorsPerRow(k, rows), [&](Value mc, int64_t group) {
+                  SmallVector<Value> accs = rowBlockReduce(
+                      k, rows, group, d,
+                      [&](Value dd, int64_t v) {
+                        return k.readVec(
+                            kt, {b, h, dd, k.add(m0, k.add(mc, k.idx(v * vw)))},
+                            true);
+                      },
+                      [&](int64_t r, Value dd) {
+                        return k.loadF32(q, {b, h, queryRows[r], dd});
+                      },
+                      [&](Value qv, Value kv, Value a) {
+                        return k.fma(qv, kv, a);
+                      });
+                  for (int64_t v = 0; v < group; ++v) {
+                    Value col = k.add(mc, k.idx(v * vw));
+                    Value mask = k.laneMask(k.sub(m, k.add(m0, col)));
+                    for (int64_t r = 0; r < rows; ++r) {
+                      Value sc = k.select(
+                          mask, k.mulf(accs[r * group + v], k.splat(scale)),
+                          k.splat(-kInf));
+                      k.writeVec(sc, p, {k.idx(r), col}, true);
+                    }
+                  }
+                });
             // Online softmax (each tile holds at least one real cluster),
             // then acc += P · V over the real clusters of the tile.
             SmallVector<Value> next;
