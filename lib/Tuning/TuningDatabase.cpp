@@ -453,7 +453,7 @@ Error TuningDatabase::validate(Mode mode) {
   if (app != kApplicationId)
     return llvm::createStringError(
         llvm::formatv("tuning database {0}: a SQLite database of another "
-                      "application (application_id {1:x}, user_version {2}), "
+                      "application (application_id {1:x+}, user_version {2}), "
                       "not a clusopt tuning database; refusing to use it",
                       dbPath, app, version)
             .str());
