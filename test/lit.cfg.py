@@ -25,6 +25,10 @@ config.substitutions.append(("%clusopt_obj_root", config.clusopt_obj_root))
 config.substitutions.append(("%python", config.python_executable))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+# No tuning records leak in from the user's cache: the default database is
+# a path that does not exist (which means "no records").
+config.environment["CLUSOPT_TUNING_DB"] = os.path.join(
+    config.clusopt_obj_root, "test", "no-tuning-db.sqlite")
 llvm_config.use_default_substitutions()
 
 roundtrip = lit_config.params.get("roundtrip", "0") not in ("0", "", "false")
@@ -36,6 +40,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tools = [
     ToolSubst("clusopt-opt", extra_args=opt_args, unresolved="fatal"),
     ToolSubst("clusopt-compile", unresolved="fatal"),
+    ToolSubst("clusopt-tune", unresolved="fatal"),
     ToolSubst("mlir-runner", unresolved="ignore"),
     ToolSubst("mlir-translate", unresolved="ignore"),
     ToolSubst("llc", unresolved="ignore"),

@@ -8,6 +8,9 @@ import sys
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+# No tuning records leak in from the user's cache: a missing default
+# database means no records.
+os.environ["CLUSOPT_TUNING_DB"] = "/nonexistent/clusopt-tests/tuning.sqlite"
 
 from clusopt.toolchain import Backend, target_runs_here  # noqa: E402
 

@@ -13,6 +13,8 @@
 #include "lib/Conversion/Passes.h"
 #include "lib/Pipelines/Pipelines.h"
 #include "lib/Transforms/Passes.h"
+#include "lib/Tuning/CpuTarget.h"
+#include "lib/Tuning/TuningDatabase.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -107,52 +109,29 @@ cl::opt<bool> printTileSpace(
              "kernel reads them (its \"knobs\") for --target, and exit "
              "(used by the tuner)"),
     cl::init(false), cl::cat(category));
+cl::opt<std::string> tuningDb(
+    "tuning-db",
+    cl::desc("clusopt-tune's database: ops without clus.tile take their "
+             "record's tile unless --tile or --no-tune is given (default: "
+             "$CLUSOPT_TUNING_DB, else "
+             "${XDG_CACHE_HOME:-~/.cache}/clusopt/tuning.sqlite; a missing "
+             "default is no records, an empty value disables it)"),
+    cl::value_desc("path"), cl::init(""), cl::cat(category));
+cl::opt<bool> noTune("no-tune",
+                     cl::desc("Ignore the tuning database (reproducible "
+                              "builds: only clus.tile, --tile and defaults)"),
+                     cl::init(false), cl::cat(category));
 
-/// What the pipeline and LLVM need to know about a target.
-struct CpuTarget {
-  std::string name, triple, cpu, features;
-  int64_t vectorWidth = 4;
-  bool runsHere = false;
-};
+using clusopt::CpuTarget;
 
 FailureOr<CpuTarget> resolveTarget(StringRef name) {
-  CpuTarget t;
-  t.name = name.str();
-  std::string hostTriple = sys::getDefaultTargetTriple();
-  bool hostIsX86 = Triple(hostTriple).getArch() == Triple::x86_64;
-  if (name == "host") {
-    t.triple = hostTriple;
-    t.cpu = sys::getHostCPUName().str();
-    StringMap<bool> features = sys::getHostCPUFeatures();
-    SubtargetFeatures list;
-    for (auto &f : features)
-      list.AddFeature(f.getKey(), f.getValue());
-    t.features = list.getString();
-    t.vectorWidth = features.lookup("avx512f") ? 16
-                    : features.lookup("avx2")  ? 8
-                                               : 4;
-    t.runsHere = true;
-    return t;
+  llvm::Expected<CpuTarget> target = clusopt::resolveCpuTarget(name);
+  if (!target) {
+    errs() << "clusopt-compile: error: " << llvm::toString(target.takeError())
+           << "\n";
+    return failure();
   }
-  if (name == "x86-64" || name == "x86-64-v3" || name == "x86-64-v4") {
-    t.triple = "x86_64-unknown-linux-gnu";
-    t.cpu = name.str();
-    t.vectorWidth = name == "x86-64" ? 4 : name == "x86-64-v3" ? 8 : 16;
-    t.runsHere = hostIsX86;
-    return t;
-  }
-  if (name == "aarch64") {
-    t.triple = "aarch64-unknown-linux-gnu";
-    t.cpu = "generic";
-    t.features = "+neon";
-    t.vectorWidth = 4;
-    t.runsHere = Triple(hostTriple).getArch() == Triple::aarch64;
-    return t;
-  }
-  errs() << "clusopt-compile: error: unknown --target '" << name
-         << "'; expected one of host, x86-64, x86-64-v3, x86-64-v4, "
-            "aarch64\n";
-  return failure();
+  return *target;
 }
 
 /// Parses --tile=rows=R,cols=C (either entry may be omitted).
@@ -299,6 +278,63 @@ std::string descriptorName(RankedTensorType t) {
          dtypeName(t.getElementType());
 }
 
+/// Gives every op with a kernel and no clus.tile of its own the tile of its
+/// tuning record, if the database has one for this op, shape and target,
+/// and marks it with clus.tuning_record for the manifest.
+LogicalResult applyTuningRecords(ModuleOp module, const CpuTarget &target) {
+  bool explicitDb = tuningDb.getNumOccurrences() > 0;
+  std::string path = explicitDb ? tuningDb : clusopt::defaultTuningDbPath();
+  if (path.empty() || (!explicitDb && !sys::fs::exists(path)))
+    return success();
+  auto db = clusopt::TuningDatabase::open(
+      path, clusopt::TuningDatabase::Mode::Lookup);
+  auto fail = [&](llvm::Error err) {
+    errs() << "clusopt-compile: error: " << llvm::toString(std::move(err))
+           << " (--no-tune compiles without the database)\n";
+    return failure();
+  };
+  if (!db)
+    return fail(db.takeError());
+  Builder b(module.getContext());
+  WalkResult walk = module.walk([&](Operation *op) {
+    op->removeAttr(clusopt::kTuningRecordAttr);
+    clusopt::TileKnobs knobs = clusopt::tileKnobs(op);
+    if ((!knobs.rows && !knobs.cols) || op->hasAttr("clus.tile"))
+      return WalkResult::advance();
+    auto record = (*db)->lookup(clusopt::tuningKey(op, target));
+    if (!record) {
+      (void)fail(record.takeError());
+      return WalkResult::interrupt();
+    }
+    if (!*record)
+      return WalkResult::advance();
+    const clusopt::TuningRecord &r = **record;
+    op->setAttr(
+        "clus.tile",
+        b.getDictionaryAttr(
+            {b.getNamedAttr("rows", b.getI64IntegerAttr(r.tile.rows)),
+             b.getNamedAttr("cols", b.getI64IntegerAttr(r.tile.cols))}));
+    op->setAttr(clusopt::kTuningRecordAttr,
+                b.getDictionaryAttr(
+                    {b.getNamedAttr("db", b.getStringAttr(path)),
+                     b.getNamedAttr("id", b.getI64IntegerAttr(r.id)),
+                     b.getNamedAttr("key", b.getStringAttr(r.key.hash()))}));
+    return WalkResult::advance();
+  });
+  return failure(walk.wasInterrupted());
+}
+
+json::Value tuningRecordJson(DictionaryAttr record) {
+  json::Object o;
+  for (NamedAttribute a : record) {
+    if (auto s = dyn_cast<StringAttr>(a.getValue()))
+      o[a.getName().strref()] = s.str();
+    else if (auto i = dyn_cast<IntegerAttr>(a.getValue()))
+      o[a.getName().strref()] = i.getInt();
+  }
+  return o;
+}
+
 /// Entry points: public functions with a body, described before lowering.
 struct EntryPoint {
   std::string name;
@@ -349,7 +385,15 @@ collectEntryPoints(ModuleOp module, const clusopt::CpuPipelineOptions &options,
         }
         info["kernel"] = "vector";
         clusopt::TileKnobs knobs = clusopt::tileKnobs(op);
-        if (knobs.rows || knobs.cols) {
+        if (!knobs.rows && !knobs.cols) {
+          // Nothing tunable: no tile to report.
+        } else if (auto record = op->getAttrOfType<DictionaryAttr>(
+                       clusopt::kTuningRecordAttr)) {
+          info["tile"] =
+              json::Object{{"rows", tile->rows}, {"cols", tile->cols}};
+          info["tile_source"] = "tuning-db";
+          info["tuning_record"] = tuningRecordJson(record);
+        } else {
           info["tile"] =
               json::Object{{"rows", tile->rows}, {"cols", tile->cols}};
           info["tile_source"] =
@@ -494,6 +538,11 @@ int compile() {
        << "\n";
     return failed(writeFile(outputFile, text)) ? 1 : 0;
   }
+
+  // Precedence: clus.tile attribute > --tile > tuning database > default.
+  if (tileOption.empty() && !noTune &&
+      failed(applyTuningRecords(*module, *target)))
+    return 1;
 
   FailureOr<SmallVector<EntryPoint>> entries = collectEntryPoints(
       *module, options, tileOption.empty() ? "default" : "--tile");
