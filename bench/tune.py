@@ -19,27 +19,68 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BIN = pathlib.Path(os.environ.get("CLUSOPT_BUILD_DIR", ROOT / "build")) / "bin"
 
-SHAPES = {
-    # PaCa-ViT stage 1: 3136 queries against 100 clusters, 2 heads of 48.
-    "attention": """
-func.func @attention(%q: tensor<1x2x3136x48xf32>, %k: tensor<1x2x100x48xf32>,
-                     %v: tensor<1x2x100x48xf32>) -> tensor<1x2x3136x48xf32> {
-  %o = clus.attention %q, [%k, %v]
-      : tensor<1x2x3136x48xf32>, [tensor<1x2x100x48xf32>, tensor<1x2x100x48xf32>]
-  return %o : tensor<1x2x3136x48xf32>
-}
-""",
-    # PaCa-ViT stage 1 clustering: soft_assign over 3136 tokens fused into
-    # the pool of 96 channels.
-    "pool": """
-func.func @pool(%l: tensor<1x100x3136xf32>, %x: tensor<1x3136x96xf32>)
-    -> tensor<1x100x96xf32> {
-  %z = clus.soft_assign %l : tensor<1x100x3136xf32>
-  %y = clus.pool %z, %x : tensor<1x100x3136xf32>, tensor<1x3136x96xf32>
-  return %y : tensor<1x100x96xf32>
-}
-""",
-}
+def _t(*dims):
+    return "tensor<" + "x".join(map(str, dims)) + "xf32>"
+
+
+def _attention(b, h, n, m, d):
+    q, kv = _t(b, h, n, d), _t(b, h, m, d)
+    return f"""
+func.func @attention(%q: {q}, %k: {kv}, %v: {kv}) -> {q} {{
+  %o = clus.attention %q, [%k, %v] : {q}, [{kv}, {kv}]
+  return %o : {q}
+}}
+"""
+
+
+def _pool(b, m, n, c):
+    lg, x, y = _t(b, m, n), _t(b, n, c), _t(b, m, c)
+    return f"""
+func.func @pool(%l: {lg}, %x: {x}) -> {y} {{
+  %z = clus.soft_assign %l : {lg}
+  %y = clus.pool %z, %x : {lg}, {x}
+  return %y : {y}
+}}
+"""
+
+
+def _dpc_knn(n, c, m):
+    x = _t(1, n, c)
+    return f"""
+func.func @dpc_knn(%x: {x}) -> (tensor<1x1x{n}xi32>, tensor<1x1x{m}xi32>) {{
+  %a, %c = clus.dpc_knn %x clusters = [{m}] : {x}
+  return %a, %c : tensor<1x1x{n}xi32>, tensor<1x1x{m}xi32>
+}}
+"""
+
+
+def _cluster_attention(b, h, n, d, m, kappa):
+    t, a = _t(b, h, n, d), _t(b, h, n, m)
+    mem = f"tensor<{b}x{m}x{kappa}xi32>"
+    return f"""
+func.func @cluster_attention(%q: {t}, %k: {t}, %v: {t}, %mem: {mem},
+                             %aq: {a}, %ak: {a}) -> {t} {{
+  %o = clus.cluster_attention %q, %k, %v members(%mem) affinities(%aq, %ak)
+      : {t}, {t}, {t}, {mem}, {a}, {a}
+  return %o : {t}
+}}
+"""
+
+
+# Every shape of the CPU benchmark (bench/cpu_kernels.py) with a tunable
+# kernel: PaCa stages 1-3 (N, C, heads) at batch 1 and 8, ClusTR dpc_knn,
+# CAST cluster_attention.
+SHAPES = {}
+for _s, (_n, _c, _h) in enumerate([(3136, 96, 2), (784, 192, 4),
+                                   (196, 320, 8)], start=1):
+    for _b in (1, 8):
+        SHAPES[f"attention s{_s} B={_b}"] = _attention(_b, _h, _n, 100,
+                                                       _c // _h)
+        SHAPES[f"pool s{_s} B={_b}"] = _pool(_b, 100, _n, _c)
+for _m in (49, 196):
+    SHAPES[f"dpc_knn N=3136 M={_m}"] = _dpc_knn(3136, 64, _m)
+SHAPES["cluster_attention N=196 M=14"] = _cluster_attention(1, 3, 196, 64,
+                                                            14, 28)
 
 # Small enough to measure every legal tile (7 clusters: cols is one vector).
 SMALL = """
@@ -118,12 +159,18 @@ def main():
           f"{time.strftime('%Y-%m-%d %H:%M')}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
-        for name, text in SHAPES.items():
-            src = tmp / f"{name}.mlir"
+        summary = []
+        for i, (name, text) in enumerate(SHAPES.items()):
+            src = tmp / f"case{i}.mlir"
             src.write_text(text)
-            report, table, elapsed = tune(src, tmp / f"{name}.sqlite", *flags)
-            print(f"\n## {name}: default budget, wall {elapsed:.1f} s")
-            print(table.rstrip())
+            report, table, elapsed = tune(src, tmp / f"case{i}.sqlite",
+                                          *flags)
+            print(f"\n## {name}: wall {elapsed:.1f} s", flush=True)
+            print(table.rstrip(), flush=True)
+            summary.append((name, elapsed, table))
+        print("\n## summary: tuning wall time per kernel")
+        for name, elapsed, _ in summary:
+            print(f"{name:32s} {elapsed:6.1f} s")
 
         src = tmp / "small.mlir"
         src.write_text(SMALL)
