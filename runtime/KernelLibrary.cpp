@@ -1,6 +1,7 @@
 //===- KernelLibrary.cpp - Loading and calling generated kernels ----------===//
 
 #include "runtime/KernelLibrary.h"
+#include "runtime/Json.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
@@ -156,7 +157,8 @@ KernelLibrary::open(StringRef libraryPath, StringRef manifestPath) {
   if (!text)
     return manifestError(manifest, "cannot read the kernel manifest: " +
                                        text.getError().message());
-  Expected<llvm::json::Value> json = llvm::json::parse((*text)->getBuffer());
+  Expected<llvm::json::Value> json =
+      parseJson((*text)->getBuffer(), 64, 1'000'000);
   if (!json)
     return manifestError(manifest,
                          "not valid JSON: " + llvm::toString(json.takeError()));

@@ -1,6 +1,7 @@
 //===- Safetensors.cpp - Hardened safetensors reader and writer -----------===//
 
 #include "runtime/Safetensors.h"
+#include "runtime/Json.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -204,7 +205,10 @@ SafetensorsFile::parse(std::unique_ptr<llvm::MemoryBuffer> buffer) {
                 " exceeds the file size " + llvm::Twine(size) +
                 " minus 8 (file truncated?)");
   StringRef headerText(reinterpret_cast<const char *>(start + 8), headerSize);
-  Expected<llvm::json::Value> header = llvm::json::parse(headerText);
+  // A safetensors header nests 3 deep and has one object per tensor; the
+  // limits bound llvm::json's recursion and memory (see Json.h).
+  Expected<llvm::json::Value> header =
+      parseJson(headerText, 16, kMaxHeaderObjects);
   if (!header)
     return fail("header is not valid JSON: " +
                 llvm::toString(header.takeError()));

@@ -38,6 +38,9 @@ class SafetensorsFile {
 public:
   /// The largest header accepted (the reference implementation's limit).
   static constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+  /// The most JSON objects a header may hold (one per tensor, the root and
+  /// `__metadata__`), which bounds the parser's memory to about 400 MB.
+  static constexpr size_t kMaxHeaderObjects = 100'000;
 
   /// Maps (or reads) and validates a file. Errors start with the path.
   static llvm::Expected<SafetensorsFile> open(llvm::StringRef path);

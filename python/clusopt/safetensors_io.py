@@ -71,11 +71,14 @@ def save(path, tensors, metadata=None, bf16=()):
 
 
 def _no_duplicates(pairs):
-    keys = [k for k, _ in pairs]
-    for k in keys:
-        if keys.count(k) > 1:
-            raise ValueError(f"key '{k}' appears twice")
-    return dict(pairs)
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise ValueError(f"key '{k}' appears twice")
+            seen.add(k)
+    return result
 
 
 def _count(value, what):
@@ -102,7 +105,7 @@ def load(path):
     try:
         header = json.loads(blob[8:8 + n].decode("utf-8"),
                             object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise ValueError(f"{path}: header is not valid JSON: {e}") from None
     if not isinstance(header, dict):
         raise ValueError(f"{path}: header is not a JSON object")

@@ -61,6 +61,7 @@ def write_raw(path, header, data=b""):
      b"", "shape dim is not a non-negative integer"),
     (b'{"a": 1, "a": 2}', b"", "key 'a' appears twice"),
     (b'{"a": ', b"", "header is not valid JSON"),
+    (b"[" * 100000, b"", "header is not valid JSON"),
 ])
 def test_reader_rejects(tmp_path, header, data, message):
     path = write_raw(tmp_path / "bad.safetensors", header, data)

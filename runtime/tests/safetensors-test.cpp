@@ -112,6 +112,12 @@ static void brokenFiles() {
   expectOpenError("huge-header", rawFile("huge", ok, 8, 100'000'001));
   expectOpenError("length-max", rawFile("max", ok, 8, ~0ull));
   expectOpenError("bad-json", rawFile("json", R"({"a":{"dtype":"F32",)", 8));
+  expectOpenError("deep-json", rawFile("deep", std::string(1 << 20, '['), 0));
+  std::string many = "{";
+  for (int i = 0; i < 100'000; ++i)
+    many += "\"" + std::to_string(i) + "\":{},";
+  many.back() = '}';
+  expectOpenError("many-objects", rawFile("many", many, 0));
   expectOpenError("not-utf8", rawFile("utf8", "{\"\xff\":1}", 0));
   expectOpenError("not-object", rawFile("array", "[1,2]", 0));
   expectOpenError("entry-not-object", rawFile("entry", R"({"a":7})", 0));
