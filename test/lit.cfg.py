@@ -41,6 +41,11 @@ tools = [
     ToolSubst("clusopt-opt", extra_args=opt_args, unresolved="fatal"),
     ToolSubst("clusopt-compile", unresolved="fatal"),
     ToolSubst("clusopt-tune", unresolved="fatal"),
+    ToolSubst("clusopt-safetensors", unresolved="fatal"),
+    # The runtime's test drivers (runtime/tests), built with ASan/UBSan.
+    ToolSubst("clusopt-runtime-kernel-test", unresolved="fatal"),
+    ToolSubst("clusopt-runtime-safetensors-test", unresolved="fatal"),
+    ToolSubst("clusopt-runtime-tensor-test", unresolved="fatal"),
     ToolSubst("mlir-runner", unresolved="ignore"),
     ToolSubst("mlir-translate", unresolved="ignore"),
     ToolSubst("llc", unresolved="ignore"),
