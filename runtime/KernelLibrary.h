@@ -58,9 +58,9 @@ public:
   /// Checks `args` against entry point `name` (count, dtypes, ranks and
   /// static dims; the manifest does not record how dynamic dims relate, so
   /// those are the caller's to get right), calls it, and returns its
-  /// results as fresh tensors. Arguments are passed in place: one-shot
-  /// bufferization may reuse an argument's buffer, so pass a clone of
-  /// anything that must survive a kernel that writes its inputs.
+  /// results as fresh tensors. Arguments are passed in place; kernels
+  /// never write them (clusopt-compile marks entry-point arguments
+  /// non-writable for one-shot bufferization).
   llvm::Expected<std::vector<Tensor>> call(llvm::StringRef name,
                                            llvm::ArrayRef<Tensor> args) const;
 

@@ -135,3 +135,29 @@ def test_kmeans_entry_through_library(tmp_path):
     free_result(out)
     want, _ = reference.kmeans(x, 4, 5)
     np.testing.assert_array_equal(got, want)
+
+
+def test_entry_points_never_write_their_inputs(tmp_path):
+    """An op whose destination is an argument (here linalg.fill into %x)
+    must write a copy: the caller's buffer is left as it was."""
+    src = tmp_path / "fill.mlir"
+    src.write_text("""
+func.func @fill(%x: tensor<8xf32>) -> tensor<8xf32> {
+  %c = arith.constant 7.0 : f32
+  %y = linalg.fill ins(%c : f32) outs(%x : tensor<8xf32>) -> tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+""")
+    so = tmp_path / "fill.so"
+    subprocess.run([str(build_dir() / "bin" / "clusopt-compile"), str(src),
+                    "--target=x86-64", "-o", str(so)], check=True,
+                   capture_output=True, text=True)
+    lib = ctypes.CDLL(str(so))
+    x = np.arange(8, dtype=np.float32)
+    out = kernels._descriptor_type(1)()
+    lib._mlir_ciface_fill(ctypes.byref(out),
+                          ctypes.byref(kernels._descriptor(x)))
+    got = as_array(out, 1, np.float32)
+    free_result(out)
+    np.testing.assert_array_equal(got, np.full(8, 7.0, np.float32))
+    np.testing.assert_array_equal(x, np.arange(8, dtype=np.float32))

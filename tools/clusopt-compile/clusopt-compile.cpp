@@ -549,6 +549,19 @@ int compile() {
   if (failed(entries))
     return 1;
 
+  // Callers own the tensors they pass in. One-shot bufferization treats
+  // function arguments as writable unless told otherwise, and would then
+  // let an op write its result into an input buffer.
+  module->walk([&](func::FuncOp func) {
+    if (func.isExternal())
+      return;
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      if (isa<TensorType>(func.getArgument(i).getType()) &&
+          !func.getArgAttr(i, "bufferization.writable"))
+        func.setArgAttr(i, "bufferization.writable",
+                        BoolAttr::get(&context, false));
+  });
+
   PassManager pm(&context);
   clusopt::buildClusCpuToLLVMPipeline(pm, options);
   if (failed(pm.run(*module)))
