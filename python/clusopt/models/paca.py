@@ -169,16 +169,23 @@ def random_weights(cfg, seed=0, bias_std=0.0):
     trunc-normal (std 0.02, cut at 2 std), conv weights normal with std
     sqrt(2 / fan_out), norms 1 and 0, biases 0 (or normal with `bias_std`,
     with norms perturbed likewise, so tests exercise every parameter)."""
+    return random_weights_for(weight_shapes(cfg), seed, bias_std)
+
+
+def random_weights_for(shapes, seed=0, bias_std=0.0):
+    """`random_weights` for any name -> shape table (shared by the other
+    families); 3-D tensors (CAST surrogates, positions) are trunc-normal
+    like Linear weights."""
     rng = np.random.default_rng(seed)
     weights = {}
-    for name, shape in weight_shapes(cfg).items():
+    for name, shape in shapes.items():
         if name.endswith(".bias"):
             w = rng.normal(0, bias_std, shape) if bias_std else np.zeros(shape)
         elif len(shape) == 4:
             groups = shape[0] if shape[1] == 1 else 1
             fan_out = shape[0] * shape[2] * shape[3] // groups
             w = rng.normal(0, math.sqrt(2.0 / fan_out), shape)
-        elif len(shape) == 2:
+        elif len(shape) in (2, 3):
             w = np.clip(rng.normal(0, 0.02, shape), -0.04, 0.04)
         else:  # a norm's scale
             w = 1.0 + (rng.normal(0, bias_std, shape) if bias_std else 0.0)
