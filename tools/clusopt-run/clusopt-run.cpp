@@ -62,11 +62,41 @@ static cl::opt<int64_t> resolution(
     cl::desc("Image height and width, a multiple of 32 (default 224 for "
              "--random and .bin; for a .npy, checked against the file)"),
     cl::init(0), cl::cat(category));
-static cl::opt<int>
-    threads("threads",
-            cl::desc("Threads for the runtime and the kernels (default: "
-                     "OMP_NUM_THREADS, else every core)"),
-            cl::init(0), cl::cat(category));
+// libLLVM.so already registers a "threads" option, so --threads is taken
+// out of argv before cl parses it (and documented in the overview).
+static int threads = 0;
+
+// Removes --threads N / --threads=N (one or two dashes) from argv; false on
+// a missing or bad value.
+static bool extractThreads(std::vector<char *> &args, std::string &error) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    StringRef arg = args[i];
+    if (arg == "--")
+      break;
+    if (!arg.consume_front("--") && !arg.consume_front("-"))
+      continue;
+    if (!arg.consume_front("threads"))
+      continue;
+    size_t count = 1;
+    if (arg.empty()) {
+      if (i + 1 >= args.size()) {
+        error = "--threads needs a value";
+        return false;
+      }
+      arg = args[i + 1];
+      count = 2;
+    } else if (!arg.consume_front("=")) {
+      continue;
+    }
+    if (arg.getAsInteger(10, threads) || threads < 1) {
+      error = ("--threads must be a positive integer, got '" + arg + "'").str();
+      return false;
+    }
+    args.erase(args.begin() + i, args.begin() + i + count);
+    --i;
+  }
+  return true;
+}
 static cl::opt<unsigned> runs("runs",
                               cl::desc("Timed runs after one warm-up; the "
                                        "median is reported (default 5)"),
@@ -196,7 +226,8 @@ static Error writeNpy(StringRef path, const Tensor &t) {
 static Expected<Tensor> loadImages() {
   if (randomImage == !imagePath.empty())
     return createStringError("give exactly one of --image and --random");
-  int64_t b = batch ? batch : 1, r = resolution ? resolution : 224;
+  int64_t b = batch.getNumOccurrences() ? batch : 1,
+          r = resolution.getNumOccurrences() ? resolution : 224;
   if (b < 1)
     return createStringError("--batch must be at least 1");
   if (randomImage || StringRef(imagePath).ends_with(".bin")) {
@@ -252,12 +283,13 @@ static Expected<Tensor> loadImages() {
         formatv("{0}: resolution {1}x{2} is not a multiple of 32", imagePath,
                 t->dim(2), t->dim(3))
             .str());
-  if (resolution && (t->dim(2) != resolution || t->dim(3) != resolution))
+  if (resolution.getNumOccurrences() &&
+      (t->dim(2) != resolution || t->dim(3) != resolution))
     return createStringError(
         formatv("{0}: images are {1}x{2}, --resolution says {3}", imagePath,
                 t->dim(2), t->dim(3), resolution.getValue())
             .str());
-  if (batch && t->dim(0) != batch)
+  if (batch.getNumOccurrences() && t->dim(0) != batch)
     return createStringError(formatv("{0}: batch is {1}, --batch says {2}",
                                      imagePath, t->dim(0), batch.getValue())
                                  .str());
@@ -266,18 +298,26 @@ static Expected<Tensor> loadImages() {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  std::vector<char *> args(argv, argv + argc);
+  std::string threadsError;
+  if (!extractThreads(args, threadsError))
+    return fail(threadsError);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
-      argc, argv,
+      static_cast<int>(args.size()), args.data(),
       "Run a model on the clusopt runtime and its generated kernels\n\n"
-      "  clusopt-run --model paca_tiny --weights w.safetensors --random "
-      "--batch 1 --resolution 224 --threads 2 --profile\n");
+      "Prints the logits' summary, each image's top-5 classes and the median "
+      "latency;\nwith --profile, the time per layer kind and stage.\n\n"
+      "  --threads=<N>   threads for the runtime's layers and the kernels "
+      "(one libomp\n                  pool; default: OMP_NUM_THREADS, else "
+      "every core)\n\n"
+      "Example:\n  clusopt-run --model paca_tiny --weights w.safetensors "
+      "--random --batch 1 \\\n      --resolution 224 --threads 2 "
+      "--profile\n");
 
   Expected<PacaConfig> config = PacaConfig::byName(modelName);
   if (!config)
     return fail(toString(config.takeError()));
-  if (threads < 0)
-    return fail("--threads must be positive");
   if (threads > 0)
     ThreadPool::setNumThreads(threads);
   if (runs < 1)
