@@ -194,6 +194,14 @@ Expected<Conv2d> Conv2d::create(const Tensor &weight,
       return flat.takeError();
     conv.weight_ = std::move(*flat);
     conv.bias_ = std::move(bias);
+    auto transposed = Tensor::empty(DType::F32, {taps, conv.cout_});
+    if (!transposed)
+      return transposed.takeError();
+    for (int64_t c = 0; c < conv.cout_; ++c)
+      for (int64_t t = 0; t < taps; ++t)
+        transposed->data<float>()[t * conv.cout_ + c] =
+            conv.weight_.data<float>()[c * taps + t];
+    conv.weightT_ = std::move(*transposed);
   }
   return conv;
 }
@@ -280,6 +288,58 @@ Expected<Tensor> Conv2d::operator()(const Tensor &x) const {
           }
         }
       }
+  });
+  return y;
+}
+
+Expected<Tensor> Conv2d::onTokens(const Tensor &x, int64_t h, int64_t w,
+                                  bool addInput) const {
+  if (Error err = expectF32("conv2d", "tokens", x, 3))
+    return std::move(err);
+  if (groups_ == 1 || groups_ != cout_)
+    return layerError("conv2d", "only depthwise convolutions run on tokens");
+  int64_t b = x.dim(0), c = cout_, k = kernel_, s = stride_, p = padding_;
+  if (x.dim(1) != h * w || x.dim(2) != c)
+    return layerError("conv2d",
+                      llvm::formatv("tokens {0} are not a {1}x{2} image of {3} "
+                                    "channels",
+                                    shapeString(x.shape()), h, w, c));
+  if (h + 2 * p < k || w + 2 * p < k)
+    return layerError("conv2d", llvm::formatv("image {0}x{1} is smaller than "
+                                              "the {2}x{2} kernel",
+                                              h, w, k));
+  int64_t ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
+  if (addInput && (ho != h || wo != w))
+    return layerError("conv2d", "the shortcut needs a same-size output");
+  auto y = Tensor::empty(DType::F32, {b, ho * wo, c});
+  if (!y)
+    return y.takeError();
+  const float *in = x.data<float>(), *wt = weightT_.data<float>();
+  const float *bias = bias_ ? bias_->data<float>() : nullptr;
+  float *out = y->data<float>();
+  ThreadPool::parallelFor(0, b * ho, [&](int64_t row) {
+    int64_t bi = row / ho, oy = row % ho;
+    const float *img = in + bi * h * w * c;
+    for (int64_t ox = 0; ox < wo; ++ox) {
+      float *dst = out + ((bi * ho + oy) * wo + ox) * c;
+      const float *self = img + (oy * w + ox) * c;
+      for (int64_t ch = 0; ch < c; ++ch)
+        dst[ch] = (bias ? bias[ch] : 0.0f) + (addInput ? self[ch] : 0.0f);
+      for (int64_t ky = 0; ky < k; ++ky) {
+        int64_t iy = oy * s + ky - p;
+        if (iy < 0 || iy >= h)
+          continue;
+        for (int64_t kx = 0; kx < k; ++kx) {
+          int64_t ix = ox * s + kx - p;
+          if (ix < 0 || ix >= w)
+            continue;
+          const float *src = img + (iy * w + ix) * c;
+          const float *tap = wt + (ky * k + kx) * c;
+          for (int64_t ch = 0; ch < c; ++ch)
+            dst[ch] += tap[ch] * src[ch];
+        }
+      }
+    }
   });
   return y;
 }

@@ -57,12 +57,19 @@ public:
 
   /// x [B, Cin, H, W] -> [B, Cout, Ho, Wo].
   llvm::Expected<Tensor> operator()(const Tensor &x) const;
+  /// A depthwise convolution on tokens: x [B, H·W, C] (an NHWC image) ->
+  /// [B, Ho·Wo, C], plus x itself when `addInput` (PaCa's MLP shortcut;
+  /// stride 1 and same padding only). Vectorises over channels and needs
+  /// no transposes to and from NCHW.
+  llvm::Expected<Tensor> onTokens(const Tensor &x, int64_t h, int64_t w,
+                                  bool addInput = false) const;
 
 private:
   int64_t cin_ = 0, cout_ = 0, kernel_ = 0, stride_ = 1, padding_ = 0,
           groups_ = 1;
-  Linear gemm_;   // dense: [Cout, Cin·k·k]
-  Tensor weight_; // depthwise: [C, k·k]
+  Linear gemm_;    // dense: [Cout, Cin·k·k]
+  Tensor weight_;  // depthwise: [C, k·k]
+  Tensor weightT_; // depthwise: [k·k, C], for tokens
   std::optional<Tensor> bias_;
 };
 

@@ -272,11 +272,9 @@ Expected<Tensor> PacaVit::block(const Block &b, int stage, bool first,
       // The clustering net on `a` as an image: dw7, GELU, 1x1, GELU, 1x1
       // (the 1x1 convolutions as Linears on tokens), then logits [B, M, N].
       Timer timer(profile, s + "clustering net");
-      Tensor img, c;
-      ASSIGN_OR_RETURN(img, tokensToImage(a, h, w));
-      ASSIGN_OR_RETURN(img, b.clusterDw(img));
-      geluInPlace(img);
-      ASSIGN_OR_RETURN(c, imageToTokens(img));
+      Tensor c;
+      ASSIGN_OR_RETURN(c, b.clusterDw.onTokens(a, h, w));
+      geluInPlace(c);
       ASSIGN_OR_RETURN(c, b.clusterMix(c));
       geluInPlace(c);
       ASSIGN_OR_RETURN(c, b.clusterLogits(c));
@@ -326,11 +324,8 @@ Expected<Tensor> PacaVit::block(const Block &b, int stage, bool first,
   }
   {
     Timer timer(profile, s + "mlp dwconv");
-    Tensor img;
-    ASSIGN_OR_RETURN(img, tokensToImage(t, h, w));
-    ASSIGN_OR_RETURN(img, b.dwconv(img));
-    ASSIGN_OR_RETURN(img, imageToTokens(img));
-    RETURN_IF_ERROR(addInPlace(t, img));
+    // dwconv(t) + t in one pass over the token layout.
+    ASSIGN_OR_RETURN(t, b.dwconv.onTokens(t, h, w, /*addInput=*/true));
   }
   {
     Timer timer(profile, s + "gelu");

@@ -104,6 +104,30 @@ static void testConv(int64_t b, int64_t cin, int64_t cout, int64_t h, int64_t w,
                     k, s, p, groups, bias ? " bias" : "")
           .str();
   compare(name.c_str(), y, want);
+  if (groups == 1)
+    return;
+
+  // The same depthwise convolution on tokens [B, H·W, C], and with the
+  // input added back (the MLP shortcut) when the output keeps its size.
+  Tensor tokens = checkOk(imageToTokens(x), "to tokens");
+  Tensor yt = checkOk(conv.onTokens(tokens, h, w), "on tokens");
+  std::vector<double> wantT(want.size());
+  for (int64_t bi = 0; bi < b; ++bi)
+    for (int64_t c = 0; c < cout; ++c)
+      for (int64_t px = 0; px < ho * wo; ++px)
+        wantT[(bi * ho * wo + px) * cout + c] =
+            want[(bi * cout + c) * ho * wo + px];
+  compare((name + " on tokens").c_str(), yt, wantT);
+  if (ho != h || wo != w) {
+    llvm::outs() << "shortcut: "
+                 << errorOf(conv.onTokens(tokens, h, w, true), "shortcut")
+                 << "\n";
+    return;
+  }
+  Tensor ys = checkOk(conv.onTokens(tokens, h, w, true), "shortcut");
+  for (size_t i = 0; i < wantT.size(); ++i)
+    wantT[i] += tokens.data<float>()[i];
+  compare((name + " on tokens + shortcut").c_str(), ys, wantT);
 }
 
 static void testNorms() {
@@ -228,6 +252,14 @@ static void testErrors() {
       Conv2d::create(randomTensor({4, 3, 3, 3}), std::nullopt, 1, 1, 1), "c");
   llvm::outs() << "conv-channels: "
                << errorOf(conv(randomTensor({1, 2, 4, 4})), "channels") << "\n";
+  llvm::outs() << "dense-on-tokens: "
+               << errorOf(conv.onTokens(randomTensor({1, 16, 3}), 4, 4), "d")
+               << "\n";
+  Conv2d dw = checkOk(
+      Conv2d::create(randomTensor({3, 1, 3, 3}), std::nullopt, 1, 1, 3), "dw");
+  llvm::outs() << "tokens-shape: "
+               << errorOf(dw.onTokens(randomTensor({1, 15, 3}), 4, 4), "shape")
+               << "\n";
   llvm::outs() << "layer-norm: "
                << errorOf(layerNorm(randomTensor({2, 5}), randomTensor({4}),
                                     randomTensor({4}), 1e-6f),
