@@ -31,31 +31,31 @@ Error expectF32(llvm::StringRef layer, llvm::StringRef what, const Tensor &t,
   return Error::success();
 }
 
-// Rows of x per GEMM micro-kernel call: 6 rows of a 16-wide panel are 12
-// AVX2 accumulators (plus two weight vectors and a broadcast: 15 of 16
-// registers), or 6 of AVX-512's 32.
-constexpr int64_t kMicroRows = 6;
-// Rows per parallel task: the panel (in · 16 floats) stays in L2 while
-// these rows stream past it.
-constexpr int64_t kTaskRows = 8 * kMicroRows;
+// Rows of x per GEMM micro-kernel call, over a 32-wide panel. FMA has a
+// latency of 4 cycles on two ports, so a micro-kernel needs about 8
+// independent accumulators, and each k step should load few values per
+// FMA. AVX2 (16 registers): 3 rows of 4 vectors are 12 accumulators, with
+// 4 weight loads and 3 broadcasts per 12 FMAs. AVX-512 (32 registers): 6
+// rows of 2 vectors, 8 loads per 12 FMAs.
+constexpr int64_t kMicroRows = 3, kWideMicroRows = 6;
+// Rows per parallel task (a multiple of both): the panel (in · 16 floats)
+// stays in L2 while these rows stream past it.
+constexpr int64_t kTaskRows = 48;
 
-// acc[r][c] = Σ_k a[r][k] · panel[k][c] for kMicroRows rows; rows past
-// `rows` repeat the last one and are dropped by the caller. Written as
-// plain loops over constant trip counts so clang keeps `acc` in vector
-// registers; cloned per ISA (with an x86-64 baseline) and picked at load
-// time, so one binary is portable and still uses AVX2/AVX-512 with FMA.
-#if defined(__x86_64__) && !defined(CLUSOPT_NO_TARGET_CLONES)
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#endif
-void microKernel(const float *a, int64_t lda, int64_t rows, const float *panel,
-                 int64_t depth, float acc[kMicroRows][Linear::kPanel]) {
-  const float *ar[kMicroRows];
-  for (int64_t r = 0; r < kMicroRows; ++r)
+// acc[r][c] = Σ_k a[r][k] · panel[k][c] for Rows rows; rows past `rows`
+// repeat the last one and are dropped by the caller. Plain loops over
+// constant trip counts, so clang keeps the sums in vector registers.
+template <int64_t Rows>
+[[gnu::always_inline]] inline void
+microKernelBody(const float *a, int64_t lda, int64_t rows, const float *panel,
+                int64_t depth, float acc[][Linear::kPanel]) {
+  const float *ar[Rows];
+  for (int64_t r = 0; r < Rows; ++r)
     ar[r] = a + std::min(r, rows - 1) * lda;
-  float sum[kMicroRows][Linear::kPanel] = {};
+  float sum[Rows][Linear::kPanel] = {};
   for (int64_t k = 0; k < depth; ++k) {
     const float *w = panel + k * Linear::kPanel;
-    for (int64_t r = 0; r < kMicroRows; ++r) {
+    for (int64_t r = 0; r < Rows; ++r) {
       float av = ar[r][k];
       for (int64_t c = 0; c < Linear::kPanel; ++c)
         sum[r][c] += av * w[c];
@@ -63,6 +63,35 @@ void microKernel(const float *a, int64_t lda, int64_t rows, const float *panel,
   }
   std::memcpy(acc, sum, sizeof(sum));
 }
+
+// The 3-row kernel, cloned for AVX2+FMA and the x86-64 baseline and picked
+// at load time: one portable binary that still uses FMA where it can.
+#if defined(__x86_64__) && !defined(CLUSOPT_NO_TARGET_CLONES)
+#define CLUSOPT_WIDE_GEMM 1
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+void microKernel(const float *a, int64_t lda, int64_t rows, const float *panel,
+                 int64_t depth, float acc[][Linear::kPanel]) {
+  microKernelBody<kMicroRows>(a, lda, rows, panel, depth, acc);
+}
+
+#ifdef CLUSOPT_WIDE_GEMM
+// The 6-row kernel for AVX-512, called only where the CPU has it.
+// no-prefer-256-bit lets clang use zmm registers, which x86-64-v4 alone
+// does not.
+__attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
+wideMicroKernel(const float *a, int64_t lda, int64_t rows, const float *panel,
+                int64_t depth, float acc[][Linear::kPanel]) {
+  microKernelBody<kWideMicroRows>(a, lda, rows, panel, depth, acc);
+}
+
+bool hasAvx512() {
+  static const bool has =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  return has;
+}
+#endif
 
 } // namespace
 
@@ -106,6 +135,12 @@ void Linear::apply(const float *x, int64_t rows, float *y) const {
   const float *packed = packed_.data<float>();
   const float *bias = bias_ ? bias_->data<float>() : nullptr;
   int64_t in = in_, out = out_;
+#ifdef CLUSOPT_WIDE_GEMM
+  bool wide = hasAvx512();
+#else
+  bool wide = false;
+#endif
+  int64_t step = wide ? kWideMicroRows : kMicroRows;
   // Tasks are (row block, panel) pairs, so small-row GEMMs (late stages,
   // the head) still spread over the threads.
   ThreadPool::parallelFor(0, rowTasks * panels, [&](int64_t task) {
@@ -113,10 +148,15 @@ void Linear::apply(const float *x, int64_t rows, float *y) const {
     const float *panel = packed + p * in * kPanel;
     int64_t col0 = p * kPanel, cols = std::min(kPanel, out - col0);
     int64_t rowEnd = std::min(rows, (rowBlock + 1) * kTaskRows);
-    for (int64_t r0 = rowBlock * kTaskRows; r0 < rowEnd; r0 += kMicroRows) {
-      int64_t n = std::min(kMicroRows, rowEnd - r0);
-      float acc[kMicroRows][kPanel];
-      microKernel(x + r0 * in, in, n, panel, in, acc);
+    for (int64_t r0 = rowBlock * kTaskRows; r0 < rowEnd; r0 += step) {
+      int64_t n = std::min(step, rowEnd - r0);
+      float acc[kWideMicroRows][kPanel];
+#ifdef CLUSOPT_WIDE_GEMM
+      if (wide)
+        wideMicroKernel(x + r0 * in, in, n, panel, in, acc);
+      else
+#endif
+        microKernel(x + r0 * in, in, n, panel, in, acc);
       for (int64_t r = 0; r < n; ++r) {
         float *dst = y + (r0 + r) * out + col0;
         for (int64_t c = 0; c < cols; ++c)

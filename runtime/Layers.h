@@ -21,8 +21,8 @@ namespace clusopt::runtime {
 /// stores it.
 class Linear {
 public:
-  /// Output columns per packed panel: one AVX-512 vector, two AVX2 ones.
-  static constexpr int64_t kPanel = 16;
+  /// Output columns per packed panel: two AVX-512 vectors, four AVX2 ones.
+  static constexpr int64_t kPanel = 32;
 
   /// Packs `weight` [out, in] (f32) and takes `bias` [out] if given.
   static llvm::Expected<Linear> create(const Tensor &weight,
