@@ -3,7 +3,7 @@
 // Times runtime::Linear (packed panels, target_clones micro-kernel) and, when
 // built with -DCLUSOPT_WITH_OPENBLAS, OpenBLAS's cblas_sgemm on PaCa-ViT
 // tiny's GEMM shapes at 224x224, and prints GFLOP/s. Not part of CI; see
-// bench/gemm/README.md for the build line and the figures.
+// bench/paca/README.md for the build line and the figures.
 //
 //===----------------------------------------------------------------------===//
 
