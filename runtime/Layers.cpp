@@ -39,7 +39,7 @@ Error expectF32(llvm::StringRef layer, llvm::StringRef what, const Tensor &t,
 // 4 weight loads and 3 broadcasts per 12 FMAs. AVX-512 (32 registers): 6
 // rows of 2 vectors, 8 loads per 12 FMAs.
 constexpr int64_t kMicroRows = 3, kWideMicroRows = 6;
-// Rows per parallel task (a multiple of both): the panel (in · 16 floats)
+// Rows per parallel task (a multiple of both): the panel (in · 32 floats)
 // stays in L2 while these rows stream past it.
 constexpr int64_t kTaskRows = 48;
 
