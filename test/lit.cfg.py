@@ -42,8 +42,10 @@ tools = [
     ToolSubst("clusopt-compile", unresolved="fatal"),
     ToolSubst("clusopt-tune", unresolved="fatal"),
     ToolSubst("clusopt-safetensors", unresolved="fatal"),
+    ToolSubst("clusopt-run", unresolved="fatal"),
     # The runtime's test drivers (runtime/tests), built with ASan/UBSan.
     ToolSubst("clusopt-runtime-kernel-test", unresolved="fatal"),
+    ToolSubst("clusopt-runtime-layers-test", unresolved="fatal"),
     ToolSubst("clusopt-runtime-safetensors-test", unresolved="fatal"),
     ToolSubst("clusopt-runtime-tensor-test", unresolved="fatal"),
     ToolSubst("mlir-runner", unresolved="ignore"),

@@ -1,0 +1,195 @@
+"""clusopt-run end to end: PaCa-ViT tiny on the C++ runtime and the
+generated kernels (build/runtime/models/paca_kernels.so) against the NumPy
+float64 reference forward (clusopt.models.paca), with seeded random weights;
+then its errors for broken weights and inputs."""
+
+import pathlib
+import subprocess
+
+import numpy as np
+import pytest
+
+from clusopt import export
+from clusopt.models import paca
+from clusopt.toolchain import build_dir
+
+# The issue's bar: logits agree with the reference to 1e-3 relative (here
+# relative to the largest |logit|, as single logits can be near zero).
+REL_TOL = 1e-3
+
+
+def tool():
+    path = pathlib.Path(build_dir()) / "bin" / "clusopt-run"
+    if not path.exists():
+        pytest.fail(f"{path} is missing; build clusopt first")
+    return str(path)
+
+
+def run(*args, check=True):
+    out = subprocess.run([tool(), *map(str, args)], capture_output=True,
+                         text=True, timeout=120)
+    if check and out.returncode:
+        pytest.fail(f"clusopt-run failed ({out.returncode}):\n{out.stderr}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """paca_tiny's config, seeded weights (biases and norms perturbed so
+    every parameter matters) and their safetensors file."""
+    cfg = paca.config("tiny")
+    weights = paca.random_weights(cfg, seed=5, bias_std=0.02)
+    path = tmp_path_factory.mktemp("paca") / "tiny.safetensors"
+    export.export_state_dict(weights, path, dtype="f32")
+    return cfg, weights, path
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 64, 64), (2, 3, 64, 64),
+                                   (1, 3, 64, 96), (1, 3, 224, 224)],
+                         ids=lambda s: "x".join(map(str, s)))
+def test_logits_match_reference(tiny, tmp_path, shape):
+    cfg, weights, path = tiny
+    images = np.random.default_rng(sum(shape)).standard_normal(shape)
+    images = images.astype(np.float32)
+    np.save(tmp_path / "images.npy", images)
+    out = run("--model", "paca_tiny", "--weights", path, "--image",
+              tmp_path / "images.npy", "--threads", 2, "--runs", 1,
+              "--dump-logits", tmp_path / "logits.npy")
+    got = np.load(tmp_path / "logits.npy")
+    want = paca.forward(images.astype(np.float64), weights, cfg)
+    assert got.shape == (shape[0], 1000) and got.dtype == np.float32
+    err = np.abs(got - want).max() / np.abs(want).max()
+    assert err <= REL_TOL, f"max error {err:.3e} relative to max |logit|"
+    # The printed top-5 is the reference's (where the reference's margins
+    # are wide enough to be unambiguous in f32).
+    for i in range(shape[0]):
+        line = next(l for l in out.stdout.splitlines()
+                    if l.startswith(f"image {i} top-5:"))
+        top = [int(t) for t in line.split(":")[1].split()[::2]]
+        order = np.argsort(-want[i])
+        if want[i][order[0]] - want[i][order[1]] > 1e-4:
+            assert top[0] == order[0]
+        assert set(top) <= set(order[:8])
+    assert "latency: median" in out.stdout
+
+
+def test_random_batch_and_profile(tiny):
+    _, _, path = tiny
+    out = run("--weights", path, "--random", "--batch", 2, "--resolution",
+              64, "--threads", 2, "--runs", 2, "--profile")
+    assert "images [2, 3, 64, 64], threads 2" in out.stdout
+    assert "image 1 top-5:" in out.stdout
+    for label in ("stem", "stage1 assign_pool (kernel)",
+                  "stage4 attention (kernel)", "stage3 mlp dwconv", "head",
+                  "total (profiled run)"):
+        assert label in out.stdout
+    assert "stage4 assign_pool" not in out.stdout  # no clusters in stage 4
+
+
+def test_raw_bin_images(tiny, tmp_path):
+    _, _, path = tiny
+    images = np.random.default_rng(0).standard_normal((1, 3, 64, 64))
+    images.astype(np.float32).tofile(tmp_path / "x.bin")
+    np.save(tmp_path / "x.npy", images)  # float64 .npy, converted
+    a = run("--weights", path, "--image", tmp_path / "x.bin", "--resolution",
+            64, "--runs", 1, "--dump-logits", tmp_path / "a.npy")
+    b = run("--weights", path, "--image", tmp_path / "x.npy", "--runs", 1,
+            "--dump-logits", tmp_path / "b.npy")
+    np.testing.assert_allclose(np.load(tmp_path / "a.npy"),
+                               np.load(tmp_path / "b.npy"), rtol=1e-6,
+                               atol=1e-6)
+    # The wrong size for the declared shape is a truncated file.
+    (tmp_path / "short.bin").write_bytes(
+        (tmp_path / "x.bin").read_bytes()[:-4])
+    bad = run("--weights", path, "--image", tmp_path / "short.bin",
+              "--resolution", 64, check=False)
+    assert bad.returncode == 1
+    assert "49148 bytes, expected 49152 for float32 [1, 3, 64, 64]" in bad.stderr
+
+
+def broken_weights(tiny, tmp_path, edit):
+    cfg, weights, _ = tiny
+    weights = dict(weights)
+    edit(weights)
+    path = tmp_path / "broken.safetensors"
+    export.export_state_dict(weights, path, dtype="f32")
+    return path
+
+
+def expect_error(args, message):
+    out = run(*args, check=False)
+    assert out.returncode == 1, out.stdout
+    assert "clusopt-run: error: " in out.stderr
+    assert message in out.stderr, out.stderr
+    assert "Stack dump" not in out.stderr
+
+
+def test_missing_tensor(tiny, tmp_path):
+    path = broken_weights(
+        tiny, tmp_path,
+        lambda w: w.pop("stage2.1.attn.cluster_norm.weight"))
+    expect_error(["--weights", path, "--random", "--resolution", 64],
+                 "tensor 'stage2.1.attn.cluster_norm.weight': not found in "
+                 "the weights file")
+
+
+def test_wrong_shape(tiny, tmp_path):
+    def edit(w):
+        w["stage3.0.attn.clustering.clustering.4.weight"] = np.zeros(
+            (99, 320, 1, 1))
+    path = broken_weights(tiny, tmp_path, edit)
+    expect_error(["--weights", path, "--random", "--resolution", 64],
+                 "tensor 'stage3.0.attn.clustering.clustering.4.weight': "
+                 "expected shape [100, 320, 1, 1], got [99, 320, 1, 1]")
+
+
+def test_wrong_dtype(tiny, tmp_path):
+    cfg, weights, _ = tiny
+    path = tmp_path / "f16.safetensors"
+    export.export_state_dict(weights, path, dtype="f16")
+    expect_error(["--weights", path, "--random", "--resolution", 64],
+                 "expected dtype F32, got F16")
+
+
+def test_truncated_weights(tiny, tmp_path):
+    _, _, path = tiny
+    data = path.read_bytes()
+    short = tmp_path / "short.safetensors"
+    short.write_bytes(data[:len(data) // 2])
+    expect_error(["--weights", short, "--random", "--resolution", 64],
+                 "runs past the end of the")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--random", "--resolution", 100],
+     "--resolution 100 is not a positive multiple of 32"),
+    (["--random", "--batch", 0], "--batch must be at least 1"),
+    (["--random", "--threads", 0], "--threads must be a positive integer"),
+    (["--random", "--model", "paca_huge"], "unknown model 'paca_huge'"),
+    (["--resolution", 64], "give exactly one of --image and --random"),
+    (["--random", "--kernels", "/nonexistent/k.so"], "/nonexistent/k"),
+])
+def test_bad_arguments(tiny, args, message):
+    _, _, path = tiny
+    expect_error(["--weights", path, *args], message)
+
+
+def test_bad_images(tiny, tmp_path):
+    _, _, path = tiny
+    np.save(tmp_path / "odd.npy", np.zeros((1, 3, 48, 64), np.float32))
+    expect_error(["--weights", path, "--image", tmp_path / "odd.npy"],
+                 "resolution 48x64 is not a multiple of 32")
+    np.save(tmp_path / "gray.npy", np.zeros((1, 1, 64, 64), np.float32))
+    expect_error(["--weights", path, "--image", tmp_path / "gray.npy"],
+                 "images must be [B, 3, H, W] or [3, H, W], got [1, 1, 64, 64]")
+    np.save(tmp_path / "ok.npy", np.zeros((1, 3, 64, 64), np.float32))
+    data = (tmp_path / "ok.npy").read_bytes()
+    (tmp_path / "cut.npy").write_bytes(data[:-100])
+    expect_error(["--weights", path, "--image", tmp_path / "cut.npy"],
+                 "(truncated?)")
+    expect_error(["--weights", path, "--image", tmp_path / "ok.npy",
+                  "--resolution", 96],
+                 "images are 64x64, --resolution says 96")
+    (tmp_path / "x.png").write_bytes(b"\x89PNG")
+    expect_error(["--weights", path, "--image", tmp_path / "x.png"],
+                 "unsupported image format")

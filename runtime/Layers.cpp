@@ -1,0 +1,651 @@
+//===- Layers.cpp - The f32 layers models run around the kernels ----------===//
+
+#include "runtime/Layers.h"
+#include "runtime/ThreadPool.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+using namespace clusopt::runtime;
+using llvm::Error;
+using llvm::Expected;
+
+namespace {
+
+Error layerError(llvm::StringRef layer, const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 (layer + ": " + message).str());
+}
+
+Error expectF32(llvm::StringRef layer, llvm::StringRef what, const Tensor &t,
+                int64_t rank = -1) {
+  if (t.dtype() != DType::F32)
+    return layerError(layer, llvm::formatv("{0} must be f32, got {1}", what,
+                                           dtypeName(t.dtype())));
+  if (rank >= 0 && t.rank() != rank)
+    return layerError(layer, llvm::formatv("{0} must have rank {1}, got {2}",
+                                           what, rank, shapeString(t.shape())));
+  return Error::success();
+}
+
+// Rows of x per GEMM micro-kernel call, over a 32-wide panel. FMA has a
+// latency of 4 cycles on two ports, so a micro-kernel needs about 8
+// independent accumulators, and each k step should load few values per
+// FMA. AVX2 (16 registers): 3 rows of 4 vectors are 12 accumulators, with
+// 4 weight loads and 3 broadcasts per 12 FMAs. AVX-512 (32 registers): 6
+// rows of 2 vectors, 8 loads per 12 FMAs.
+constexpr int64_t kMicroRows = 3, kWideMicroRows = 6;
+// Rows per parallel task (a multiple of both): the panel (in · 32 floats)
+// stays in L2 while these rows stream past it.
+constexpr int64_t kTaskRows = 48;
+
+// acc[r][c] = Σ_k a[r][k] · panel[k][c] for Rows rows; rows past `rows`
+// repeat the last one and are dropped by the caller. Plain loops over
+// constant trip counts, so clang keeps the sums in vector registers.
+template <int64_t Rows>
+[[gnu::always_inline]] inline void
+microKernelBody(const float *a, int64_t lda, int64_t rows, const float *panel,
+                int64_t depth, float acc[][Linear::kPanel]) {
+  const float *ar[Rows];
+  for (int64_t r = 0; r < Rows; ++r)
+    ar[r] = a + std::min(r, rows - 1) * lda;
+  float sum[Rows][Linear::kPanel] = {};
+  for (int64_t k = 0; k < depth; ++k) {
+    const float *w = panel + k * Linear::kPanel;
+    for (int64_t r = 0; r < Rows; ++r) {
+      float av = ar[r][k];
+      for (int64_t c = 0; c < Linear::kPanel; ++c)
+        sum[r][c] += av * w[c];
+    }
+  }
+  std::memcpy(acc, sum, sizeof(sum));
+}
+
+// The 3-row kernel, cloned for AVX2+FMA and the x86-64 baseline and picked
+// at load time: one portable binary that still uses FMA where it can.
+#if defined(__x86_64__) && !defined(CLUSOPT_NO_TARGET_CLONES)
+#define CLUSOPT_WIDE_GEMM 1
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+void microKernel(const float *a, int64_t lda, int64_t rows, const float *panel,
+                 int64_t depth, float acc[][Linear::kPanel]) {
+  microKernelBody<kMicroRows>(a, lda, rows, panel, depth, acc);
+}
+
+#ifdef CLUSOPT_WIDE_GEMM
+// The 6-row kernel for AVX-512, called only where the CPU has it.
+// no-prefer-256-bit lets clang use zmm registers, which x86-64-v4 alone
+// does not.
+__attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
+wideMicroKernel(const float *a, int64_t lda, int64_t rows, const float *panel,
+                int64_t depth, float acc[][Linear::kPanel]) {
+  microKernelBody<kWideMicroRows>(a, lda, rows, panel, depth, acc);
+}
+
+// CLUSOPT_GEMM_NO_AVX512 picks the AVX2 kernel anyway (tests use it to
+// cover that path on AVX-512 machines).
+bool hasAvx512() {
+  static const bool has =
+      !std::getenv("CLUSOPT_GEMM_NO_AVX512") &&
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  return has;
+}
+#endif
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Linear
+//===----------------------------------------------------------------------===//
+
+Expected<Linear> Linear::create(const Tensor &weight,
+                                std::optional<Tensor> bias) {
+  if (Error err = expectF32("linear", "weight", weight, 2))
+    return std::move(err);
+  Linear layer;
+  layer.out_ = weight.dim(0);
+  layer.in_ = weight.dim(1);
+  if (bias) {
+    if (Error err = expectF32("linear", "bias", *bias, 1))
+      return std::move(err);
+    if (bias->dim(0) != layer.out_)
+      return layerError("linear",
+                        llvm::formatv("bias has {0} elements for {1} outputs",
+                                      bias->dim(0), layer.out_));
+    layer.bias_ = std::move(bias);
+  }
+  int64_t panels = (layer.out_ + kPanel - 1) / kPanel;
+  auto packed = Tensor::zeros(DType::F32, {panels, layer.in_, kPanel});
+  if (!packed)
+    return packed.takeError();
+  const float *w = weight.data<float>();
+  float *p = packed->data<float>();
+  for (int64_t o = 0; o < layer.out_; ++o)
+    for (int64_t k = 0; k < layer.in_; ++k)
+      p[((o / kPanel) * layer.in_ + k) * kPanel + o % kPanel] =
+          w[o * layer.in_ + k];
+  layer.packed_ = std::move(*packed);
+  return layer;
+}
+
+void Linear::apply(const float *x, int64_t rows, float *y) const {
+  int64_t panels = (out_ + kPanel - 1) / kPanel;
+  int64_t rowTasks = (rows + kTaskRows - 1) / kTaskRows;
+  const float *packed = packed_.data<float>();
+  const float *bias = bias_ ? bias_->data<float>() : nullptr;
+  int64_t in = in_, out = out_;
+#ifdef CLUSOPT_WIDE_GEMM
+  bool wide = hasAvx512();
+#else
+  bool wide = false;
+#endif
+  int64_t step = wide ? kWideMicroRows : kMicroRows;
+  // Tasks are (row block, panel) pairs, so small-row GEMMs (late stages,
+  // the head) still spread over the threads.
+  ThreadPool::parallelFor(0, rowTasks * panels, [&](int64_t task) {
+    int64_t p = task % panels, rowBlock = task / panels;
+    const float *panel = packed + p * in * kPanel;
+    int64_t col0 = p * kPanel, cols = std::min(kPanel, out - col0);
+    int64_t rowEnd = std::min(rows, (rowBlock + 1) * kTaskRows);
+    for (int64_t r0 = rowBlock * kTaskRows; r0 < rowEnd; r0 += step) {
+      int64_t n = std::min(step, rowEnd - r0);
+      float acc[kWideMicroRows][kPanel];
+#ifdef CLUSOPT_WIDE_GEMM
+      if (wide)
+        wideMicroKernel(x + r0 * in, in, n, panel, in, acc);
+      else
+#endif
+        microKernel(x + r0 * in, in, n, panel, in, acc);
+      for (int64_t r = 0; r < n; ++r) {
+        float *dst = y + (r0 + r) * out + col0;
+        for (int64_t c = 0; c < cols; ++c)
+          dst[c] = acc[r][c] + (bias ? bias[col0 + c] : 0.0f);
+      }
+    }
+  });
+}
+
+Expected<Tensor> Linear::operator()(const Tensor &x) const {
+  if (Error err = expectF32("linear", "input", x))
+    return std::move(err);
+  if (x.rank() < 1 || x.dim(x.rank() - 1) != in_)
+    return layerError("linear",
+                      llvm::formatv("input {0} does not end in {1} features",
+                                    shapeString(x.shape()), in_));
+  llvm::SmallVector<int64_t, 4> shape(x.shape());
+  shape.back() = out_;
+  auto y = Tensor::empty(DType::F32, shape);
+  if (!y)
+    return y.takeError();
+  apply(x.data<float>(), x.numElements() / std::max<int64_t>(in_, 1),
+        y->data<float>());
+  return y;
+}
+
+//===----------------------------------------------------------------------===//
+// Conv2d
+//===----------------------------------------------------------------------===//
+
+Expected<Conv2d> Conv2d::create(const Tensor &weight,
+                                std::optional<Tensor> bias, int64_t stride,
+                                int64_t padding, int64_t groups) {
+  if (Error err = expectF32("conv2d", "weight", weight, 4))
+    return std::move(err);
+  Conv2d conv;
+  conv.cout_ = weight.dim(0);
+  conv.kernel_ = weight.dim(2);
+  conv.stride_ = stride;
+  conv.padding_ = padding;
+  conv.groups_ = groups;
+  conv.cin_ = weight.dim(1) * groups;
+  if (weight.dim(3) != conv.kernel_ || stride < 1 || padding < 0)
+    return layerError(
+        "conv2d", llvm::formatv("unsupported weight {0}, stride {1}, "
+                                "padding {2} (square kernels only)",
+                                shapeString(weight.shape()), stride, padding));
+  if (groups != 1 && !(groups == conv.cout_ && weight.dim(1) == 1))
+    return layerError("conv2d",
+                      llvm::formatv("groups = {0} with weight {1}: "
+                                    "only dense and depthwise",
+                                    groups, shapeString(weight.shape())));
+  if (bias) {
+    if (Error err = expectF32("conv2d", "bias", *bias, 1))
+      return std::move(err);
+    if (bias->dim(0) != conv.cout_)
+      return layerError("conv2d",
+                        llvm::formatv("bias has {0} elements for {1} outputs",
+                                      bias->dim(0), conv.cout_));
+  }
+  int64_t taps = conv.kernel_ * conv.kernel_;
+  if (groups == 1) {
+    // Weight [Cout, Cin, k, k] is already a Linear weight over im2col
+    // columns ordered (cin, ky, kx).
+    auto flat = weight.reshape({conv.cout_, conv.cin_ * taps});
+    if (!flat)
+      return flat.takeError();
+    auto gemm = Linear::create(*flat, bias);
+    if (!gemm)
+      return gemm.takeError();
+    conv.gemm_ = std::move(*gemm);
+  } else {
+    auto flat = weight.reshape({conv.cout_, taps});
+    if (!flat)
+      return flat.takeError();
+    conv.weight_ = std::move(*flat);
+    conv.bias_ = std::move(bias);
+    auto transposed = Tensor::empty(DType::F32, {taps, conv.cout_});
+    if (!transposed)
+      return transposed.takeError();
+    for (int64_t c = 0; c < conv.cout_; ++c)
+      for (int64_t t = 0; t < taps; ++t)
+        transposed->data<float>()[t * conv.cout_ + c] =
+            conv.weight_.data<float>()[c * taps + t];
+    conv.weightT_ = std::move(*transposed);
+  }
+  return conv;
+}
+
+Expected<Tensor> Conv2d::operator()(const Tensor &x) const {
+  if (Error err = expectF32("conv2d", "input", x, 4))
+    return std::move(err);
+  if (x.dim(1) != cin_)
+    return layerError("conv2d",
+                      llvm::formatv("input {0} has {1} channels, expected {2}",
+                                    shapeString(x.shape()), x.dim(1), cin_));
+  int64_t b = x.dim(0), h = x.dim(2), w = x.dim(3), k = kernel_, s = stride_,
+          p = padding_;
+  int64_t ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
+  if (h + 2 * p < k || w + 2 * p < k)
+    return layerError("conv2d", llvm::formatv("input {0} is smaller than the "
+                                              "{1}x{1} kernel",
+                                              shapeString(x.shape()), k));
+  const float *in = x.data<float>();
+
+  if (groups_ == 1) {
+    // im2col: row (b, oy, ox), column (c, ky, kx); then one GEMM gives
+    // [B, Ho·Wo, Cout], transposed to NCHW.
+    int64_t depth = cin_ * k * k, pixels = ho * wo;
+    auto cols = Tensor::empty(DType::F32, {b * pixels, depth});
+    if (!cols)
+      return cols.takeError();
+    float *col = cols->data<float>();
+    ThreadPool::parallelFor(0, b * ho, [&](int64_t row) {
+      int64_t bi = row / ho, oy = row % ho;
+      for (int64_t ox = 0; ox < wo; ++ox) {
+        float *dst = col + ((bi * ho + oy) * wo + ox) * depth;
+        for (int64_t c = 0; c < cin_; ++c)
+          for (int64_t ky = 0; ky < k; ++ky) {
+            int64_t iy = oy * s + ky - p;
+            for (int64_t kx = 0; kx < k; ++kx) {
+              int64_t ix = ox * s + kx - p;
+              bool inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+              *dst++ = inside ? in[((bi * cin_ + c) * h + iy) * w + ix] : 0.0f;
+            }
+          }
+      }
+    });
+    auto tokens = Tensor::empty(DType::F32, {b, pixels, cout_});
+    if (!tokens)
+      return tokens.takeError();
+    gemm_.apply(col, b * pixels, tokens->data<float>());
+    auto image = tokensToImage(*tokens, ho, wo);
+    return image;
+  }
+
+  // Depthwise: per (image, channel) plane, each tap adds a shifted row, so
+  // the innermost loop is contiguous at stride 1.
+  auto y = Tensor::empty(DType::F32, {b, cout_, ho, wo});
+  if (!y)
+    return y.takeError();
+  float *out = y->data<float>();
+  const float *wt = weight_.data<float>();
+  const float *bias = bias_ ? bias_->data<float>() : nullptr;
+  ThreadPool::parallelFor(0, b * cout_, [&](int64_t plane) {
+    int64_t c = plane % cout_;
+    const float *src = in + plane * h * w;
+    float *dst = out + plane * ho * wo;
+    std::fill(dst, dst + ho * wo, bias ? bias[c] : 0.0f);
+    for (int64_t oy = 0; oy < ho; ++oy)
+      for (int64_t ky = 0; ky < k; ++ky) {
+        int64_t iy = oy * s + ky - p;
+        if (iy < 0 || iy >= h)
+          continue;
+        const float *srow = src + iy * w;
+        float *drow = dst + oy * wo;
+        for (int64_t kx = 0; kx < k; ++kx) {
+          float tap = wt[c * k * k + ky * k + kx];
+          // ox such that 0 <= ox·s + kx - p < w.
+          int64_t lo = std::max<int64_t>(0, (p - kx + s - 1) / s);
+          int64_t hi = std::min<int64_t>(wo, (w - 1 + p - kx) / s + 1);
+          if (s == 1) {
+            const float *sp = srow + kx - p;
+            for (int64_t ox = lo; ox < hi; ++ox)
+              drow[ox] += tap * sp[ox];
+          } else {
+            for (int64_t ox = lo; ox < hi; ++ox)
+              drow[ox] += tap * srow[ox * s + kx - p];
+          }
+        }
+      }
+  });
+  return y;
+}
+
+Expected<Tensor> Conv2d::onTokens(const Tensor &x, int64_t h, int64_t w,
+                                  bool addInput) const {
+  if (Error err = expectF32("conv2d", "tokens", x, 3))
+    return std::move(err);
+  if (groups_ == 1 || groups_ != cout_)
+    return layerError("conv2d", "only depthwise convolutions run on tokens");
+  int64_t b = x.dim(0), c = cout_, k = kernel_, s = stride_, p = padding_;
+  if (x.dim(1) != h * w || x.dim(2) != c)
+    return layerError("conv2d",
+                      llvm::formatv("tokens {0} are not a {1}x{2} image of {3} "
+                                    "channels",
+                                    shapeString(x.shape()), h, w, c));
+  if (h + 2 * p < k || w + 2 * p < k)
+    return layerError("conv2d", llvm::formatv("image {0}x{1} is smaller than "
+                                              "the {2}x{2} kernel",
+                                              h, w, k));
+  int64_t ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
+  if (addInput && (ho != h || wo != w))
+    return layerError("conv2d", "the shortcut needs a same-size output");
+  auto y = Tensor::empty(DType::F32, {b, ho * wo, c});
+  if (!y)
+    return y.takeError();
+  const float *in = x.data<float>(), *wt = weightT_.data<float>();
+  const float *bias = bias_ ? bias_->data<float>() : nullptr;
+  float *out = y->data<float>();
+  ThreadPool::parallelFor(0, b * ho, [&](int64_t row) {
+    int64_t bi = row / ho, oy = row % ho;
+    const float *img = in + bi * h * w * c;
+    for (int64_t ox = 0; ox < wo; ++ox) {
+      float *dst = out + ((bi * ho + oy) * wo + ox) * c;
+      const float *self = img + (oy * w + ox) * c;
+      for (int64_t ch = 0; ch < c; ++ch)
+        dst[ch] = (bias ? bias[ch] : 0.0f) + (addInput ? self[ch] : 0.0f);
+      for (int64_t ky = 0; ky < k; ++ky) {
+        int64_t iy = oy * s + ky - p;
+        if (iy < 0 || iy >= h)
+          continue;
+        for (int64_t kx = 0; kx < k; ++kx) {
+          int64_t ix = ox * s + kx - p;
+          if (ix < 0 || ix >= w)
+            continue;
+          const float *src = img + (iy * w + ix) * c;
+          const float *tap = wt + (ky * k + kx) * c;
+          for (int64_t ch = 0; ch < c; ++ch)
+            dst[ch] += tap[ch] * src[ch];
+        }
+      }
+    }
+  });
+  return y;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalisation, activation, reductions
+//===----------------------------------------------------------------------===//
+
+static Error checkNormParams(llvm::StringRef layer, const Tensor &weight,
+                             const Tensor &bias, int64_t channels) {
+  for (const Tensor *t : {&weight, &bias}) {
+    if (Error err = expectF32(layer, "weight and bias", *t, 1))
+      return err;
+    if (t->dim(0) != channels)
+      return layerError(layer,
+                        llvm::formatv("parameter has {0} elements for {1} "
+                                      "channels",
+                                      t->dim(0), channels));
+  }
+  return Error::success();
+}
+
+Expected<Tensor> clusopt::runtime::layerNorm(const Tensor &x,
+                                             const Tensor &weight,
+                                             const Tensor &bias, float eps) {
+  if (Error err = expectF32("layer_norm", "input", x))
+    return std::move(err);
+  if (x.rank() < 1)
+    return layerError("layer_norm", "input must have rank >= 1");
+  int64_t c = x.dim(x.rank() - 1);
+  if (Error err = checkNormParams("layer_norm", weight, bias, c))
+    return std::move(err);
+  auto y = Tensor::empty(DType::F32, x.shape());
+  if (!y)
+    return y.takeError();
+  const float *in = x.data<float>(), *g = weight.data<float>(),
+              *be = bias.data<float>();
+  float *out = y->data<float>();
+  int64_t rows = c ? x.numElements() / c : 0;
+  ThreadPool::parallelFor(0, rows, [&](int64_t r) {
+    const float *src = in + r * c;
+    float *dst = out + r * c;
+    float mean = 0.0f;
+    for (int64_t i = 0; i < c; ++i)
+      mean += src[i];
+    mean /= static_cast<float>(c);
+    float var = 0.0f;
+    for (int64_t i = 0; i < c; ++i)
+      var += (src[i] - mean) * (src[i] - mean);
+    float inv = 1.0f / std::sqrt(var / static_cast<float>(c) + eps);
+    for (int64_t i = 0; i < c; ++i)
+      dst[i] = (src[i] - mean) * inv * g[i] + be[i];
+  });
+  return y;
+}
+
+Expected<Tensor> clusopt::runtime::layerNorm2d(const Tensor &x,
+                                               const Tensor &weight,
+                                               const Tensor &bias, float eps) {
+  if (Error err = expectF32("layer_norm_2d", "input", x, 4))
+    return std::move(err);
+  int64_t b = x.dim(0), c = x.dim(1), pixels = x.dim(2) * x.dim(3);
+  if (Error err = checkNormParams("layer_norm_2d", weight, bias, c))
+    return std::move(err);
+  auto y = Tensor::empty(DType::F32, x.shape());
+  if (!y)
+    return y.takeError();
+  const float *in = x.data<float>(), *g = weight.data<float>(),
+              *be = bias.data<float>();
+  float *out = y->data<float>();
+  // Channels are strided by H·W, so each task normalises a strip of
+  // pixels with per-pixel sums that vectorise across the strip.
+  constexpr int64_t kStrip = 64;
+  int64_t strips = (pixels + kStrip - 1) / kStrip;
+  ThreadPool::parallelFor(0, b * strips, [&](int64_t task) {
+    int64_t bi = task / strips, p0 = (task % strips) * kStrip;
+    int64_t n = std::min(kStrip, pixels - p0);
+    const float *src = in + bi * c * pixels + p0;
+    float *dst = out + bi * c * pixels + p0;
+    float mean[kStrip] = {}, var[kStrip] = {};
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t i = 0; i < n; ++i)
+        mean[i] += src[ch * pixels + i];
+    for (int64_t i = 0; i < n; ++i)
+      mean[i] /= static_cast<float>(c);
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t i = 0; i < n; ++i) {
+        float d = src[ch * pixels + i] - mean[i];
+        var[i] += d * d;
+      }
+    for (int64_t i = 0; i < n; ++i)
+      var[i] = 1.0f / std::sqrt(var[i] / static_cast<float>(c) + eps);
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t i = 0; i < n; ++i)
+        dst[ch * pixels + i] =
+            (src[ch * pixels + i] - mean[i]) * var[i] * g[ch] + be[ch];
+  });
+  return y;
+}
+
+float clusopt::runtime::erfApprox(float a) {
+  // The rational approximation Eigen and XLA use for f32 erf: odd
+  // numerator over even denominator on [-4, 4], where erf already rounds
+  // to ±1 in f32.
+  float x = std::min(4.0f, std::max(-4.0f, a));
+  float x2 = x * x;
+  float p = -2.72614225801306e-10f;
+  p = p * x2 + 2.77068142495902e-08f;
+  p = p * x2 + -2.10102402082508e-06f;
+  p = p * x2 + -5.69250639462346e-05f;
+  p = p * x2 + -7.34990630326855e-04f;
+  p = p * x2 + -2.95459980854025e-03f;
+  p = p * x2 + -1.60960333262415e-02f;
+  float q = -1.45660718464996e-05f;
+  q = q * x2 + -2.13374055278905e-04f;
+  q = q * x2 + -1.68282697438203e-03f;
+  q = q * x2 + -7.37332916720468e-03f;
+  q = q * x2 + -1.42647390514189e-02f;
+  return x * p / q;
+}
+
+void clusopt::runtime::geluInPlace(Tensor &x) {
+  float *v = x.data<float>();
+  int64_t n = x.numElements();
+  constexpr int64_t kChunk = 4096;
+  ThreadPool::parallelFor(0, (n + kChunk - 1) / kChunk, [&](int64_t chunk) {
+    int64_t end = std::min(n, (chunk + 1) * kChunk);
+    for (int64_t i = chunk * kChunk; i < end; ++i)
+      v[i] = 0.5f * v[i] * (1.0f + erfApprox(v[i] * 0.70710678118654752f));
+  });
+}
+
+Expected<Tensor> clusopt::runtime::meanTokens(const Tensor &x) {
+  if (Error err = expectF32("mean", "input", x, 3))
+    return std::move(err);
+  int64_t b = x.dim(0), n = x.dim(1), c = x.dim(2);
+  auto y = Tensor::zeros(DType::F32, {b, c});
+  if (!y)
+    return y.takeError();
+  const float *in = x.data<float>();
+  float *out = y->data<float>();
+  for (int64_t bi = 0; bi < b; ++bi) {
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t i = 0; i < c; ++i)
+        out[bi * c + i] += in[(bi * n + t) * c + i];
+    for (int64_t i = 0; i < c; ++i)
+      out[bi * c + i] /= static_cast<float>(std::max<int64_t>(n, 1));
+  }
+  return y;
+}
+
+Error clusopt::runtime::addInPlace(Tensor &x, const Tensor &y) {
+  if (Error err = expectF32("add", "lhs", x))
+    return err;
+  if (Error err = expectF32("add", "rhs", y))
+    return err;
+  if (x.shape() != y.shape())
+    return layerError("add", llvm::formatv("shapes {0} and {1} differ",
+                                           shapeString(x.shape()),
+                                           shapeString(y.shape())));
+  float *a = x.data<float>();
+  const float *b = y.data<float>();
+  int64_t n = x.numElements();
+  constexpr int64_t kChunk = 16384;
+  ThreadPool::parallelFor(0, (n + kChunk - 1) / kChunk, [&](int64_t chunk) {
+    int64_t end = std::min(n, (chunk + 1) * kChunk);
+    for (int64_t i = chunk * kChunk; i < end; ++i)
+      a[i] += b[i];
+  });
+  return Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Layout changes
+//===----------------------------------------------------------------------===//
+
+// out[b][j][i] = in[b][i][j] for in [B, R, C], in 32x32 tiles.
+static Expected<Tensor> transposeBatched(const Tensor &x, int64_t b, int64_t r,
+                                         int64_t c,
+                                         llvm::ArrayRef<int64_t> outShape) {
+  auto y = Tensor::empty(DType::F32, outShape);
+  if (!y)
+    return y.takeError();
+  const float *in = x.data<float>();
+  float *out = y->data<float>();
+  constexpr int64_t kTile = 32;
+  int64_t rt = (r + kTile - 1) / kTile, ct = (c + kTile - 1) / kTile;
+  ThreadPool::parallelFor(0, b * rt * ct, [&](int64_t task) {
+    int64_t bi = task / (rt * ct), i0 = (task / ct) % rt * kTile,
+            j0 = task % ct * kTile;
+    const float *src = in + bi * r * c;
+    float *dst = out + bi * r * c;
+    for (int64_t i = i0; i < std::min(r, i0 + kTile); ++i)
+      for (int64_t j = j0; j < std::min(c, j0 + kTile); ++j)
+        dst[j * r + i] = src[i * c + j];
+  });
+  return y;
+}
+
+Expected<Tensor> clusopt::runtime::imageToTokens(const Tensor &x) {
+  if (Error err = expectF32("image_to_tokens", "input", x, 4))
+    return std::move(err);
+  int64_t b = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
+  return transposeBatched(x, b, c, hw, {b, hw, c});
+}
+
+Expected<Tensor> clusopt::runtime::tokensToImage(const Tensor &x, int64_t h,
+                                                 int64_t w) {
+  if (Error err = expectF32("tokens_to_image", "input", x, 3))
+    return std::move(err);
+  int64_t b = x.dim(0), n = x.dim(1), c = x.dim(2);
+  if (n != h * w)
+    return layerError(
+        "tokens_to_image",
+        llvm::formatv("{0} tokens are not a {1}x{2} image", n, h, w));
+  return transposeBatched(x, b, n, c, {b, c, h, w});
+}
+
+Expected<Tensor> clusopt::runtime::transposeLast(const Tensor &x) {
+  if (Error err = expectF32("transpose", "input", x, 3))
+    return std::move(err);
+  return transposeBatched(x, x.dim(0), x.dim(1), x.dim(2),
+                          {x.dim(0), x.dim(2), x.dim(1)});
+}
+
+Expected<Tensor> clusopt::runtime::splitHeads(const Tensor &x, int64_t heads) {
+  if (Error err = expectF32("split_heads", "input", x, 3))
+    return std::move(err);
+  int64_t b = x.dim(0), n = x.dim(1), c = x.dim(2);
+  if (heads < 1 || c % heads)
+    return layerError("split_heads", llvm::formatv("{0} channels do not split "
+                                                   "into {1} heads",
+                                                   c, heads));
+  int64_t d = c / heads;
+  auto y = Tensor::empty(DType::F32, {b, heads, n, d});
+  if (!y)
+    return y.takeError();
+  const float *in = x.data<float>();
+  float *out = y->data<float>();
+  ThreadPool::parallelFor(0, b * n, [&](int64_t row) {
+    int64_t bi = row / n, t = row % n;
+    for (int64_t hd = 0; hd < heads; ++hd)
+      std::memcpy(out + ((bi * heads + hd) * n + t) * d, in + row * c + hd * d,
+                  d * sizeof(float));
+  });
+  return y;
+}
+
+Expected<Tensor> clusopt::runtime::mergeHeads(const Tensor &x) {
+  if (Error err = expectF32("merge_heads", "input", x, 4))
+    return std::move(err);
+  int64_t b = x.dim(0), heads = x.dim(1), n = x.dim(2), d = x.dim(3);
+  auto y = Tensor::empty(DType::F32, {b, n, heads * d});
+  if (!y)
+    return y.takeError();
+  const float *in = x.data<float>();
+  float *out = y->data<float>();
+  ThreadPool::parallelFor(0, b * n, [&](int64_t row) {
+    int64_t bi = row / n, t = row % n;
+    for (int64_t hd = 0; hd < heads; ++hd)
+      std::memcpy(out + row * heads * d + hd * d,
+                  in + ((bi * heads + hd) * n + t) * d, d * sizeof(float));
+  });
+  return y;
+}

@@ -1,0 +1,381 @@
+//===- PacaVit.cpp - PaCa-ViT on the runtime and generated kernels --------===//
+
+#include "runtime/models/PacaVit.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <chrono>
+
+using namespace clusopt::runtime;
+using llvm::Error;
+using llvm::Expected;
+
+Expected<PacaConfig> PacaConfig::byName(llvm::StringRef name) {
+  PacaConfig c;
+  llvm::StringRef size = name;
+  size.consume_front("paca_");
+  c.name = ("paca_" + size).str();
+  if (size == "tiny" || size == "small")
+    c.dims = {96, 192, 320, 384};
+  else if (size == "base")
+    c.dims = {96, 192, 384, 512};
+  else
+    return llvm::createStringError(
+        "unknown model '" + name.str() +
+        "' (known: paca_tiny, paca_small, paca_base)");
+  c.heads = {2, 4, 8, 16};
+  if (size == "tiny")
+    c.depths = {2, 2, 4, 2};
+  else if (size == "small")
+    c.depths = {3, 3, 10, 3};
+  else
+    c.depths = {3, 3, 18, 3};
+  return c;
+}
+
+std::vector<std::pair<std::string, llvm::SmallVector<int64_t, 4>>>
+PacaConfig::weightShapes() const {
+  std::vector<std::pair<std::string, llvm::SmallVector<int64_t, 4>>> s;
+  auto add = [&](std::string name, llvm::SmallVector<int64_t, 4> shape) {
+    s.emplace_back(std::move(name), std::move(shape));
+  };
+  int64_t d0 = dims[0];
+  add("patch_embed.proj.0.weight", {d0 / 2, 3, 3, 3});
+  add("patch_embed.proj.0.bias", {d0 / 2});
+  add("patch_embed.proj.1.weight", {d0, d0 / 2, 3, 3});
+  add("patch_embed.proj.1.bias", {d0});
+  add("patch_embed.norm.weight", {d0});
+  add("patch_embed.norm.bias", {d0});
+  for (int i = 0; i < 4; ++i) {
+    int64_t c = dims[i], m = clusters[i], hidden = mlpRatio * c;
+    for (int64_t j = 0; j < depths[i]; ++j) {
+      std::string p = llvm::formatv("stage{0}.{1}.", i + 1, j).str();
+      add(p + "norm1_before.weight", {c});
+      add(p + "norm1_before.bias", {c});
+      if (m > 0 && j == 0) {
+        std::string q = p + "attn.clustering.clustering.";
+        add(q + "0.weight", {c, 1, 7, 7});
+        add(q + "0.bias", {c});
+        add(q + "2.weight", {c, c, 1, 1});
+        add(q + "2.bias", {c});
+        add(q + "4.weight", {m, c, 1, 1});
+      }
+      if (m > 0) {
+        add(p + "attn.cluster_norm.weight", {c});
+        add(p + "attn.cluster_norm.bias", {c});
+      }
+      for (const char *proj : {"q", "k", "v", "proj"}) {
+        add(p + "attn." + proj + ".weight", {c, c});
+        add(p + "attn." + proj + ".bias", {c});
+      }
+      add(p + "norm2_before.weight", {c});
+      add(p + "norm2_before.bias", {c});
+      add(p + "mlp.fc1.weight", {hidden, c});
+      add(p + "mlp.fc1.bias", {hidden});
+      add(p + "mlp.dwconv.dwconv.weight", {hidden, 1, 3, 3});
+      add(p + "mlp.dwconv.dwconv.bias", {hidden});
+      add(p + "mlp.fc2.weight", {c, hidden});
+      add(p + "mlp.fc2.bias", {c});
+    }
+    add(llvm::formatv("norm{0}.weight", i + 1).str(), {c});
+    add(llvm::formatv("norm{0}.bias", i + 1).str(), {c});
+    if (i + 1 < 4) {
+      std::string t = llvm::formatv("transition{0}.", i + 1).str();
+      add(t + "proj.weight", {dims[i + 1], c, 3, 3});
+      add(t + "proj.bias", {dims[i + 1]});
+      add(t + "norm.weight", {dims[i + 1]});
+      add(t + "norm.bias", {dims[i + 1]});
+    }
+  }
+  add("head.weight", {numClasses, dims[3]});
+  add("head.bias", {numClasses});
+  return s;
+}
+
+void Profile::add(const std::string &label, double seconds) {
+  auto [it, inserted] = index_.try_emplace(label, entries_.size());
+  if (inserted)
+    entries_.emplace_back(label, 0.0);
+  entries_[it->second].second += seconds;
+}
+
+namespace {
+
+// Times a scope into a profile (when there is one).
+class Timer {
+public:
+  Timer(Profile *profile, std::string label)
+      : profile_(profile), label_(std::move(label)),
+        start_(std::chrono::steady_clock::now()) {}
+  ~Timer() {
+    if (profile_)
+      profile_->add(label_, std::chrono::duration<double>(
+                                std::chrono::steady_clock::now() - start_)
+                                .count());
+  }
+
+private:
+  Profile *profile_;
+  std::string label_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// Loads weights by name, every one checked against the config's shape.
+class WeightLoader {
+public:
+  WeightLoader(const SafetensorsFile &file, const PacaConfig &config)
+      : file_(file) {
+    for (auto &[name, shape] : config.weightShapes())
+      shapes_[name] = shape;
+  }
+
+  Expected<Tensor> get(const std::string &name) {
+    auto it = shapes_.find(name);
+    assert(it != shapes_.end() && "weight missing from weightShapes()");
+    return file_.load(name, DType::F32, it->second);
+  }
+  // A [out, in, 1, 1] convolution weight as a Linear.
+  Expected<Linear> linear(const std::string &prefix, bool bias = true) {
+    auto w = get(prefix + ".weight");
+    if (!w)
+      return w.takeError();
+    if (w->rank() == 4) {
+      auto flat = w->reshape({w->dim(0), w->dim(1)});
+      if (!flat)
+        return flat.takeError();
+      *w = std::move(*flat);
+    }
+    std::optional<Tensor> b;
+    if (bias) {
+      auto bt = get(prefix + ".bias");
+      if (!bt)
+        return bt.takeError();
+      b = std::move(*bt);
+    }
+    return Linear::create(*w, std::move(b));
+  }
+  Expected<Conv2d> conv(const std::string &prefix, int64_t stride,
+                        int64_t padding, int64_t groups) {
+    auto w = get(prefix + ".weight");
+    if (!w)
+      return w.takeError();
+    auto b = get(prefix + ".bias");
+    if (!b)
+      return b.takeError();
+    return Conv2d::create(*w, std::move(*b), stride, padding, groups);
+  }
+  Error norm(const std::string &prefix, Tensor &weight, Tensor &bias) {
+    auto w = get(prefix + ".weight");
+    if (!w)
+      return w.takeError();
+    auto b = get(prefix + ".bias");
+    if (!b)
+      return b.takeError();
+    weight = std::move(*w);
+    bias = std::move(*b);
+    return Error::success();
+  }
+
+private:
+  const SafetensorsFile &file_;
+  std::map<std::string, llvm::SmallVector<int64_t, 4>> shapes_;
+};
+
+// Assigns an Expected's value to `dst` or returns its error from the
+// enclosing function.
+#define ASSIGN_OR_RETURN(dst, expr)                                            \
+  do {                                                                         \
+    auto value_ = (expr);                                                      \
+    if (!value_)                                                               \
+      return value_.takeError();                                               \
+    dst = std::move(*value_);                                                  \
+  } while (0)
+
+#define RETURN_IF_ERROR(expr)                                                  \
+  do {                                                                         \
+    if (Error err_ = (expr))                                                   \
+      return std::move(err_);                                                  \
+  } while (0)
+
+} // namespace
+
+Expected<std::unique_ptr<PacaVit>> PacaVit::load(const PacaConfig &config,
+                                                 const SafetensorsFile &weights,
+                                                 const KernelLibrary &kernels) {
+  for (const char *entry : {"assign_pool", "attention"})
+    if (!kernels.find(entry))
+      return llvm::createStringError(
+          llvm::formatv("kernel library {0} has no entry point '{1}' (build "
+                        "it from runtime/models/paca_kernels.mlir)",
+                        kernels.path(), entry)
+              .str());
+  std::unique_ptr<PacaVit> model(new PacaVit(config, kernels));
+  WeightLoader load(weights, config);
+  ASSIGN_OR_RETURN(model->stem0, load.conv("patch_embed.proj.0", 2, 1, 1));
+  ASSIGN_OR_RETURN(model->stem1, load.conv("patch_embed.proj.1", 2, 1, 1));
+  RETURN_IF_ERROR(load.norm("patch_embed.norm", model->stemNorm.weight,
+                            model->stemNorm.bias));
+  for (int i = 0; i < 4; ++i) {
+    Stage &stage = model->stages[i];
+    int64_t hidden = config.mlpRatio * config.dims[i];
+    for (int64_t j = 0; j < config.depths[i]; ++j) {
+      Block &b = stage.blocks.emplace_back();
+      std::string p = llvm::formatv("stage{0}.{1}.", i + 1, j).str();
+      RETURN_IF_ERROR(
+          load.norm(p + "norm1_before", b.norm1.weight, b.norm1.bias));
+      if (config.clusters[i] > 0 && j == 0) {
+        std::string q = p + "attn.clustering.clustering.";
+        ASSIGN_OR_RETURN(b.clusterDw, load.conv(q + "0", 1, 3, config.dims[i]));
+        ASSIGN_OR_RETURN(b.clusterMix, load.linear(q + "2"));
+        ASSIGN_OR_RETURN(b.clusterLogits, load.linear(q + "4", false));
+      }
+      if (config.clusters[i] > 0)
+        RETURN_IF_ERROR(load.norm(p + "attn.cluster_norm", b.clusterNorm.weight,
+                                  b.clusterNorm.bias));
+      ASSIGN_OR_RETURN(b.q, load.linear(p + "attn.q"));
+      ASSIGN_OR_RETURN(b.k, load.linear(p + "attn.k"));
+      ASSIGN_OR_RETURN(b.v, load.linear(p + "attn.v"));
+      ASSIGN_OR_RETURN(b.proj, load.linear(p + "attn.proj"));
+      RETURN_IF_ERROR(
+          load.norm(p + "norm2_before", b.norm2.weight, b.norm2.bias));
+      ASSIGN_OR_RETURN(b.fc1, load.linear(p + "mlp.fc1"));
+      ASSIGN_OR_RETURN(b.dwconv,
+                       load.conv(p + "mlp.dwconv.dwconv", 1, 1, hidden));
+      ASSIGN_OR_RETURN(b.fc2, load.linear(p + "mlp.fc2"));
+    }
+    RETURN_IF_ERROR(load.norm(llvm::formatv("norm{0}", i + 1).str(),
+                              stage.norm.weight, stage.norm.bias));
+    if (i + 1 < 4) {
+      std::string t = llvm::formatv("transition{0}.", i + 1).str();
+      ASSIGN_OR_RETURN(stage.transition, load.conv(t + "proj", 2, 1, 1));
+      RETURN_IF_ERROR(load.norm(t + "norm", stage.transitionNorm.weight,
+                                stage.transitionNorm.bias));
+    }
+  }
+  ASSIGN_OR_RETURN(model->head, load.linear("head"));
+  return model;
+}
+
+Expected<Tensor> PacaVit::block(const Block &b, int stage, bool first,
+                                const Tensor &x, int64_t h, int64_t w,
+                                Tensor &logits, Profile *profile) const {
+  std::string s = "stage" + std::to_string(stage + 1) + " ";
+  int64_t heads = config_.heads[stage];
+  float eps = config_.eps;
+  Tensor a, ctok, q, k, v, o, t;
+  {
+    Timer timer(profile, s + "layer_norm");
+    ASSIGN_OR_RETURN(a, layerNorm(x, b.norm1.weight, b.norm1.bias, eps));
+  }
+  if (config_.clusters[stage] > 0) {
+    if (first) {
+      // The clustering net on `a` as an image: dw7, GELU, 1x1, GELU, 1x1
+      // (the 1x1 convolutions as Linears on tokens), then logits [B, M, N].
+      Timer timer(profile, s + "clustering net");
+      Tensor c;
+      ASSIGN_OR_RETURN(c, b.clusterDw.onTokens(a, h, w));
+      geluInPlace(c);
+      ASSIGN_OR_RETURN(c, b.clusterMix(c));
+      geluInPlace(c);
+      ASSIGN_OR_RETURN(c, b.clusterLogits(c));
+      ASSIGN_OR_RETURN(logits, transposeLast(c));
+    }
+    {
+      Timer timer(profile, s + "assign_pool (kernel)");
+      std::vector<Tensor> r;
+      ASSIGN_OR_RETURN(r, kernels_.call("assign_pool", {logits, a}));
+      ctok = std::move(r[0]);
+    }
+    Timer timer(profile, s + "layer_norm");
+    ASSIGN_OR_RETURN(
+        ctok, layerNorm(ctok, b.clusterNorm.weight, b.clusterNorm.bias, eps));
+  } else {
+    ctok = a;
+  }
+  {
+    Timer timer(profile, s + "linear q/k/v/proj");
+    ASSIGN_OR_RETURN(q, b.q(a));
+    ASSIGN_OR_RETURN(k, b.k(ctok));
+    ASSIGN_OR_RETURN(v, b.v(ctok));
+    ASSIGN_OR_RETURN(q, splitHeads(q, heads));
+    ASSIGN_OR_RETURN(k, splitHeads(k, heads));
+    ASSIGN_OR_RETURN(v, splitHeads(v, heads));
+  }
+  {
+    Timer timer(profile, s + "attention (kernel)");
+    std::vector<Tensor> r;
+    ASSIGN_OR_RETURN(r, kernels_.call("attention", {q, k, v}));
+    o = std::move(r[0]);
+  }
+  Tensor y = x.clone();
+  {
+    Timer timer(profile, s + "linear q/k/v/proj");
+    ASSIGN_OR_RETURN(o, mergeHeads(o));
+    ASSIGN_OR_RETURN(o, b.proj(o));
+    RETURN_IF_ERROR(addInPlace(y, o));
+  }
+  {
+    Timer timer(profile, s + "layer_norm");
+    ASSIGN_OR_RETURN(t, layerNorm(y, b.norm2.weight, b.norm2.bias, eps));
+  }
+  {
+    Timer timer(profile, s + "mlp fc1/fc2");
+    ASSIGN_OR_RETURN(t, b.fc1(t));
+  }
+  {
+    Timer timer(profile, s + "mlp dwconv");
+    // dwconv(t) + t in one pass over the token layout.
+    ASSIGN_OR_RETURN(t, b.dwconv.onTokens(t, h, w, /*addInput=*/true));
+  }
+  {
+    Timer timer(profile, s + "gelu");
+    geluInPlace(t);
+  }
+  Timer timer(profile, s + "mlp fc1/fc2");
+  ASSIGN_OR_RETURN(t, b.fc2(t));
+  RETURN_IF_ERROR(addInPlace(y, t));
+  return y;
+}
+
+Expected<Tensor> PacaVit::forward(const Tensor &images,
+                                  Profile *profile) const {
+  if (images.dtype() != DType::F32 || images.rank() != 4 ||
+      images.dim(1) != 3 || images.dim(2) % 32 || images.dim(3) % 32 ||
+      images.dim(2) == 0 || images.dim(3) == 0 || images.dim(0) < 1)
+    return llvm::createStringError(
+        llvm::formatv("{0}: images must be f32 [B, 3, H, W] with H and W "
+                      "positive multiples of 32, got {1} {2}",
+                      config_.name, dtypeName(images.dtype()),
+                      shapeString(images.shape()))
+            .str());
+  float eps = config_.eps;
+  Tensor x, t, logits;
+  {
+    Timer timer(profile, "stem");
+    ASSIGN_OR_RETURN(x, stem0(images));
+    ASSIGN_OR_RETURN(x, stem1(x));
+    ASSIGN_OR_RETURN(x, layerNorm2d(x, stemNorm.weight, stemNorm.bias, eps));
+  }
+  for (int i = 0; i < 4; ++i) {
+    const Stage &stage = stages[i];
+    int64_t h = x.dim(2), w = x.dim(3);
+    ASSIGN_OR_RETURN(t, imageToTokens(x));
+    // Cluster logits [B, M, N] of block 0, reused by the later blocks.
+    Tensor clusterLogits;
+    for (size_t j = 0; j < stage.blocks.size(); ++j)
+      ASSIGN_OR_RETURN(t, block(stage.blocks[j], i, j == 0, t, h, w,
+                                clusterLogits, profile));
+    Timer timer(profile, i + 1 < 4 ? "stage norm + transition" : "head");
+    ASSIGN_OR_RETURN(t, layerNorm(t, stage.norm.weight, stage.norm.bias, eps));
+    if (i + 1 < 4) {
+      ASSIGN_OR_RETURN(x, tokensToImage(t, h, w));
+      ASSIGN_OR_RETURN(x, stage.transition(x));
+      ASSIGN_OR_RETURN(x, layerNorm2d(x, stage.transitionNorm.weight,
+                                      stage.transitionNorm.bias, eps));
+    }
+  }
+  Timer timer(profile, "head");
+  Tensor pooled;
+  ASSIGN_OR_RETURN(pooled, meanTokens(t));
+  return head(pooled);
+}

@@ -1,0 +1,421 @@
+//===- clusopt-run.cpp - Run a model on the runtime and generated kernels -===//
+//
+// Loads a model's weights (safetensors) and its generated kernels, runs it
+// on an image or a random batch, and prints the logits, the top-5 classes,
+// the median latency and, with --profile, the time per layer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/KernelLibrary.h"
+#include "runtime/Safetensors.h"
+#include "runtime/ThreadPool.h"
+#include "runtime/models/PacaVit.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <numeric>
+#include <random>
+
+using namespace clusopt::runtime;
+using namespace llvm;
+
+static cl::OptionCategory category("clusopt-run options");
+static cl::opt<std::string>
+    modelName("model", cl::desc("Model: paca_tiny, paca_small or paca_base"),
+              cl::init("paca_tiny"), cl::cat(category));
+static cl::opt<std::string> weightsPath(
+    "weights",
+    cl::desc("Weights (safetensors, f32, PyTorch state_dict names); every "
+             "tensor is checked against the model's config"),
+    cl::Required, cl::cat(category));
+static cl::opt<std::string> imagePath(
+    "image",
+    cl::desc("Input images, already preprocessed (no PNG/JPEG decoding): a "
+             ".npy of float32 or float64 [B, 3, H, W] or [3, H, W] (C order), "
+             "or a .bin of raw little-endian float32 NCHW whose shape is "
+             "--batch x 3 x --resolution x --resolution"),
+    cl::cat(category));
+static cl::opt<bool>
+    randomImage("random",
+                cl::desc("Run on seeded standard-normal images instead"),
+                cl::cat(category));
+static cl::opt<unsigned> seed("seed", cl::desc("Seed for --random (0)"),
+                              cl::init(0), cl::cat(category));
+static cl::opt<int64_t> batch("batch",
+                              cl::desc("Batch size for --random and .bin "
+                                       "(default 1; a .npy gives its own)"),
+                              cl::init(0), cl::cat(category));
+static cl::opt<int64_t> resolution(
+    "resolution",
+    cl::desc("Image height and width, a multiple of 32 (default 224 for "
+             "--random and .bin; for a .npy, checked against the file)"),
+    cl::init(0), cl::cat(category));
+// libLLVM.so already registers a "threads" option, so --threads is taken
+// out of argv before cl parses it (and documented in the overview).
+static int threads = 0;
+
+// Removes --threads N / --threads=N (one or two dashes) from argv; false on
+// a missing or bad value.
+static bool extractThreads(std::vector<char *> &args, std::string &error) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    StringRef arg = args[i];
+    if (arg == "--")
+      break;
+    if (!arg.consume_front("--") && !arg.consume_front("-"))
+      continue;
+    if (!arg.consume_front("threads"))
+      continue;
+    size_t count = 1;
+    if (arg.empty()) {
+      if (i + 1 >= args.size()) {
+        error = "--threads needs a value";
+        return false;
+      }
+      arg = args[i + 1];
+      count = 2;
+    } else if (!arg.consume_front("=")) {
+      continue;
+    }
+    if (arg.getAsInteger(10, threads) || threads < 1) {
+      error = ("--threads must be a positive integer, got '" + arg + "'").str();
+      return false;
+    }
+    args.erase(args.begin() + i, args.begin() + i + count);
+    --i;
+  }
+  return true;
+}
+static cl::opt<unsigned> runs("runs",
+                              cl::desc("Timed runs after one warm-up; the "
+                                       "median is reported (default 5)"),
+                              cl::init(5), cl::cat(category));
+static cl::opt<bool>
+    profile("profile",
+            cl::desc("Also print wall time per layer kind and stage (one "
+                     "extra run)"),
+            cl::cat(category));
+static cl::opt<std::string>
+    dumpLogits("dump-logits",
+               cl::desc("Write the logits to this .npy (float32 [B, C])"),
+               cl::cat(category));
+static cl::opt<std::string> kernelsPath(
+    "kernels",
+    cl::desc("The model's kernel library (.so with its .json manifest; "
+             "default: $CLUSOPT_PACA_KERNELS, else the one built with "
+             "clusopt: " CLUSOPT_PACA_KERNELS_PATH ")"),
+    cl::cat(category));
+
+static int fail(const Twine &message) {
+  errs() << "clusopt-run: error: " << message << "\n";
+  return 1;
+}
+
+// Reads a .npy of little-endian f4/f8 in C order into an f32 tensor.
+static Expected<Tensor> readNpy(StringRef path) {
+  auto buffer = MemoryBuffer::getFile(path, /*IsText=*/false,
+                                      /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return createStringError(path +
+                             ": cannot read: " + buffer.getError().message());
+  StringRef data = (*buffer)->getBuffer();
+  auto bad = [&](const Twine &why) {
+    return createStringError((path + ": not a supported .npy: " + why).str());
+  };
+  if (data.size() < 10 || !data.starts_with("\x93NUMPY"))
+    return bad("missing the \\x93NUMPY magic");
+  uint8_t major = data[6];
+  size_t headerLen, start;
+  if (major == 1) {
+    headerLen = uint8_t(data[8]) | uint8_t(data[9]) << 8;
+    start = 10;
+  } else if (major == 2 || major == 3) {
+    if (data.size() < 12)
+      return bad("truncated header");
+    headerLen = 0;
+    for (int i = 0; i < 4; ++i)
+      headerLen |= size_t(uint8_t(data[8 + i])) << (8 * i);
+    start = 12;
+  } else {
+    return bad("unknown version " + Twine(major));
+  }
+  if (headerLen > data.size() - start)
+    return bad("header runs past the end of the file (truncated?)");
+  StringRef header = data.substr(start, headerLen);
+  size_t elementSize;
+  if (header.contains("'descr': '<f4'"))
+    elementSize = 4;
+  else if (header.contains("'descr': '<f8'"))
+    elementSize = 8;
+  else
+    return bad("dtype must be float32 or float64 little-endian ('<f4', "
+               "'<f8')");
+  if (!header.contains("'fortran_order': False"))
+    return bad("Fortran order is not supported");
+  size_t open = header.find("'shape': ("), close;
+  if (open == StringRef::npos ||
+      (close = header.find(')', open)) == StringRef::npos)
+    return bad("no shape");
+  SmallVector<StringRef> parts;
+  header.slice(open + 10, close).split(parts, ',', -1, false);
+  SmallVector<int64_t> shape;
+  for (StringRef p : parts)
+    if (p.trim().getAsInteger(10, shape.emplace_back()))
+      return bad("bad shape");
+  Expected<int64_t> count = checkedElementCount(shape, elementSize);
+  if (!count)
+    return count.takeError();
+  size_t offset = start + headerLen;
+  if (data.size() - offset != size_t(*count) * elementSize)
+    return createStringError(
+        formatv("{0}: expected {1} bytes of data for shape {2}, found {3} "
+                "(truncated?)",
+                path, *count * elementSize, shapeString(shape),
+                data.size() - offset)
+            .str());
+  auto t = Tensor::empty(DType::F32, shape);
+  if (!t)
+    return t.takeError();
+  const char *src = data.data() + offset;
+  float *dst = t->data<float>();
+  for (int64_t i = 0; i < *count; ++i) {
+    if (elementSize == 4) {
+      std::memcpy(&dst[i], src + 4 * i, 4);
+    } else {
+      double d;
+      std::memcpy(&d, src + 8 * i, 8);
+      dst[i] = static_cast<float>(d);
+    }
+  }
+  return t;
+}
+
+static Error writeNpy(StringRef path, const Tensor &t) {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
+  for (int64_t d : t.shape())
+    header += std::to_string(d) + ", ";
+  header += "), }";
+  // Pad so the data starts 64-byte aligned, ending the header in '\n'.
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::error_code ec;
+  raw_fd_ostream os(path, ec, sys::fs::OF_None);
+  if (ec)
+    return createStringError(path + ": cannot write: " + ec.message());
+  os << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff)
+     << char(header.size() >> 8) << header;
+  os.write(static_cast<const char *>(t.raw()), t.numBytes());
+  os.close();
+  if (os.has_error())
+    return createStringError(path + ": write failed: " + os.error().message());
+  return Error::success();
+}
+
+static Expected<Tensor> loadImages() {
+  if (randomImage == !imagePath.empty())
+    return createStringError("give exactly one of --image and --random");
+  int64_t b = batch.getNumOccurrences() ? batch : 1,
+          r = resolution.getNumOccurrences() ? resolution : 224;
+  if (b < 1)
+    return createStringError("--batch must be at least 1");
+  if (randomImage || StringRef(imagePath).ends_with(".bin")) {
+    if (r < 32 || r % 32)
+      return createStringError(
+          formatv("--resolution {0} is not a positive multiple of 32", r)
+              .str());
+    auto t = Tensor::empty(DType::F32, {b, 3, r, r});
+    if (!t)
+      return t.takeError();
+    if (randomImage) {
+      std::mt19937 rng(seed);
+      std::normal_distribution<float> normal;
+      float *p = t->data<float>();
+      for (int64_t i = 0; i < t->numElements(); ++i)
+        p[i] = normal(rng);
+      return t;
+    }
+    auto buffer = MemoryBuffer::getFile(imagePath, false, false);
+    if (!buffer)
+      return createStringError(imagePath +
+                               ": cannot read: " + buffer.getError().message());
+    if ((*buffer)->getBufferSize() != t->numBytes())
+      return createStringError(
+          formatv("{0}: {1} bytes, expected {2} for float32 {3} (set "
+                  "--batch and --resolution; truncated?)",
+                  imagePath, (*buffer)->getBufferSize(), t->numBytes(),
+                  shapeString(t->shape()))
+              .str());
+    std::memcpy(t->raw(), (*buffer)->getBufferStart(), t->numBytes());
+    return t;
+  }
+  if (!StringRef(imagePath).ends_with(".npy"))
+    return createStringError(imagePath +
+                             ": unsupported image format (use a .npy or a "
+                             "raw float32 .bin; PNG/JPEG are not decoded)");
+  auto t = readNpy(imagePath);
+  if (!t)
+    return t.takeError();
+  if (t->rank() == 3) {
+    auto r4 = t->reshape({1, t->dim(0), t->dim(1), t->dim(2)});
+    if (!r4)
+      return r4.takeError();
+    *t = std::move(*r4);
+  }
+  if (t->rank() != 4 || t->dim(1) != 3)
+    return createStringError(imagePath +
+                             ": images must be [B, 3, H, W] or "
+                             "[3, H, W], got " +
+                             shapeString(t->shape()));
+  if (t->dim(2) % 32 || t->dim(3) % 32 || t->dim(2) == 0 || t->dim(3) == 0)
+    return createStringError(
+        formatv("{0}: resolution {1}x{2} is not a multiple of 32", imagePath,
+                t->dim(2), t->dim(3))
+            .str());
+  if (resolution.getNumOccurrences() &&
+      (t->dim(2) != resolution || t->dim(3) != resolution))
+    return createStringError(
+        formatv("{0}: images are {1}x{2}, --resolution says {3}", imagePath,
+                t->dim(2), t->dim(3), resolution.getValue())
+            .str());
+  if (batch.getNumOccurrences() && t->dim(0) != batch)
+    return createStringError(formatv("{0}: batch is {1}, --batch says {2}",
+                                     imagePath, t->dim(0), batch.getValue())
+                                 .str());
+  return t;
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  std::vector<char *> args(argv, argv + argc);
+  std::string threadsError;
+  if (!extractThreads(args, threadsError))
+    return fail(threadsError);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      static_cast<int>(args.size()), args.data(),
+      "Run a model on the clusopt runtime and its generated kernels\n\n"
+      "Prints the logits' summary, each image's top-5 classes and the median "
+      "latency;\nwith --profile, the time per layer kind and stage.\n\n"
+      "  --threads=<N>   threads for the runtime's layers and the kernels "
+      "(one libomp\n                  pool; default: OMP_NUM_THREADS, else "
+      "every core)\n\n"
+      "Example:\n  clusopt-run --model paca_tiny --weights w.safetensors "
+      "--random --batch 1 \\\n      --resolution 224 --threads 2 "
+      "--profile\n");
+
+  Expected<PacaConfig> config = PacaConfig::byName(modelName);
+  if (!config)
+    return fail(toString(config.takeError()));
+  if (threads > 0)
+    ThreadPool::setNumThreads(threads);
+  if (runs < 1)
+    return fail("--runs must be at least 1");
+
+  Expected<Tensor> images = loadImages();
+  if (!images)
+    return fail(toString(images.takeError()));
+
+  std::string kernels = kernelsPath;
+  if (kernels.empty())
+    if (const char *env = std::getenv("CLUSOPT_PACA_KERNELS"))
+      kernels = env;
+  if (kernels.empty())
+    kernels = CLUSOPT_PACA_KERNELS_PATH;
+  auto library = KernelLibrary::open(kernels);
+  if (!library)
+    return fail(toString(library.takeError()));
+  Expected<SafetensorsFile> weights = SafetensorsFile::open(weightsPath);
+  if (!weights)
+    return fail(toString(weights.takeError()));
+  auto model = PacaVit::load(*config, *weights, **library);
+  if (!model)
+    return fail(weightsPath + ": " + toString(model.takeError()));
+
+  // One warm-up run (page faults, first-touch), then the timed ones.
+  Expected<Tensor> logits = (*model)->forward(*images);
+  if (!logits)
+    return fail(toString(logits.takeError()));
+  std::vector<double> times;
+  for (unsigned i = 0; i < runs; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    logits = (*model)->forward(*images);
+    times.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
+    if (!logits)
+      return fail(toString(logits.takeError()));
+  }
+  std::sort(times.begin(), times.end());
+  double median =
+      times.size() % 2
+          ? times[times.size() / 2]
+          : (times[times.size() / 2 - 1] + times[times.size() / 2]) / 2;
+
+  int64_t b = logits->dim(0), classes = logits->dim(1);
+  const float *l = logits->data<float>();
+  double sum = 0, sq = 0;
+  float lo = l[0], hi = l[0];
+  for (int64_t i = 0; i < logits->numElements(); ++i) {
+    sum += l[i], sq += double(l[i]) * l[i];
+    lo = std::min(lo, l[i]), hi = std::max(hi, l[i]);
+  }
+  double mean = sum / logits->numElements();
+  outs() << "model " << config->name << ", images "
+         << shapeString(images->shape()) << ", threads "
+         << ThreadPool::numThreads() << ", kernels " << (*library)->path()
+         << " (" << (*library)->target() << ")\n";
+  outs() << "logits " << shapeString(logits->shape())
+         << format(": mean %.6g, std %.6g, min %.6g, max %.6g\n", mean,
+                   std::sqrt(
+                       std::max(0.0, sq / logits->numElements() - mean * mean)),
+                   lo, hi);
+  for (int64_t i = 0; i < b; ++i) {
+    std::vector<int64_t> order(classes);
+    std::iota(order.begin(), order.end(), 0);
+    const float *row = l + i * classes;
+    int64_t k = std::min<int64_t>(5, classes);
+    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                      [&](int64_t x, int64_t y) { return row[x] > row[y]; });
+    outs() << "image " << i << " top-5:";
+    for (int64_t j = 0; j < k; ++j)
+      outs() << format(" %lld (%.4f)", (long long)order[j], row[order[j]]);
+    outs() << "\n";
+  }
+  outs() << format("latency: median %.2f ms over %u runs (min %.2f, max "
+                   "%.2f)\n",
+                   median * 1e3, runs.getValue(), times.front() * 1e3,
+                   times.back() * 1e3);
+
+  if (profile) {
+    Profile prof;
+    auto start = std::chrono::steady_clock::now();
+    auto again = (*model)->forward(*images, &prof);
+    double total =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    if (!again)
+      return fail(toString(again.takeError()));
+    outs() << format("\n%-34s %10s %7s\n", "layer", "ms", "%");
+    for (const auto &[label, seconds] : prof.entries())
+      outs() << format("%-34s %10.3f %6.1f%%\n", label.c_str(), seconds * 1e3,
+                       100 * seconds / total);
+    outs() << format("%-34s %10.3f\n", "total (profiled run)", total * 1e3);
+  }
+
+  if (!dumpLogits.empty())
+    if (Error err = writeNpy(dumpLogits, *logits))
+      return fail(toString(std::move(err)));
+  return 0;
+}
