@@ -316,10 +316,19 @@ KernelLibrary::call(StringRef name, llvm::ArrayRef<Tensor> args) const {
           spec.dtype, shape, reinterpret_cast<void *>(aligned), std::free));
       continue;
     }
-    // Copy (strided) into an aligned tensor of our own.
+    // Copy into an aligned tensor of our own: one block when contiguous
+    // (memref.alloc over-allocates to align, so `allocated != aligned` is
+    // the usual case), element by element otherwise.
     Tensor t = cantFail(Tensor::empty(spec.dtype, shape));
     size_t size = dtypeSize(spec.dtype);
     const char *base = reinterpret_cast<const char *>(aligned);
+    if (contiguous) {
+      std::memcpy(t.raw(), base + offset * size, *count * size);
+      out.push_back(std::move(t));
+      if (owned)
+        toFree.insert(allocated);
+      continue;
+    }
     llvm::SmallVector<int64_t, 4> index(rank, 0);
     for (int64_t n = 0; n < *count; ++n) {
       int64_t at = offset;

@@ -188,7 +188,8 @@ def random_weights_for(shapes, seed=0, bias_std=0.0):
         elif len(shape) in (2, 3):
             w = np.clip(rng.normal(0, 0.02, shape), -0.04, 0.04)
         else:  # a norm's scale
-            w = 1.0 + (rng.normal(0, bias_std, shape) if bias_std else 0.0)
+            w = 1.0 + (rng.normal(0, bias_std, shape) if bias_std
+                       else np.zeros(shape))
         weights[name] = np.asarray(w, dtype=np.float64)
     return weights
 
