@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""End-to-end model benchmark: clusopt-run against PyTorch eager and
+onnxruntime on the same seeded weights, clustered against dense.
+
+Not a test and not CI (needs torch, onnx and onnxruntime). For each case it
+writes seeded random weights (`clusopt.models.paca.random_weights`), runs
+
+- clusopt: `clusopt-run --runs N` (median latency), plus one `--profile`
+  run for the per-layer breakdown;
+- PyTorch eager: the functional port in `bench/paca/paca_torch.py`;
+- onnxruntime: that port exported to ONNX (TorchScript exporter, weights as
+  initialisers), run with the same thread count;
+
+checks that the three agree on the logits, and prints medians and ratios.
+PaCa-ViT with clusters [0, 0, 0, 0] is the dense baseline (MODELS.md §4).
+
+    python3 bench/models.py [--threads 2] [--runs 9] [--out bench/results]
+"""
+
+import argparse
+import csv
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(ROOT / "bench" / "paca"))
+from clusopt import export  # noqa: E402
+from clusopt.models import paca  # noqa: E402
+from clusopt.toolchain import build_dir  # noqa: E402
+
+# (model name in clusopt-run, PaCa size, clusters, resolution, batch)
+CASES = [
+    ("paca_tiny", "tiny", paca.CLUSTERS, 224, 1),
+    ("paca_tiny_dense", "tiny", (0, 0, 0, 0), 224, 1),
+    ("paca_tiny", "tiny", paca.CLUSTERS, 448, 1),
+    ("paca_tiny_dense", "tiny", (0, 0, 0, 0), 448, 1),
+    ("paca_tiny", "tiny", paca.CLUSTERS, 224, 8),
+]
+
+
+def clusopt_run(model, weights, image, threads, runs, profile=False):
+    cmd = [str(build_dir() / "bin" / "clusopt-run"), "--model", model,
+           "--weights", str(weights), "--image", str(image), "--threads",
+           str(threads), "--runs", str(1 if profile else runs)]
+    logits = pathlib.Path(str(image) + f".{model}.logits.npy")
+    cmd += ["--profile"] if profile else ["--dump-logits", str(logits)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode:
+        return None, None, out.stderr.strip().splitlines()[-1]
+    if profile:
+        return None, None, out.stdout
+    median = float(re.search(r"latency: median ([0-9.]+) ms", out.stdout)[1])
+    return median, np.load(logits), ""
+
+
+def timed(fn, runs):
+    fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) * 1e3, out
+
+
+def torch_and_ort(torch, weights, cfg, images, threads, runs, tmp):
+    import onnxruntime as ort
+    from paca_torch import forward
+
+    w = {k: torch.from_numpy(v.astype(np.float32)) for k, v in weights.items()}
+    x = torch.from_numpy(images)
+    with torch.inference_mode():
+        eager_ms, eager = timed(lambda: forward(torch, x, w, cfg).numpy(),
+                                runs)
+
+    class Model(torch.nn.Module):
+        def forward(self, images):
+            return forward(torch, images, w, cfg)
+
+    path = tmp / "model.onnx"
+    torch.onnx.export(Model(), (x,), str(path), dynamo=False,
+                      opset_version=17)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options,
+                                   providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    ort_ms, ort_out = timed(lambda: session.run(None, {name: images})[0],
+                            runs)
+    return eager_ms, eager, ort_ms, ort_out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=9)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    args = ap.parse_args()
+    import torch
+    torch.set_num_threads(args.threads)
+    out_dir = pathlib.Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    print(f"# models: {os.cpu_count()} CPUs, {args.threads} threads, "
+          f"load average {os.getloadavg()[0]:.2f}, torch {torch.__version__}, "
+          f"{time.strftime('%Y-%m-%d %H:%M')}")
+    rows, profiles = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        for model, size, clusters, res, batch in CASES:
+            cfg = paca.config(size, clusters=clusters)
+            weights = paca.random_weights(cfg, seed=0, bias_std=0.02)
+            images = np.random.default_rng(1).standard_normal(
+                (batch, 3, res, res)).astype(np.float32)
+            wpath, ipath = tmp / f"{model}.safetensors", tmp / f"{res}_{batch}.npy"
+            export.export_state_dict(weights, wpath, dtype="f32")
+            np.save(ipath, images)
+            ours_ms, ours, note = clusopt_run(model, wpath, ipath,
+                                              args.threads, args.runs)
+            eager_ms, eager, ort_ms, ort_out = torch_and_ort(
+                torch, weights, cfg, images, args.threads, args.runs, tmp)
+            scale = np.abs(eager).max()
+            agree = (f"max|ours-eager|/max={np.abs(ours - eager).max() / scale:.1e}"
+                     if ours is not None else note)
+            agree += (f", max|ort-eager|/max="
+                      f"{np.abs(ort_out - eager).max() / scale:.1e}")
+            case = f"{model} {res}x{res} B={batch}"
+            print(f"\n{case}: {agree}")
+            for impl, ms in (("clusopt", ours_ms), ("torch-eager", eager_ms),
+                             ("onnxruntime", ort_ms)):
+                ratio = (ms / ours_ms) if ours_ms and ms else None
+                print(f"  {impl:12s} " +
+                      (f"{ms:9.2f} ms" if ms else "      n/a   ") +
+                      (f"  clusopt speedup {ratio:5.2f}x" if ratio else ""))
+                rows.append(dict(model=model, resolution=res, batch=batch,
+                                 impl=impl, median_ms=ms, check=agree))
+            if ours_ms and batch == 1:
+                _, _, table = clusopt_run(model, wpath, ipath, args.threads,
+                                          args.runs, profile=True)
+                profiles.append(f"## {case}\n{table}")
+    with open(out_dir / "models.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    (out_dir / "models_profile.txt").write_text("\n".join(profiles))
+    print(f"\nwrote {out_dir}/models.csv and models_profile.txt")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
