@@ -14,9 +14,9 @@
 #include "runtime/KernelLibrary.h"
 #include "runtime/Layers.h"
 #include "runtime/Safetensors.h"
+#include "runtime/models/ModelSupport.h"
 
 #include <array>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -33,22 +33,7 @@ struct PacaConfig {
   /// "paca_tiny", "paca_small" or "paca_base" (the "paca_" is optional).
   static llvm::Expected<PacaConfig> byName(llvm::StringRef name);
   /// Every weight's name and shape, in state_dict order.
-  std::vector<std::pair<std::string, llvm::SmallVector<int64_t, 4>>>
-  weightShapes() const;
-};
-
-/// Wall time per layer kind and stage, in the order first seen.
-class Profile {
-public:
-  void add(const std::string &label, double seconds);
-  const std::vector<std::pair<std::string, double>> &entries() const {
-    return entries_;
-  }
-  void clear() { entries_.clear(), index_.clear(); }
-
-private:
-  std::vector<std::pair<std::string, double>> entries_;
-  std::map<std::string, size_t> index_;
+  WeightShapes weightShapes() const;
 };
 
 class PacaVit {

@@ -9,6 +9,7 @@
 #include "runtime/KernelLibrary.h"
 #include "runtime/Safetensors.h"
 #include "runtime/ThreadPool.h"
+#include "runtime/models/ClusTR.h"
 #include "runtime/models/PacaVit.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -25,6 +26,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <numeric>
 #include <random>
 
@@ -33,7 +35,9 @@ using namespace llvm;
 
 static cl::OptionCategory category("clusopt-run options");
 static cl::opt<std::string>
-    modelName("model", cl::desc("Model: paca_tiny, paca_small or paca_base"),
+    modelName("model",
+              cl::desc("Model: paca_tiny, paca_small, paca_base, clustr_b1, "
+                       "clustr_b2 or clustr_b3"),
               cl::init("paca_tiny"), cl::cat(category));
 static cl::opt<std::string> weightsPath(
     "weights",
@@ -110,11 +114,18 @@ static cl::opt<std::string>
     dumpLogits("dump-logits",
                cl::desc("Write the logits to this .npy (float32 [B, C])"),
                cl::cat(category));
+static cl::opt<std::string> dumpAssignments(
+    "dump-assignments",
+    cl::desc("ClusTR only: write each clustered block's dpc_knn results "
+             "of the last timed run to DIR/block<i>.<j>.assign.npy (int32 "
+             "[B, 2, N]) and .centers.npy (int32 [B, 2, 4*M1])"),
+    cl::value_desc("DIR"), cl::cat(category));
 static cl::opt<std::string> kernelsPath(
     "kernels",
     cl::desc("The model's kernel library (.so with its .json manifest; "
-             "default: $CLUSOPT_PACA_KERNELS, else the one built with "
-             "clusopt: " CLUSOPT_PACA_KERNELS_PATH ")"),
+             "default: $CLUSOPT_PACA_KERNELS or $CLUSOPT_CLUSTR_KERNELS, "
+             "else the one built with clusopt: " CLUSOPT_PACA_KERNELS_PATH
+             " or " CLUSOPT_CLUSTR_KERNELS_PATH ")"),
     cl::cat(category));
 
 static int fail(const Twine &message) {
@@ -201,8 +212,11 @@ static Expected<Tensor> readNpy(StringRef path) {
   return t;
 }
 
+// Writes an f32 or i32 tensor as a .npy.
 static Error writeNpy(StringRef path, const Tensor &t) {
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
+  std::string header = "{'descr': '";
+  header += t.dtype() == DType::I32 ? "<i4" : "<f4";
+  header += "', 'fortran_order': False, 'shape': (";
   for (int64_t d : t.shape())
     header += std::to_string(d) + ", ";
   header += "), }";
@@ -315,9 +329,18 @@ int main(int argc, char **argv) {
       "--random --batch 1 \\\n      --resolution 224 --threads 2 "
       "--profile\n");
 
-  Expected<PacaConfig> config = PacaConfig::byName(modelName);
-  if (!config)
-    return fail(toString(config.takeError()));
+  bool clustr = StringRef(modelName).starts_with("clustr");
+  Expected<PacaConfig> pacaConfig =
+      clustr ? PacaConfig() : PacaConfig::byName(modelName);
+  if (!pacaConfig)
+    return fail(toString(pacaConfig.takeError()));
+  Expected<ClusTRConfig> clustrConfig =
+      clustr ? ClusTRConfig::byName(modelName) : ClusTRConfig();
+  if (!clustrConfig)
+    return fail(toString(clustrConfig.takeError()));
+  std::string name = clustr ? clustrConfig->name : pacaConfig->name;
+  if (!dumpAssignments.empty() && !clustr)
+    return fail("--dump-assignments needs a ClusTR model");
   if (threads > 0)
     ThreadPool::setNumThreads(threads);
   if (runs < 1)
@@ -329,28 +352,52 @@ int main(int argc, char **argv) {
 
   std::string kernels = kernelsPath;
   if (kernels.empty())
-    if (const char *env = std::getenv("CLUSOPT_PACA_KERNELS"))
+    if (const char *env = std::getenv(clustr ? "CLUSOPT_CLUSTR_KERNELS"
+                                             : "CLUSOPT_PACA_KERNELS"))
       kernels = env;
   if (kernels.empty())
-    kernels = CLUSOPT_PACA_KERNELS_PATH;
+    kernels = clustr ? CLUSOPT_CLUSTR_KERNELS_PATH : CLUSOPT_PACA_KERNELS_PATH;
   auto library = KernelLibrary::open(kernels);
   if (!library)
     return fail(toString(library.takeError()));
   Expected<SafetensorsFile> weights = SafetensorsFile::open(weightsPath);
   if (!weights)
     return fail(toString(weights.takeError()));
-  auto model = PacaVit::load(*config, *weights, **library);
-  if (!model)
-    return fail(weightsPath + ": " + toString(model.takeError()));
+  // One forward function whichever the model; `assignments` is ClusTR's.
+  std::function<Expected<Tensor>(Profile *, std::vector<ClusTR::Clustering> *)>
+      forward;
+  std::unique_ptr<PacaVit> paca;
+  std::unique_ptr<ClusTR> clustrModel;
+  if (clustr) {
+    auto model = ClusTR::load(*clustrConfig, *weights, **library);
+    if (!model)
+      return fail(weightsPath + ": " + toString(model.takeError()));
+    clustrModel = std::move(*model);
+    forward = [&](Profile *prof, std::vector<ClusTR::Clustering> *c) {
+      return clustrModel->forward(*images, prof, c);
+    };
+  } else {
+    auto model = PacaVit::load(*pacaConfig, *weights, **library);
+    if (!model)
+      return fail(weightsPath + ": " + toString(model.takeError()));
+    paca = std::move(*model);
+    forward = [&](Profile *prof, std::vector<ClusTR::Clustering> *) {
+      return paca->forward(*images, prof);
+    };
+  }
 
   // One warm-up run (page faults, first-touch), then the timed ones.
-  Expected<Tensor> logits = (*model)->forward(*images);
+  Expected<Tensor> logits = forward(nullptr, nullptr);
   if (!logits)
     return fail(toString(logits.takeError()));
   std::vector<double> times;
+  std::vector<ClusTR::Clustering> clusterings;
   for (unsigned i = 0; i < runs; ++i) {
+    bool last = i + 1 == runs && !dumpAssignments.empty();
+    if (last)
+      clusterings.clear();
     auto start = std::chrono::steady_clock::now();
-    logits = (*model)->forward(*images);
+    logits = forward(nullptr, last ? &clusterings : nullptr);
     times.push_back(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count());
@@ -372,10 +419,9 @@ int main(int argc, char **argv) {
     lo = std::min(lo, l[i]), hi = std::max(hi, l[i]);
   }
   double mean = sum / logits->numElements();
-  outs() << "model " << config->name << ", images "
-         << shapeString(images->shape()) << ", threads "
-         << ThreadPool::numThreads() << ", kernels " << (*library)->path()
-         << " (" << (*library)->target() << ")\n";
+  outs() << "model " << name << ", images " << shapeString(images->shape())
+         << ", threads " << ThreadPool::numThreads() << ", kernels "
+         << (*library)->path() << " (" << (*library)->target() << ")\n";
   outs() << "logits " << shapeString(logits->shape())
          << format(": mean %.6g, std %.6g, min %.6g, max %.6g\n", mean,
                    std::sqrt(
@@ -401,7 +447,7 @@ int main(int argc, char **argv) {
   if (profile) {
     Profile prof;
     auto start = std::chrono::steady_clock::now();
-    auto again = (*model)->forward(*images, &prof);
+    auto again = forward(&prof, nullptr);
     double total =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
@@ -417,5 +463,26 @@ int main(int argc, char **argv) {
   if (!dumpLogits.empty())
     if (Error err = writeNpy(dumpLogits, *logits))
       return fail(toString(std::move(err)));
+  if (!dumpAssignments.empty()) {
+    if (std::error_code ec = sys::fs::create_directories(dumpAssignments))
+      return fail(dumpAssignments + ": cannot create: " + ec.message());
+    // forward() appends one result per block with clusters, in order.
+    size_t next = 0;
+    for (int i = 0; i < 4; ++i) {
+      if (clustrConfig->srRatios[i] == 1)
+        continue;
+      for (int64_t j = 0; j < clustrConfig->depths[i]; ++j, ++next) {
+        if (next >= clusterings.size())
+          return fail("internal error: fewer clusterings than blocks");
+        std::string stem =
+            formatv("{0}/block{1}.{2}.", dumpAssignments.getValue(), i + 1, j);
+        if (Error err = writeNpy(stem + "assign.npy", clusterings[next].assign))
+          return fail(toString(std::move(err)));
+        if (Error err =
+                writeNpy(stem + "centers.npy", clusterings[next].centers))
+          return fail(toString(std::move(err)));
+      }
+    }
+  }
   return 0;
 }
