@@ -4,8 +4,6 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
-#include <chrono>
-
 using namespace clusopt::runtime;
 using llvm::Error;
 using llvm::Expected;
@@ -14,7 +12,12 @@ Expected<PacaConfig> PacaConfig::byName(llvm::StringRef name) {
   PacaConfig c;
   llvm::StringRef size = name;
   size.consume_front("paca_");
-  c.name = ("paca_" + size).str();
+  // "_dense": clusters [0, 0, 0, 0], plain self-attention in every stage
+  // (MODELS.md §4), the speed baseline.
+  bool dense = size.consume_back("_dense");
+  c.name = ("paca_" + size + (dense ? "_dense" : "")).str();
+  if (dense)
+    c.clusters = {0, 0, 0, 0};
   if (size == "tiny" || size == "small")
     c.dims = {96, 192, 320, 384};
   else if (size == "base")
@@ -22,7 +25,8 @@ Expected<PacaConfig> PacaConfig::byName(llvm::StringRef name) {
   else
     return llvm::createStringError(
         "unknown model '" + name.str() +
-        "' (known: paca_tiny, paca_small, paca_base)");
+        "' (known: paca_tiny, paca_small, paca_base, each also as "
+        "*_dense)");
   c.heads = {2, 4, 8, 16};
   if (size == "tiny")
     c.depths = {2, 2, 4, 2};
@@ -33,9 +37,8 @@ Expected<PacaConfig> PacaConfig::byName(llvm::StringRef name) {
   return c;
 }
 
-std::vector<std::pair<std::string, llvm::SmallVector<int64_t, 4>>>
-PacaConfig::weightShapes() const {
-  std::vector<std::pair<std::string, llvm::SmallVector<int64_t, 4>>> s;
+WeightShapes PacaConfig::weightShapes() const {
+  WeightShapes s;
   auto add = [&](std::string name, llvm::SmallVector<int64_t, 4> shape) {
     s.emplace_back(std::move(name), std::move(shape));
   };
@@ -92,113 +95,6 @@ PacaConfig::weightShapes() const {
   return s;
 }
 
-void Profile::add(const std::string &label, double seconds) {
-  auto [it, inserted] = index_.try_emplace(label, entries_.size());
-  if (inserted)
-    entries_.emplace_back(label, 0.0);
-  entries_[it->second].second += seconds;
-}
-
-namespace {
-
-// Times a scope into a profile (when there is one).
-class Timer {
-public:
-  Timer(Profile *profile, std::string label)
-      : profile_(profile), label_(std::move(label)),
-        start_(std::chrono::steady_clock::now()) {}
-  ~Timer() {
-    if (profile_)
-      profile_->add(label_, std::chrono::duration<double>(
-                                std::chrono::steady_clock::now() - start_)
-                                .count());
-  }
-
-private:
-  Profile *profile_;
-  std::string label_;
-  std::chrono::steady_clock::time_point start_;
-};
-
-// Loads weights by name, every one checked against the config's shape.
-class WeightLoader {
-public:
-  WeightLoader(const SafetensorsFile &file, const PacaConfig &config)
-      : file_(file) {
-    for (auto &[name, shape] : config.weightShapes())
-      shapes_[name] = shape;
-  }
-
-  Expected<Tensor> get(const std::string &name) {
-    auto it = shapes_.find(name);
-    assert(it != shapes_.end() && "weight missing from weightShapes()");
-    return file_.load(name, DType::F32, it->second);
-  }
-  // A [out, in, 1, 1] convolution weight as a Linear.
-  Expected<Linear> linear(const std::string &prefix, bool bias = true) {
-    auto w = get(prefix + ".weight");
-    if (!w)
-      return w.takeError();
-    if (w->rank() == 4) {
-      auto flat = w->reshape({w->dim(0), w->dim(1)});
-      if (!flat)
-        return flat.takeError();
-      *w = std::move(*flat);
-    }
-    std::optional<Tensor> b;
-    if (bias) {
-      auto bt = get(prefix + ".bias");
-      if (!bt)
-        return bt.takeError();
-      b = std::move(*bt);
-    }
-    return Linear::create(*w, std::move(b));
-  }
-  Expected<Conv2d> conv(const std::string &prefix, int64_t stride,
-                        int64_t padding, int64_t groups) {
-    auto w = get(prefix + ".weight");
-    if (!w)
-      return w.takeError();
-    auto b = get(prefix + ".bias");
-    if (!b)
-      return b.takeError();
-    return Conv2d::create(*w, std::move(*b), stride, padding, groups);
-  }
-  Error norm(const std::string &prefix, Tensor &weight, Tensor &bias) {
-    auto w = get(prefix + ".weight");
-    if (!w)
-      return w.takeError();
-    auto b = get(prefix + ".bias");
-    if (!b)
-      return b.takeError();
-    weight = std::move(*w);
-    bias = std::move(*b);
-    return Error::success();
-  }
-
-private:
-  const SafetensorsFile &file_;
-  std::map<std::string, llvm::SmallVector<int64_t, 4>> shapes_;
-};
-
-// Assigns an Expected's value to `dst` or returns its error from the
-// enclosing function.
-#define ASSIGN_OR_RETURN(dst, expr)                                            \
-  do {                                                                         \
-    auto value_ = (expr);                                                      \
-    if (!value_)                                                               \
-      return value_.takeError();                                               \
-    dst = std::move(*value_);                                                  \
-  } while (0)
-
-#define RETURN_IF_ERROR(expr)                                                  \
-  do {                                                                         \
-    if (Error err_ = (expr))                                                   \
-      return std::move(err_);                                                  \
-  } while (0)
-
-} // namespace
-
 Expected<std::unique_ptr<PacaVit>> PacaVit::load(const PacaConfig &config,
                                                  const SafetensorsFile &weights,
                                                  const KernelLibrary &kernels) {
@@ -210,7 +106,7 @@ Expected<std::unique_ptr<PacaVit>> PacaVit::load(const PacaConfig &config,
                         kernels.path(), entry)
               .str());
   std::unique_ptr<PacaVit> model(new PacaVit(config, kernels));
-  WeightLoader load(weights, config);
+  WeightLoader load(weights, config.weightShapes());
   ASSIGN_OR_RETURN(model->stem0, load.conv("patch_embed.proj.0", 2, 1, 1));
   ASSIGN_OR_RETURN(model->stem1, load.conv("patch_embed.proj.1", 2, 1, 1));
   RETURN_IF_ERROR(load.norm("patch_embed.norm", model->stemNorm.weight,

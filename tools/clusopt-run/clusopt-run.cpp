@@ -9,6 +9,7 @@
 #include "runtime/KernelLibrary.h"
 #include "runtime/Safetensors.h"
 #include "runtime/ThreadPool.h"
+#include "runtime/models/CastVit.h"
 #include "runtime/models/PacaVit.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -33,7 +34,10 @@ using namespace llvm;
 
 static cl::OptionCategory category("clusopt-run options");
 static cl::opt<std::string>
-    modelName("model", cl::desc("Model: paca_tiny, paca_small or paca_base"),
+    modelName("model",
+              cl::desc("Model: paca_tiny, paca_small, paca_base, each also "
+                       "as *_dense (clusters [0, 0, 0, 0]); cast_vit or "
+                       "vit_dense (depth and resolution from the weights)"),
               cl::init("paca_tiny"), cl::cat(category));
 static cl::opt<std::string> weightsPath(
     "weights",
@@ -59,8 +63,10 @@ static cl::opt<int64_t> batch("batch",
                               cl::init(0), cl::cat(category));
 static cl::opt<int64_t> resolution(
     "resolution",
-    cl::desc("Image height and width, a multiple of 32 (default 224 for "
-             "--random and .bin; for a .npy, checked against the file)"),
+    cl::desc("Image height and width, a multiple of 32 for PaCa, the "
+             "weights' resolution for CAST/ViT (default 224 for PaCa, the "
+             "weights' for CAST/ViT, for --random and .bin; for a .npy, "
+             "checked against the file)"),
     cl::init(0), cl::cat(category));
 // libLLVM.so already registers a "threads" option, so --threads is taken
 // out of argv before cl parses it (and documented in the overview).
@@ -113,8 +119,9 @@ static cl::opt<std::string>
 static cl::opt<std::string> kernelsPath(
     "kernels",
     cl::desc("The model's kernel library (.so with its .json manifest; "
-             "default: $CLUSOPT_PACA_KERNELS, else the one built with "
-             "clusopt: " CLUSOPT_PACA_KERNELS_PATH ")"),
+             "default: $CLUSOPT_PACA_KERNELS or $CLUSOPT_CAST_KERNELS, else "
+             "the one built with clusopt: " CLUSOPT_PACA_KERNELS_PATH
+             " or " CLUSOPT_CAST_KERNELS_PATH ")"),
     cl::cat(category));
 
 static int fail(const Twine &message) {
@@ -223,17 +230,20 @@ static Error writeNpy(StringRef path, const Tensor &t) {
   return Error::success();
 }
 
-static Expected<Tensor> loadImages() {
+static Expected<Tensor> loadImages(const Model &model) {
   if (randomImage == !imagePath.empty())
     return createStringError("give exactly one of --image and --random");
+  int64_t multiple = model.resolutionMultiple();
   int64_t b = batch.getNumOccurrences() ? batch : 1,
-          r = resolution.getNumOccurrences() ? resolution : 224;
+          r = resolution.getNumOccurrences() ? resolution
+                                             : model.defaultResolution();
   if (b < 1)
     return createStringError("--batch must be at least 1");
   if (randomImage || StringRef(imagePath).ends_with(".bin")) {
-    if (r < 32 || r % 32)
+    if (r < multiple || r % multiple)
       return createStringError(
-          formatv("--resolution {0} is not a positive multiple of 32", r)
+          formatv("--resolution {0} is not a positive multiple of {1}", r,
+                  multiple)
               .str());
     auto t = Tensor::empty(DType::F32, {b, 3, r, r});
     if (!t)
@@ -278,10 +288,11 @@ static Expected<Tensor> loadImages() {
                              ": images must be [B, 3, H, W] or "
                              "[3, H, W], got " +
                              shapeString(t->shape()));
-  if (t->dim(2) % 32 || t->dim(3) % 32 || t->dim(2) == 0 || t->dim(3) == 0)
+  if (t->dim(2) % multiple || t->dim(3) % multiple || t->dim(2) == 0 ||
+      t->dim(3) == 0)
     return createStringError(
-        formatv("{0}: resolution {1}x{2} is not a multiple of 32", imagePath,
-                t->dim(2), t->dim(3))
+        formatv("{0}: resolution {1}x{2} is not a multiple of {3}", imagePath,
+                t->dim(2), t->dim(3), multiple)
             .str());
   if (resolution.getNumOccurrences() &&
       (t->dim(2) != resolution || t->dim(3) != resolution))
@@ -315,42 +326,74 @@ int main(int argc, char **argv) {
       "--random --batch 1 \\\n      --resolution 224 --threads 2 "
       "--profile\n");
 
-  Expected<PacaConfig> config = PacaConfig::byName(modelName);
-  if (!config)
-    return fail(toString(config.takeError()));
+  // The family picks the config and the default kernel library.
+  bool cast = modelName == "cast_vit" || modelName == "vit_dense";
+  std::optional<PacaConfig> pacaConfig;
+  if (!cast) {
+    Expected<PacaConfig> config = PacaConfig::byName(modelName);
+    if (!config) {
+      consumeError(config.takeError());
+      return fail("unknown model '" + modelName +
+                  "' (known: paca_tiny, paca_small, paca_base, each also as "
+                  "*_dense; cast_vit, vit_dense)");
+    }
+    pacaConfig = std::move(*config);
+  }
   if (threads > 0)
     ThreadPool::setNumThreads(threads);
   if (runs < 1)
     return fail("--runs must be at least 1");
 
-  Expected<Tensor> images = loadImages();
-  if (!images)
-    return fail(toString(images.takeError()));
-
   std::string kernels = kernelsPath;
   if (kernels.empty())
-    if (const char *env = std::getenv("CLUSOPT_PACA_KERNELS"))
+    if (const char *env =
+            std::getenv(cast ? "CLUSOPT_CAST_KERNELS" : "CLUSOPT_PACA_KERNELS"))
       kernels = env;
   if (kernels.empty())
-    kernels = CLUSOPT_PACA_KERNELS_PATH;
+    kernels = cast ? CLUSOPT_CAST_KERNELS_PATH : CLUSOPT_PACA_KERNELS_PATH;
   auto library = KernelLibrary::open(kernels);
   if (!library)
     return fail(toString(library.takeError()));
   Expected<SafetensorsFile> weights = SafetensorsFile::open(weightsPath);
   if (!weights)
     return fail(toString(weights.takeError()));
-  auto model = PacaVit::load(*config, *weights, **library);
-  if (!model)
-    return fail(weightsPath + ": " + toString(model.takeError()));
+  std::unique_ptr<Model> model;
+  std::string detail; // what the weights decided
+  if (cast) {
+    Expected<CastConfig> config = CastConfig::byName(modelName);
+    if (config)
+      config = config->fitTo(*weights);
+    if (!config)
+      return fail(weightsPath + ": " + toString(config.takeError()));
+    detail =
+        formatv(" (depth {0}, {1} tokens", config->depth, config->tokens)
+            .str() +
+        (config->dense ? std::string(")")
+                       : formatv(", capacity {0})", config->capacity()).str());
+    auto loaded = CastVit::load(*config, *weights, **library);
+    if (!loaded)
+      return fail(weightsPath + ": " + toString(loaded.takeError()));
+    model = std::move(*loaded);
+  } else {
+    auto loaded = PacaVit::load(*pacaConfig, *weights, **library);
+    if (!loaded)
+      return fail(weightsPath + ": " + toString(loaded.takeError()));
+    model = std::move(*loaded);
+  }
+
+  // Images after the model: their resolution rules are the model's.
+  Expected<Tensor> images = loadImages(*model);
+  if (!images)
+    return fail(toString(images.takeError()));
 
   // One warm-up run (page faults, first-touch), then the timed ones.
-  Expected<Tensor> logits = (*model)->forward(*images);
+  Expected<Tensor> logits = model->forward(*images);
   if (!logits)
     return fail(toString(logits.takeError()));
   std::vector<double> times;
   for (unsigned i = 0; i < runs; ++i) {
     auto start = std::chrono::steady_clock::now();
-    logits = (*model)->forward(*images);
+    logits = model->forward(*images);
     times.push_back(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count());
@@ -372,7 +415,7 @@ int main(int argc, char **argv) {
     lo = std::min(lo, l[i]), hi = std::max(hi, l[i]);
   }
   double mean = sum / logits->numElements();
-  outs() << "model " << config->name << ", images "
+  outs() << "model " << model->name() << detail << ", images "
          << shapeString(images->shape()) << ", threads "
          << ThreadPool::numThreads() << ", kernels " << (*library)->path()
          << " (" << (*library)->target() << ")\n";
@@ -401,7 +444,7 @@ int main(int argc, char **argv) {
   if (profile) {
     Profile prof;
     auto start = std::chrono::steady_clock::now();
-    auto again = (*model)->forward(*images, &prof);
+    auto again = model->forward(*images, &prof);
     double total =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();

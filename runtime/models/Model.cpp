@@ -1,0 +1,73 @@
+//===- Model.cpp - What the model builders share --------------------------===//
+
+#include "runtime/models/Model.h"
+
+#include <cassert>
+
+using namespace clusopt::runtime;
+using llvm::Error;
+using llvm::Expected;
+
+void Profile::add(const std::string &label, double seconds) {
+  auto [it, inserted] = index_.try_emplace(label, entries_.size());
+  if (inserted)
+    entries_.emplace_back(label, 0.0);
+  entries_[it->second].second += seconds;
+}
+
+WeightLoader::WeightLoader(const SafetensorsFile &file,
+                           const WeightShapes &shapes)
+    : file_(file) {
+  for (auto &[name, shape] : shapes)
+    shapes_[name] = shape;
+}
+
+Expected<Tensor> WeightLoader::get(const std::string &name) {
+  auto it = shapes_.find(name);
+  assert(it != shapes_.end() && "weight missing from the config's shapes");
+  return file_.load(name, DType::F32, it->second);
+}
+
+Expected<Linear> WeightLoader::linear(const std::string &prefix, bool bias) {
+  auto w = get(prefix + ".weight");
+  if (!w)
+    return w.takeError();
+  if (w->rank() == 4) {
+    auto flat = w->reshape({w->dim(0), w->dim(1)});
+    if (!flat)
+      return flat.takeError();
+    *w = std::move(*flat);
+  }
+  std::optional<Tensor> b;
+  if (bias) {
+    auto bt = get(prefix + ".bias");
+    if (!bt)
+      return bt.takeError();
+    b = std::move(*bt);
+  }
+  return Linear::create(*w, std::move(b));
+}
+
+Expected<Conv2d> WeightLoader::conv(const std::string &prefix, int64_t stride,
+                                    int64_t padding, int64_t groups) {
+  auto w = get(prefix + ".weight");
+  if (!w)
+    return w.takeError();
+  auto b = get(prefix + ".bias");
+  if (!b)
+    return b.takeError();
+  return Conv2d::create(*w, std::move(*b), stride, padding, groups);
+}
+
+Error WeightLoader::norm(const std::string &prefix, Tensor &weight,
+                         Tensor &bias) {
+  auto w = get(prefix + ".weight");
+  if (!w)
+    return w.takeError();
+  auto b = get(prefix + ".bias");
+  if (!b)
+    return b.takeError();
+  weight = std::move(*w);
+  bias = std::move(*b);
+  return Error::success();
+}

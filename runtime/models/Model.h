@@ -1,0 +1,111 @@
+//===- Model.h - What the model builders share ------------------*- C++ -*-===//
+//
+// The interface clusopt-run drives (a Model maps images to logits), the
+// per-layer Profile, and the helpers builders use to load checked weights
+// and to time layers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CLUSOPT_RUNTIME_MODELS_MODEL_H
+#define CLUSOPT_RUNTIME_MODELS_MODEL_H
+
+#include "runtime/Layers.h"
+#include "runtime/Safetensors.h"
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace clusopt::runtime {
+
+/// Wall time per layer kind and stage, in the order first seen.
+class Profile {
+public:
+  void add(const std::string &label, double seconds);
+  const std::vector<std::pair<std::string, double>> &entries() const {
+    return entries_;
+  }
+  void clear() { entries_.clear(), index_.clear(); }
+
+private:
+  std::vector<std::pair<std::string, double>> entries_;
+  std::map<std::string, size_t> index_;
+};
+
+/// An image classifier on the runtime.
+class Model {
+public:
+  virtual ~Model() = default;
+  virtual const std::string &name() const = 0;
+  /// Image sides must be positive multiples of this.
+  virtual int64_t resolutionMultiple() const = 0;
+  /// The side clusopt-run uses when not told one.
+  virtual int64_t defaultResolution() const = 0;
+  /// images [B, 3, H, W] f32 -> logits [B, classes]. With `profile`, adds
+  /// each layer's wall time to it.
+  virtual llvm::Expected<Tensor> forward(const Tensor &images,
+                                         Profile *profile = nullptr) const = 0;
+};
+
+/// A weight's name and shape.
+using WeightShapes =
+    std::vector<std::pair<std::string, llvm::SmallVector<int64_t, 4>>>;
+
+/// Times a scope into a profile (when there is one).
+class Timer {
+public:
+  Timer(Profile *profile, std::string label)
+      : profile_(profile), label_(std::move(label)),
+        start_(std::chrono::steady_clock::now()) {}
+  ~Timer() {
+    if (profile_)
+      profile_->add(label_, std::chrono::duration<double>(
+                                std::chrono::steady_clock::now() - start_)
+                                .count());
+  }
+
+private:
+  Profile *profile_;
+  std::string label_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+/// Loads weights by name, every one checked against the config's shape.
+class WeightLoader {
+public:
+  WeightLoader(const SafetensorsFile &file, const WeightShapes &shapes);
+
+  llvm::Expected<Tensor> get(const std::string &name);
+  /// A Linear from `prefix.weight` ([out, in] or a [out, in, 1, 1]
+  /// convolution) and `prefix.bias`.
+  llvm::Expected<Linear> linear(const std::string &prefix, bool bias = true);
+  llvm::Expected<Conv2d> conv(const std::string &prefix, int64_t stride,
+                              int64_t padding, int64_t groups);
+  llvm::Error norm(const std::string &prefix, Tensor &weight, Tensor &bias);
+
+private:
+  const SafetensorsFile &file_;
+  std::map<std::string, llvm::SmallVector<int64_t, 4>> shapes_;
+};
+
+} // namespace clusopt::runtime
+
+// Assigns an Expected's value to `dst` or returns its error from the
+// enclosing function.
+#define ASSIGN_OR_RETURN(dst, expr)                                            \
+  do {                                                                         \
+    auto value_ = (expr);                                                      \
+    if (!value_)                                                               \
+      return value_.takeError();                                               \
+    dst = std::move(*value_);                                                  \
+  } while (0)
+
+#define RETURN_IF_ERROR(expr)                                                  \
+  do {                                                                         \
+    if (llvm::Error err_ = (expr))                                             \
+      return std::move(err_);                                                  \
+  } while (0)
+
+#endif // CLUSOPT_RUNTIME_MODELS_MODEL_H
