@@ -90,7 +90,7 @@ def test_profile_and_default_resolution(cast64):
     out = run("--model", "cast_vit", "--weights", path, "--random", "--batch",
               2, "--runs", 1, "--threads", 2, "--profile")
     assert "images [2, 3, 64, 64]" in out.stdout
-    for label in ("patch_embed + pos_embed", "affinities Aq/Ak (loops)",
+    for label in ("patch_embed + pos_embed", "affinities Aq/Ak/G",
                   "topk_members (kernel)", "cluster_attention (kernel)",
                   "mlp fc1/fc2", "norm + mean + head"):
         assert label in out.stdout

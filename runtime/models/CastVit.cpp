@@ -157,8 +157,11 @@ Expected<std::unique_ptr<CastVit>> CastVit::load(const CastConfig &config,
     std::string p = llvm::formatv("blocks.{0}.", j).str();
     RETURN_IF_ERROR(load.norm(p + "norm1", b.norm1.weight, b.norm1.bias));
     ASSIGN_OR_RETURN(b.qkv, load.linear(p + "attn.qkv"));
-    if (!config.dense)
-      ASSIGN_OR_RETURN(b.surrogates, load.get(p + "attn.surrogates"));
+    if (!config.dense) {
+      Tensor s;
+      ASSIGN_OR_RETURN(s, load.get(p + "attn.surrogates"));
+      RETURN_IF_ERROR(loadSurrogates(b, s));
+    }
     ASSIGN_OR_RETURN(b.proj, load.linear(p + "attn.proj"));
     RETURN_IF_ERROR(load.norm(p + "norm2", b.norm2.weight, b.norm2.bias));
     ASSIGN_OR_RETURN(b.fc1, load.linear(p + "mlp.fc1"));
@@ -167,6 +170,24 @@ Expected<std::unique_ptr<CastVit>> CastVit::load(const CastConfig &config,
   RETURN_IF_ERROR(load.norm("norm", model->norm.weight, model->norm.bias));
   ASSIGN_OR_RETURN(model->head, load.linear("head"));
   return model;
+}
+
+Error CastVit::loadSurrogates(Block &b, const Tensor &s) {
+  int64_t heads = s.dim(0), m = s.dim(1), d = s.dim(2);
+  // scale = 1/sqrt(D) folded into S (exact for D = 64, a power of 4).
+  float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  for (int64_t h = 0; h < heads; ++h) {
+    Tensor w;
+    ASSIGN_OR_RETURN(w, Tensor::empty(DType::F32, {m, d}));
+    const float *src = s.data<float>() + h * m * d;
+    float *dst = w.data<float>();
+    for (int64_t i = 0; i < m * d; ++i)
+      dst[i] = src[i] * scale;
+    Linear l;
+    ASSIGN_OR_RETURN(l, Linear::create(w, std::nullopt));
+    b.surrogates.push_back(std::move(l));
+  }
+  return Error::success();
 }
 
 namespace {
@@ -200,34 +221,28 @@ Expected<Tensor> CastVit::castAttention(const Block &b, const Tensor &q,
           m = config_.clusters;
   Tensor aq, ak, g, members;
   {
-    // Aq = q·Sᵀ·scale and Ak = k·Sᵀ·scale [B, H, N, M], and their mean over
-    // heads G [B, N, M]: B·N·H·M·D multiply-adds, about 1% of a block's
-    // work at 224, so plain loops.
-    Timer timer(profile, "affinities Aq/Ak (loops)");
+    // Aq = q·Sᵀ·scale and Ak = k·Sᵀ·scale [B, H, N, M] per (batch, head)
+    // on the packed GEMM (the surrogates are a tiny [M, D] weight), then
+    // their mean over heads G [B, N, M].
+    Timer timer(profile, "affinities Aq/Ak/G");
     ASSIGN_OR_RETURN(aq, Tensor::empty(DType::F32, {batch, heads, n, m}));
     ASSIGN_OR_RETURN(ak, Tensor::empty(DType::F32, {batch, heads, n, m}));
     ASSIGN_OR_RETURN(g, Tensor::empty(DType::F32, {batch, n, m}));
-    float scale = 1.0f / std::sqrt(static_cast<float>(d));
-    const float *qp = q.data<float>(), *kp = k.data<float>(),
-                *s = b.surrogates.data<float>();
     float *aqp = aq.data<float>(), *akp = ak.data<float>(),
           *gp = g.data<float>();
+    for (int64_t bh = 0; bh < batch * heads; ++bh) {
+      const Linear &s = b.surrogates[bh % heads];
+      s.apply(q.data<float>() + bh * n * d, n, aqp + bh * n * m);
+      s.apply(k.data<float>() + bh * n * d, n, akp + bh * n * m);
+    }
     ThreadPool::parallelFor(0, batch * n, [&](int64_t row) {
       int64_t bi = row / n, t = row % n;
       float *grow = gp + row * m;
       std::fill(grow, grow + m, 0.0f);
       for (int64_t h = 0; h < heads; ++h) {
-        int64_t at = ((bi * heads + h) * n + t);
-        const float *qr = qp + at * d, *kr = kp + at * d;
-        for (int64_t c = 0; c < m; ++c) {
-          const float *sr = s + (h * m + c) * d;
-          float sq = 0, sk = 0;
-          for (int64_t i = 0; i < d; ++i)
-            sq += qr[i] * sr[i], sk += kr[i] * sr[i];
-          aqp[at * m + c] = sq * scale;
-          akp[at * m + c] = sk * scale;
-          grow[c] += aqp[at * m + c] + akp[at * m + c];
-        }
+        int64_t at = ((bi * heads + h) * n + t) * m;
+        for (int64_t c = 0; c < m; ++c)
+          grow[c] += aqp[at + c] + akp[at + c];
       }
       for (int64_t c = 0; c < m; ++c)
         grow[c] /= static_cast<float>(heads);

@@ -78,12 +78,14 @@ private:
   struct Block {
     Norm norm1, norm2;
     Linear qkv, proj, fc1, fc2;
-    Tensor surrogates; // [heads, M, D]
+    // Per head h, S[h]·scale [M, D] as a Linear: Aq = q·(S·scale)ᵀ.
+    std::vector<Linear> surrogates;
   };
 
   CastVit(const CastConfig &config, const KernelLibrary &kernels)
       : config_(config), kernels_(kernels) {}
 
+  static llvm::Error loadSurrogates(Block &b, const Tensor &surrogates);
   llvm::Expected<Tensor> block(const Block &b, const Tensor &x,
                                Profile *profile) const;
   llvm::Expected<Tensor> castAttention(const Block &b, const Tensor &q,
