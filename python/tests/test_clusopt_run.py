@@ -73,6 +73,37 @@ def test_logits_match_reference(tiny, tmp_path, shape):
     assert "latency: median" in out.stdout
 
 
+@pytest.fixture(scope="module")
+def tiny_dense(tmp_path_factory):
+    """The dense baseline (MODELS.md §4): clusters [0, 0, 0, 0], so no
+    clustering weights and plain self-attention in every stage."""
+    cfg = paca.config("tiny", clusters=(0, 0, 0, 0))
+    weights = paca.random_weights(cfg, seed=6, bias_std=0.02)
+    path = tmp_path_factory.mktemp("paca") / "tiny_dense.safetensors"
+    export.export_state_dict(weights, path, dtype="f32")
+    return cfg, weights, path
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 64, 64), (2, 3, 64, 64),
+                                   (1, 3, 224, 224), (2, 3, 224, 224)],
+                         ids=lambda s: "x".join(map(str, s)))
+def test_dense_logits_match_reference(tiny_dense, tmp_path, shape):
+    cfg, weights, path = tiny_dense
+    images = np.random.default_rng(sum(shape)).standard_normal(shape)
+    np.save(tmp_path / "images.npy", images.astype(np.float32))
+    out = run("--model", "paca_tiny_dense", "--weights", path, "--image",
+              tmp_path / "images.npy", "--threads", 2, "--runs", 1,
+              "--dump-logits", tmp_path / "logits.npy", "--profile")
+    got = np.load(tmp_path / "logits.npy")
+    want = paca.forward(images.astype(np.float32).astype(np.float64),
+                        weights, cfg)
+    err = np.abs(got - want).max() / np.abs(want).max()
+    assert err <= REL_TOL, f"max error {err:.3e} relative to max |logit|"
+    assert "model paca_tiny_dense," in out.stdout
+    assert "stage1 attention (kernel)" in out.stdout
+    assert "assign_pool" not in out.stdout
+
+
 def test_random_batch_and_profile(tiny):
     _, _, path = tiny
     out = run("--weights", path, "--random", "--batch", 2, "--resolution",
@@ -166,6 +197,8 @@ def test_truncated_weights(tiny, tmp_path):
     (["--random", "--batch", 0], "--batch must be at least 1"),
     (["--random", "--threads", 0], "--threads must be a positive integer"),
     (["--random", "--model", "paca_huge"], "unknown model 'paca_huge'"),
+    (["--random", "--model", "paca_huge_dense"],
+     "unknown model 'paca_huge_dense'"),
     (["--resolution", 64], "give exactly one of --image and --random"),
     (["--random", "--kernels", "/nonexistent/k.so"], "/nonexistent/k"),
 ])

@@ -288,8 +288,9 @@ Expected<Tensor> ClusTR::block(const Block &b, int stage, const Tensor &x,
   return y;
 }
 
-Expected<Tensor> ClusTR::forward(const Tensor &images, Profile *profile,
-                                 std::vector<Clustering> *clusterings) const {
+Expected<Tensor>
+ClusTR::forwardWithClusterings(const Tensor &images, Profile *profile,
+                               std::vector<Clustering> *clusterings) const {
   if (images.dtype() != DType::F32 || images.rank() != 4 ||
       images.dim(1) != 3 || images.dim(2) % 32 || images.dim(3) % 32 ||
       images.dim(2) == 0 || images.dim(3) == 0 || images.dim(0) < 1)

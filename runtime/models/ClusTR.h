@@ -15,7 +15,7 @@
 #include "runtime/KernelLibrary.h"
 #include "runtime/Layers.h"
 #include "runtime/Safetensors.h"
-#include "runtime/models/ModelSupport.h"
+#include "runtime/models/Model.h"
 
 #include <array>
 #include <string>
@@ -37,7 +37,7 @@ struct ClusTRConfig {
   WeightShapes weightShapes() const;
 };
 
-class ClusTR {
+class ClusTR : public Model {
 public:
   /// Checks and loads every weight of `config` from `weights` (errors name
   /// the tensor) and checks that `kernels` has the attention entry points.
@@ -48,6 +48,9 @@ public:
        const KernelLibrary &kernels);
 
   const ClusTRConfig &config() const { return config_; }
+  const std::string &name() const override { return config_.name; }
+  int64_t resolutionMultiple() const override { return 32; }
+  int64_t defaultResolution() const override { return 224; }
 
   /// One clustered block's dpc_knn results: assign [B, 2, N] and centres
   /// [B, 2, 4·M1] (i32; unused slots -1).
@@ -60,8 +63,12 @@ public:
   /// `clusterings`, appends each clustered block's dpc_knn results in block
   /// order, so tests can check the discrete choices against a reference.
   llvm::Expected<Tensor>
-  forward(const Tensor &images, Profile *profile = nullptr,
-          std::vector<Clustering> *clusterings = nullptr) const;
+  forwardWithClusterings(const Tensor &images, Profile *profile,
+                         std::vector<Clustering> *clusterings) const;
+  llvm::Expected<Tensor> forward(const Tensor &images,
+                                 Profile *profile = nullptr) const override {
+    return forwardWithClusterings(images, profile, nullptr);
+  }
 
 private:
   struct Norm {

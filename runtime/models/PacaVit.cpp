@@ -12,7 +12,12 @@ Expected<PacaConfig> PacaConfig::byName(llvm::StringRef name) {
   PacaConfig c;
   llvm::StringRef size = name;
   size.consume_front("paca_");
-  c.name = ("paca_" + size).str();
+  // "_dense": clusters [0, 0, 0, 0], plain self-attention in every stage
+  // (MODELS.md §4), the speed baseline.
+  bool dense = size.consume_back("_dense");
+  c.name = ("paca_" + size + (dense ? "_dense" : "")).str();
+  if (dense)
+    c.clusters = {0, 0, 0, 0};
   if (size == "tiny" || size == "small")
     c.dims = {96, 192, 320, 384};
   else if (size == "base")
@@ -20,7 +25,8 @@ Expected<PacaConfig> PacaConfig::byName(llvm::StringRef name) {
   else
     return llvm::createStringError(
         "unknown model '" + name.str() +
-        "' (known: paca_tiny, paca_small, paca_base)");
+        "' (known: paca_tiny, paca_small, paca_base, each also as "
+        "*_dense)");
   c.heads = {2, 4, 8, 16};
   if (size == "tiny")
     c.depths = {2, 2, 4, 2};

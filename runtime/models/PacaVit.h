@@ -12,9 +12,7 @@
 #define CLUSOPT_RUNTIME_MODELS_PACAVIT_H
 
 #include "runtime/KernelLibrary.h"
-#include "runtime/Layers.h"
-#include "runtime/Safetensors.h"
-#include "runtime/models/ModelSupport.h"
+#include "runtime/models/Model.h"
 
 #include <array>
 #include <string>
@@ -30,13 +28,14 @@ struct PacaConfig {
   int64_t numClasses = 1000;
   float eps = 1e-6f;
 
-  /// "paca_tiny", "paca_small" or "paca_base" (the "paca_" is optional).
+  /// "paca_tiny", "paca_small" or "paca_base" (the "paca_" is optional),
+  /// with "_dense" appended for clusters [0, 0, 0, 0].
   static llvm::Expected<PacaConfig> byName(llvm::StringRef name);
   /// Every weight's name and shape, in state_dict order.
   WeightShapes weightShapes() const;
 };
 
-class PacaVit {
+class PacaVit : public Model {
 public:
   /// Checks and loads every weight of `config` from `weights` (errors name
   /// the tensor) and checks that `kernels` has the entry points it needs.
@@ -45,11 +44,14 @@ public:
        const KernelLibrary &kernels);
 
   const PacaConfig &config() const { return config_; }
+  const std::string &name() const override { return config_.name; }
+  int64_t resolutionMultiple() const override { return 32; }
+  int64_t defaultResolution() const override { return 224; }
 
   /// images [B, 3, H, W] f32 (H and W multiples of 32) -> logits [B,
   /// classes]. With `profile`, adds each layer's wall time to it.
   llvm::Expected<Tensor> forward(const Tensor &images,
-                                 Profile *profile = nullptr) const;
+                                 Profile *profile = nullptr) const override;
 
 private:
   struct Norm {

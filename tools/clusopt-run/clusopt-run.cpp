@@ -9,6 +9,7 @@
 #include "runtime/KernelLibrary.h"
 #include "runtime/Safetensors.h"
 #include "runtime/ThreadPool.h"
+#include "runtime/models/CastVit.h"
 #include "runtime/models/ClusTR.h"
 #include "runtime/models/PacaVit.h"
 
@@ -36,8 +37,10 @@ using namespace llvm;
 static cl::OptionCategory category("clusopt-run options");
 static cl::opt<std::string>
     modelName("model",
-              cl::desc("Model: paca_tiny, paca_small, paca_base, clustr_b1, "
-                       "clustr_b2 or clustr_b3"),
+              cl::desc("Model: paca_tiny, paca_small, paca_base, each also "
+                       "as *_dense (clusters [0, 0, 0, 0]); clustr_b1, "
+                       "clustr_b2 or clustr_b3; cast_vit or vit_dense (depth "
+                       "and resolution from the weights)"),
               cl::init("paca_tiny"), cl::cat(category));
 static cl::opt<std::string> weightsPath(
     "weights",
@@ -63,8 +66,10 @@ static cl::opt<int64_t> batch("batch",
                               cl::init(0), cl::cat(category));
 static cl::opt<int64_t> resolution(
     "resolution",
-    cl::desc("Image height and width, a multiple of 32 (default 224 for "
-             "--random and .bin; for a .npy, checked against the file)"),
+    cl::desc("Image height and width, a multiple of 32 for PaCa, the "
+             "weights' resolution for CAST/ViT (default 224 for PaCa, the "
+             "weights' for CAST/ViT, for --random and .bin; for a .npy, "
+             "checked against the file)"),
     cl::init(0), cl::cat(category));
 // libLLVM.so already registers a "threads" option, so --threads is taken
 // out of argv before cl parses it (and documented in the overview).
@@ -123,9 +128,11 @@ static cl::opt<std::string> dumpAssignments(
 static cl::opt<std::string> kernelsPath(
     "kernels",
     cl::desc("The model's kernel library (.so with its .json manifest; "
-             "default: $CLUSOPT_PACA_KERNELS or $CLUSOPT_CLUSTR_KERNELS, "
-             "else the one built with clusopt: " CLUSOPT_PACA_KERNELS_PATH
-             " or " CLUSOPT_CLUSTR_KERNELS_PATH ")"),
+             "default: $CLUSOPT_PACA_KERNELS, $CLUSOPT_CLUSTR_KERNELS or "
+             "$CLUSOPT_CAST_KERNELS, else the one built with "
+             "clusopt: " CLUSOPT_PACA_KERNELS_PATH
+             ", " CLUSOPT_CLUSTR_KERNELS_PATH " or " CLUSOPT_CAST_KERNELS_PATH
+             ")"),
     cl::cat(category));
 
 static int fail(const Twine &message) {
@@ -237,17 +244,20 @@ static Error writeNpy(StringRef path, const Tensor &t) {
   return Error::success();
 }
 
-static Expected<Tensor> loadImages() {
+static Expected<Tensor> loadImages(const Model &model) {
   if (randomImage == !imagePath.empty())
     return createStringError("give exactly one of --image and --random");
+  int64_t multiple = model.resolutionMultiple();
   int64_t b = batch.getNumOccurrences() ? batch : 1,
-          r = resolution.getNumOccurrences() ? resolution : 224;
+          r = resolution.getNumOccurrences() ? resolution
+                                             : model.defaultResolution();
   if (b < 1)
     return createStringError("--batch must be at least 1");
   if (randomImage || StringRef(imagePath).ends_with(".bin")) {
-    if (r < 32 || r % 32)
+    if (r < multiple || r % multiple)
       return createStringError(
-          formatv("--resolution {0} is not a positive multiple of 32", r)
+          formatv("--resolution {0} is not a positive multiple of {1}", r,
+                  multiple)
               .str());
     auto t = Tensor::empty(DType::F32, {b, 3, r, r});
     if (!t)
@@ -292,10 +302,11 @@ static Expected<Tensor> loadImages() {
                              ": images must be [B, 3, H, W] or "
                              "[3, H, W], got " +
                              shapeString(t->shape()));
-  if (t->dim(2) % 32 || t->dim(3) % 32 || t->dim(2) == 0 || t->dim(3) == 0)
+  if (t->dim(2) % multiple || t->dim(3) % multiple || t->dim(2) == 0 ||
+      t->dim(3) == 0)
     return createStringError(
-        formatv("{0}: resolution {1}x{2} is not a multiple of 32", imagePath,
-                t->dim(2), t->dim(3))
+        formatv("{0}: resolution {1}x{2} is not a multiple of {3}", imagePath,
+                t->dim(2), t->dim(3), multiple)
             .str());
   if (resolution.getNumOccurrences() &&
       (t->dim(2) != resolution || t->dim(3) != resolution))
@@ -329,16 +340,27 @@ int main(int argc, char **argv) {
       "--random --batch 1 \\\n      --resolution 224 --threads 2 "
       "--profile\n");
 
+  // The family picks the config and the default kernel library.
+  bool cast = modelName == "cast_vit" || modelName == "vit_dense";
   bool clustr = StringRef(modelName).starts_with("clustr");
-  Expected<PacaConfig> pacaConfig =
-      clustr ? PacaConfig() : PacaConfig::byName(modelName);
-  if (!pacaConfig)
-    return fail(toString(pacaConfig.takeError()));
-  Expected<ClusTRConfig> clustrConfig =
-      clustr ? ClusTRConfig::byName(modelName) : ClusTRConfig();
-  if (!clustrConfig)
-    return fail(toString(clustrConfig.takeError()));
-  std::string name = clustr ? clustrConfig->name : pacaConfig->name;
+  std::optional<PacaConfig> pacaConfig;
+  std::optional<ClusTRConfig> clustrConfig;
+  if (clustr) {
+    Expected<ClusTRConfig> config = ClusTRConfig::byName(modelName);
+    if (!config)
+      return fail(toString(config.takeError()));
+    clustrConfig = std::move(*config);
+  } else if (!cast) {
+    Expected<PacaConfig> config = PacaConfig::byName(modelName);
+    if (!config) {
+      consumeError(config.takeError());
+      return fail("unknown model '" + modelName +
+                  "' (known: paca_tiny, paca_small, paca_base, each also as "
+                  "*_dense; clustr_b1, clustr_b2, clustr_b3; cast_vit, "
+                  "vit_dense)");
+    }
+    pacaConfig = std::move(*config);
+  }
   if (!dumpAssignments.empty() && !clustr)
     return fail("--dump-assignments needs a ClusTR model");
   if (threads > 0)
@@ -346,48 +368,60 @@ int main(int argc, char **argv) {
   if (runs < 1)
     return fail("--runs must be at least 1");
 
-  Expected<Tensor> images = loadImages();
-  if (!images)
-    return fail(toString(images.takeError()));
-
   std::string kernels = kernelsPath;
   if (kernels.empty())
-    if (const char *env = std::getenv(clustr ? "CLUSOPT_CLUSTR_KERNELS"
-                                             : "CLUSOPT_PACA_KERNELS"))
+    if (const char *env = std::getenv(cast     ? "CLUSOPT_CAST_KERNELS"
+                                      : clustr ? "CLUSOPT_CLUSTR_KERNELS"
+                                               : "CLUSOPT_PACA_KERNELS"))
       kernels = env;
   if (kernels.empty())
-    kernels = clustr ? CLUSOPT_CLUSTR_KERNELS_PATH : CLUSOPT_PACA_KERNELS_PATH;
+    kernels = cast     ? CLUSOPT_CAST_KERNELS_PATH
+              : clustr ? CLUSOPT_CLUSTR_KERNELS_PATH
+                       : CLUSOPT_PACA_KERNELS_PATH;
   auto library = KernelLibrary::open(kernels);
   if (!library)
     return fail(toString(library.takeError()));
   Expected<SafetensorsFile> weights = SafetensorsFile::open(weightsPath);
   if (!weights)
     return fail(toString(weights.takeError()));
-  // One forward function whichever the model; `assignments` is ClusTR's.
-  std::function<Expected<Tensor>(Profile *, std::vector<ClusTR::Clustering> *)>
-      forward;
-  std::unique_ptr<PacaVit> paca;
-  std::unique_ptr<ClusTR> clustrModel;
-  if (clustr) {
-    auto model = ClusTR::load(*clustrConfig, *weights, **library);
-    if (!model)
-      return fail(weightsPath + ": " + toString(model.takeError()));
-    clustrModel = std::move(*model);
-    forward = [&](Profile *prof, std::vector<ClusTR::Clustering> *c) {
-      return clustrModel->forward(*images, prof, c);
-    };
+  std::unique_ptr<Model> model;
+  const ClusTR *clustrModel = nullptr; // for --dump-assignments
+  std::string detail;                  // what the weights decided
+  if (cast) {
+    Expected<CastConfig> config = CastConfig::byName(modelName);
+    if (config)
+      config = config->fitTo(*weights);
+    if (!config)
+      return fail(weightsPath + ": " + toString(config.takeError()));
+    detail =
+        formatv(" (depth {0}, {1} tokens", config->depth, config->tokens)
+            .str() +
+        (config->dense ? std::string(")")
+                       : formatv(", capacity {0})", config->capacity()).str());
+    auto loaded = CastVit::load(*config, *weights, **library);
+    if (!loaded)
+      return fail(weightsPath + ": " + toString(loaded.takeError()));
+    model = std::move(*loaded);
+  } else if (clustr) {
+    auto loaded = ClusTR::load(*clustrConfig, *weights, **library);
+    if (!loaded)
+      return fail(weightsPath + ": " + toString(loaded.takeError()));
+    clustrModel = loaded->get();
+    model = std::move(*loaded);
   } else {
-    auto model = PacaVit::load(*pacaConfig, *weights, **library);
-    if (!model)
-      return fail(weightsPath + ": " + toString(model.takeError()));
-    paca = std::move(*model);
-    forward = [&](Profile *prof, std::vector<ClusTR::Clustering> *) {
-      return paca->forward(*images, prof);
-    };
+    auto loaded = PacaVit::load(*pacaConfig, *weights, **library);
+    if (!loaded)
+      return fail(weightsPath + ": " + toString(loaded.takeError()));
+    model = std::move(*loaded);
   }
 
+  // Images after the model: their resolution rules are the model's.
+  Expected<Tensor> images = loadImages(*model);
+  if (!images)
+    return fail(toString(images.takeError()));
+
   // One warm-up run (page faults, first-touch), then the timed ones.
-  Expected<Tensor> logits = forward(nullptr, nullptr);
+  Expected<Tensor> logits = model->forward(*images);
   if (!logits)
     return fail(toString(logits.takeError()));
   std::vector<double> times;
@@ -397,7 +431,9 @@ int main(int argc, char **argv) {
     if (last)
       clusterings.clear();
     auto start = std::chrono::steady_clock::now();
-    logits = forward(nullptr, last ? &clusterings : nullptr);
+    logits = clustrModel ? clustrModel->forwardWithClusterings(
+                               *images, nullptr, last ? &clusterings : nullptr)
+                         : model->forward(*images);
     times.push_back(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count());
@@ -419,9 +455,10 @@ int main(int argc, char **argv) {
     lo = std::min(lo, l[i]), hi = std::max(hi, l[i]);
   }
   double mean = sum / logits->numElements();
-  outs() << "model " << name << ", images " << shapeString(images->shape())
-         << ", threads " << ThreadPool::numThreads() << ", kernels "
-         << (*library)->path() << " (" << (*library)->target() << ")\n";
+  outs() << "model " << model->name() << detail << ", images "
+         << shapeString(images->shape()) << ", threads "
+         << ThreadPool::numThreads() << ", kernels " << (*library)->path()
+         << " (" << (*library)->target() << ")\n";
   outs() << "logits " << shapeString(logits->shape())
          << format(": mean %.6g, std %.6g, min %.6g, max %.6g\n", mean,
                    std::sqrt(
@@ -447,7 +484,7 @@ int main(int argc, char **argv) {
   if (profile) {
     Profile prof;
     auto start = std::chrono::steady_clock::now();
-    auto again = forward(&prof, nullptr);
+    auto again = model->forward(*images, &prof);
     double total =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();

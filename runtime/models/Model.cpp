@@ -1,6 +1,8 @@
-//===- ModelSupport.cpp - What the model builders share -------------------===//
+//===- Model.cpp - What the model builders share --------------------------===//
 
-#include "runtime/models/ModelSupport.h"
+#include "runtime/models/Model.h"
+
+#include <cassert>
 
 using namespace clusopt::runtime;
 using llvm::Error;
@@ -22,7 +24,7 @@ WeightLoader::WeightLoader(const SafetensorsFile &file,
 
 Expected<Tensor> WeightLoader::get(const std::string &name) {
   auto it = shapes_.find(name);
-  assert(it != shapes_.end() && "weight missing from weightShapes()");
+  assert(it != shapes_.end() && "weight missing from the config's shapes");
   return file_.load(name, DType::F32, it->second);
 }
 

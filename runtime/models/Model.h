@@ -1,13 +1,13 @@
-//===- ModelSupport.h - What the model builders share ----------*- C++ -*-===//
+//===- Model.h - What the model builders share ------------------*- C++ -*-===//
 //
-// The per-layer profile, a scope timer, a weight loader that checks every
-// tensor against the model's list of names and shapes, and the two macros
-// the builders use to pass llvm::Errors up.
+// The interface clusopt-run drives (a Model maps images to logits), the
+// per-layer Profile, and the helpers builders use to load checked weights
+// and to time layers.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef CLUSOPT_RUNTIME_MODELS_MODELSUPPORT_H
-#define CLUSOPT_RUNTIME_MODELS_MODELSUPPORT_H
+#ifndef CLUSOPT_RUNTIME_MODELS_MODEL_H
+#define CLUSOPT_RUNTIME_MODELS_MODEL_H
 
 #include "runtime/Layers.h"
 #include "runtime/Safetensors.h"
@@ -15,13 +15,10 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace clusopt::runtime {
-
-/// A model's weights: name and shape, in state_dict order.
-using WeightShapes =
-    std::vector<std::pair<std::string, llvm::SmallVector<int64_t, 4>>>;
 
 /// Wall time per layer kind and stage, in the order first seen.
 class Profile {
@@ -36,6 +33,25 @@ private:
   std::vector<std::pair<std::string, double>> entries_;
   std::map<std::string, size_t> index_;
 };
+
+/// An image classifier on the runtime.
+class Model {
+public:
+  virtual ~Model() = default;
+  virtual const std::string &name() const = 0;
+  /// Image sides must be positive multiples of this.
+  virtual int64_t resolutionMultiple() const = 0;
+  /// The side clusopt-run uses when not told one.
+  virtual int64_t defaultResolution() const = 0;
+  /// images [B, 3, H, W] f32 -> logits [B, classes]. With `profile`, adds
+  /// each layer's wall time to it.
+  virtual llvm::Expected<Tensor> forward(const Tensor &images,
+                                         Profile *profile = nullptr) const = 0;
+};
+
+/// A weight's name and shape.
+using WeightShapes =
+    std::vector<std::pair<std::string, llvm::SmallVector<int64_t, 4>>>;
 
 /// Times a scope into a profile (when there is one).
 class Timer {
@@ -56,15 +72,14 @@ private:
   std::chrono::steady_clock::time_point start_;
 };
 
-/// Loads weights by name, every one checked against its shape in
-/// `shapes` (so a missing, misshapen or mistyped tensor fails naming it).
+/// Loads weights by name, every one checked against the config's shape.
 class WeightLoader {
 public:
   WeightLoader(const SafetensorsFile &file, const WeightShapes &shapes);
 
   llvm::Expected<Tensor> get(const std::string &name);
-  /// `prefix`.weight [out, in] or a [out, in, 1, 1] convolution weight as a
-  /// Linear, with `prefix`.bias when `bias`.
+  /// A Linear from `prefix.weight` ([out, in] or a [out, in, 1, 1]
+  /// convolution) and `prefix.bias`.
   llvm::Expected<Linear> linear(const std::string &prefix, bool bias = true);
   llvm::Expected<Conv2d> conv(const std::string &prefix, int64_t stride,
                               int64_t padding, int64_t groups);
@@ -93,4 +108,4 @@ private:
       return std::move(err_);                                                  \
   } while (0)
 
-#endif // CLUSOPT_RUNTIME_MODELS_MODELSUPPORT_H
+#endif // CLUSOPT_RUNTIME_MODELS_MODEL_H

@@ -1,0 +1,97 @@
+// The clus parts of CAST-ViT and ViT-dense (MODELS.md §3, §4), compiled at
+// build time by clusopt-compile into cast_kernels.so for the runtime's
+// CastVit model. Batch, tokens and clusters are dynamic.
+
+// Top-K membership (SPEC §2.8, non-exclusive) from the mean-over-heads
+// affinities G [B, N, M]. The capacity κ = 2·N/M is a static attribute (it
+// sizes the result), so there is one entry per resolution, named by κ;
+// CastVit picks topk_members_k<κ> for the N its weights have. Resolutions
+// with patch 16 and M = 14 clusters:
+//   64: N = 16, κ = 2
+//   96: N = 36, κ = 5
+//   128: N = 64, κ = 9
+//   160: N = 100, κ = 14
+//   192: N = 144, κ = 20
+//   224: N = 196, κ = 28
+//   256: N = 256, κ = 36
+//   320: N = 400, κ = 57
+//   384: N = 576, κ = 82
+//   448: N = 784, κ = 112
+//   512: N = 1024, κ = 146
+
+func.func @topk_members_k2(%g: tensor<?x?x?xf32>) -> tensor<?x?x2xi32> {
+  %m = clus.topk_members %g capacity = 2 : tensor<?x?x?xf32>
+  return %m : tensor<?x?x2xi32>
+}
+
+func.func @topk_members_k5(%g: tensor<?x?x?xf32>) -> tensor<?x?x5xi32> {
+  %m = clus.topk_members %g capacity = 5 : tensor<?x?x?xf32>
+  return %m : tensor<?x?x5xi32>
+}
+
+func.func @topk_members_k9(%g: tensor<?x?x?xf32>) -> tensor<?x?x9xi32> {
+  %m = clus.topk_members %g capacity = 9 : tensor<?x?x?xf32>
+  return %m : tensor<?x?x9xi32>
+}
+
+func.func @topk_members_k14(%g: tensor<?x?x?xf32>) -> tensor<?x?x14xi32> {
+  %m = clus.topk_members %g capacity = 14 : tensor<?x?x?xf32>
+  return %m : tensor<?x?x14xi32>
+}
+
+func.func @topk_members_k20(%g: tensor<?x?x?xf32>) -> tensor<?x?x20xi32> {
+  %m = clus.topk_members %g capacity = 20 : tensor<?x?x?xf32>
+  return %m : tensor<?x?x20xi32>
+}
+
+func.func @topk_members_k28(%g: tensor<?x?x?xf32>) -> tensor<?x?x28xi32> {
+  %m = clus.topk_members %g capacity = 28 : tensor<?x?x?xf32>
+  return %m : tensor<?x?x28xi32>
+}
+
+func.func @topk_members_k36(%g: tensor<?x?x?xf32>) -> tensor<?x?x36xi32> {
+  %m = clus.topk_members %g capacity = 36 : tensor<?x?x?xf32>
+  return %m : tensor<?x?x36xi32>
+}
+
+func.func @topk_members_k57(%g: tensor<?x?x?xf32>) -> tensor<?x?x57xi32> {
+  %m = clus.topk_members %g capacity = 57 : tensor<?x?x?xf32>
+  return %m : tensor<?x?x57xi32>
+}
+
+func.func @topk_members_k82(%g: tensor<?x?x?xf32>) -> tensor<?x?x82xi32> {
+  %m = clus.topk_members %g capacity = 82 : tensor<?x?x?xf32>
+  return %m : tensor<?x?x82xi32>
+}
+
+func.func @topk_members_k112(%g: tensor<?x?x?xf32>) -> tensor<?x?x112xi32> {
+  %m = clus.topk_members %g capacity = 112 : tensor<?x?x?xf32>
+  return %m : tensor<?x?x112xi32>
+}
+
+func.func @topk_members_k146(%g: tensor<?x?x?xf32>) -> tensor<?x?x146xi32> {
+  %m = clus.topk_members %g capacity = 146 : tensor<?x?x?xf32>
+  return %m : tensor<?x?x146xi32>
+}
+
+// CAST-style attention (SPEC §2.9) with summaries: q, k, v [B, H, N, D],
+// members [B, M, κ] (κ dynamic, so one entry serves every resolution) and
+// the affinities Aq, Ak [B, H, N, M]; scale 1/sqrt(D).
+func.func @cluster_attention(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>,
+                             %v: tensor<?x?x?x?xf32>, %m: tensor<?x?x?xi32>,
+                             %aq: tensor<?x?x?x?xf32>,
+                             %ak: tensor<?x?x?x?xf32>) -> tensor<?x?x?x?xf32> {
+  %o = clus.cluster_attention %q, %k, %v members(%m) affinities(%aq, %ak)
+      summaries = true
+      : tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>,
+        tensor<?x?x?xi32>, tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>
+  return %o : tensor<?x?x?x?xf32>
+}
+
+// ViT-dense: softmax(Q Kᵀ / sqrt(D)) V with K and V the tokens themselves.
+func.func @attention(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>,
+                     %v: tensor<?x?x?x?xf32>) -> tensor<?x?x?x?xf32> {
+  %o = clus.attention %q, [%k, %v]
+      : tensor<?x?x?x?xf32>, [tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>]
+  return %o : tensor<?x?x?x?xf32>
+}
