@@ -45,7 +45,8 @@ def tiny(tmp_path_factory):
 
 
 @pytest.mark.parametrize("shape", [(1, 3, 64, 64), (2, 3, 64, 64),
-                                   (1, 3, 64, 96), (1, 3, 224, 224)],
+                                   (8, 3, 64, 64), (1, 3, 64, 96),
+                                   (1, 3, 224, 224)],
                          ids=lambda s: "x".join(map(str, s)))
 def test_logits_match_reference(tiny, tmp_path, shape):
     cfg, weights, path = tiny
@@ -71,6 +72,26 @@ def test_logits_match_reference(tiny, tmp_path, shape):
             assert top[0] == order[0]
         assert set(top) <= set(order[:8])
     assert "latency: median" in out.stdout
+
+
+@pytest.mark.parametrize("size", ["small", "base"])
+def test_larger_models_sampled(tmp_path, size):
+    """paca_small and paca_base share tiny's code paths; one small case
+    each, against the reference."""
+    cfg = paca.config(size)
+    weights = paca.random_weights(cfg, seed=7, bias_std=0.02)
+    path = tmp_path / f"{size}.safetensors"
+    export.export_state_dict(weights, path, dtype="f32")
+    images = np.random.default_rng(3).standard_normal((1, 3, 64, 64))
+    np.save(tmp_path / "images.npy", images.astype(np.float32))
+    run("--model", f"paca_{size}", "--weights", path, "--image",
+        tmp_path / "images.npy", "--threads", 2, "--runs", 1,
+        "--dump-logits", tmp_path / "logits.npy")
+    got = np.load(tmp_path / "logits.npy")
+    want = paca.forward(images.astype(np.float32).astype(np.float64),
+                        weights, cfg)
+    err = np.abs(got - want).max() / np.abs(want).max()
+    assert err <= REL_TOL, f"max error {err:.3e} relative to max |logit|"
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,8 @@ def reference(images, weights, cfg, dense, monkeypatch):
 
 
 @pytest.mark.parametrize("model", ["cast_vit", "vit_dense"])
-@pytest.mark.parametrize("res,batch", [(224, 1), (224, 2), (64, 1), (64, 2)])
+@pytest.mark.parametrize("res,batch", [(224, 1), (224, 2), (64, 1), (64, 2),
+                                       (64, 8)])
 def test_logits_match_reference(request, monkeypatch, tmp_path, model, res,
                                 batch):
     cfg, weights, path = request.getfixturevalue(f"cast{res}")

@@ -116,14 +116,28 @@ def check_near_tie(name, x, assign, centers, clusters):
 
 
 @pytest.mark.parametrize("shape", [(1, 3, 64, 64), (2, 3, 64, 64),
-                                   (1, 3, 224, 224)],
+                                   (8, 3, 64, 64), (1, 3, 224, 224)],
                          ids=lambda s: "x".join(map(str, s)))
 def test_logits_match_reference(b1, tmp_path, shape):
-    cfg, weights, path = b1
+    check_against_reference("clustr_b1", *b1, tmp_path, shape)
+
+
+@pytest.mark.parametrize("size", ["b2", "b3"])
+def test_larger_models_sampled(tmp_path, size):
+    """b2 and b3 share b1's code paths; one small case each."""
+    cfg = clustr.config(size)
+    weights = clustr.random_weights(cfg, seed=7, bias_std=0.02)
+    path = tmp_path / f"{size}.safetensors"
+    export.export_state_dict(weights, path, dtype="f32")
+    check_against_reference(f"clustr_{size}", cfg, weights, path, tmp_path,
+                            (1, 3, 64, 64))
+
+
+def check_against_reference(model, cfg, weights, path, tmp_path, shape):
     images = np.random.default_rng(sum(shape)).standard_normal(shape)
     images = images.astype(np.float32)
     np.save(tmp_path / "images.npy", images)
-    out = run("--model", "clustr_b1", "--weights", path, "--image",
+    out = run("--model", model, "--weights", path, "--image",
               tmp_path / "images.npy", "--threads", 2, "--runs", 1,
               "--dump-logits", tmp_path / "logits.npy",
               "--dump-assignments", tmp_path / "dpc")
