@@ -114,9 +114,11 @@ Expected<RgbImage> decodePng(StringRef data, StringRef name) {
   size_t pos = 8;
   while (!sawEnd) {
     if (data.size() - pos < 12)
-      return bad(pos == data.size() ? std::string("no IEND chunk (truncated?)")
-                                    : "truncated chunk header at offset " +
-                                          std::to_string(pos));
+      return bad(pos == data.size()
+                     ? std::string("no IEND chunk (truncated?)")
+                     : "the file ends inside the chunk header "
+                       "at offset " +
+                           std::to_string(pos) + " (truncated?)");
     uint32_t length = readBE32(data.data() + pos);
     StringRef type = data.substr(pos + 4, 4);
     if (length > 0x7fffffffu)
