@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything clusopt needs on a fresh Debian machine: LLVM/MLIR 22,
 # clang 22, libomp 22 (the kernels' thread pool), SQLite (the tuning
-# database), Ninja and CMake from Debian, NumPy and pytest from PyPI.
+# database), zlib (PNG input), Ninja and CMake from Debian, NumPy and
+# pytest from PyPI.
 # Idempotent: when everything is present it only checks, in about a second.
 set -euo pipefail
 
 APT_PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   clang-22 libclang-rt-22-dev clang-format-22 libomp-22-dev
-  ninja-build cmake libsqlite3-dev
+  ninja-build cmake libsqlite3-dev zlib1g-dev
 )
 PIP_PACKAGES=(numpy pytest)
 

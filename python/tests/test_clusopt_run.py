@@ -246,4 +246,7 @@ def test_bad_images(tiny, tmp_path):
                  "images are 64x64, --resolution says 96")
     (tmp_path / "x.png").write_bytes(b"\x89PNG")
     expect_error(["--weights", path, "--image", tmp_path / "x.png"],
+                 "x.png: bad PNG: missing the PNG signature")
+    (tmp_path / "x.jpg").write_bytes(b"\xff\xd8\xff\xe0")
+    expect_error(["--weights", path, "--image", tmp_path / "x.jpg"],
                  "unsupported image format")

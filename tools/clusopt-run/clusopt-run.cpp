@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/Image.h"
 #include "runtime/KernelLibrary.h"
 #include "runtime/Safetensors.h"
 #include "runtime/ThreadPool.h"
@@ -49,10 +50,15 @@ static cl::opt<std::string> weightsPath(
     cl::Required, cl::cat(category));
 static cl::opt<std::string> imagePath(
     "image",
-    cl::desc("Input images, already preprocessed (no PNG/JPEG decoding): a "
-             ".npy of float32 or float64 [B, 3, H, W] or [3, H, W] (C order), "
-             "or a .bin of raw little-endian float32 NCHW whose shape is "
-             "--batch x 3 x --resolution x --resolution"),
+    cl::desc("Input images: a PNG (8-bit gray, gray+alpha, RGB, RGBA or "
+             "palette, not interlaced; by the .png extension or the PNG "
+             "signature), decoded, alpha dropped, resized to --resolution "
+             "squared (bilinear, align_corners=false, no antialiasing, no "
+             "crop) and normalised with the ImageNet mean and std, then "
+             "replicated --batch times; or, already preprocessed, a .npy of "
+             "float32 or float64 [B, 3, H, W] or [3, H, W] (C order), or a "
+             ".bin of raw little-endian float32 NCHW whose shape is --batch "
+             "x 3 x --resolution x --resolution (JPEG is not decoded)"),
     cl::cat(category));
 static cl::opt<bool>
     randomImage("random",
@@ -61,15 +67,16 @@ static cl::opt<bool>
 static cl::opt<unsigned> seed("seed", cl::desc("Seed for --random (0)"),
                               cl::init(0), cl::cat(category));
 static cl::opt<int64_t> batch("batch",
-                              cl::desc("Batch size for --random and .bin "
-                                       "(default 1; a .npy gives its own)"),
+                              cl::desc("Batch size for --random and .bin, "
+                                       "copies of a PNG (default 1; a .npy "
+                                       "gives its own)"),
                               cl::init(0), cl::cat(category));
 static cl::opt<int64_t> resolution(
     "resolution",
     cl::desc("Image height and width, a multiple of 32 for PaCa, the "
              "weights' resolution for CAST/ViT (default 224 for PaCa, the "
-             "weights' for CAST/ViT, for --random and .bin; for a .npy, "
-             "checked against the file)"),
+             "weights' for CAST/ViT, for --random, .bin and PNG, which is "
+             "resized to it; for a .npy, checked against the file)"),
     cl::init(0), cl::cat(category));
 // libLLVM.so already registers a "threads" option, so --threads is taken
 // out of argv before cl parses it (and documented in the overview).
@@ -253,12 +260,29 @@ static Expected<Tensor> loadImages(const Model &model) {
                                              : model.defaultResolution();
   if (b < 1)
     return createStringError("--batch must be at least 1");
-  if (randomImage || StringRef(imagePath).ends_with(".bin")) {
+  StringRef path = imagePath;
+  bool png = path.ends_with_insensitive(".png");
+  if (!randomImage && !png && !path.ends_with(".bin") &&
+      !path.ends_with(".npy")) {
+    // Any other name: a PNG if it has the signature.
+    auto buffer = MemoryBuffer::getFile(path, false, false);
+    if (!buffer)
+      return createStringError(path +
+                               ": cannot read: " + buffer.getError().message());
+    png = hasPngSignature((*buffer)->getBuffer());
+  }
+  if (randomImage || png || path.ends_with(".bin")) {
     if (r < multiple || r % multiple)
       return createStringError(
           formatv("--resolution {0} is not a positive multiple of {1}", r,
                   multiple)
               .str());
+    if (png) {
+      Expected<RgbImage> image = readPng(path);
+      if (!image)
+        return image.takeError();
+      return preprocessImage(*image, r, b);
+    }
     auto t = Tensor::empty(DType::F32, {b, 3, r, r});
     if (!t)
       return t.takeError();
@@ -286,8 +310,8 @@ static Expected<Tensor> loadImages(const Model &model) {
   }
   if (!StringRef(imagePath).ends_with(".npy"))
     return createStringError(imagePath +
-                             ": unsupported image format (use a .npy or a "
-                             "raw float32 .bin; PNG/JPEG are not decoded)");
+                             ": unsupported image format (use a PNG, a .npy "
+                             "or a raw float32 .bin; JPEG is not decoded)");
   auto t = readNpy(imagePath);
   if (!t)
     return t.takeError();
