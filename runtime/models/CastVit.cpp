@@ -258,7 +258,13 @@ Expected<Tensor> CastVit::castAttention(const Block &b, const Tensor &q,
   Timer timer(profile, "cluster_attention (kernel)");
   std::vector<Tensor> r;
   ASSIGN_OR_RETURN(
-      r, kernels_.call("cluster_attention", {q, k, v, members, aq, ak}));
+      r,
+      kernels_.call(pickEntry(kernels_,
+                              llvm::formatv("cluster_attention_h{0}_d{1}_m{2}",
+                                            q.dim(1), q.dim(3), aq.dim(3))
+                                  .str(),
+                              "cluster_attention"),
+                    {q, k, v, members, aq, ak}));
   return std::move(r[0]);
 }
 
@@ -280,7 +286,14 @@ Expected<Tensor> CastVit::block(const Block &b, const Tensor &x,
     // the tokens themselves.
     Timer timer(profile, "attention (kernel)");
     std::vector<Tensor> r;
-    ASSIGN_OR_RETURN(r, kernels_.call("attention", {q, k, v}));
+    ASSIGN_OR_RETURN(
+        r,
+        kernels_.call(
+            pickEntry(
+                kernels_,
+                llvm::formatv("attention_h{0}_d{1}", q.dim(1), q.dim(3)).str(),
+                "attention"),
+            {q, k, v}));
     o = std::move(r[0]);
   } else {
     ASSIGN_OR_RETURN(o, castAttention(b, q, k, v, profile));

@@ -71,3 +71,9 @@ Error WeightLoader::norm(const std::string &prefix, Tensor &weight,
   bias = std::move(*b);
   return Error::success();
 }
+
+std::string clusopt::runtime::pickEntry(const KernelLibrary &kernels,
+                                        const std::string &specific,
+                                        llvm::StringRef generic) {
+  return kernels.find(specific) ? specific : generic.str();
+}

@@ -179,7 +179,13 @@ Expected<Tensor> PacaVit::block(const Block &b, int stage, bool first,
     {
       Timer timer(profile, s + "assign_pool (kernel)");
       std::vector<Tensor> r;
-      ASSIGN_OR_RETURN(r, kernels_.call("assign_pool", {logits, a}));
+      ASSIGN_OR_RETURN(
+          r, kernels_.call(pickEntry(kernels_,
+                                     llvm::formatv("assign_pool_m{0}_c{1}",
+                                                   logits.dim(1), a.dim(2))
+                                         .str(),
+                                     "assign_pool"),
+                           {logits, a}));
       ctok = std::move(r[0]);
     }
     Timer timer(profile, s + "layer_norm");
@@ -200,7 +206,14 @@ Expected<Tensor> PacaVit::block(const Block &b, int stage, bool first,
   {
     Timer timer(profile, s + "attention (kernel)");
     std::vector<Tensor> r;
-    ASSIGN_OR_RETURN(r, kernels_.call("attention", {q, k, v}));
+    ASSIGN_OR_RETURN(
+        r,
+        kernels_.call(
+            pickEntry(
+                kernels_,
+                llvm::formatv("attention_h{0}_d{1}", q.dim(1), q.dim(3)).str(),
+                "attention"),
+            {q, k, v}));
     o = std::move(r[0]);
   }
   Tensor y = x.clone();

@@ -95,3 +95,18 @@ func.func @attention(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>,
       : tensor<?x?x?x?xf32>, [tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>]
   return %o : tensor<?x?x?x?xf32>
 }
+
+// CAST-ViT's fixed dims (3 heads of 64, 14 clusters) static: CastVit calls
+// these when they match, the generic entries above otherwise.
+
+func.func @cluster_attention_h3_d64_m14(%q: tensor<?x3x?x64xf32>, %k: tensor<?x3x?x64xf32>, %v: tensor<?x3x?x64xf32>, %m: tensor<?x14x?xi32>,
+                                       %aq: tensor<?x3x?x14xf32>, %ak: tensor<?x3x?x14xf32>) -> tensor<?x3x?x64xf32> {
+  %o = clus.cluster_attention %q, %k, %v members(%m) affinities(%aq, %ak)
+      summaries = true : tensor<?x3x?x64xf32>, tensor<?x3x?x64xf32>, tensor<?x3x?x64xf32>, tensor<?x14x?xi32>, tensor<?x3x?x14xf32>, tensor<?x3x?x14xf32>
+  return %o : tensor<?x3x?x64xf32>
+}
+
+func.func @attention_h3_d64(%q: tensor<?x3x?x64xf32>, %k: tensor<?x3x?x64xf32>, %v: tensor<?x3x?x64xf32>) -> tensor<?x3x?x64xf32> {
+  %o = clus.attention %q, [%k, %v] : tensor<?x3x?x64xf32>, [tensor<?x3x?x64xf32>, tensor<?x3x?x64xf32>]
+  return %o : tensor<?x3x?x64xf32>
+}

@@ -22,3 +22,64 @@ func.func @attention(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>,
       : tensor<?x?x?x?xf32>, [tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>]
   return %o : tensor<?x?x?x?xf32>
 }
+
+// The same kernels with the dims a PaCa stage fixes (heads and head dim;
+// clusters and channels) static: constant loop bounds and offsets make
+// them markedly faster. PacaVit calls these when they match and the
+// generic ones above otherwise (MODELS.md sizes: tiny/small heads 2/4/8/16
+// of 48/48/40/24, base of 48/48/48/32; 100 clusters at 96/192/320/384
+// channels).
+
+func.func @attention_h2_d48(%q: tensor<?x2x?x48xf32>, %k: tensor<?x2x?x48xf32>, %v: tensor<?x2x?x48xf32>) -> tensor<?x2x?x48xf32> {
+  %o = clus.attention %q, [%k, %v] : tensor<?x2x?x48xf32>, [tensor<?x2x?x48xf32>, tensor<?x2x?x48xf32>]
+  return %o : tensor<?x2x?x48xf32>
+}
+
+func.func @attention_h4_d48(%q: tensor<?x4x?x48xf32>, %k: tensor<?x4x?x48xf32>, %v: tensor<?x4x?x48xf32>) -> tensor<?x4x?x48xf32> {
+  %o = clus.attention %q, [%k, %v] : tensor<?x4x?x48xf32>, [tensor<?x4x?x48xf32>, tensor<?x4x?x48xf32>]
+  return %o : tensor<?x4x?x48xf32>
+}
+
+func.func @attention_h8_d40(%q: tensor<?x8x?x40xf32>, %k: tensor<?x8x?x40xf32>, %v: tensor<?x8x?x40xf32>) -> tensor<?x8x?x40xf32> {
+  %o = clus.attention %q, [%k, %v] : tensor<?x8x?x40xf32>, [tensor<?x8x?x40xf32>, tensor<?x8x?x40xf32>]
+  return %o : tensor<?x8x?x40xf32>
+}
+
+func.func @attention_h16_d24(%q: tensor<?x16x?x24xf32>, %k: tensor<?x16x?x24xf32>, %v: tensor<?x16x?x24xf32>) -> tensor<?x16x?x24xf32> {
+  %o = clus.attention %q, [%k, %v] : tensor<?x16x?x24xf32>, [tensor<?x16x?x24xf32>, tensor<?x16x?x24xf32>]
+  return %o : tensor<?x16x?x24xf32>
+}
+
+func.func @attention_h8_d48(%q: tensor<?x8x?x48xf32>, %k: tensor<?x8x?x48xf32>, %v: tensor<?x8x?x48xf32>) -> tensor<?x8x?x48xf32> {
+  %o = clus.attention %q, [%k, %v] : tensor<?x8x?x48xf32>, [tensor<?x8x?x48xf32>, tensor<?x8x?x48xf32>]
+  return %o : tensor<?x8x?x48xf32>
+}
+
+func.func @attention_h16_d32(%q: tensor<?x16x?x32xf32>, %k: tensor<?x16x?x32xf32>, %v: tensor<?x16x?x32xf32>) -> tensor<?x16x?x32xf32> {
+  %o = clus.attention %q, [%k, %v] : tensor<?x16x?x32xf32>, [tensor<?x16x?x32xf32>, tensor<?x16x?x32xf32>]
+  return %o : tensor<?x16x?x32xf32>
+}
+
+func.func @assign_pool_m100_c96(%logits: tensor<?x100x?xf32>, %x: tensor<?x?x96xf32>) -> tensor<?x100x96xf32> {
+  %z = clus.soft_assign %logits : tensor<?x100x?xf32>
+  %c = clus.pool %z, %x : tensor<?x100x?xf32>, tensor<?x?x96xf32>
+  return %c : tensor<?x100x96xf32>
+}
+
+func.func @assign_pool_m100_c192(%logits: tensor<?x100x?xf32>, %x: tensor<?x?x192xf32>) -> tensor<?x100x192xf32> {
+  %z = clus.soft_assign %logits : tensor<?x100x?xf32>
+  %c = clus.pool %z, %x : tensor<?x100x?xf32>, tensor<?x?x192xf32>
+  return %c : tensor<?x100x192xf32>
+}
+
+func.func @assign_pool_m100_c320(%logits: tensor<?x100x?xf32>, %x: tensor<?x?x320xf32>) -> tensor<?x100x320xf32> {
+  %z = clus.soft_assign %logits : tensor<?x100x?xf32>
+  %c = clus.pool %z, %x : tensor<?x100x?xf32>, tensor<?x?x320xf32>
+  return %c : tensor<?x100x320xf32>
+}
+
+func.func @assign_pool_m100_c384(%logits: tensor<?x100x?xf32>, %x: tensor<?x?x384xf32>) -> tensor<?x100x384xf32> {
+  %z = clus.soft_assign %logits : tensor<?x100x?xf32>
+  %c = clus.pool %z, %x : tensor<?x100x?xf32>, tensor<?x?x384xf32>
+  return %c : tensor<?x100x384xf32>
+}
