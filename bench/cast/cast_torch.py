@@ -20,10 +20,19 @@ import sys
 import numpy as np
 
 
+def desc_order(torch, x, k, dim):
+    """Indices of the k largest entries of x along dim, descending, ties ->
+    lower index. Eager: a stable sort of -x (torch.topk's tie order is
+    unspecified). ONNX export (which has no stable Sort): TopK, whose ONNX
+    definition breaks ties by the lower index."""
+    if torch.onnx.is_in_onnx_export():
+        return torch.topk(x, k, dim=dim).indices
+    return torch.sort(-x, dim=dim, stable=True).indices.narrow(dim, 0, k)
+
+
 def topk_members(torch, g, capacity):
     """g [B, N, M] -> members [B, M, kappa'] (kappa' = min(kappa, N))."""
-    order = torch.sort(-g, dim=1, stable=True).indices          # [B, N, M]
-    return order[:, :capacity].transpose(1, 2)
+    return desc_order(torch, g, capacity, 1).transpose(1, 2)
 
 
 def cluster_attention(torch, q, k, v, members, aq, ak):
@@ -43,7 +52,8 @@ def cluster_attention(torch, q, k, v, members, aq, ak):
     vg = gather(v).reshape(b, h, m, kappa, d)
     intra = scale * qg @ kg.transpose(-1, -2)                    # [.., κ, κ]
     summ = gather(aq).reshape(b, h, m, kappa, m)                 # [.., κ, M]
-    own = torch.eye(m, dtype=torch.bool, device=q.device)[:, None, :]
+    ar = torch.arange(m, device=q.device)
+    own = (ar[:, None] == ar[None, :])[:, None, :]               # m' == m
     summ = summ.masked_fill(own, float("-inf"))
     p = torch.cat([intra, summ], dim=-1).softmax(dim=-1)
     o = p[..., :kappa] @ vg + p[..., kappa:] @ r[:, :, None]     # [.., κ, D]

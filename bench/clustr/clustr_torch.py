@@ -22,20 +22,30 @@ import numpy as np
 K_NEAREST = 5
 
 
+def desc_order(torch, x, k, dim):
+    """Indices of the k largest entries of x along dim, descending, ties ->
+    lower index. Eager: a stable sort of -x (torch.topk's tie order is
+    unspecified). ONNX export (which has no stable Sort): TopK, whose ONNX
+    definition breaks ties by the lower index."""
+    if torch.onnx.is_in_onnx_export():
+        return torch.topk(x, k, dim=dim).indices
+    return torch.sort(-x, dim=dim, stable=True).indices.narrow(dim, 0, k)
+
+
 def dpc_knn(torch, x, clusters, k=K_NEAREST):
     """x [B, N, C] -> list of assign [B, N] (int64), one per scale."""
     b, n, c = x.shape
     d = torch.cdist(x, x) / math.sqrt(c)                       # [B, N, N]
     knn = torch.topk(d, min(k, n), dim=-1, largest=False).values
     rho = torch.exp(-(knn ** 2).mean(-1))                      # [B, N]
-    order = torch.sort(-rho, dim=-1, stable=True).indices
+    order = desc_order(torch, rho, n, -1)
     rank = torch.empty_like(order).scatter_(
         1, order, torch.arange(n, device=x.device).expand(b, n))
     denser = rank[:, None, :] < rank[:, :, None]               # [i, j]
     dmax = d.flatten(1).max(-1).values[:, None, None]
     delta = torch.where(denser, d, dmax).min(-1).values        # densest: max D
     score = rho * delta
-    by_score = torch.sort(-score, dim=-1, stable=True).indices
+    by_score = desc_order(torch, score, max(clusters), -1)
     assigns = []
     for m in clusters:
         ctr = by_score[:, :m]                                  # [B, m]
