@@ -7,14 +7,18 @@ writes seeded random weights (`clusopt.models.paca.random_weights`), runs
 
 - clusopt: `clusopt-run --runs N` (median latency), plus one `--profile`
   run for the per-layer breakdown;
-- PyTorch eager: the functional port in `bench/paca/paca_torch.py`;
+- PyTorch eager: the functional ports in `bench/paca/paca_torch.py`,
+  `bench/clustr/clustr_torch.py` and `bench/cast/cast_torch.py`;
 - onnxruntime: that port exported to ONNX (TorchScript exporter, weights as
-  initialisers), run with the same thread count;
+  initialisers), run with the same thread count; an export or session that
+  fails is reported as "export failed: <reason>" for that case;
 
 checks that the three agree on the logits, and prints medians and ratios.
-PaCa-ViT with clusters [0, 0, 0, 0] is the dense baseline (MODELS.md §4).
+PaCa-ViT with clusters [0, 0, 0, 0] is the dense baseline (MODELS.md §4),
+as ViT-dense is for CAST-ViT.
 
     python3 bench/models.py [--threads 2] [--runs 9] [--out bench/results]
+        [--models clustr_b1,cast_vit]
 """
 
 import argparse
@@ -31,18 +35,42 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
-sys.path.insert(0, str(ROOT / "bench" / "paca"))
+for sub in ("paca", "clustr", "cast"):
+    sys.path.insert(0, str(ROOT / "bench" / sub))
 from clusopt import export  # noqa: E402
-from clusopt.models import paca  # noqa: E402
+from clusopt.models import cast, clustr, paca  # noqa: E402
 from clusopt.toolchain import build_dir  # noqa: E402
 
-# (model name in clusopt-run, PaCa size, clusters, resolution, batch)
+
+def _paca(size, clusters):
+    from paca_torch import forward
+    cfg = paca.config(size, clusters=clusters)
+    return cfg, paca.random_weights(cfg, seed=0, bias_std=0.02), forward
+
+
+def _clustr(name):
+    from clustr_torch import forward
+    cfg = clustr.config(name)
+    return cfg, clustr.random_weights(cfg, seed=0, bias_std=0.02), forward
+
+
+def _cast(resolution, dense):
+    from cast_torch import forward
+    cfg = cast.config(resolution)
+    return (cfg, cast.random_weights(cfg, seed=0, bias_std=0.02),
+            lambda torch, x, w, cfg: forward(torch, x, w, cfg, dense=dense))
+
+
+# (model name in clusopt-run, (cfg, weights, torch forward), resolution, batch)
 CASES = [
-    ("paca_tiny", "tiny", paca.CLUSTERS, 224, 1),
-    ("paca_tiny_dense", "tiny", (0, 0, 0, 0), 224, 1),
-    ("paca_tiny", "tiny", paca.CLUSTERS, 448, 1),
-    ("paca_tiny_dense", "tiny", (0, 0, 0, 0), 448, 1),
-    ("paca_tiny", "tiny", paca.CLUSTERS, 224, 8),
+    ("paca_tiny", lambda: _paca("tiny", paca.CLUSTERS), 224, 1),
+    ("paca_tiny_dense", lambda: _paca("tiny", (0, 0, 0, 0)), 224, 1),
+    ("paca_tiny", lambda: _paca("tiny", paca.CLUSTERS), 448, 1),
+    ("paca_tiny_dense", lambda: _paca("tiny", (0, 0, 0, 0)), 448, 1),
+    ("paca_tiny", lambda: _paca("tiny", paca.CLUSTERS), 224, 8),
+    ("clustr_b1", lambda: _clustr("b1"), 224, 1),
+    ("cast_vit", lambda: _cast(224, False), 224, 1),
+    ("vit_dense", lambda: _cast(224, True), 224, 1),
 ]
 
 
@@ -71,9 +99,10 @@ def timed(fn, runs):
     return float(np.median(times)) * 1e3, out
 
 
-def torch_and_ort(torch, weights, cfg, images, threads, runs, tmp):
+def torch_and_ort(torch, forward, weights, cfg, images, threads, runs, tmp):
+    """Eager median and logits, then onnxruntime's median and logits, or
+    (None, "export failed: <reason>") when the export or session fails."""
     import onnxruntime as ort
-    from paca_torch import forward
 
     w = {k: torch.from_numpy(v.astype(np.float32)) for k, v in weights.items()}
     x = torch.from_numpy(images)
@@ -86,16 +115,24 @@ def torch_and_ort(torch, weights, cfg, images, threads, runs, tmp):
             return forward(torch, images, w, cfg)
 
     path = tmp / "model.onnx"
-    torch.onnx.export(Model(), (x,), str(path), dynamo=False,
-                      opset_version=17)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(path), options,
-                                   providers=["CPUExecutionProvider"])
+    try:
+        torch.onnx.export(Model(), (x,), str(path), dynamo=False,
+                          opset_version=17)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(path), options,
+                                       providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 -- report, do not crash
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        return eager_ms, eager, None, f"export failed: {reason[:160]}"
     name = session.get_inputs()[0].name
-    ort_ms, ort_out = timed(lambda: session.run(None, {name: images})[0],
-                            runs)
+    try:
+        ort_ms, ort_out = timed(lambda: session.run(None, {name: images})[0],
+                                runs)
+    except Exception as e:  # noqa: BLE001
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        return eager_ms, eager, None, f"onnxruntime failed: {reason[:160]}"
     return eager_ms, eager, ort_ms, ort_out
 
 
@@ -104,7 +141,11 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    ap.add_argument("--models", default="",
+                    help="comma-separated clusopt-run model names to keep "
+                         "(default: every case)")
     args = ap.parse_args()
+    keep = set(filter(None, args.models.split(",")))
     import torch
     torch.set_num_threads(args.threads)
     out_dir = pathlib.Path(args.out)
@@ -115,9 +156,10 @@ def main():
     rows, profiles = [], []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
-        for model, size, clusters, res, batch in CASES:
-            cfg = paca.config(size, clusters=clusters)
-            weights = paca.random_weights(cfg, seed=0, bias_std=0.02)
+        for model, make, res, batch in CASES:
+            if keep and model not in keep:
+                continue
+            cfg, weights, forward = make()
             images = np.random.default_rng(1).standard_normal(
                 (batch, 3, res, res)).astype(np.float32)
             wpath, ipath = tmp / f"{model}.safetensors", tmp / f"{res}_{batch}.npy"
@@ -126,22 +168,27 @@ def main():
             ours_ms, ours, note = clusopt_run(model, wpath, ipath,
                                               args.threads, args.runs)
             eager_ms, eager, ort_ms, ort_out = torch_and_ort(
-                torch, weights, cfg, images, args.threads, args.runs, tmp)
+                torch, forward, weights, cfg, images, args.threads, args.runs,
+                tmp)
             scale = np.abs(eager).max()
             agree = (f"max|ours-eager|/max={np.abs(ours - eager).max() / scale:.1e}"
                      if ours is not None else note)
             agree += (f", max|ort-eager|/max="
-                      f"{np.abs(ort_out - eager).max() / scale:.1e}")
+                      f"{np.abs(ort_out - eager).max() / scale:.1e}"
+                      if ort_ms else "")
             case = f"{model} {res}x{res} B={batch}"
             print(f"\n{case}: {agree}")
             for impl, ms in (("clusopt", ours_ms), ("torch-eager", eager_ms),
                              ("onnxruntime", ort_ms)):
                 ratio = (ms / ours_ms) if ours_ms and ms else None
+                failed = impl == "onnxruntime" and ms is None
                 print(f"  {impl:12s} " +
-                      (f"{ms:9.2f} ms" if ms else "      n/a   ") +
+                      (f"{ms:9.2f} ms" if ms else
+                       f"      {ort_out}" if failed else "      n/a   ") +
                       (f"  clusopt speedup {ratio:5.2f}x" if ratio else ""))
                 rows.append(dict(model=model, resolution=res, batch=batch,
-                                 impl=impl, median_ms=ms, check=agree))
+                                 impl=impl, median_ms=ms,
+                                 check=ort_out if failed else agree))
             if ours_ms and batch == 1:
                 _, _, table = clusopt_run(model, wpath, ipath, args.threads,
                                           args.runs, profile=True)
