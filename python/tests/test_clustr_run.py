@@ -19,7 +19,6 @@ disagreement.
 
 import contextlib
 import pathlib
-import subprocess
 
 import numpy as np
 import pytest
@@ -28,29 +27,13 @@ from clusopt import export, reference
 from clusopt.models import clustr
 from clusopt.toolchain import build_dir
 
-# The bar: logits agree with the reference to 1e-3 relative (here
-# relative to the largest |logit|, as single logits can be near zero).
-REL_TOL = 1e-3
+from test_clusopt_run import REL_TOL, expect_error, run
+
 # A runtime choice that differs from the reference's is accepted only if the
 # two are this close, relative to the largest score or distance: f32
 # activations differ from f64 ones by ~1e-6 relative, so 1e-4 is a near-tie
 # with a wide margin and far below the gaps between ordinary choices.
 NEAR_TIE = 1e-4
-
-
-def tool():
-    path = pathlib.Path(build_dir()) / "bin" / "clusopt-run"
-    if not path.exists():
-        pytest.fail(f"{path} is missing; build clusopt first")
-    return str(path)
-
-
-def run(*args, check=True):
-    out = subprocess.run([tool(), *map(str, args)], capture_output=True,
-                         text=True, timeout=120)
-    if check and out.returncode:
-        pytest.fail(f"clusopt-run failed ({out.returncode}):\n{out.stderr}")
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -194,14 +177,6 @@ def broken_weights(b1, tmp_path, edit):
     path = tmp_path / "broken.safetensors"
     export.export_state_dict(weights, path, dtype="f32")
     return path
-
-
-def expect_error(args, message):
-    out = run(*args, check=False)
-    assert out.returncode == 1, out.stdout
-    assert "clusopt-run: error: " in out.stderr
-    assert message in out.stderr, out.stderr
-    assert "Stack dump" not in out.stderr
 
 
 def test_missing_tensor(b1, tmp_path):

@@ -285,16 +285,7 @@ Expected<Tensor> CastVit::block(const Block &b, const Tensor &x,
     // Plain softmax attention: the generated kernel with one (K, V) pair,
     // the tokens themselves.
     Timer timer(profile, "attention (kernel)");
-    std::vector<Tensor> r;
-    ASSIGN_OR_RETURN(
-        r,
-        kernels_.call(
-            pickEntry(
-                kernels_,
-                llvm::formatv("attention_h{0}_d{1}", q.dim(1), q.dim(3)).str(),
-                "attention"),
-            {q, k, v}));
-    o = std::move(r[0]);
+    ASSIGN_OR_RETURN(o, callAttention(kernels_, q, k, v));
   } else {
     ASSIGN_OR_RETURN(o, castAttention(b, q, k, v, profile));
   }

@@ -187,7 +187,7 @@ Expected<Tensor> ClusTR::block(const Block &b, int stage, const Tensor &x,
   int64_t heads = config_.heads[stage], sr = config_.srRatios[stage];
   int64_t batch = x.dim(0), n = x.dim(1);
   const float eps = 1e-6f;
-  Tensor a, q, o, t;
+  Tensor a, q, o;
   {
     Timer timer(profile, s + "layer_norm");
     ASSIGN_OR_RETURN(a, layerNorm(x, b.norm1.weight, b.norm1.bias, eps));
@@ -254,38 +254,11 @@ Expected<Tensor> ClusTR::block(const Block &b, int stage, const Tensor &x,
       RETURN_IF_ERROR(splitKv(kv, heads, k, v));
     }
     Timer timer(profile, s + "attention (kernel)");
-    std::vector<Tensor> r;
-    ASSIGN_OR_RETURN(r, kernels_.call("attention", {q, k, v}));
-    o = std::move(r[0]);
+    ASSIGN_OR_RETURN(o, callAttention(kernels_, q, k, v));
   }
-  Tensor y = x.clone();
-  {
-    Timer timer(profile, s + "linear q/kv/proj");
-    ASSIGN_OR_RETURN(o, mergeHeads(o));
-    ASSIGN_OR_RETURN(o, b.proj(o));
-    RETURN_IF_ERROR(addInPlace(y, o));
-  }
-  {
-    Timer timer(profile, s + "layer_norm");
-    ASSIGN_OR_RETURN(t, layerNorm(y, b.norm2.weight, b.norm2.bias, eps));
-  }
-  {
-    Timer timer(profile, s + "mlp fc1/fc2");
-    ASSIGN_OR_RETURN(t, b.fc1(t));
-  }
-  {
-    // GELU(h + dwconv3x3(h)): the sum in one pass over the tokens.
-    Timer timer(profile, s + "mlp dwconv");
-    ASSIGN_OR_RETURN(t, b.dwconv.onTokens(t, h, w, /*addInput=*/true));
-  }
-  {
-    Timer timer(profile, s + "gelu");
-    geluInPlace(t);
-  }
-  Timer timer(profile, s + "mlp fc1/fc2");
-  ASSIGN_OR_RETURN(t, b.fc2(t));
-  RETURN_IF_ERROR(addInPlace(y, t));
-  return y;
+  return projectAndConvMlp(
+      x, o, {b.proj, b.norm2.weight, b.norm2.bias, b.fc1, b.dwconv, b.fc2}, eps,
+      h, w, profile, s, "linear q/kv/proj");
 }
 
 Expected<Tensor>

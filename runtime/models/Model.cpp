@@ -2,6 +2,8 @@
 
 #include "runtime/models/Model.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 #include <cassert>
 
 using namespace clusopt::runtime;
@@ -76,4 +78,50 @@ std::string clusopt::runtime::pickEntry(const KernelLibrary &kernels,
                                         const std::string &specific,
                                         llvm::StringRef generic) {
   return kernels.find(specific) ? specific : generic.str();
+}
+
+Expected<Tensor> clusopt::runtime::callAttention(const KernelLibrary &kernels,
+                                                 const Tensor &q,
+                                                 const Tensor &k,
+                                                 const Tensor &v) {
+  std::string entry = pickEntry(
+      kernels, llvm::formatv("attention_h{0}_d{1}", q.dim(1), q.dim(3)).str(),
+      "attention");
+  std::vector<Tensor> r;
+  ASSIGN_OR_RETURN(r, kernels.call(entry, {q, k, v}));
+  return std::move(r[0]);
+}
+
+Expected<Tensor> clusopt::runtime::projectAndConvMlp(
+    const Tensor &x, const Tensor &o, const ConvMlpTail &tail, float eps,
+    int64_t h, int64_t w, Profile *profile, const std::string &prefix,
+    const std::string &projLabel) {
+  Tensor y = x.clone(), t;
+  {
+    Timer timer(profile, prefix + projLabel);
+    ASSIGN_OR_RETURN(t, mergeHeads(o));
+    ASSIGN_OR_RETURN(t, tail.proj(t));
+    RETURN_IF_ERROR(addInPlace(y, t));
+  }
+  {
+    Timer timer(profile, prefix + "layer_norm");
+    ASSIGN_OR_RETURN(t, layerNorm(y, tail.normWeight, tail.normBias, eps));
+  }
+  {
+    Timer timer(profile, prefix + "mlp fc1/fc2");
+    ASSIGN_OR_RETURN(t, tail.fc1(t));
+  }
+  {
+    // h + dwconv3x3(h) in one pass over the token layout.
+    Timer timer(profile, prefix + "mlp dwconv");
+    ASSIGN_OR_RETURN(t, tail.dwconv.onTokens(t, h, w, /*addInput=*/true));
+  }
+  {
+    Timer timer(profile, prefix + "gelu");
+    geluInPlace(t);
+  }
+  Timer timer(profile, prefix + "mlp fc1/fc2");
+  ASSIGN_OR_RETURN(t, tail.fc2(t));
+  RETURN_IF_ERROR(addInPlace(y, t));
+  return y;
 }

@@ -50,7 +50,6 @@ public:
                                          Profile *profile = nullptr) const = 0;
 };
 
-/// A weight's name and shape.
 /// The entry point to call: `specific` when the library has it, else
 /// `generic`. Specific entries fix the dims a model never varies (heads,
 /// head dim, clusters, channels), which the compiler turns into constant
@@ -59,6 +58,32 @@ public:
 std::string pickEntry(const KernelLibrary &kernels, const std::string &specific,
                       llvm::StringRef generic);
 
+/// softmax(Q Kᵀ / sqrt(D)) V through the library's `attention_h<H>_d<D>`
+/// entry when it has one, else its generic `attention`.
+llvm::Expected<Tensor> callAttention(const KernelLibrary &kernels,
+                                     const Tensor &q, const Tensor &k,
+                                     const Tensor &v);
+
+/// The weights of the block tail PaCa and ClusTR share (MODELS.md §1, §2).
+struct ConvMlpTail {
+  const Linear &proj;
+  const Tensor &normWeight, &normBias;
+  const Linear &fc1;
+  const Conv2d &dwconv;
+  const Linear &fc2;
+};
+
+/// y = x + proj(merge_heads(o)); h = fc1(LN(y));
+/// returns y + fc2(GELU(h + dwconv3x3(h))) on the h × w token grid. Times
+/// go to `profile` under `prefix` + the layer, the projection under
+/// `prefix` + `projLabel`.
+llvm::Expected<Tensor> projectAndConvMlp(const Tensor &x, const Tensor &o,
+                                         const ConvMlpTail &tail, float eps,
+                                         int64_t h, int64_t w, Profile *profile,
+                                         const std::string &prefix,
+                                         const std::string &projLabel);
+
+/// A weight's name and shape.
 using WeightShapes =
     std::vector<std::pair<std::string, llvm::SmallVector<int64_t, 4>>>;
 

@@ -158,7 +158,7 @@ Expected<Tensor> PacaVit::block(const Block &b, int stage, bool first,
   std::string s = "stage" + std::to_string(stage + 1) + " ";
   int64_t heads = config_.heads[stage];
   float eps = config_.eps;
-  Tensor a, ctok, q, k, v, o, t;
+  Tensor a, ctok, q, k, v, o;
   {
     Timer timer(profile, s + "layer_norm");
     ASSIGN_OR_RETURN(a, layerNorm(x, b.norm1.weight, b.norm1.bias, eps));
@@ -205,45 +205,11 @@ Expected<Tensor> PacaVit::block(const Block &b, int stage, bool first,
   }
   {
     Timer timer(profile, s + "attention (kernel)");
-    std::vector<Tensor> r;
-    ASSIGN_OR_RETURN(
-        r,
-        kernels_.call(
-            pickEntry(
-                kernels_,
-                llvm::formatv("attention_h{0}_d{1}", q.dim(1), q.dim(3)).str(),
-                "attention"),
-            {q, k, v}));
-    o = std::move(r[0]);
+    ASSIGN_OR_RETURN(o, callAttention(kernels_, q, k, v));
   }
-  Tensor y = x.clone();
-  {
-    Timer timer(profile, s + "linear q/k/v/proj");
-    ASSIGN_OR_RETURN(o, mergeHeads(o));
-    ASSIGN_OR_RETURN(o, b.proj(o));
-    RETURN_IF_ERROR(addInPlace(y, o));
-  }
-  {
-    Timer timer(profile, s + "layer_norm");
-    ASSIGN_OR_RETURN(t, layerNorm(y, b.norm2.weight, b.norm2.bias, eps));
-  }
-  {
-    Timer timer(profile, s + "mlp fc1/fc2");
-    ASSIGN_OR_RETURN(t, b.fc1(t));
-  }
-  {
-    Timer timer(profile, s + "mlp dwconv");
-    // dwconv(t) + t in one pass over the token layout.
-    ASSIGN_OR_RETURN(t, b.dwconv.onTokens(t, h, w, /*addInput=*/true));
-  }
-  {
-    Timer timer(profile, s + "gelu");
-    geluInPlace(t);
-  }
-  Timer timer(profile, s + "mlp fc1/fc2");
-  ASSIGN_OR_RETURN(t, b.fc2(t));
-  RETURN_IF_ERROR(addInPlace(y, t));
-  return y;
+  return projectAndConvMlp(
+      x, o, {b.proj, b.norm2.weight, b.norm2.bias, b.fc1, b.dwconv, b.fc2}, eps,
+      h, w, profile, s, "linear q/k/v/proj");
 }
 
 Expected<Tensor> PacaVit::forward(const Tensor &images,

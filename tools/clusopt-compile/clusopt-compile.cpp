@@ -197,7 +197,7 @@ json::Value tileSpaceJson(ModuleOp module, const CpuTarget &target,
   int64_t w = target.vectorWidth;
   module.walk([&](Operation *op) {
     clusopt::TileKnobs knobs = clusopt::tileKnobs(op);
-    if (!knobs.rows && !knobs.cols)
+    if (!knobs.any())
       return;
     // Scratch per parallel iteration is rows × cols f32 (probabilities or
     // scores); keep it within 16 KiB so it stays in L1 beside K/V rows.
@@ -298,8 +298,7 @@ LogicalResult applyTuningRecords(ModuleOp module, const CpuTarget &target) {
   Builder b(module.getContext());
   WalkResult walk = module.walk([&](Operation *op) {
     op->removeAttr(clusopt::kTuningRecordAttr);
-    clusopt::TileKnobs knobs = clusopt::tileKnobs(op);
-    if ((!knobs.rows && !knobs.cols) || op->hasAttr("clus.tile"))
+    if (!clusopt::tileKnobs(op).any() || op->hasAttr("clus.tile"))
       return WalkResult::advance();
     auto record = (*db)->lookup(clusopt::tuningKey(op, target));
     if (!record) {
@@ -384,20 +383,18 @@ collectEntryPoints(ModuleOp module, const clusopt::CpuPipelineOptions &options,
           return;
         }
         info["kernel"] = "vector";
-        clusopt::TileKnobs knobs = clusopt::tileKnobs(op);
-        if (!knobs.rows && !knobs.cols) {
-          // Nothing tunable: no tile to report.
-        } else if (auto record = op->getAttrOfType<DictionaryAttr>(
-                       clusopt::kTuningRecordAttr)) {
+        // Only a kernel that reads tile sizes reports them.
+        if (clusopt::tileKnobs(op).any()) {
           info["tile"] =
               json::Object{{"rows", tile->rows}, {"cols", tile->cols}};
-          info["tile_source"] = "tuning-db";
-          info["tuning_record"] = tuningRecordJson(record);
-        } else {
-          info["tile"] =
-              json::Object{{"rows", tile->rows}, {"cols", tile->cols}};
-          info["tile_source"] =
-              op->hasAttr("clus.tile") ? "attribute" : tileSource.str();
+          if (auto record = op->getAttrOfType<DictionaryAttr>(
+                  clusopt::kTuningRecordAttr)) {
+            info["tile_source"] = "tuning-db";
+            info["tuning_record"] = tuningRecordJson(record);
+          } else {
+            info["tile_source"] =
+                op->hasAttr("clus.tile") ? "attribute" : tileSource.str();
+          }
         }
       } else {
         info["kernel"] = "reference";

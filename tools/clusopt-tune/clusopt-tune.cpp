@@ -65,12 +65,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-/// Ops whose kernel reads a tile size; the tile space lists exactly these.
-bool isTunable(Operation *op) {
-  clusopt::TileKnobs knobs = clusopt::tileKnobs(op);
-  return knobs.rows || knobs.cols;
-}
-
 cl::OptionCategory category("clusopt-tune options");
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
@@ -940,7 +934,7 @@ int tuneModule() {
   if (printKeys) {
     json::Array keys;
     module->walk([&](Operation *op) {
-      if (!isTunable(op))
+      if (!clusopt::tileKnobs(op).any())
         return;
       clusopt::TuningKey key = clusopt::tuningKey(op, *target);
       keys.push_back(json::Object{{"key", key.toJson()}, {"hash", key.hash()}});
@@ -1002,7 +996,7 @@ int tuneModule() {
   // The tile space lists the ops with a kernel in walk order.
   std::vector<OpTuning> ops;
   module->walk([&](Operation *op) {
-    if (isTunable(op)) {
+    if (clusopt::tileKnobs(op).any()) {
       ops.emplace_back();
       ops.back().op = op;
     }

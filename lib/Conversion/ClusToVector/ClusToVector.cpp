@@ -96,6 +96,33 @@ void zeroRows(KernelBuilder &k, Value buf, int64_t rows, Value widthPad) {
   });
 }
 
+/// The largest lane of the vectors at(j) for j = 0, width, ... < len
+/// (-inf when there are none).
+Value maxOverVectors(KernelBuilder &k, Value len,
+                     function_ref<Value(Value)> at) {
+  return k.reduce(CombiningKind::MAXIMUMF,
+                  k.loop(k.idx(0), len, k.idx(k.width), {k.splat(-kInf)},
+                         [&](Value j, ValueRange a) -> SmallVector<Value> {
+                           return {k.maxf(a[0], at(j))};
+                         })[0]);
+}
+
+/// Σ over the lanes of exp(at(j) − max) for the same vectors; `store(j, e)`,
+/// when given, keeps each exp vector (the softmax numerators).
+Value sumExpOverVectors(KernelBuilder &k, Value len, Value max,
+                        function_ref<Value(Value)> at,
+                        function_ref<void(Value, Value)> store = nullptr) {
+  Value maxVec = k.splat(max);
+  return k.reduce(CombiningKind::ADD,
+                  k.loop(k.idx(0), len, k.idx(k.width), {k.splat(0.0)},
+                         [&](Value j, ValueRange a) -> SmallVector<Value> {
+                           Value e = k.exp(k.subf(at(j), maxVec));
+                           if (store)
+                             store(j, e);
+                           return {k.addf(a[0], e)};
+                         })[0]);
+}
+
 /// One online-softmax step of row `r` over a tile of `len` scores, read a
 /// vector at a time by `scoresAt` (-inf in masked lanes). Leaves
 /// exp(s − newMax) in p[r, :len], rescales acc[r, :accPad] by
@@ -107,22 +134,12 @@ std::pair<Value, Value> onlineSoftmaxStep(KernelBuilder &k,
                                           Value acc, Value accPad, Value oldMax,
                                           Value oldSum) {
   Value zero = k.idx(0), vwIdx = k.idx(k.width), rIdx = k.idx(r);
-  Value tileMax =
-      k.reduce(CombiningKind::MAXIMUMF,
-               k.loop(zero, len, vwIdx, {k.splat(-kInf)},
-                      [&](Value j, ValueRange a) -> SmallVector<Value> {
-                        return {k.maxf(a[0], scoresAt(j))};
-                      })[0]);
-  Value newMax = k.maxf(oldMax, tileMax);
+  Value newMax = k.maxf(oldMax, maxOverVectors(k, len, scoresAt));
   Value correction = k.exp(k.subf(oldMax, newMax));
-  Value maxVec = k.splat(newMax);
-  Value sum = k.reduce(CombiningKind::ADD,
-                       k.loop(zero, len, vwIdx, {k.splat(0.0)},
-                              [&](Value j, ValueRange a) -> SmallVector<Value> {
-                                Value e = k.exp(k.subf(scoresAt(j), maxVec));
-                                k.writeVec(e, p, {rIdx, j}, true);
-                                return {k.addf(a[0], e)};
-                              })[0]);
+  Value sum =
+      sumExpOverVectors(k, len, newMax, scoresAt, [&](Value j, Value e) {
+        k.writeVec(e, p, {rIdx, j}, true);
+      });
   Value corrVec = k.splat(correction);
   k.loop(zero, accPad, vwIdx, [&](Value cc) {
     Value a = k.readVec(acc, {rIdx, cc}, true);
@@ -312,21 +329,12 @@ Value emitSoftAssign(KernelBuilder &k, SoftAssignOp op) {
     // Rows are contiguous: max, sum of exp, then the normalised write.
     k.parallel({batch, m}, [&](ValueRange ivs) {
       Value b = ivs[0], row = ivs[1];
-      Value mx =
-          k.reduce(CombiningKind::MAXIMUMF,
-                   k.loop(zero, n, vwIdx, {k.splat(-kInf)},
-                          [&](Value j, ValueRange a) -> SmallVector<Value> {
-                            return {k.maxf(
-                                a[0], k.readVec(l, {b, row, j}, false, -kInf))};
-                          })[0]);
+      auto logitsAt = [&](Value j) {
+        return k.readVec(l, {b, row, j}, false, -kInf);
+      };
+      Value mx = maxOverVectors(k, n, logitsAt);
       Value mxVec = k.splat(mx);
-      Value sum =
-          k.reduce(CombiningKind::ADD,
-                   k.loop(zero, n, vwIdx, {k.splat(0.0)},
-                          [&](Value j, ValueRange a) -> SmallVector<Value> {
-                            Value v = k.readVec(l, {b, row, j}, false, -kInf);
-                            return {k.addf(a[0], k.exp(k.subf(v, mxVec)))};
-                          })[0]);
+      Value sum = sumExpOverVectors(k, n, mx, logitsAt);
       Value inv = k.splat(k.divf(k.f32c(1.0), sum));
       k.loop(zero, n, vwIdx, [&](Value j) {
         Value v = k.readVec(l, {b, row, j}, false, -kInf);
@@ -1425,23 +1433,15 @@ Value emitClusterAttention(KernelBuilder &k, ClusterAttentionOp op,
         for (int64_t r = 0; r < rows; ++r) {
           Value rIdx = k.idx(r);
           auto rowMax = [&](Value buf, Value len) {
-            return k.reduce(
-                CombiningKind::MAXIMUMF,
-                k.loop(zero, len, vwIdx, {k.splat(-kInf)},
-                       [&](Value j, ValueRange a) -> SmallVector<Value> {
-                         return {k.maxf(a[0], k.readVec(buf, {rIdx, j}, true))};
-                       })[0]);
+            return maxOverVectors(k, len, [&](Value j) {
+              return k.readVec(buf, {rIdx, j}, true);
+            });
           };
           auto expSum = [&](Value buf, Value len, Value mx) {
-            return k.reduce(
-                CombiningKind::ADD,
-                k.loop(zero, len, vwIdx, {k.splat(0.0)},
-                       [&](Value j, ValueRange a) -> SmallVector<Value> {
-                         Value e = k.exp(k.subf(k.readVec(buf, {rIdx, j}, true),
-                                                k.splat(mx)));
-                         k.writeVec(e, buf, {rIdx, j}, true);
-                         return {k.addf(a[0], e)};
-                       })[0]);
+            return sumExpOverVectors(
+                k, len, mx,
+                [&](Value j) { return k.readVec(buf, {rIdx, j}, true); },
+                [&](Value j, Value e) { k.writeVec(e, buf, {rIdx, j}, true); });
           };
           Value mx = rowMax(p, kPad);
           if (summaries) {
@@ -1528,13 +1528,9 @@ Value emitClusterAttention(KernelBuilder &k, ClusterAttentionOp op,
           return;
         }
         // Σ_m softmax_m(Aq[t, :]) R[m] for this channel vector.
-        Value mx =
-            k.reduce(CombiningKind::MAXIMUMF,
-                     k.loop(zero, mPad, vwIdx, {k.splat(-kInf)},
-                            [&](Value mc, ValueRange a) -> SmallVector<Value> {
-                              return {k.maxf(a[0], k.readVec(aq, {b, h, t, mc},
-                                                             false, -kInf))};
-                            })[0]);
+        Value mx = maxOverVectors(k, mPad, [&](Value mc) {
+          return k.readVec(aq, {b, h, t, mc}, false, -kInf);
+        });
         SmallVector<Value> mix =
             k.loop(zero, clusters, one, {k.f32c(0.0), k.splat(0.0)},
                    [&](Value m, ValueRange a) -> SmallVector<Value> {

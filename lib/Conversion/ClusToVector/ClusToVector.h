@@ -48,6 +48,8 @@ bool hasVectorKernel(mlir::Operation *op);
 struct TileKnobs {
   bool rows = false;
   bool cols = false;
+  /// Whether the kernel reads any tile size, i.e. has something to tune.
+  bool any() const { return rows || cols; }
 };
 TileKnobs tileKnobs(mlir::Operation *op);
 
