@@ -21,7 +21,16 @@ def ConvertClusToLinalg : Pass<"convert-clus-to-linalg"> {
       `scf.for` nest over tensors, which bufferizes in place.
 
     Works for static and dynamic shapes.
+
+    With `keep-gpu-kernel-ops`, the ops `convert-clus-to-gpu` lowers
+    (attention, pool with the soft_assign it fuses, cluster_attention) are
+    left in place.
   }];
+  let options = [
+    Option<"keepGpuKernelOps", "keep-gpu-kernel-ops", "bool",
+           /*default=*/"false",
+           "Leave the ops that have hand-written GPU kernels">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
@@ -73,6 +82,95 @@ def ConvertClusToVector : Pass<"convert-clus-to-vector"> {
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect",
   ];
+}
+
+def ConvertClusToGPU : Pass<"convert-clus-to-gpu"> {
+  let summary = "NVIDIA GPU kernels for attention, pool and cluster_attention";
+  let description = [{
+    The GPU lowering's hand-written kernels, as `gpu.launch` ops over
+    memrefs (outlining, NVVM and binary emission are upstream passes).
+
+    - `attention` and `pool` (fused with the `soft_assign` over tokens that
+      produces its weights, or plain): a flash-style kernel. A block of 4
+      warps owns 64 query rows of one batch item; key and value tiles live
+      in shared memory; each warp computes 16 x 32 score tiles with
+      `nvvm.mma.sync` m16n8k16 (f16/bf16 storage, f32 accumulation) or with
+      FMAs in the same fragment layout (f32); the online softmax combines
+      the running max and sum of a row across its 4 lanes with warp
+      shuffles; P stays in registers as the A fragment of P·V.
+    - `cluster_attention`: cluster summaries, then one thread per (batch ·
+      head, token, value column).
+
+    Other ops are left for `convert-clus-to-linalg`, whose loops the GPU
+    pipeline maps to blocks and threads.
+
+    Example: `--convert-clus-to-gpu`.
+  }];
+  let options = [
+    Option<"fuseSoftAssign", "fuse-soft-assign", "bool", /*default=*/"true",
+           "Fuse soft_assign(tokens) into the pool that consumes it">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
+def ClusGpuDeviceBuffers : Pass<"clus-gpu-device-buffers", "::mlir::ModuleOp"> {
+  let summary = "Host code's buffers become device memory";
+  let description = [{
+    Runs on bufferized host code whose kernels are `gpu.launch` ops. Every
+    buffer the host allocates for kernels becomes device memory:
+    `memref.alloc` becomes `gpu.alloc`, `memref.dealloc` becomes
+    `gpu.dealloc` and `memref.copy` becomes `gpu.memcpy`. Small buffers the
+    host itself reads and writes (the deallocation bookkeeping of
+    `buffer-deallocation-pipeline`) stay in host memory.
+
+    The entry points' memref arguments are device pointers, so any other
+    host read or write of a device buffer is an error that names the op,
+    never a silent host access to device memory.
+
+    Upstream has no such pass: `gpu-to-llvm` lowers `gpu.alloc` but nothing
+    decides which host allocations are device buffers.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def ClusGpuTileParallelLoops : Pass<"clus-gpu-tile-parallel-loops"> {
+  let summary = "Tile host scf.parallel loops into blocks of threads";
+  let description = [{
+    Tiles the innermost dimension of every outermost `scf.parallel` outside
+    a GPU kernel by `threads` and the other dimensions by 1 (upstream's
+    `tileParallelLoop` with no min/max bounds), so that
+    `gpu-map-parallel-loops` maps the tiles to blocks and the points of a
+    tile to threads. Upstream's `scf-parallel-loop-tiling` takes one size
+    list for loops of every rank.
+
+    Example: `--clus-gpu-tile-parallel-loops="threads=128"`.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"128",
+           "Threads per block along the innermost dimension (1-1024)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def ClusGpuMergeModules : Pass<"clus-gpu-merge-modules", "::mlir::ModuleOp"> {
+  let summary = "Move every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` creates one `gpu.module` per kernel. This pass
+    moves all kernels into the first module and re-points every
+    `gpu.launch_func`, so a compilation yields one PTX file, cubin or
+    fatbin.
+  }];
 }
 
 #endif // CLUSOPT_CONVERSION_PASSES_TD

@@ -55,6 +55,59 @@ static constexpr const char *kClusCpuToLLVM =
     // request for C wrappers.
     "convert-openmp-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts";
 
+// The GPU pipeline's first half: kernels, buffers, launches. Hand-written
+// kernels for attention, pool and cluster_attention; the reference
+// lowering's loops for the rest, tiled and mapped to blocks and threads by
+// upstream passes. Host allocations become device memory.
+static constexpr const char *kClusGpuKernels =
+    // Ops without a hand-written kernel → linalg; then bufferization, with
+    // the others left as tensor ops (buffer deallocation cannot see into
+    // kernels, so they are emitted after it and free their own buffers).
+    "clus-fold-projections,"
+    "convert-clus-to-linalg{keep-gpu-kernel-ops},canonicalize,cse,"
+    "one-shot-bufferize{allow-unknown-ops bufferize-function-boundaries "
+    "allow-return-allocs-from-loops "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "buffer-deallocation-pipeline,"
+    "convert-clus-to-gpu,canonicalize,convert-bufferization-to-memref,"
+    // linalg → loops → blocks and threads.
+    "func.func(convert-linalg-to-parallel-loops),"
+    "clus-gpu-tile-parallel-loops,"
+    "func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
+    "clus-gpu-device-buffers,canonicalize,cse,"
+    "func.func(llvm-request-c-wrappers),"
+    "gpu-kernel-outlining,clus-gpu-merge-modules";
+
+// The second half is upstream's NVVM pipeline. PTX 8.0 is the oldest ISA
+// that covers sm_90; LLVM's default (6.0) rejects it.
+static constexpr const char *kGpuBinary =
+    "gpu-lower-to-nvvm-pipeline{{cubin-chip={0} cubin-features=+ptx80 "
+    "cubin-format={1} opt-level=3}";
+
+bool clusopt::isSupportedGpuChip(StringRef chip) {
+  return llvm::is_contained({"sm_80", "sm_86", "sm_89", "sm_90"}, chip);
+}
+
+void clusopt::buildClusGpuKernelsPipeline(OpPassManager &pm) {
+  if (failed(parsePassPipeline(kClusGpuKernels, pm)))
+    llvm::report_fatal_error(
+        "clusopt: malformed built-in clus-gpu-kernels pipeline");
+}
+
+void clusopt::buildGpuBinaryPipeline(OpPassManager &pm,
+                                     const GpuPipelineOptions &options) {
+  std::string text = llvm::formatv(kGpuBinary, options.chip.getValue(),
+                                   options.format.getValue());
+  if (failed(parsePassPipeline(text, pm)))
+    llvm::report_fatal_error("clusopt: malformed built-in GPU pipeline");
+}
+
+void clusopt::buildClusGpuToNVVMPipeline(OpPassManager &pm,
+                                         const GpuPipelineOptions &options) {
+  buildClusGpuKernelsPipeline(pm);
+  buildGpuBinaryPipeline(pm, options);
+}
+
 void clusopt::buildClusCpuToLLVMPipeline(OpPassManager &pm,
                                          const CpuPipelineOptions &options) {
   std::string text =
@@ -86,4 +139,32 @@ void clusopt::registerPipelines() {
       "(convert-clus-to-vector), multi-threaded through OpenMP, to the LLVM "
       "dialect with C-interface wrappers on every function",
       buildClusCpuToLLVMPipeline);
+  PassPipelineRegistration<>(
+      "clus-gpu-kernels",
+      "GPU lowering, first half: clus ops on tensors to outlined NVIDIA "
+      "kernels (gpu.module) and host code that launches them on device "
+      "buffers",
+      buildClusGpuKernelsPipeline);
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "clus-gpu-to-nvvm",
+      "GPU lowering: clus ops on tensors to host code in the LLVM dialect "
+      "that launches NVVM kernels embedded as PTX, cubin or fatbin (through "
+      "the mgpu* runtime ABI), with C-interface wrappers on every function",
+      [](OpPassManager &pm, const GpuPipelineOptions &options) {
+        if (!isSupportedGpuChip(options.chip)) {
+          llvm::errs() << "clus-gpu-to-nvvm: unsupported chip '" << options.chip
+                       << "'; expected sm_80, sm_86, sm_89 "
+                       << "or sm_90\n";
+          return failure();
+        }
+        if (!llvm::is_contained({"isa", "bin", "fatbin"},
+                                StringRef(options.format))) {
+          llvm::errs() << "clus-gpu-to-nvvm: format must be isa, bin or "
+                          "fatbin, got '"
+                       << options.format << "'\n";
+          return failure();
+        }
+        buildClusGpuToNVVMPipeline(pm, options);
+        return success();
+      });
 }

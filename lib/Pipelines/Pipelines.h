@@ -34,6 +34,40 @@ struct CpuPipelineOptions
 void buildClusCpuToLLVMPipeline(mlir::OpPassManager &pm,
                                 const CpuPipelineOptions &options);
 
+/// Options of the NVIDIA GPU pipeline.
+struct GpuPipelineOptions
+    : public mlir::PassPipelineOptions<GpuPipelineOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("GPU architecture: sm_80 or sm_90 "
+                                          "(also sm_86, sm_89)"),
+                           llvm::cl::init("sm_80")};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Device binary embedded in the host code: isa (PTX), "
+                     "bin (cubin, through ptxas) or fatbin"),
+      llvm::cl::init("fatbin")};
+};
+
+/// The GPU architectures the GPU pipeline accepts.
+bool isSupportedGpuChip(llvm::StringRef chip);
+
+/// clus on tensors → GPU kernels (convert-clus-to-gpu; the reference
+/// lowering's loops mapped to blocks and threads for the other ops) →
+/// device buffers → outlined kernels in one gpu.module. The result still
+/// has gpu.launch_func ops, so their launch configuration can be read.
+void buildClusGpuKernelsPipeline(mlir::OpPassManager &pm);
+
+/// The kernels pipeline, then upstream's gpu-lower-to-nvvm-pipeline: NVVM,
+/// gpu-module-to-binary (PTX, or ptxas for cubin/fatbin) and host code
+/// calling the mgpu* runtime ABI, with C-interface wrappers.
+void buildClusGpuToNVVMPipeline(mlir::OpPassManager &pm,
+                                const GpuPipelineOptions &options);
+
+/// Only the binary-emitting half of buildClusGpuToNVVMPipeline, for input
+/// that went through buildClusGpuKernelsPipeline.
+void buildGpuBinaryPipeline(mlir::OpPassManager &pm,
+                            const GpuPipelineOptions &options);
+
 /// Registers the clusopt pipelines with the global pass registry, so that
 /// `clusopt-opt --clus-to-llvm` works.
 void registerPipelines();

@@ -18,6 +18,8 @@
 
 #include "lib/Conversion/Passes.h"
 
+#include "lib/Conversion/ClusToGPU/ClusToGPU.h"
+
 #include "dialect/Clus/ClusOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -1225,6 +1227,8 @@ struct ClusterAttentionLowering : OpRewritePattern<ClusterAttentionOp> {
 
 struct ConvertClusToLinalgPass
     : clusopt::impl::ConvertClusToLinalgBase<ConvertClusToLinalgPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     RewritePatternSet patterns(context);
@@ -1235,6 +1239,8 @@ struct ConvertClusToLinalgPass
     ConversionTarget target(*context);
     target.addIllegalDialect<ClusDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    if (keepGpuKernelOps)
+      target.addDynamicallyLegalDialect<ClusDialect>(hasGpuKernel);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

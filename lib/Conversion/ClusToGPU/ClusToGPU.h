@@ -1,0 +1,27 @@
+//===- ClusToGPU.h - which clus ops have hand-written GPU kernels -*- C++
+//-*-===//
+
+#ifndef CLUSOPT_CONVERSION_CLUSTOGPU_CLUSTOGPU_H
+#define CLUSOPT_CONVERSION_CLUSTOGPU_CLUSTOGPU_H
+
+#include "dialect/Clus/ClusOps.h"
+
+namespace clusopt {
+
+/// True for the ops convert-clus-to-gpu lowers: attention, pool,
+/// cluster_attention, and a soft_assign over tokens that only pools consume
+/// (it is fused into them).
+inline bool hasGpuKernel(mlir::Operation *op) {
+  if (mlir::isa<clus::AttentionOp, clus::PoolOp, clus::ClusterAttentionOp>(op))
+    return true;
+  auto softAssign = mlir::dyn_cast<clus::SoftAssignOp>(op);
+  return softAssign && softAssign.getAxis() == clus::SoftAssignAxis::tokens &&
+         !softAssign->use_empty() &&
+         llvm::all_of(softAssign->getUsers(), [](mlir::Operation *user) {
+           return mlir::isa<clus::PoolOp>(user);
+         });
+}
+
+} // namespace clusopt
+
+#endif // CLUSOPT_CONVERSION_CLUSTOGPU_CLUSTOGPU_H
