@@ -2,9 +2,11 @@
 
 #include "runtime/KernelLibrary.h"
 #include "runtime/Json.h"
+#include "runtime/cuda/GpuRuntime.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -15,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <mutex>
 #include <set>
 #include <utility>
 
@@ -135,6 +138,179 @@ std::string describe(const Tensor &t) {
 
 } // namespace
 
+/// The C interface of libclusopt_gpu_runtime.so (runtime/cuda/GpuRuntime.h),
+/// resolved with dlsym: the runtime links nothing from it, so CPU-only
+/// programs never need the GPU runtime.
+struct KernelLibrary::GpuRuntime {
+  std::string path;
+  decltype(&clusopt_gpu_available) available = nullptr;
+  decltype(&clusopt_gpu_take_error) takeError = nullptr;
+  decltype(&clusopt_gpu_alloc) alloc = nullptr;
+  decltype(&clusopt_gpu_free) free = nullptr;
+  decltype(&clusopt_gpu_copy_to_device) copyToDevice = nullptr;
+  decltype(&clusopt_gpu_copy_to_host) copyToHost = nullptr;
+  decltype(&clusopt_gpu_is_device_pointer) isDevicePointer = nullptr;
+  decltype(&clusopt_gpu_synchronize) synchronize = nullptr;
+};
+
+namespace {
+
+using GpuRuntime = KernelLibrary::GpuRuntime;
+constexpr const char *kGpuRuntimeName = "libclusopt_gpu_runtime.so";
+
+/// The error the GPU runtime recorded (and clears), or "".
+std::string takeGpuError(const GpuRuntime *gpu) {
+  char buf[4096] = {};
+  return gpu->takeError(buf, sizeof(buf)) ? std::string(buf) : std::string();
+}
+
+/// Device copies of a call's arguments, freed when it returns.
+struct DeviceBuffers {
+  explicit DeviceBuffers(const GpuRuntime *gpu) : gpu(gpu) {}
+  ~DeviceBuffers() {
+    for (void *p : ptrs)
+      gpu->free(p);
+  }
+  DeviceBuffers(const DeviceBuffers &) = delete;
+  DeviceBuffers &operator=(const DeviceBuffers &) = delete;
+  const GpuRuntime *gpu;
+  std::vector<void *> ptrs;
+};
+
+/// Copies `count` elements of a strided view, element `at` of the view at
+/// `base + at * size`, into `t` in row-major order.
+void gather(Tensor &t, const char *base, int64_t offset,
+            llvm::ArrayRef<int64_t> strides, int64_t count) {
+  int64_t rank = t.rank();
+  size_t size = dtypeSize(t.dtype());
+  llvm::SmallVector<int64_t, 4> index(rank, 0);
+  for (int64_t n = 0; n < count; ++n) {
+    int64_t at = offset;
+    for (int64_t d = 0; d < rank; ++d)
+      at += index[d] * strides[d];
+    std::memcpy(static_cast<char *>(t.raw()) + n * size, base + at * size,
+                size);
+    for (int64_t d = rank - 1; d >= 0 && ++index[d] == t.dim(d); --d)
+      index[d] = 0;
+  }
+}
+
+/// A device result as a host tensor: one copy when contiguous; else the
+/// span of elements the view covers is staged on the host and gathered.
+Expected<Tensor> copyFromDevice(const GpuRuntime &gpu, DType dtype,
+                                llvm::ArrayRef<int64_t> shape,
+                                llvm::ArrayRef<int64_t> strides,
+                                uintptr_t aligned, int64_t offset,
+                                bool contiguous, int64_t count) {
+  Tensor t = cantFail(Tensor::empty(dtype, shape));
+  size_t size = dtypeSize(dtype);
+  if (count == 0)
+    return t;
+  auto copy = [&](void *dst, int64_t first, int64_t elements) -> Error {
+    if (gpu.copyToHost(dst,
+                       reinterpret_cast<const void *>(aligned + first * size),
+                       elements * size) == 0)
+      return Error::success();
+    return llvm::createStringError(takeGpuError(&gpu));
+  };
+  if (contiguous) {
+    if (Error err = copy(t.raw(), offset, count))
+      return std::move(err);
+    return t;
+  }
+  // Element offsets of the view lie in [lo, hi].
+  int64_t lo = offset, hi = offset;
+  bool overflow = false;
+  for (auto [n, stride] : llvm::zip_equal(shape, strides)) {
+    int64_t extent = 0;
+    overflow |= __builtin_mul_overflow(n - 1, stride, &extent);
+    overflow |= __builtin_add_overflow(extent < 0 ? lo : hi, extent,
+                                       extent < 0 ? &lo : &hi);
+  }
+  int64_t span = 0, bytes = 0;
+  overflow |= __builtin_sub_overflow(hi, lo, &span) ||
+              __builtin_add_overflow(span, 1, &span) ||
+              __builtin_mul_overflow(span, int64_t(size), &bytes);
+  if (overflow || lo < 0)
+    return llvm::createStringError("strides " + shapeString(strides) +
+                                   " and offset " + Twine(offset) +
+                                   " reach outside the buffer");
+  std::vector<char> staging(bytes);
+  if (Error err = copy(staging.data(), lo, span))
+    return std::move(err);
+  gather(t, staging.data(), offset - lo, strides, count);
+  return t;
+}
+
+} // namespace
+
+Expected<const KernelLibrary::GpuRuntime *>
+KernelLibrary::loadGpuRuntime(StringRef besideLibrary) {
+  static std::mutex mutex;
+  static const GpuRuntime *loaded = nullptr; // never unloaded
+  std::lock_guard<std::mutex> lock(mutex);
+  if (loaded)
+    return loaded;
+
+  std::vector<std::string> candidates;
+  const char *env = std::getenv("CLUSOPT_GPU_RUNTIME");
+  if (env && *env) {
+    candidates.push_back(env);
+  } else {
+    llvm::SmallString<256> exe, path;
+    if (!llvm::sys::fs::real_path("/proc/self/exe", exe)) {
+      path = llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe));
+      llvm::sys::path::append(path, "lib", kGpuRuntimeName);
+      candidates.push_back(path.str().str());
+    }
+    if (!besideLibrary.empty()) {
+      path = llvm::sys::path::parent_path(besideLibrary);
+      llvm::sys::path::append(path, kGpuRuntimeName);
+      candidates.push_back(path.str().str());
+    }
+    candidates.push_back(kGpuRuntimeName); // the dynamic linker's search
+  }
+
+  std::string tried;
+  for (const std::string &candidate : candidates) {
+    // Global, so that kernel libraries loaded later bind their mgpu* calls
+    // to it.
+    void *handle = dlopen(candidate.c_str(), RTLD_NOW | RTLD_GLOBAL);
+    if (!handle) {
+      const char *why = dlerror(); // names the file
+      tried += "\n  " + (why ? why : candidate + ": cannot load");
+      continue;
+    }
+    auto gpu = std::make_unique<GpuRuntime>();
+    gpu->path = candidate;
+    std::vector<std::string> missing;
+    auto resolve = [&](auto &fn, const char *name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
+          dlsym(handle, name));
+      if (!fn)
+        missing.push_back(name);
+    };
+    resolve(gpu->available, "clusopt_gpu_available");
+    resolve(gpu->takeError, "clusopt_gpu_take_error");
+    resolve(gpu->alloc, "clusopt_gpu_alloc");
+    resolve(gpu->free, "clusopt_gpu_free");
+    resolve(gpu->copyToDevice, "clusopt_gpu_copy_to_device");
+    resolve(gpu->copyToHost, "clusopt_gpu_copy_to_host");
+    resolve(gpu->isDevicePointer, "clusopt_gpu_is_device_pointer");
+    resolve(gpu->synchronize, "clusopt_gpu_synchronize");
+    if (!missing.empty()) {
+      tried += "\n  " + candidate + ": not the clusopt GPU runtime (lacks " +
+               llvm::join(missing, ", ") + ")";
+      continue; // left loaded: unloading a global library is not safe
+    }
+    loaded = gpu.release();
+    return loaded;
+  }
+  return llvm::createStringError(
+      Twine("cannot load ") + kGpuRuntimeName +
+      " (set $CLUSOPT_GPU_RUNTIME to its path); tried:" + tried);
+}
+
 std::string TensorSpec::str() const {
   std::string s = "tensor<";
   for (int64_t d : shape)
@@ -185,9 +361,30 @@ KernelLibrary::open(StringRef libraryPath, StringRef manifestPath) {
     lib->entries_.push_back(std::move(*e));
   }
 
+  // A GPU library's global constructor loads its kernels through the GPU
+  // runtime, which must be there first and have a GPU to load them on.
+  if (StringRef(lib->target_).starts_with("sm_")) {
+    Expected<const GpuRuntime *> gpu = loadGpuRuntime(lib->path_);
+    if (!gpu)
+      return manifestError(lib->path_, "targets " + lib->target_ + ": " +
+                                           llvm::toString(gpu.takeError()));
+    char reason[1024] = {};
+    if (!(*gpu)->available(reason, sizeof(reason)))
+      return manifestError(lib->path_, "targets " + lib->target_ +
+                                           ", but no GPU is usable: " + reason);
+    takeGpuError(*gpu); // not this library's
+    lib->gpu_ = *gpu;
+  }
+
   lib->handle_ = dlopen(lib->path_.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib->handle_)
     return manifestError(lib->path_, Twine("cannot load: ") + dlerror());
+  if (lib->gpu_) {
+    std::string gpuError = takeGpuError(lib->gpu_);
+    if (!gpuError.empty())
+      return manifestError(lib->path_,
+                           "loading its GPU kernels failed: " + gpuError);
+  }
   for (EntryPoint &e : lib->entries_) {
     e.function = dlsym(lib->handle_, e.symbol.c_str());
     if (!e.function)
@@ -230,11 +427,31 @@ KernelLibrary::call(StringRef name, llvm::ArrayRef<Tensor> args) const {
                   ", got " + describe(t));
   }
 
-  // Arguments: contiguous descriptors over the tensors' own buffers.
+  // The buffers the kernel sees: the tensors' own on a CPU, device copies
+  // of them on a GPU (freed on every return path).
+  std::vector<uintptr_t> buffers;
+  DeviceBuffers deviceArgs(gpu_);
+  if (gpu_) {
+    takeGpuError(gpu_); // not this call's
+    for (auto [i, t] : llvm::enumerate(args)) {
+      void *p = gpu_->alloc(t.numBytes());
+      if (!p)
+        return fail("argument " + Twine(i) + ": " + takeGpuError(gpu_));
+      deviceArgs.ptrs.push_back(p);
+      if (gpu_->copyToDevice(p, t.raw(), t.numBytes()) != 0)
+        return fail("argument " + Twine(i) + ": " + takeGpuError(gpu_));
+      buffers.push_back(reinterpret_cast<uintptr_t>(p));
+    }
+  } else {
+    for (const Tensor &t : args)
+      buffers.push_back(reinterpret_cast<uintptr_t>(t.raw()));
+  }
+
+  // Arguments: contiguous descriptors over those buffers.
   std::vector<std::vector<uint64_t>> argDescs;
-  for (const Tensor &t : args) {
+  for (auto [t, buffer] : llvm::zip_equal(args, buffers)) {
     std::vector<uint64_t> words(descriptorWords(t.rank()));
-    words[0] = words[1] = reinterpret_cast<uintptr_t>(t.raw());
+    words[0] = words[1] = buffer;
     words[2] = 0;
     int64_t stride = 1;
     for (int64_t d = t.rank() - 1; d >= 0; --d) {
@@ -263,22 +480,36 @@ KernelLibrary::call(StringRef name, llvm::ArrayRef<Tensor> args) const {
   auto ownedByKernel = [&](uintptr_t p) {
     if (!p || p == kGlobalAllocated)
       return false;
-    for (const Tensor &t : args) {
-      auto begin = reinterpret_cast<uintptr_t>(t.raw());
+    for (auto [t, begin] : llvm::zip_equal(args, buffers))
       if (p >= begin && p < begin + std::max<size_t>(t.numBytes(), 1))
         return false;
-    }
     Dl_info info;
     return !dladdr(reinterpret_cast<void *>(p), &info);
+  };
+  // On a GPU, results are device allocations (mgpuMemAlloc), unless the
+  // host code returned host memory.
+  auto onDevice = [&](uintptr_t p) {
+    return gpu_ && p && gpu_->isDevicePointer(reinterpret_cast<void *>(p));
   };
   std::multiset<uintptr_t> allocations;
   for (size_t i = 0, at = 0; i < e->results.size(); ++i) {
     allocations.insert(results[at]);
     at += descriptorWords(e->results[i].shape.size());
   }
-  std::set<uintptr_t> toFree;
+  std::set<uintptr_t> toFree, toFreeOnDevice;
+  auto release = [&](uintptr_t allocated) {
+    (onDevice(allocated) ? toFreeOnDevice : toFree).insert(allocated);
+  };
   std::vector<Tensor> out;
   std::optional<Error> error;
+  if (gpu_) {
+    // The kernel's streams are not the default stream: wait for all work
+    // before reading results, then collect what the runtime recorded.
+    gpu_->synchronize();
+    std::string gpuError = takeGpuError(gpu_);
+    if (!gpuError.empty())
+      error = fail("GPU error: " + gpuError);
+  }
   const uint64_t *words = results.data();
   for (auto [i, spec] : llvm::enumerate(e->results)) {
     int64_t rank = spec.shape.size();
@@ -291,6 +522,13 @@ KernelLibrary::call(StringRef name, llvm::ArrayRef<Tensor> args) const {
     }
     words += descriptorWords(rank);
     bool owned = ownedByKernel(allocated);
+    if (error) {
+      // A failed GPU call: free what it allocated on the device, read
+      // nothing (the descriptors may be partly written).
+      if (owned && onDevice(allocated))
+        toFreeOnDevice.insert(allocated);
+      continue;
+    }
     bool valid = aligned != 0 && offset >= 0;
     for (int64_t d = 0; d < rank; ++d)
       valid &= shape[d] >= 0 && (spec.shape[d] == TensorSpec::kDynamic ||
@@ -303,12 +541,29 @@ KernelLibrary::call(StringRef name, llvm::ArrayRef<Tensor> args) const {
         error = fail("result " + Twine(i) + " has shape " + shapeString(shape) +
                      ", expected " + spec.str());
       if (owned)
-        toFree.insert(allocated);
+        release(allocated);
       continue;
     }
     bool contiguous = offset == 0;
     for (int64_t d = rank - 1, s = 1; d >= 0; s *= shape[d], --d)
       contiguous &= shape[d] <= 1 || strides[d] == s;
+    size_t size = dtypeSize(spec.dtype);
+    if (onDevice(aligned)) {
+      Expected<Tensor> t = copyFromDevice(*gpu_, spec.dtype, shape, strides,
+                                          aligned, offset, contiguous, *count);
+      if (!t) {
+        if (!error)
+          error =
+              fail("result " + Twine(i) + ": " + llvm::toString(t.takeError()));
+        else
+          llvm::consumeError(t.takeError());
+      } else {
+        out.push_back(std::move(*t));
+      }
+      if (owned)
+        release(allocated);
+      continue;
+    }
     if (owned && allocations.count(allocated) == 1 && contiguous &&
         allocated == aligned && aligned % Tensor::kAlignment == 0) {
       // Take the buffer as it is; the tensor frees it.
@@ -320,31 +575,25 @@ KernelLibrary::call(StringRef name, llvm::ArrayRef<Tensor> args) const {
     // (memref.alloc over-allocates to align, so `allocated != aligned` is
     // the usual case), element by element otherwise.
     Tensor t = cantFail(Tensor::empty(spec.dtype, shape));
-    size_t size = dtypeSize(spec.dtype);
     const char *base = reinterpret_cast<const char *>(aligned);
-    if (contiguous) {
+    if (contiguous)
       std::memcpy(t.raw(), base + offset * size, *count * size);
-      out.push_back(std::move(t));
-      if (owned)
-        toFree.insert(allocated);
-      continue;
-    }
-    llvm::SmallVector<int64_t, 4> index(rank, 0);
-    for (int64_t n = 0; n < *count; ++n) {
-      int64_t at = offset;
-      for (int64_t d = 0; d < rank; ++d)
-        at += index[d] * strides[d];
-      std::memcpy(static_cast<char *>(t.raw()) + n * size, base + at * size,
-                  size);
-      for (int64_t d = rank - 1; d >= 0 && ++index[d] == shape[d]; --d)
-        index[d] = 0;
-    }
+    else
+      gather(t, base, offset, strides, *count);
     out.push_back(std::move(t));
     if (owned)
-      toFree.insert(allocated);
+      release(allocated);
   }
   for (uintptr_t p : toFree)
     std::free(reinterpret_cast<void *>(p));
+  if (gpu_) {
+    for (uintptr_t p : toFreeOnDevice)
+      gpu_->free(reinterpret_cast<void *>(p));
+    // An error while copying back or freeing.
+    std::string gpuError = takeGpuError(gpu_);
+    if (!gpuError.empty() && !error)
+      error = fail("GPU error: " + gpuError);
+  }
   if (error)
     return std::move(*error);
   return out;

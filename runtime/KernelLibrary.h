@@ -5,6 +5,10 @@
 // symbol and its argument and result shapes and dtypes; calls are checked
 // against it before any pointer reaches the kernel.
 //
+// A library whose manifest target is a GPU ("sm_80", "sm_90") calls MLIR's
+// mgpu* runtime functions, which libclusopt_gpu_runtime.so provides: it is
+// loaded first (RTLD_GLOBAL), and calls copy tensors to and from the device.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef CLUSOPT_RUNTIME_KERNELLIBRARY_H
@@ -50,8 +54,10 @@ public:
   KernelLibrary &operator=(const KernelLibrary &) = delete;
 
   llvm::StringRef path() const { return path_; }
-  /// The manifest's target name ("x86-64-v3", ...).
+  /// The manifest's target name ("x86-64-v3", "sm_90", ...).
   llvm::StringRef target() const { return target_; }
+  /// Whether the kernels run on a GPU (the target is "sm_*").
+  bool onGpu() const { return gpu_ != nullptr; }
   llvm::ArrayRef<EntryPoint> entryPoints() const { return entries_; }
   const EntryPoint *find(llvm::StringRef name) const;
 
@@ -60,9 +66,22 @@ public:
   /// those are the caller's to get right), calls it, and returns its
   /// results as fresh tensors. Arguments are passed in place; kernels
   /// never write them (clusopt-compile marks entry-point arguments
-  /// non-writable for one-shot bufferization).
+  /// non-writable for one-shot bufferization). On a GPU, arguments are
+  /// copied to device buffers for the call, results are copied back (and
+  /// the kernel's device allocations freed), and any error the GPU runtime
+  /// recorded during the call is returned.
   llvm::Expected<std::vector<Tensor>> call(llvm::StringRef name,
                                            llvm::ArrayRef<Tensor> args) const;
+
+  /// The GPU runtime's C interface, resolved from the loaded
+  /// libclusopt_gpu_runtime.so.
+  struct GpuRuntime;
+  /// Loads libclusopt_gpu_runtime.so (RTLD_NOW | RTLD_GLOBAL) once per
+  /// process: $CLUSOPT_GPU_RUNTIME if set, else the first of
+  /// <executable>/../lib/, the directory of `besideLibrary`, and the
+  /// dynamic linker's search path.
+  static llvm::Expected<const GpuRuntime *>
+  loadGpuRuntime(llvm::StringRef besideLibrary = "");
 
 private:
   KernelLibrary() = default;
@@ -70,6 +89,7 @@ private:
   std::string path_, target_;
   void *handle_ = nullptr;
   std::vector<EntryPoint> entries_;
+  const GpuRuntime *gpu_ = nullptr;
 };
 
 } // namespace clusopt::runtime

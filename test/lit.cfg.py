@@ -6,6 +6,7 @@
 #                round trip (--verify-roundtrip).
 
 import os
+import subprocess
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -44,6 +45,8 @@ tools = [
     ToolSubst("clusopt-safetensors", unresolved="fatal"),
     ToolSubst("clusopt-run", unresolved="fatal"),
     # The runtime's test drivers (runtime/tests), built with ASan/UBSan.
+    ToolSubst("clusopt-runtime-cuda-test", unresolved="fatal"),
+    ToolSubst("clusopt-runtime-gpu-kernel-test", unresolved="fatal"),
     ToolSubst("clusopt-runtime-kernel-test", unresolved="fatal"),
     ToolSubst("clusopt-runtime-layers-test", unresolved="fatal"),
     ToolSubst("clusopt-runtime-safetensors-test", unresolved="fatal"),
@@ -53,3 +56,30 @@ tools = [
     ToolSubst("llc", unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, [config.clusopt_tools_dir, config.llvm_tools_dir])
+
+# The CUDA layer's tests (test/Runtime/cuda*.test). `cuda-stub`: the CUDA
+# toolkit's stub driver is installed (%cuda_stub). `cuda-gpu`: a GPU is
+# usable, as the test driver itself finds (the CUDA driver needs ASan's
+# shadow gap unprotected); without one, the GPU tests are unsupported.
+cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+cuda_stub = os.path.join(cuda_home, "lib64", "stubs", "libcuda.so")
+config.substitutions.append(("%cuda_stub", cuda_stub))
+# The driver doubles of runtime/tests/fake-libcuda.cpp.
+config.substitutions.append(("%fake_cuda_old", os.path.join(
+    config.clusopt_obj_root, "lib", "libclusopt_fake_cuda_old.so")))
+config.substitutions.append(("%fake_cuda", os.path.join(
+    config.clusopt_obj_root, "lib", "libclusopt_fake_cuda.so")))
+if os.path.exists(cuda_stub):
+    config.available_features.add("cuda-stub")
+cuda_probe = os.path.join(config.clusopt_tools_dir, "clusopt-runtime-cuda-test")
+if os.path.exists(cuda_probe):
+    probe_env = dict(os.environ,
+                     ASAN_OPTIONS="protect_shadow_gap=0:detect_leaks=0")
+    probe_env.pop("CLUSOPT_LIBCUDA", None)  # the real driver, not a double
+    try:
+        probe = subprocess.run([cuda_probe, "probe"], capture_output=True,
+                               text=True, timeout=120, env=probe_env)
+        if probe.returncode == 0 and probe.stdout.startswith("available:"):
+            config.available_features.add("cuda-gpu")
+    except (OSError, subprocess.SubprocessError):
+        pass
