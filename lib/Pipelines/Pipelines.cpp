@@ -76,7 +76,7 @@ static constexpr const char *kClusGpuKernels =
     "func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
     "clus-gpu-device-buffers,canonicalize,cse,"
     "func.func(llvm-request-c-wrappers),"
-    "gpu-kernel-outlining,clus-gpu-merge-modules";
+    "gpu-kernel-outlining,clus-gpu-merge-modules,func.func(gpu-async-region)";
 
 // The second half is upstream's NVVM pipeline. PTX 8.0 is the oldest ISA
 // that covers sm_90; LLVM's default (6.0) rejects it.

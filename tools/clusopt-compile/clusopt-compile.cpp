@@ -9,6 +9,7 @@
 
 #include "dialect/Clus/ClusDialect.h"
 #include "dialect/Clus/ClusOps.h"
+#include "lib/Conversion/ClusToGPU/ClusToGPU.h"
 #include "lib/Conversion/ClusToVector/ClusToVector.h"
 #include "lib/Conversion/Passes.h"
 #include "lib/Pipelines/Pipelines.h"
@@ -17,8 +18,11 @@
 #include "lib/Tuning/TuningDatabase.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -69,7 +73,7 @@ using llvm::Triple;
 
 namespace {
 
-enum class Emit { MLIR, LLVM, Asm, Obj, So };
+enum class Emit { MLIR, LLVM, Asm, Obj, So, Ptx, Cubin, Fatbin };
 
 cl::OptionCategory category("clusopt-compile options");
 
@@ -83,10 +87,11 @@ cl::opt<std::string>
                cl::value_desc("path"), cl::init("-"), cl::cat(category));
 cl::opt<std::string> targetName(
     "target",
-    cl::desc("CPU to compile for: host (this machine), x86-64 (SSE2, 4 f32 "
-             "lanes), x86-64-v3 (AVX2+FMA, 8 lanes), x86-64-v4 (AVX-512, 16 "
-             "lanes), aarch64 (NEON, 4 lanes; up to --emit=obj only)"),
-    cl::value_desc("cpu"), cl::init("host"), cl::cat(category));
+    cl::desc("CPU or GPU to compile for: host (this machine), x86-64 (SSE2, "
+             "4 f32 lanes), x86-64-v3 (AVX2+FMA, 8 lanes), x86-64-v4 "
+             "(AVX-512, 16 lanes), aarch64 (NEON, 4 lanes; up to --emit=obj "
+             "only); NVIDIA sm_80 or sm_90 (also sm_86, sm_89)"),
+    cl::value_desc("cpu|sm_XX"), cl::init("host"), cl::cat(category));
 cl::opt<Emit> emit(
     "emit", cl::desc("What to write"),
     cl::values(clEnumValN(Emit::MLIR, "mlir", "lowered MLIR (LLVM dialect)"),
@@ -94,7 +99,14 @@ cl::opt<Emit> emit(
                clEnumValN(Emit::Asm, "asm", "assembly"),
                clEnumValN(Emit::Obj, "obj", "an object file"),
                clEnumValN(Emit::So, "so",
-                          "a shared library plus C header and JSON manifest")),
+                          "a shared library plus C header and JSON manifest "
+                          "(for sm_*: host code with the kernels embedded as "
+                          "a fatbin)"),
+               clEnumValN(Emit::Ptx, "ptx", "PTX of the kernels (sm_* only)"),
+               clEnumValN(Emit::Cubin, "cubin",
+                          "a cubin, through ptxas (sm_* only)"),
+               clEnumValN(Emit::Fatbin, "fatbin",
+                          "a fatbin: cubin plus PTX (sm_* only)")),
     cl::init(Emit::So), cl::cat(category));
 cl::opt<std::string> tileOption(
     "tile",
@@ -339,11 +351,13 @@ struct EntryPoint {
   std::string name;
   SmallVector<RankedTensorType> args, results;
   json::Array ops;
+  /// GPU only: the kernel launches, in program order.
+  json::Array launches;
 };
 
 FailureOr<SmallVector<EntryPoint>>
 collectEntryPoints(ModuleOp module, const clusopt::CpuPipelineOptions &options,
-                   StringRef tileSource) {
+                   StringRef tileSource, bool gpu = false) {
   SmallVector<EntryPoint> entries;
   bool invalid = false;
   for (auto func : module.getOps<func::FuncOp>()) {
@@ -368,6 +382,18 @@ collectEntryPoints(ModuleOp module, const clusopt::CpuPipelineOptions &options,
       if (!isa<clusopt::clus::ClusDialect>(op->getDialect()))
         return;
       json::Object info{{"op", op->getName().getStringRef()}};
+      if (gpu) {
+        // GPU kernels have fixed tiles (a warp owns 16 rows).
+        auto sa = dyn_cast<clusopt::clus::SoftAssignOp>(op);
+        if (sa && clusopt::hasGpuKernel(op))
+          info["kernel"] = "fused into clus.pool";
+        else if (clusopt::hasGpuKernel(op))
+          info["kernel"] = "gpu";
+        else
+          info["kernel"] = "gpu-loops";
+        e.ops.push_back(std::move(info));
+        return;
+      }
       auto softAssign = dyn_cast<clusopt::clus::SoftAssignOp>(op);
       if (softAssign && clusopt::fusesIntoPool(softAssign) &&
           !softAssign->use_empty() &&
@@ -408,7 +434,8 @@ collectEntryPoints(ModuleOp module, const clusopt::CpuPipelineOptions &options,
   return entries;
 }
 
-std::string headerText(ArrayRef<EntryPoint> entries, StringRef guardStem) {
+std::string headerText(ArrayRef<EntryPoint> entries, StringRef guardStem,
+                       bool gpu = false) {
   std::string s;
   raw_string_ostream os(s);
   std::string guard = "CLUSOPT_KERNELS_" + guardStem.upper() + "_H";
@@ -420,8 +447,13 @@ std::string headerText(ArrayRef<EntryPoint> entries, StringRef guardStem) {
         "//\n"
         "// Every tensor is passed as a strided memref descriptor. f16/bf16\n"
         "// elements are raw 16-bit patterns. Results are returned through\n"
-        "// the first argument; their buffers are malloc'ed by the kernel\n"
-        "// and owned by the caller (free `allocated`).\n"
+     << (gpu ? "// the first argument. GPU library: every pointer is device\n"
+               "// memory; results are allocated by the kernel on the device\n"
+               "// and owned by the caller (free `allocated` with\n"
+               "// clusopt_gpu_free).\n"
+             : "// the first argument; their buffers are malloc'ed by the kernel\n"
+               "// and owned by the caller (free `allocated`).\n")
+     << 
         "#ifndef "
      << guard << "\n#define " << guard
      << "\n\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n"
@@ -492,7 +524,279 @@ std::unique_ptr<TargetMachine> makeTargetMachine(const CpuTarget &t) {
       std::nullopt, CodeGenOptLevel::Aggressive));
 }
 
+DialectRegistry makeRegistry() {
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registry.insert<clusopt::clus::ClusDialect>();
+  return registry;
+}
+
+OwningOpRef<ModuleOp> parseInput(SourceMgr &sourceMgr, MLIRContext &context) {
+  std::string error;
+  auto input = openInputFile(inputFile, &error);
+  if (!input) {
+    errs() << "clusopt-compile: error: " << error << "\n";
+    return nullptr;
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+  return parseSourceFile<ModuleOp>(sourceMgr, &context);
+}
+
+/// Callers own the tensors they pass in. One-shot bufferization treats
+/// function arguments as writable unless told otherwise, and would then let
+/// an op write its result into an input buffer.
+void markArgumentsReadOnly(ModuleOp module) {
+  module->walk([&](func::FuncOp func) {
+    if (func.isExternal())
+      return;
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      if (isa<TensorType>(func.getArgument(i).getType()) &&
+          !func.getArgAttr(i, "bufferization.writable"))
+        func.setArgAttr(i, "bufferization.writable",
+                        BoolAttr::get(module.getContext(), false));
+  });
+}
+
+/// Links `objPath` into the shared library `outputFile` with the system's
+/// clang (as Triton links with the host compiler), then removes it.
+LogicalResult linkSharedLibrary(StringRef objPath,
+                                ArrayRef<std::string> extraArgs) {
+  std::string clang = CLUSOPT_LLVM_BIN_DIR "/clang";
+  SmallVector<std::string> argStorage = {
+      clang, "-shared", "-fPIC", "--rtlib=compiler-rt", objPath.str(), "-o",
+      outputFile, "-lm"};
+  argStorage.append(extraArgs.begin(), extraArgs.end());
+  SmallVector<StringRef> args(argStorage.begin(), argStorage.end());
+  std::string linkError;
+  int rc = sys::ExecuteAndWait(clang, args, std::nullopt, {}, 0, 0, &linkError);
+  sys::fs::remove(objPath);
+  if (rc != 0) {
+    errs() << "clusopt-compile: error: linking " << outputFile << " failed ("
+           << rc << ") " << linkError << "\n";
+    return failure();
+  }
+  return success();
+}
+
+/// The manifest's description of each entry point.
+json::Array entryPointsJson(MutableArrayRef<EntryPoint> entries) {
+  json::Array entryJson;
+  for (EntryPoint &e : entries) {
+    json::Array args, results;
+    for (RankedTensorType t : e.args)
+      args.push_back(json::Object{{"shape", shapeJson(t)},
+                                  {"dtype", dtypeName(t.getElementType())}});
+    for (RankedTensorType t : e.results)
+      results.push_back(json::Object{{"shape", shapeJson(t)},
+                                     {"dtype", dtypeName(t.getElementType())}});
+    json::Object entry{{"name", e.name},
+                       {"symbol", "_mlir_ciface_" + e.name},
+                       {"arguments", std::move(args)},
+                       {"results", std::move(results)},
+                       {"ops", std::move(e.ops)}};
+    if (!e.launches.empty())
+      entry["launches"] = std::move(e.launches);
+    entryJson.push_back(std::move(entry));
+  }
+  return entryJson;
+}
+
+LogicalResult writeJson(StringRef path, json::Value value) {
+  std::string text;
+  raw_string_ostream os(text);
+  os << llvm::formatv("{0:2}", value) << "\n";
+  return writeFile(path, text);
+}
+
+/// A launch dimension: its value when constant, else "dynamic".
+json::Value launchDim(Value v) {
+  APInt value;
+  if (v && matchPattern(v, m_ConstantInt(&value)))
+    return value.getSExtValue();
+  return v ? json::Value("dynamic") : json::Value(0);
+}
+
+/// The launch configuration of every kernel launch in each entry point,
+/// read from the gpu.launch_func ops before they are lowered.
+void recordLaunches(ModuleOp module, MutableArrayRef<EntryPoint> entries) {
+  for (EntryPoint &e : entries) {
+    auto func = module.lookupSymbol<func::FuncOp>(e.name);
+    if (!func)
+      continue;
+    func.walk([&](gpu::LaunchFuncOp launch) {
+      gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
+      gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
+      json::Object info{
+          {"kernel", launch.getKernelName().str()},
+          {"grid", json::Array{launchDim(grid.x), launchDim(grid.y),
+                               launchDim(grid.z)}},
+          {"block", json::Array{launchDim(block.x), launchDim(block.y),
+                                launchDim(block.z)}},
+          {"dynamic_shared_memory_bytes",
+           launchDim(launch.getDynamicSharedMemorySize())}};
+      if (launch->getParentOfType<scf::ForOp>())
+        info["in_loop"] = true;
+      e.launches.push_back(std::move(info));
+    });
+  }
+}
+
+/// The GPU path: clus-gpu-kernels, then upstream's NVVM pipeline; writes the
+/// device binary (PTX, cubin, fatbin) or a host shared library with the
+/// fatbin embedded, and a manifest of entry points and launches.
+int compileGpu() {
+  std::string chip = targetName;
+  if (!clusopt::isSupportedGpuChip(chip)) {
+    errs() << "clusopt-compile: error: unsupported GPU target '" << chip
+           << "'; expected sm_80, sm_86, sm_89 or sm_90\n";
+    return 1;
+  }
+  if (emit == Emit::LLVM || emit == Emit::Asm || emit == Emit::Obj) {
+    errs() << "clusopt-compile: error: --target=" << chip
+           << " emits mlir, ptx, cubin, fatbin or so\n";
+    return 1;
+  }
+  if (!tileOption.empty() || printTileSpace) {
+    errs() << "clusopt-compile: error: --tile and --print-tile-space are for "
+              "CPU targets; the GPU kernels' tiles are fixed (16 rows per "
+              "warp, 32 keys per tile)\n";
+    return 1;
+  }
+  if ((emit == Emit::So || emit == Emit::Cubin || emit == Emit::Fatbin) &&
+      outputFile == "-") {
+    errs() << "clusopt-compile: error: binary output needs -o <path>\n";
+    return 1;
+  }
+
+  MLIRContext context(makeRegistry());
+  context.loadAllAvailableDialects();
+  SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseInput(sourceMgr, context);
+  if (!module)
+    return 1;
+  clusopt::CpuPipelineOptions unused;
+  FailureOr<SmallVector<EntryPoint>> entries =
+      collectEntryPoints(*module, unused, "", /*gpu=*/true);
+  if (failed(entries))
+    return 1;
+  markArgumentsReadOnly(*module);
+
+  PassManager kernels(&context);
+  clusopt::buildClusGpuKernelsPipeline(kernels);
+  if (failed(kernels.run(*module)))
+    return 1;
+  recordLaunches(*module, *entries);
+  if (emit == Emit::MLIR) {
+    std::string text;
+    raw_string_ostream os(text);
+    module->print(os);
+    return failed(writeFile(outputFile, text)) ? 1 : 0;
+  }
+
+  clusopt::GpuPipelineOptions gpuOptions;
+  gpuOptions.chip = chip;
+  gpuOptions.format = emit == Emit::Ptx     ? "isa"
+                      : emit == Emit::Cubin ? "bin"
+                                            : "fatbin";
+  PassManager binary(&context);
+  clusopt::buildGpuBinaryPipeline(binary, gpuOptions);
+  if (failed(binary.run(*module)))
+    return 1;
+
+  SmallString<128> stem(outputFile);
+  sys::path::replace_extension(stem, "");
+  json::Object manifest{
+      {"format", "clusopt-kernels/1"},
+      {"target", json::Object{{"name", chip},
+                              {"kind", "cuda"},
+                              {"ptx_isa", "8.0"},
+                              {"binary", gpuOptions.format.getValue()}}},
+      {"runtime", "libclusopt_gpu_runtime.so (MLIR's mgpu* ABI on the "
+                  "CUDA driver API, loaded with dlopen)"}};
+
+  if (emit != Emit::So) {
+    auto binaries = llvm::to_vector(module->getOps<gpu::BinaryOp>());
+    if (binaries.size() != 1) {
+      errs() << "clusopt-compile: error: expected one device binary, got "
+             << binaries.size() << " (does the input have a clus op?)\n";
+      return 1;
+    }
+    auto object = cast<gpu::ObjectAttr>(binaries.front().getObjects()[0]);
+    if (failed(writeFile(outputFile, object.getObject().getValue())))
+      return 1;
+    if (outputFile == "-")
+      return 0;
+    manifest["binary"] = sys::path::filename(outputFile).str();
+    manifest["entry_points"] = entryPointsJson(*entries);
+    return failed(writeJson((stem + ".json").str(), std::move(manifest)))
+               ? 1
+               : 0;
+  }
+
+  // Host code: the host CPU's target machine, then a shared library whose
+  // mgpu* imports come from libclusopt_gpu_runtime.so at load time.
+  FailureOr<CpuTarget> host = resolveTarget("host");
+  if (failed(host))
+    return 1;
+  std::unique_ptr<TargetMachine> machine = makeTargetMachine(*host);
+  if (!machine)
+    return 1;
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmContext);
+  if (!llvmModule) {
+    errs() << "clusopt-compile: error: translation to LLVM IR failed\n";
+    return 1;
+  }
+  llvmModule->setTargetTriple(Triple(host->triple));
+  llvmModule->setDataLayout(machine->createDataLayout());
+  if (llvm::Error err =
+          makeOptimizingTransformer(2, 0, machine.get())(llvmModule.get())) {
+    errs() << "clusopt-compile: error: LLVM optimisation failed: "
+           << llvm::toString(std::move(err)) << "\n";
+    return 1;
+  }
+  std::string objPath = outputFile + ".o";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(objPath, ec, sys::fs::OF_None);
+    if (ec) {
+      errs() << "clusopt-compile: error: cannot write " << objPath << ": "
+             << ec.message() << "\n";
+      return 1;
+    }
+    legacy::PassManager codegen;
+    if (machine->addPassesToEmitFile(codegen, os, nullptr,
+                                     CodeGenFileType::ObjectFile)) {
+      errs() << "clusopt-compile: error: cannot emit host object code\n";
+      return 1;
+    }
+    codegen.run(*llvmModule);
+  }
+  if (failed(linkSharedLibrary(objPath, {})))
+    return 1;
+  manifest["library"] = sys::path::filename(outputFile).str();
+  manifest["header"] = (sys::path::filename(stem) + ".h").str();
+  manifest["entry_points"] = entryPointsJson(*entries);
+  if (failed(writeJson((stem + ".json").str(), std::move(manifest))) ||
+      failed(writeFile((stem + ".h").str(),
+                       headerText(*entries, sys::path::filename(stem),
+                                  /*gpu=*/true))))
+    return 1;
+  return 0;
+}
+
 int compile() {
+  if (StringRef(targetName).starts_with("sm_"))
+    return compileGpu();
+  if (emit == Emit::Ptx || emit == Emit::Cubin || emit == Emit::Fatbin) {
+    errs() << "clusopt-compile: error: --emit=ptx, cubin and fatbin need a "
+              "GPU target (--target=sm_80 or sm_90)\n";
+    return 1;
+  }
   FailureOr<CpuTarget> target = resolveTarget(targetName);
   if (failed(target))
     return 1;
@@ -507,24 +811,11 @@ int compile() {
     return 1;
   }
 
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registerAllToLLVMIRTranslations(registry);
-  registry.insert<clusopt::clus::ClusDialect>();
-  MLIRContext context(registry);
+  MLIRContext context(makeRegistry());
   context.loadAllAvailableDialects();
-
-  std::string error;
-  auto input = openInputFile(inputFile, &error);
-  if (!input) {
-    errs() << "clusopt-compile: error: " << error << "\n";
-    return 1;
-  }
   SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseInput(sourceMgr, context);
   if (!module)
     return 1;
 
@@ -546,18 +837,7 @@ int compile() {
   if (failed(entries))
     return 1;
 
-  // Callers own the tensors they pass in. One-shot bufferization treats
-  // function arguments as writable unless told otherwise, and would then
-  // let an op write its result into an input buffer.
-  module->walk([&](func::FuncOp func) {
-    if (func.isExternal())
-      return;
-    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-      if (isa<TensorType>(func.getArgument(i).getType()) &&
-          !func.getArgAttr(i, "bufferization.writable"))
-        func.setArgAttr(i, "bufferization.writable",
-                        BoolAttr::get(&context, false));
-  });
+  markArgumentsReadOnly(*module);
 
   PassManager pm(&context);
   clusopt::buildClusCpuToLLVMPipeline(pm, options);
@@ -627,48 +907,14 @@ int compile() {
   if (emit != Emit::So)
     return 0;
 
-  // Link with the system's clang (as Triton links with the host compiler);
-  // kernels need libomp, found through an rpath.
-  std::string clang = CLUSOPT_LLVM_BIN_DIR "/clang";
+  // Kernels need libomp, found through an rpath.
   std::string libDir = CLUSOPT_LLVM_LIB_DIR;
-  SmallVector<std::string> argStorage = {clang,
-                                         "-shared",
-                                         "-fPIC",
-                                         "--rtlib=compiler-rt",
-                                         objPath.str().str(),
-                                         "-o",
-                                         outputFile,
-                                         "-L" + libDir,
-                                         "-lomp",
-                                         "-lm",
-                                         "-Wl,-rpath," + libDir};
-  SmallVector<StringRef> args(argStorage.begin(), argStorage.end());
-  std::string linkError;
-  int rc = sys::ExecuteAndWait(clang, args, std::nullopt, {}, 0, 0, &linkError);
-  sys::fs::remove(objPath);
-  if (rc != 0) {
-    errs() << "clusopt-compile: error: linking " << outputFile << " failed ("
-           << rc << ") " << linkError << "\n";
+  if (failed(linkSharedLibrary(
+          objPath, {"-L" + libDir, "-lomp", "-Wl,-rpath," + libDir})))
     return 1;
-  }
 
   SmallString<128> stem(outputFile);
   sys::path::replace_extension(stem, "");
-  json::Array entryJson;
-  for (EntryPoint &e : *entries) {
-    json::Array args, results;
-    for (RankedTensorType t : e.args)
-      args.push_back(json::Object{{"shape", shapeJson(t)},
-                                  {"dtype", dtypeName(t.getElementType())}});
-    for (RankedTensorType t : e.results)
-      results.push_back(json::Object{{"shape", shapeJson(t)},
-                                     {"dtype", dtypeName(t.getElementType())}});
-    entryJson.push_back(json::Object{{"name", e.name},
-                                     {"symbol", "_mlir_ciface_" + e.name},
-                                     {"arguments", std::move(args)},
-                                     {"results", std::move(results)},
-                                     {"ops", std::move(e.ops)}});
-  }
   json::Object manifest{
       {"format", "clusopt-kernels/1"},
       {"library", sys::path::filename(outputFile).str()},
@@ -680,7 +926,7 @@ int compile() {
       {"threading", "openmp"},
       {"default_tile", json::Object{{"rows", options.rows.getValue()},
                                     {"cols", options.cols.getValue()}}},
-      {"entry_points", std::move(entryJson)}};
+      {"entry_points", entryPointsJson(*entries)}};
   std::string manifestText;
   raw_string_ostream ms(manifestText);
   ms << llvm::formatv("{0:2}", json::Value(std::move(manifest))) << "\n";
@@ -706,12 +952,16 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
-      "clusopt-compile: compile clus kernels for a CPU\n\n"
+      "clusopt-compile: compile clus kernels for a CPU or an NVIDIA GPU\n\n"
       "Lowers every function of the input through the optimised CPU\n"
       "pipeline (clus-cpu-to-llvm: tiled, fused, vectorised kernels,\n"
-      "threaded with OpenMP) and writes the result.\n\n"
+      "threaded with OpenMP), or for --target=sm_* through the GPU pipeline\n"
+      "(clus-gpu-to-nvvm: NVVM kernels, tensor cores for f16/bf16, PTX and\n"
+      "cubin through ptxas), and writes the result.\n\n"
       "  clusopt-compile paca.mlir --target=x86-64-v4 --emit=so -o paca.so\n"
       "  clusopt-compile paca.mlir --target=aarch64 --emit=asm -o -\n"
+      "  clusopt-compile paca.mlir --target=sm_90 --emit=ptx -o paca.ptx\n"
+      "  clusopt-compile paca.mlir --target=sm_80 --emit=so -o paca.so\n"
       "  clusopt-compile paca.mlir --print-tile-space\n");
   return compile();
 }
