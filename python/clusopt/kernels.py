@@ -12,6 +12,10 @@ caller-allocated memrefs:
 so the caller owns every buffer and nothing leaks across the boundary. In
 `dynamic` mode every operand dim is `?`, so one compiled kernel serves every
 shape of an op, attribute set and dtype.
+
+On a GPU backend (`clus-gpu-to-nvvm@sm_90`) the same kernel takes
+descriptors over device memory: `run` copies the operands to the device,
+allocates the (poisoned) outputs there, calls, and copies the results back.
 """
 
 import ctypes
@@ -209,7 +213,7 @@ def run(op, args, elems, attrs=None, backend=Backend(), dynamic=False):
     shapes = [tuple(a.shape) for a in args]
     _check_runtime_shapes(op, shapes, attrs)
     src, results = kernel_source(op, shapes, elems, attrs, dynamic)
-    _, fn = _load(backend.compile(src))
+    path = backend.compile(src)
     outs = []
     for shape, kind, float_elem in results:
         elem = "i32" if kind == "i32" else float_elem
@@ -220,6 +224,50 @@ def run(op, args, elems, attrs=None, backend=Backend(), dynamic=False):
         else:
             out.view(np.uint8).fill(0xFF)  # NaN in every float format
         outs.append(out)
+    if backend.is_gpu:
+        return _run_on_gpu(op, backend, path, args, outs)
+    _, fn = _load(path)
     descs = [_descriptor(a) for a in args + outs]
     fn(*[ctypes.byref(d) for d in descs])
     return outs
+
+
+def _run_on_gpu(op, backend, path, args, outs):
+    """Runs a GPU kernel library's entry point on device copies of `args`
+    and of the poisoned host `outs`; returns the outputs copied back."""
+    from . import gpu  # imports this module
+
+    lib = gpu.require()  # GpuError with the reason without a usable GPU
+    # An error nobody took (e.g. from a finaliser) is not this kernel's.
+    gpu.take_error()
+    # The runtime is loaded (RTLD_GLOBAL), so the library's mgpu* calls bind
+    # to it; the library's constructor loads its kernels when first opened.
+    _, fn = _load(path)
+    error = gpu.take_error()
+    if error:
+        raise gpu.GpuError(f"{op} on {backend.name}: loading the kernels of "
+                           f"{path} failed: {error}")
+    device, results = [], None
+    try:
+        for a in args + outs:
+            device.append(gpu.DeviceArray.from_numpy(a))
+        descs = [d.descriptor() for d in device]
+        fn(*[ctypes.byref(d) for d in descs])
+        lib.clusopt_gpu_synchronize()
+        # The kernel library reports nothing itself: its mgpu* calls record
+        # a sticky error in the runtime instead.
+        error = gpu.take_error()
+        if error:
+            raise gpu.GpuError(f"{op} on {backend.name} failed: {error}")
+        results = [d.numpy() for d in device[len(args):]]
+    finally:
+        free_errors = []
+        for d in device:
+            try:
+                d.free()
+            except gpu.GpuError as e:
+                free_errors.append(str(e))
+    if free_errors:  # only reached when nothing was raised above
+        raise gpu.GpuError(f"{op} on {backend.name}: freeing device memory "
+                           f"failed: {free_errors[0]}")
+    return results

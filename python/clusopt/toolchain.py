@@ -1,8 +1,9 @@
 """Compiles MLIR through clusopt's pipelines into shared libraries.
 
-A *backend* names a pass pipeline and a CPU target. The numerics harness is
-parametrised by backends, so every later pipeline (tiled, vectorised, GPU)
-is checked by the same tests as the reference one.
+A *backend* names a pass pipeline and a target: a CPU (x86-64, ...) or, for
+the GPU pipeline `clus-gpu-to-nvvm`, an NVIDIA architecture (sm_80, ...).
+The numerics harness is parametrised by backends, so every later pipeline
+(tiled, vectorised, GPU) is checked by the same tests as the reference one.
 """
 
 import dataclasses
@@ -67,6 +68,11 @@ _TARGET_VECTOR_WIDTH = {"x86-64": 4, "x86-64-v3": 8, "x86-64-v4": 16}
 # Pipelines whose kernels are multi-threaded through OpenMP.
 _OPENMP_PIPELINES = {"clus-cpu-to-llvm"}
 
+# Pipelines whose libraries are host code launching NVIDIA kernels through
+# the mgpu* ABI of libclusopt_gpu_runtime.so, and the chips they target.
+_GPU_PIPELINES = {"clus-gpu-to-nvvm"}
+GPU_TARGETS = ("sm_80", "sm_86", "sm_89", "sm_90")
+
 
 def vector_width(target):
     """f32 lanes per vector for `target` ("host" picks from this CPU)."""
@@ -82,8 +88,41 @@ def openmp_lib_dir():
     return LLVM_BIN.parent / "lib"
 
 
+def is_gpu_target(target):
+    return target in GPU_TARGETS
+
+
+def gpu_unavailable_reason(target, cubin_only=False):
+    """None when this machine's GPU runs code built for `target` (sm_XY),
+    else why not: the reason of `clusopt.gpu.available()`, or a GPU that
+    cannot run it. PTX (format isa, and fatbin, which carries it too) runs
+    on the target's architecture and later ones; a cubin alone only on the
+    target's major version."""
+    from . import gpu  # imports kernels, which imports this module
+
+    ok, reason = gpu.available()
+    if not ok:
+        return f"no usable GPU: {reason}"
+    cc, want = gpu.compute_capability(), int(target.removeprefix("sm_"))
+    if cc < want or (cubin_only and cc // 10 != want // 10):
+        return f"this GPU (sm_{cc}) cannot run {target} code"
+    return None
+
+
 def target_runs_here(target):
+    if is_gpu_target(target):
+        return gpu_unavailable_reason(target) is None
     return _TARGET_FEATURES[target] <= host_cpu_features()
+
+
+def skip_reason(backend):
+    """None when code of `backend` runs on this machine, else why not."""
+    if backend.is_gpu:
+        return gpu_unavailable_reason(
+            backend.target, cubin_only="format=bin" in backend.options)
+    if not target_runs_here(backend.target):
+        return f"this CPU cannot run {backend.target} code"
+    return None
 
 
 def _mark_for_asan(ir_path):
@@ -102,7 +141,14 @@ def _mark_for_asan(ir_path):
 
 @dataclasses.dataclass(frozen=True)
 class Backend:
-    """A pass pipeline plus the CPU the generated code is built for."""
+    """A pass pipeline plus the CPU (or, for a GPU pipeline, the NVIDIA
+    architecture) the generated code is built for.
+
+    GPU backends (`clus-gpu-to-nvvm@sm_80`) embed a fatbin unless the
+    options say otherwise (`clus-gpu-to-nvvm{format=isa}@sm_90`: PTX, no
+    CUDA toolkit needed); their kernels take memref descriptors over device
+    memory (kernels.run copies to and from the device).
+    """
 
     pipeline: str = "clus-to-llvm"
     target: str = "x86-64"
@@ -111,9 +157,23 @@ class Backend:
     options: str = ""
 
     def __post_init__(self):
+        if self.pipeline in _GPU_PIPELINES:
+            if self.target not in GPU_TARGETS:
+                raise ValueError(f"unknown GPU target '{self.target}' for "
+                                 f"{self.pipeline}; expected one of "
+                                 f"{list(GPU_TARGETS)}")
+            if self.sanitize:
+                raise ValueError(f"{self.pipeline}: ASan/UBSan builds of GPU "
+                                 f"host code are not supported")
+            return
         if self.target not in _TARGET_FEATURES:
             raise ValueError(f"unknown target '{self.target}'; expected one "
                              f"of {sorted(_TARGET_FEATURES)}")
+
+    @property
+    def is_gpu(self):
+        """Whether the library launches GPU kernels on device memory."""
+        return self.pipeline in _GPU_PIPELINES
 
     @property
     def name(self):
@@ -125,6 +185,8 @@ class Backend:
         # compiler-rt provides the bf16/f16 conversion helpers
         # (__truncsfbf2, ...) that LLVM may call; libgcc 12 lacks them.
         flags = ["-O2", "-shared", "-fPIC", "--rtlib=compiler-rt"]
+        if self.is_gpu:
+            return flags  # host code for any x86-64; no -march
         if self.target == "host":
             flags.append("-march=native")
         else:
@@ -138,15 +200,35 @@ class Backend:
         if self.pipeline == "clus-cpu-to-llvm":
             return (f"--clus-cpu-to-llvm=vector-width="
                     f"{vector_width(self.target)} {self.options}").rstrip()
+        if self.is_gpu:
+            # fatbin (cubin + PTX, through ptxas) unless the options choose.
+            fmt = "" if "format=" in self.options else " format=fatbin"
+            return (f"--{self.pipeline}=chip={self.target}{fmt} "
+                    f"{self.options}").rstrip()
         if self.options:
             return f"--{self.pipeline}={self.options}"
         return f"--{self.pipeline}"
 
     def _link_flags(self):
+        # Only OpenMP pipelines need libomp. GPU libraries leave their mgpu*
+        # symbols undefined: they bind at load time to
+        # libclusopt_gpu_runtime.so, loaded RTLD_GLOBAL first (gpu.load()).
         if self.pipeline not in _OPENMP_PIPELINES:
             return ["-lm"]
         lib = openmp_lib_dir()
         return ["-lm", f"-L{lib}", "-lomp", f"-Wl,-rpath,{lib}"]
+
+    def lower(self, mlir_text):
+        """`mlir_text` through this backend's pipeline (not cached): the
+        LLVM-dialect module `compile` translates. For a GPU backend its
+        gpu.binary holds the device code (PTX text with format=isa)."""
+        opt = _tool("clusopt-opt", build_dir() / "bin")
+        proc = subprocess.run([opt, self.pipeline_flag(), "-"],
+                              input=mlir_text, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ToolchainError(f"{opt} {self.pipeline_flag()} failed "
+                                 f"({proc.returncode}):\n{proc.stderr}")
+        return proc.stdout
 
     def compile(self, mlir_text):
         """Compiles `mlir_text` to a shared library and returns its path.

@@ -12,7 +12,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 # database means no records.
 os.environ["CLUSOPT_TUNING_DB"] = "/nonexistent/clusopt-tests/tuning.sqlite"
 
-from clusopt.toolchain import Backend, target_runs_here  # noqa: E402
+from clusopt.toolchain import Backend, skip_reason  # noqa: E402
 
 # Largest error seen per (backend, op, dtype), printed at the end of a run.
 ERRORS = {}
@@ -20,8 +20,9 @@ CASES = {}
 
 
 def parse_backend(text):
-    """`PIPELINE[{OPTIONS}]@TARGET[+asan]`, e.g. `clus-to-llvm@x86-64-v3`
-    or `clus-cpu-to-llvm{rows=3 cols=32}@x86-64-v4`."""
+    """`PIPELINE[{OPTIONS}]@TARGET[+asan]`, e.g. `clus-to-llvm@x86-64-v3`,
+    `clus-cpu-to-llvm{rows=3 cols=32}@x86-64-v4` or
+    `clus-gpu-to-nvvm@sm_90`."""
     sanitize = text.endswith("+asan")
     text = text.removesuffix("+asan")
     pipeline, _, target = text.partition("@")
@@ -36,7 +37,8 @@ def parse_backend(text):
 def pytest_addoption(parser):
     parser.addoption(
         "--backend", action="append", default=None,
-        help="PIPELINE@TARGET[+asan] to check against the oracle; repeat "
+        help="PIPELINE@TARGET[+asan] to check against the oracle, e.g. "
+             "clus-cpu-to-llvm@x86-64-v3 or clus-gpu-to-nvvm@sm_90; repeat "
              "for several (default: $CLUSOPT_BACKENDS or "
              "clus-to-llvm@x86-64)")
     parser.addoption(
@@ -53,10 +55,27 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("backend", backends, ids=[b.name for b in backends])
 
 
+def pytest_collection_modifyitems(config, items):
+    # A GPU backend on a machine that cannot run it: every test of it is
+    # skipped with the reason (clusopt.gpu.available()'s) before any other
+    # fixture, such as the large-shape sampling, skips it for another.
+    reasons = {}
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec else None
+        if not isinstance(backend, Backend) or not backend.is_gpu:
+            continue
+        if backend not in reasons:
+            reasons[backend] = skip_reason(backend)
+        if reasons[backend] and "runnable" in item.fixturenames:
+            item.add_marker(pytest.mark.skip(reason=reasons[backend]))
+
+
 @pytest.fixture
 def runnable(backend):
-    if not target_runs_here(backend.target):
-        pytest.skip(f"this CPU cannot run {backend.target} code")
+    reason = skip_reason(backend)
+    if reason:
+        pytest.skip(reason)
     return backend
 
 

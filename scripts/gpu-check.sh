@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The GPU checks, for a machine with an NVIDIA GPU (sm_80 or newer), the
+# CUDA driver and the CUDA toolkit's ptxas ($CUDA_HOME/bin or
+# /usr/local/cuda/bin). Builds clusopt, then runs
+#   1. the numerics harness (python/tests/test_numerics.py, every SPEC §3
+#      shape) on the GPU backend: clus-gpu-to-nvvm@sm_90 on a GPU of compute
+#      capability 9.0 or more, else clus-gpu-to-nvvm@sm_80 (override with
+#      $CLUSOPT_GPU_TARGET=sm_80|sm_86|sm_89|sm_90),
+#   2. python/tests/test_gpu_runtime.py and test_gpu_compile.py,
+#   3. the lit tests of the GPU path (names matching gpu, cuda or nvvm),
+# and prints a summary. Extra arguments go to the numerics pytest run, e.g.
+#   scripts/gpu-check.sh -k attention
+# Without a usable GPU it stops after the build with the reason (there the
+# GPU tests skip; scripts/test.sh runs the compile-only ones everywhere).
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+BUILD_DIR=${CLUSOPT_BUILD_DIR:-build}
+export CLUSOPT_BUILD_DIR=$BUILD_DIR
+export PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}"
+LIT=${LIT:-/usr/lib/llvm-22/bin/lit}
+
+echo "== build"
+scripts/build.sh || exit 1
+
+echo "== GPU"
+# Three lines: compute capability (major * 10 + minor), driver version, name.
+if ! info=$(python3 - <<'EOF'
+import sys
+from clusopt import gpu
+ok, reason = gpu.available()
+if not ok:
+    sys.exit(f"no usable GPU: {reason}")
+print(gpu.load().clusopt_gpu_compute_capability())
+print(gpu.driver_version())
+print(gpu.device_name())
+EOF
+); then
+  echo "gpu-check: nothing to check on this machine (see above)" >&2
+  exit 1
+fi
+{ read -r cc; read -r driver; read -r device; } <<<"$info"
+if [ -n "${CLUSOPT_GPU_TARGET:-}" ]; then
+  target=$CLUSOPT_GPU_TARGET
+elif [ "$cc" -ge 90 ]; then
+  target=sm_90
+else
+  target=sm_80
+fi
+echo "$device: compute capability $cc, driver $driver; target $target"
+
+logs=$(mktemp -d)
+names=()
+results=()
+seconds=()
+details=()
+
+# step NAME COMMAND...: runs a check, keeping its status, time and the
+# counts it printed (pytest's last line, lit's totals).
+counts='^(=+ )?[0-9]+ (passed|failed|skipped|deselected|errors?)\b|^  (Passed|Failed|Unsupported|Unexpectedly Passed|Expectedly Failed|Timed Out) *:'
+step() {
+  local name=$1 log="$logs/${#names[@]}.log" start=$SECONDS status
+  shift
+  echo "== $name"
+  "$@" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  names+=("$name")
+  results+=("$([ "$status" -eq 0 ] && echo PASS || echo "FAIL ($status)")")
+  seconds+=("$((SECONDS - start))")
+  details+=("$(grep -E "$counts" "$log" | tr '\n' ' ' | tr -s ' ')")
+}
+
+step "numerics on clus-gpu-to-nvvm@$target" \
+  python3 -m pytest -q -rs python/tests/test_numerics.py --full \
+    --backend "clus-gpu-to-nvvm@$target" "$@"
+step "GPU runtime and GPU compile tests" \
+  python3 -m pytest -q -rs python/tests/test_gpu_runtime.py \
+    python/tests/test_gpu_compile.py
+step "lit GPU tests" \
+  "$LIT" -sv "$BUILD_DIR/test" --filter '(?i)gpu|cuda|nvvm'
+
+echo
+echo "== summary: $device (sm_$cc), backend clus-gpu-to-nvvm@$target"
+failed=0
+for i in "${!names[@]}"; do
+  printf '%-40s %-9s %5ss  %s\n' "${names[$i]}" "${results[$i]}" \
+    "${seconds[$i]}" "${details[$i]}"
+  [ "${results[$i]}" = PASS ] || failed=1
+done
+rm -rf "$logs"
+exit $failed
