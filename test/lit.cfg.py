@@ -6,6 +6,7 @@
 #                round trip (--verify-roundtrip).
 
 import os
+import shutil
 import subprocess
 
 import lit.formats
@@ -83,3 +84,13 @@ if os.path.exists(cuda_probe):
             config.available_features.add("cuda-gpu")
     except (OSError, subprocess.SubprocessError):
         pass
+
+# `ptxas`: the CUDA toolkit's assembler, which gpu-module-to-binary runs for
+# cubin and fatbin output. CI sets CLUSOPT_REQUIRE_PTXAS so that a machine
+# without it fails instead of skipping the cubin tests.
+ptxas = shutil.which("ptxas") or os.path.join(cuda_home, "bin", "ptxas")
+if os.path.exists(ptxas):
+    config.available_features.add("ptxas")
+elif os.environ.get("CLUSOPT_REQUIRE_PTXAS"):
+    lit_config.fatal(f"ptxas not found (looked on PATH and in {cuda_home}/bin); "
+                     "the cubin tests need the CUDA toolkit")

@@ -5,6 +5,8 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cstdlib>
+
 using namespace mlir;
 
 // The reference pipeline, written as a textual pipeline so that it reads the
@@ -78,11 +80,32 @@ static constexpr const char *kClusGpuKernels =
     "func.func(llvm-request-c-wrappers),"
     "gpu-kernel-outlining,clus-gpu-merge-modules,func.func(gpu-async-region)";
 
-// The second half is upstream's NVVM pipeline. PTX 8.0 is the oldest ISA
-// that covers sm_90; LLVM's default (6.0) rejects it.
+// The second half is upstream's gpu-lower-to-nvvm-pipeline, spelled out so
+// that gpu-module-to-binary gets the CUDA toolkit path: it links libdevice
+// (math functions) from there and runs its ptxas, whatever the
+// environment. PTX 8.0 is the oldest ISA that covers sm_90; LLVM's default
+// (6.0) rejects it.
 static constexpr const char *kGpuBinary =
-    "gpu-lower-to-nvvm-pipeline{{cubin-chip={0} cubin-features=+ptx80 "
-    "cubin-format={1} opt-level=3}";
+    "convert-nvgpu-to-nvvm,gpu-kernel-outlining,convert-vector-to-scf,"
+    "convert-scf-to-cf,convert-nvvm-to-llvm,convert-func-to-llvm,"
+    "expand-strided-metadata,"
+    "nvvm-attach-target{{chip={0} features=+ptx80 O=3},"
+    "lower-affine,convert-arith-to-llvm,convert-index-to-llvm,canonicalize,"
+    "cse,gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
+    "reconcile-unrealized-casts),"
+    "gpu-to-llvm,gpu-module-to-binary{{format={1} toolkit={2}},"
+    "convert-math-to-llvm,canonicalize,cse,reconcile-unrealized-casts";
+
+/// The CUDA toolkit: the option, else $CUDA_HOME, $CUDA_ROOT or
+/// $CUDA_PATH, else /usr/local/cuda.
+static std::string cudaToolkit(StringRef option) {
+  if (!option.empty())
+    return option.str();
+  for (const char *var : {"CUDA_HOME", "CUDA_ROOT", "CUDA_PATH"})
+    if (const char *value = std::getenv(var); value && *value)
+      return value;
+  return "/usr/local/cuda";
+}
 
 bool clusopt::isSupportedGpuChip(StringRef chip) {
   return llvm::is_contained({"sm_80", "sm_86", "sm_89", "sm_90"}, chip);
@@ -96,8 +119,9 @@ void clusopt::buildClusGpuKernelsPipeline(OpPassManager &pm) {
 
 void clusopt::buildGpuBinaryPipeline(OpPassManager &pm,
                                      const GpuPipelineOptions &options) {
-  std::string text = llvm::formatv(kGpuBinary, options.chip.getValue(),
-                                   options.format.getValue());
+  std::string text =
+      llvm::formatv(kGpuBinary, options.chip.getValue(),
+                    options.format.getValue(), cudaToolkit(options.toolkit));
   if (failed(parsePassPipeline(text, pm)))
     llvm::report_fatal_error("clusopt: malformed built-in GPU pipeline");
 }

@@ -46,6 +46,11 @@ struct GpuPipelineOptions
       llvm::cl::desc("Device binary embedded in the host code: isa (PTX), "
                      "bin (cubin, through ptxas) or fatbin"),
       llvm::cl::init("fatbin")};
+  Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit (ptxas, libdevice); default $CUDA_HOME, "
+                     "$CUDA_ROOT, $CUDA_PATH or /usr/local/cuda"),
+      llvm::cl::init("")};
 };
 
 /// The GPU architectures the GPU pipeline accepts.

@@ -43,14 +43,15 @@ Expected<clusopt::CpuTarget> clusopt::resolveCpuTarget(StringRef name) {
     t.runsHere = Triple(hostTriple).getArch() == Triple::aarch64;
     return t;
   }
-  // SPEC §4 plans NVPTX; until it exists, say so rather than "unknown".
+  // GPU kernels have fixed tiles, so there is nothing to tune on a GPU;
+  // clusopt-compile takes sm_* targets before it gets here.
   if (name.starts_with("sm_") || name == "cuda" || name == "nvptx" ||
       name == "gpu")
-    return createStringError("GPU targets are not supported yet: clusopt "
-                             "has no GPU code path, so --target=" +
-                             name.str() +
-                             " cannot be compiled or tuned; use a CPU "
-                             "target (host, x86-64, x86-64-v3, x86-64-v4)");
+    return createStringError(
+        "--target=" + name.str() +
+        " is a GPU: its kernels have fixed tiles and are not tuned; tune a "
+        "CPU target (host, x86-64, x86-64-v3, x86-64-v4), or compile for "
+        "the GPU with clusopt-compile --target=sm_80|sm_90");
   return createStringError("unknown --target '" + name.str() +
                            "'; expected one of host, x86-64, x86-64-v3, "
                            "x86-64-v4, aarch64");

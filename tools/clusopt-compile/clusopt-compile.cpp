@@ -22,8 +22,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/Matchers.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
@@ -451,11 +451,10 @@ std::string headerText(ArrayRef<EntryPoint> entries, StringRef guardStem,
                "// memory; results are allocated by the kernel on the device\n"
                "// and owned by the caller (free `allocated` with\n"
                "// clusopt_gpu_free).\n"
-             : "// the first argument; their buffers are malloc'ed by the kernel\n"
+             : "// the first argument; their buffers are malloc'ed by the "
+               "kernel\n"
                "// and owned by the caller (free `allocated`).\n")
-     << 
-        "#ifndef "
-     << guard << "\n#define " << guard
+     << "#ifndef " << guard << "\n#define " << guard
      << "\n\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n"
         "#endif\n\n";
   std::set<std::string> declared;
@@ -565,8 +564,8 @@ LogicalResult linkSharedLibrary(StringRef objPath,
                                 ArrayRef<std::string> extraArgs) {
   std::string clang = CLUSOPT_LLVM_BIN_DIR "/clang";
   SmallVector<std::string> argStorage = {
-      clang, "-shared", "-fPIC", "--rtlib=compiler-rt", objPath.str(), "-o",
-      outputFile, "-lm"};
+      clang,         "-shared", "-fPIC",    "--rtlib=compiler-rt",
+      objPath.str(), "-o",      outputFile, "-lm"};
   argStorage.append(extraArgs.begin(), extraArgs.end());
   SmallVector<StringRef> args(argStorage.begin(), argStorage.end());
   std::string linkError;
@@ -731,9 +730,8 @@ int compileGpu() {
       return 0;
     manifest["binary"] = sys::path::filename(outputFile).str();
     manifest["entry_points"] = entryPointsJson(*entries);
-    return failed(writeJson((stem + ".json").str(), std::move(manifest)))
-               ? 1
-               : 0;
+    return failed(writeJson((stem + ".json").str(), std::move(manifest))) ? 1
+                                                                          : 0;
   }
 
   // Host code: the host CPU's target machine, then a shared library whose

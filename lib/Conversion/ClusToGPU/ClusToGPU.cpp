@@ -802,6 +802,9 @@ Value emitClusterAttention(GpuBuilder &k, ClusterAttentionOp op) {
                         {b, h, token, col});
         });
       });
+  // Host code orders the free after the launches that read the scratch.
+  if (summary)
+    memref::DeallocOp::create(k.b, k.loc, summary);
   return out;
 }
 
