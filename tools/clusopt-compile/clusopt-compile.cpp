@@ -395,11 +395,7 @@ collectEntryPoints(ModuleOp module, const clusopt::CpuPipelineOptions &options,
         return;
       }
       auto softAssign = dyn_cast<clusopt::clus::SoftAssignOp>(op);
-      if (softAssign && clusopt::fusesIntoPool(softAssign) &&
-          !softAssign->use_empty() &&
-          llvm::all_of(softAssign->getUsers(), [](Operation *user) {
-            return isa<clusopt::clus::PoolOp>(user);
-          })) {
+      if (softAssign && clusopt::isFusedIntoPools(softAssign)) {
         info["kernel"] = "fused into clus.pool";
       } else if (clusopt::hasVectorKernel(op)) {
         FailureOr<clusopt::TileConfig> tile = clusopt::resolveTileConfig(
@@ -521,6 +517,51 @@ std::unique_ptr<TargetMachine> makeTargetMachine(const CpuTarget &t) {
   return std::unique_ptr<TargetMachine>(target->createTargetMachine(
       triple, t.cpu, t.features, TargetOptions(), llvm::Reloc::PIC_,
       std::nullopt, CodeGenOptLevel::Aggressive));
+}
+
+/// The LLVM IR of `module` for `machine`, optimised at `optLevel`; null
+/// after an error message.
+std::unique_ptr<llvm::Module>
+toOptimizedLLVM(ModuleOp module, TargetMachine &machine, StringRef triple,
+                unsigned optLevel, llvm::LLVMContext &context) {
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, context);
+  if (!llvmModule) {
+    errs() << "clusopt-compile: error: translation to LLVM IR failed\n";
+    return nullptr;
+  }
+  llvmModule->setTargetTriple(Triple(triple));
+  llvmModule->setDataLayout(machine.createDataLayout());
+  if (llvm::Error err =
+          makeOptimizingTransformer(optLevel, 0, &machine)(llvmModule.get())) {
+    errs() << "clusopt-compile: error: LLVM optimisation failed: "
+           << llvm::toString(std::move(err)) << "\n";
+    return nullptr;
+  }
+  return llvmModule;
+}
+
+/// Writes `llvmModule` as assembly or an object file to `path`.
+LogicalResult emitMachineCode(llvm::Module &llvmModule, TargetMachine &machine,
+                              StringRef path, CodeGenFileType type) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec,
+                          type == CodeGenFileType::AssemblyFile
+                              ? sys::fs::OF_Text
+                              : sys::fs::OF_None);
+  if (ec) {
+    errs() << "clusopt-compile: error: cannot write " << path << ": "
+           << ec.message() << "\n";
+    return failure();
+  }
+  legacy::PassManager codegen;
+  if (machine.addPassesToEmitFile(codegen, os, nullptr, type)) {
+    errs() << "clusopt-compile: error: " << machine.getTargetTriple().str()
+           << " cannot emit this file type\n";
+    return failure();
+  }
+  codegen.run(llvmModule);
+  return success();
 }
 
 DialectRegistry makeRegistry() {
@@ -744,36 +785,11 @@ int compileGpu() {
     return 1;
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(*module, llvmContext);
-  if (!llvmModule) {
-    errs() << "clusopt-compile: error: translation to LLVM IR failed\n";
-    return 1;
-  }
-  llvmModule->setTargetTriple(Triple(host->triple));
-  llvmModule->setDataLayout(machine->createDataLayout());
-  if (llvm::Error err =
-          makeOptimizingTransformer(2, 0, machine.get())(llvmModule.get())) {
-    errs() << "clusopt-compile: error: LLVM optimisation failed: "
-           << llvm::toString(std::move(err)) << "\n";
-    return 1;
-  }
+      toOptimizedLLVM(*module, *machine, host->triple, 2, llvmContext);
   std::string objPath = outputFile + ".o";
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(objPath, ec, sys::fs::OF_None);
-    if (ec) {
-      errs() << "clusopt-compile: error: cannot write " << objPath << ": "
-             << ec.message() << "\n";
-      return 1;
-    }
-    legacy::PassManager codegen;
-    if (machine->addPassesToEmitFile(codegen, os, nullptr,
-                                     CodeGenFileType::ObjectFile)) {
-      errs() << "clusopt-compile: error: cannot emit host object code\n";
-      return 1;
-    }
-    codegen.run(*llvmModule);
-  }
+  if (!llvmModule || failed(emitMachineCode(*llvmModule, *machine, objPath,
+                                            CodeGenFileType::ObjectFile)))
+    return 1;
   if (failed(linkSharedLibrary(objPath, {})))
     return 1;
   manifest["library"] = sys::path::filename(outputFile).str();
@@ -853,19 +869,9 @@ int compile() {
     return 1;
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(*module, llvmContext);
-  if (!llvmModule) {
-    errs() << "clusopt-compile: error: translation to LLVM IR failed\n";
+      toOptimizedLLVM(*module, *machine, target->triple, 3, llvmContext);
+  if (!llvmModule)
     return 1;
-  }
-  llvmModule->setTargetTriple(Triple(target->triple));
-  llvmModule->setDataLayout(machine->createDataLayout());
-  if (llvm::Error err =
-          makeOptimizingTransformer(3, 0, machine.get())(llvmModule.get())) {
-    errs() << "clusopt-compile: error: LLVM optimisation failed: "
-           << llvm::toString(std::move(err)) << "\n";
-    return 1;
-  }
   if (emit == Emit::LLVM) {
     std::string text;
     raw_string_ostream os(text);
@@ -882,26 +888,10 @@ int compile() {
     }
     objPath += ".o";
   }
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(
-        objPath, ec, emit == Emit::Asm ? sys::fs::OF_Text : sys::fs::OF_None);
-    if (ec) {
-      errs() << "clusopt-compile: error: cannot write " << objPath << ": "
-             << ec.message() << "\n";
-      return 1;
-    }
-    legacy::PassManager codegen;
-    if (machine->addPassesToEmitFile(codegen, os, nullptr,
-                                     emit == Emit::Asm
-                                         ? CodeGenFileType::AssemblyFile
-                                         : CodeGenFileType::ObjectFile)) {
-      errs() << "clusopt-compile: error: " << target->triple
-             << " cannot emit this file type\n";
-      return 1;
-    }
-    codegen.run(*llvmModule);
-  }
+  if (failed(emitMachineCode(*llvmModule, *machine, objPath,
+                             emit == Emit::Asm ? CodeGenFileType::AssemblyFile
+                                               : CodeGenFileType::ObjectFile)))
+    return 1;
   if (emit != Emit::So)
     return 0;
 

@@ -29,6 +29,7 @@
 #include "lib/Conversion/Passes.h"
 
 #include "dialect/Clus/ClusOps.h"
+#include "lib/Conversion/ClusToGPU/ClusToGPU.h"
 #include "lib/Conversion/ClusToVector/KernelBuilder.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -564,13 +565,6 @@ void emitFlashKernel(GpuBuilder &k, const FlashProblem &p, bool useMma) {
       });
 }
 
-/// `scale`, or 1/sqrt(D) for head dim `d`, computed on the host.
-Value attentionScale(GpuBuilder &k, std::optional<APFloat> scale, Value d) {
-  if (scale)
-    return k.f32c(scale->convertToDouble());
-  return k.divf(k.f32c(1.0), math::SqrtOp::create(k.b, k.loc, k.indexToF32(d)));
-}
-
 bool tensorCoreType(Type t) { return t.isF16() || t.isBF16(); }
 
 /// Tensor cores when every floating operand has the same 16-bit type.
@@ -582,11 +576,7 @@ bool useTensorCores(ValueRange operands) {
 }
 
 Value allocResult(GpuBuilder &k, RankedTensorType type, ArrayRef<Value> sizes) {
-  SmallVector<Value> dyn;
-  for (auto [i, size] : llvm::enumerate(sizes))
-    if (type.isDynamicDim(i))
-      dyn.push_back(size);
-  return k.alloc(type, dyn);
+  return k.alloc(type, dynamicSizes(type, sizes));
 }
 
 Value emitAttention(GpuBuilder &k, AttentionOp op) {
@@ -808,16 +798,6 @@ Value emitClusterAttention(GpuBuilder &k, ClusterAttentionOp op) {
   return out;
 }
 
-/// The ops using `v` or a view of it.
-void collectUsers(Value v, SmallVectorImpl<Operation *> &users) {
-  for (Operation *user : v.getUsers()) {
-    users.push_back(user);
-    if (isa<ViewLikeOpInterface, memref::CastOp>(user))
-      for (Value r : user->getResults())
-        collectUsers(r, users);
-  }
-}
-
 /// Bufferization has already run, so the consumers of a kernel's result are
 /// `bufferization.to_buffer` ops: they take the kernel's buffer directly.
 /// The buffer is then freed after its last use in its block, unless it
@@ -837,7 +817,7 @@ void adoptResult(IRRewriter &rewriter, Value tensor, Value buffer) {
   if (tensor.use_empty())
     rewriter.eraseOp(tensor.getDefiningOp());
   SmallVector<Operation *> users;
-  collectUsers(buffer, users);
+  collectBufferUsers(buffer, users);
   Block *block = buffer.getParentBlock();
   Operation *last = nullptr;
   for (Operation *user : users) {
@@ -876,8 +856,7 @@ struct ConvertClusToGPUPass
       SoftAssignOp fused;
       if (auto pool = dyn_cast<PoolOp>(op)) {
         auto producer = pool.getZ().getDefiningOp<SoftAssignOp>();
-        if (fuseSoftAssign && producer &&
-            producer.getAxis() == SoftAssignAxis::tokens)
+        if (fuseSoftAssign && producer && fusesIntoPool(producer))
           fused = producer;
         Value weights = fused ? fused.getLogits() : pool.getZ();
         buffer = emitPool(k, pool, weights, bool(fused));

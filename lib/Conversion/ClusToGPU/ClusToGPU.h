@@ -5,6 +5,7 @@
 #define CLUSOPT_CONVERSION_CLUSTOGPU_CLUSTOGPU_H
 
 #include "dialect/Clus/ClusOps.h"
+#include "lib/Conversion/ClusToVector/ClusToVector.h"
 
 namespace clusopt {
 
@@ -15,12 +16,13 @@ inline bool hasGpuKernel(mlir::Operation *op) {
   if (mlir::isa<clus::AttentionOp, clus::PoolOp, clus::ClusterAttentionOp>(op))
     return true;
   auto softAssign = mlir::dyn_cast<clus::SoftAssignOp>(op);
-  return softAssign && softAssign.getAxis() == clus::SoftAssignAxis::tokens &&
-         !softAssign->use_empty() &&
-         llvm::all_of(softAssign->getUsers(), [](mlir::Operation *user) {
-           return mlir::isa<clus::PoolOp>(user);
-         });
+  return softAssign && isFusedIntoPools(softAssign);
 }
+
+/// Every op using the buffer `v` or a view of it (casts, views, strided
+/// metadata), for the GPU passes' buffer bookkeeping.
+void collectBufferUsers(mlir::Value v,
+                        llvm::SmallVectorImpl<mlir::Operation *> &users);
 
 } // namespace clusopt
 

@@ -11,6 +11,8 @@
 
 #include "lib/Conversion/Passes.h"
 
+#include "lib/Conversion/ClusToGPU/ClusToGPU.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -51,18 +53,6 @@ Value rootOf(Value v) {
   return v;
 }
 
-/// Every op using `v` or a view of it.
-void collectUsers(Value v, SmallVectorImpl<Operation *> &users) {
-  for (Operation *user : v.getUsers()) {
-    users.push_back(user);
-    if (isa<memref::CastOp, memref::ReinterpretCastOp,
-            memref::ExtractStridedMetadataOp, ViewLikeOpInterface>(user))
-      for (Value result : user->getResults())
-        if (isa<MemRefType>(result.getType()))
-          collectUsers(result, users);
-  }
-}
-
 struct ClusGpuDeviceBuffersPass
     : clusopt::impl::ClusGpuDeviceBuffersBase<ClusGpuDeviceBuffersPass> {
   void runOnOperation() override {
@@ -78,7 +68,7 @@ struct ClusGpuDeviceBuffersPass
     bool failedAny = false;
     for (memref::AllocOp alloc : allocs) {
       SmallVector<Operation *> users;
-      collectUsers(alloc.getResult(), users);
+      clusopt::collectBufferUsers(alloc.getResult(), users);
       bool hostAccess = llvm::any_of(users, isHostAccess);
       bool deviceUse = llvm::any_of(users, [](Operation *user) {
         return inKernel(user) ||
@@ -167,3 +157,14 @@ struct ClusGpuDeviceBuffersPass
 };
 
 } // namespace
+
+void clusopt::collectBufferUsers(Value v, SmallVectorImpl<Operation *> &users) {
+  for (Operation *user : v.getUsers()) {
+    users.push_back(user);
+    if (isa<memref::CastOp, memref::ReinterpretCastOp,
+            memref::ExtractStridedMetadataOp, ViewLikeOpInterface>(user))
+      for (Value result : user->getResults())
+        if (isa<MemRefType>(result.getType()))
+          collectBufferUsers(result, users);
+  }
+}

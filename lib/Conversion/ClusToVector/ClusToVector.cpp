@@ -53,15 +53,6 @@ static constexpr double kInf = std::numeric_limits<double>::infinity();
 
 namespace {
 
-/// The dynamic sizes of `type`, picked from the full list `sizes`.
-SmallVector<Value> dynamicSizes(RankedTensorType type, ArrayRef<Value> sizes) {
-  SmallVector<Value> dyn;
-  for (auto [i, size] : llvm::enumerate(sizes))
-    if (type.isDynamicDim(i))
-      dyn.push_back(size);
-  return dyn;
-}
-
 /// Rows `base + r` for r < rows, clamped to `n - 1` so the last, ragged
 /// block reads valid memory; its extra rows are computed but never stored.
 SmallVector<Value> clampedRows(KernelBuilder &k, Value base, int64_t rows,
@@ -388,13 +379,6 @@ Value transposeKeys(KernelBuilder &k, Value key, Value mPad) {
     });
   });
   return kt;
-}
-
-/// `scale`, or 1/sqrt(D) for head dim `d`.
-Value attentionScale(KernelBuilder &k, std::optional<APFloat> scale, Value d) {
-  if (scale)
-    return k.f32c(scale->convertToDouble());
-  return k.divf(k.f32c(1.0), math::SqrtOp::create(k.b, k.loc, k.indexToF32(d)));
 }
 
 Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
@@ -1595,10 +1579,6 @@ TileKnobs clusopt::tileKnobs(Operation *op) {
   if (isa<DpcKnnOp, KMeansOp>(op))
     return {true, false};
   return {};
-}
-
-bool clusopt::fusesIntoPool(SoftAssignOp op) {
-  return op.getAxis() == SoftAssignAxis::tokens;
 }
 
 namespace {

@@ -55,7 +55,18 @@ TileKnobs tileKnobs(mlir::Operation *op);
 
 /// A soft_assign that fuses into the pools consuming it (softmax over
 /// tokens).
-bool fusesIntoPool(clus::SoftAssignOp op);
+inline bool fusesIntoPool(clus::SoftAssignOp op) {
+  return op.getAxis() == clus::SoftAssignAxis::tokens;
+}
+
+/// A soft_assign that needs no kernel of its own: it fuses into pools and
+/// only pools consume it.
+inline bool isFusedIntoPools(clus::SoftAssignOp op) {
+  return fusesIntoPool(op) && !op->use_empty() &&
+         llvm::all_of(op->getUsers(), [](mlir::Operation *user) {
+           return mlir::isa<clus::PoolOp>(user);
+         });
+}
 
 } // namespace clusopt
 

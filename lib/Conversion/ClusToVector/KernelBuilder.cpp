@@ -225,3 +225,19 @@ Value KernelBuilder::toTensor(RankedTensorType type, Value buffer) {
                                            /*restrict=*/true,
                                            /*writable=*/true);
 }
+
+SmallVector<Value> clusopt::dynamicSizes(RankedTensorType type,
+                                         ArrayRef<Value> sizes) {
+  SmallVector<Value> dyn;
+  for (auto [i, size] : llvm::enumerate(sizes))
+    if (type.isDynamicDim(i))
+      dyn.push_back(size);
+  return dyn;
+}
+
+Value clusopt::attentionScale(KernelBuilder &k, std::optional<APFloat> scale,
+                              Value d) {
+  if (scale)
+    return k.f32c(scale->convertToDouble());
+  return k.divf(k.f32c(1.0), math::SqrtOp::create(k.b, k.loc, k.indexToF32(d)));
+}

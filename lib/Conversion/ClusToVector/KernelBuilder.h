@@ -113,6 +113,14 @@ public:
   mlir::Value toTensor(mlir::RankedTensorType type, mlir::Value buffer);
 };
 
+/// The dynamic sizes of `type`, picked from the full list `sizes`.
+llvm::SmallVector<mlir::Value> dynamicSizes(mlir::RankedTensorType type,
+                                            llvm::ArrayRef<mlir::Value> sizes);
+
+/// An attention op's `scale`, or 1/sqrt(D) for head dim `d`, as an f32.
+mlir::Value attentionScale(KernelBuilder &k, std::optional<llvm::APFloat> scale,
+                           mlir::Value d);
+
 } // namespace clusopt
 
 #endif // CLUSOPT_CONVERSION_CLUSTOVECTOR_KERNELBUILDER_H

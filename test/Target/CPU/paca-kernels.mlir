@@ -1,13 +1,9 @@
-// RUN: clusopt-compile %s --target=x86-64-v3 --emit=asm -o %t.v3.s
-// RUN: FileCheck %s --check-prefix=AVX2 --implicit-check-not=expf --implicit-check-not=zmm < %t.v3.s
-// RUN: clusopt-compile %s --target=x86-64-v4 --emit=asm -o %t.v4.s
-// RUN: FileCheck %s --check-prefix=AVX512 --implicit-check-not=expf < %t.v4.s
-// RUN: clusopt-compile %s --target=aarch64 --emit=asm -o %t.a64.s
-// RUN: FileCheck %s --check-prefix=NEON --implicit-check-not=expf < %t.a64.s
+// RUN: clusopt-compile %s --target=x86-64-v3 --emit=asm -o - | FileCheck %s --check-prefix=AVX2 --implicit-check-not=expf --implicit-check-not=zmm
+// RUN: clusopt-compile %s --target=x86-64-v4 --emit=asm -o - | FileCheck %s --check-prefix=AVX512 --implicit-check-not=expf
+// RUN: clusopt-compile %s --target=aarch64 --emit=asm -o - | FileCheck %s --check-prefix=NEON --implicit-check-not=expf
 // RUN: clusopt-compile %s --target=aarch64 --emit=obj -o %t.o
 // RUN: llvm-objdump -d %t.o | FileCheck %s --check-prefix=NEONOBJ
-// RUN: clusopt-compile %s --target=x86-64-v4 --emit=llvm -o %t.ll
-// RUN: FileCheck %s --check-prefix=IR --implicit-check-not=expf < %t.ll
+// RUN: clusopt-compile %s --target=x86-64-v4 --emit=llvm -o - | FileCheck %s --check-prefix=IR --implicit-check-not=expf
 
 // The PaCa pair and flash attention vectorise to the target's width: fused
 // multiply-adds on ymm (AVX2) or zmm (AVX-512) registers, fmla on NEON .4s
