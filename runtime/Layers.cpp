@@ -97,6 +97,73 @@ bool hasAvx512() {
 }
 #endif
 
+// The other hot loops (epilogues, norms, GELU, depthwise convolutions) are
+// cloned for AVX-512 and AVX2 and picked at load time too: the runtime is
+// built without -march so that it stays portable, and at the baseline
+// (SSE2) these loops ran at a quarter of the vector width.
+#if defined(__x86_64__) && !defined(CLUSOPT_NO_TARGET_CLONES)
+#define CLUSOPT_VECTOR_CLONES                                                  \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CLUSOPT_VECTOR_CLONES
+#endif
+
+// erf as the rational approximation Eigen and XLA use for f32: odd
+// numerator over even denominator on [-4, 4], where erf already rounds to
+// ±1 in f32. Inlined into each clone so that it vectorises there.
+[[gnu::always_inline]] inline float erfRational(float a) {
+  float x = std::min(4.0f, std::max(-4.0f, a));
+  float x2 = x * x;
+  float p = -2.72614225801306e-10f;
+  p = p * x2 + 2.77068142495902e-08f;
+  p = p * x2 + -2.10102402082508e-06f;
+  p = p * x2 + -5.69250639462346e-05f;
+  p = p * x2 + -7.34990630326855e-04f;
+  p = p * x2 + -2.95459980854025e-03f;
+  p = p * x2 + -1.60960333262415e-02f;
+  float q = -1.45660718464996e-05f;
+  q = q * x2 + -2.13374055278905e-04f;
+  q = q * x2 + -1.68282697438203e-03f;
+  q = q * x2 + -7.37332916720468e-03f;
+  q = q * x2 + -1.42647390514189e-02f;
+  return x * p / q;
+}
+
+[[gnu::always_inline]] inline float geluExact(float v) {
+  return 0.5f * v * (1.0f + erfRational(v * 0.70710678118654752f));
+}
+
+CLUSOPT_VECTOR_CLONES void geluSpan(float *v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    v[i] = geluExact(v[i]);
+}
+
+// Stores `rows` rows of a micro-kernel's accumulators plus bias into dst
+// (row stride ldy), `cols` of them, through the epilogue.
+CLUSOPT_VECTOR_CLONES void storeTile(const float (*acc)[Linear::kPanel],
+                                     int64_t rows, int64_t cols,
+                                     const float *bias, float *dst, int64_t ldy,
+                                     Linear::Epilogue epilogue) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float *d = dst + r * ldy;
+    const float *a = acc[r];
+    switch (epilogue) {
+    case Linear::Epilogue::Store:
+      for (int64_t c = 0; c < cols; ++c)
+        d[c] = a[c] + bias[c];
+      break;
+    case Linear::Epilogue::Gelu:
+      for (int64_t c = 0; c < cols; ++c)
+        d[c] = geluExact(a[c] + bias[c]);
+      break;
+    case Linear::Epilogue::Accumulate:
+      for (int64_t c = 0; c < cols; ++c)
+        d[c] += a[c] + bias[c];
+      break;
+    }
+  }
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -133,10 +200,13 @@ Expected<Linear> Linear::create(const Tensor &weight,
   return layer;
 }
 
-void Linear::apply(const float *x, int64_t rows, float *y) const {
+void Linear::apply(const float *x, int64_t rows, float *y,
+                   Epilogue epilogue) const {
   int64_t panels = (out_ + kPanel - 1) / kPanel;
   int64_t rowTasks = (rows + kTaskRows - 1) / kTaskRows;
   const float *packed = packed_.data<float>();
+  // No bias adds zeros, so the epilogue has one form.
+  static const float kNoBias[kPanel] = {};
   const float *bias = bias_ ? bias_->data<float>() : nullptr;
   int64_t in = in_, out = out_;
 #ifdef CLUSOPT_WIDE_GEMM
@@ -151,6 +221,7 @@ void Linear::apply(const float *x, int64_t rows, float *y) const {
     int64_t p = task % panels, rowBlock = task / panels;
     const float *panel = packed + p * in * kPanel;
     int64_t col0 = p * kPanel, cols = std::min(kPanel, out - col0);
+    const float *panelBias = bias ? bias + col0 : kNoBias;
     int64_t rowEnd = std::min(rows, (rowBlock + 1) * kTaskRows);
     for (int64_t r0 = rowBlock * kTaskRows; r0 < rowEnd; r0 += step) {
       int64_t n = std::min(step, rowEnd - r0);
@@ -161,30 +232,49 @@ void Linear::apply(const float *x, int64_t rows, float *y) const {
       else
 #endif
         microKernel(x + r0 * in, in, n, panel, in, acc);
-      for (int64_t r = 0; r < n; ++r) {
-        float *dst = y + (r0 + r) * out + col0;
-        for (int64_t c = 0; c < cols; ++c)
-          dst[c] = acc[r][c] + (bias ? bias[col0 + c] : 0.0f);
-      }
+      storeTile(acc, n, cols, panelBias, y + r0 * out + col0, out, epilogue);
     }
   });
 }
 
-Expected<Tensor> Linear::operator()(const Tensor &x) const {
+Error Linear::checkInput(const Tensor &x) const {
   if (Error err = expectF32("linear", "input", x))
-    return std::move(err);
+    return err;
   if (x.rank() < 1 || x.dim(x.rank() - 1) != in_)
     return layerError("linear",
                       llvm::formatv("input {0} does not end in {1} features",
                                     shapeString(x.shape()), in_));
+  return Error::success();
+}
+
+Expected<Tensor> Linear::operator()(const Tensor &x, bool gelu) const {
+  if (Error err = checkInput(x))
+    return std::move(err);
   llvm::SmallVector<int64_t, 4> shape(x.shape());
   shape.back() = out_;
   auto y = Tensor::empty(DType::F32, shape);
   if (!y)
     return y.takeError();
   apply(x.data<float>(), x.numElements() / std::max<int64_t>(in_, 1),
-        y->data<float>());
+        y->data<float>(), gelu ? Epilogue::Gelu : Epilogue::Store);
   return y;
+}
+
+Error Linear::accumulate(const Tensor &x, Tensor &y) const {
+  if (Error err = checkInput(x))
+    return err;
+  llvm::SmallVector<int64_t, 4> shape(x.shape());
+  shape.back() = out_;
+  if (Error err = expectF32("linear", "accumulator", y))
+    return err;
+  if (y.shape() != llvm::ArrayRef<int64_t>(shape))
+    return layerError(
+        "linear", llvm::formatv("accumulator {0} does not match the "
+                                "result {1}",
+                                shapeString(y.shape()), shapeString(shape)));
+  apply(x.data<float>(), x.numElements() / std::max<int64_t>(in_, 1),
+        y.data<float>(), Epilogue::Accumulate);
+  return Error::success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -223,11 +313,18 @@ Expected<Conv2d> Conv2d::create(const Tensor &weight,
   }
   int64_t taps = conv.kernel_ * conv.kernel_;
   if (groups == 1) {
-    // Weight [Cout, Cin, k, k] is already a Linear weight over im2col
-    // columns ordered (cin, ky, kx).
-    auto flat = weight.reshape({conv.cout_, conv.cin_ * taps});
+    // A Linear weight over im2col columns ordered (ky, kx, cin), so that
+    // im2col on tokens copies whole channel vectors.
+    auto flat = Tensor::empty(DType::F32, {conv.cout_, taps * conv.cin_});
     if (!flat)
       return flat.takeError();
+    const float *src = weight.data<float>();
+    float *dst = flat->data<float>();
+    for (int64_t o = 0; o < conv.cout_; ++o)
+      for (int64_t c = 0; c < conv.cin_; ++c)
+        for (int64_t t = 0; t < taps; ++t)
+          dst[(o * taps + t) * conv.cin_ + c] =
+              src[(o * conv.cin_ + c) * taps + t];
     auto gemm = Linear::create(*flat, bias);
     if (!gemm)
       return gemm.takeError();
@@ -267,34 +364,14 @@ Expected<Tensor> Conv2d::operator()(const Tensor &x) const {
   const float *in = x.data<float>();
 
   if (groups_ == 1) {
-    // im2col: row (b, oy, ox), column (c, ky, kx); then one GEMM gives
-    // [B, Ho·Wo, Cout], transposed to NCHW.
-    int64_t depth = cin_ * k * k, pixels = ho * wo;
-    auto cols = Tensor::empty(DType::F32, {b * pixels, depth});
-    if (!cols)
-      return cols.takeError();
-    float *col = cols->data<float>();
-    ThreadPool::parallelFor(0, b * ho, [&](int64_t row) {
-      int64_t bi = row / ho, oy = row % ho;
-      for (int64_t ox = 0; ox < wo; ++ox) {
-        float *dst = col + ((bi * ho + oy) * wo + ox) * depth;
-        for (int64_t c = 0; c < cin_; ++c)
-          for (int64_t ky = 0; ky < k; ++ky) {
-            int64_t iy = oy * s + ky - p;
-            for (int64_t kx = 0; kx < k; ++kx) {
-              int64_t ix = ox * s + kx - p;
-              bool inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
-              *dst++ = inside ? in[((bi * cin_ + c) * h + iy) * w + ix] : 0.0f;
-            }
-          }
-      }
-    });
-    auto tokens = Tensor::empty(DType::F32, {b, pixels, cout_});
+    // Through the token layout: the convolution's GEMM wants it anyway.
+    auto tokens = imageToTokens(x);
     if (!tokens)
       return tokens.takeError();
-    gemm_.apply(col, b * pixels, tokens->data<float>());
-    auto image = tokensToImage(*tokens, ho, wo);
-    return image;
+    auto y = onTokens(*tokens, h, w);
+    if (!y)
+      return y.takeError();
+    return tokensToImage(*y, ho, wo);
   }
 
   // Depthwise: per (image, channel) plane, each tap adds a shifted row, so
@@ -336,54 +413,143 @@ Expected<Tensor> Conv2d::operator()(const Tensor &x) const {
   return y;
 }
 
+namespace {
+
+// im2col on tokens for one output row (image bi, row oy): column order
+// (ky, kx, cin), each tap a copy of cin contiguous channels or zeros.
+void im2colTokensRow(const float *img, float *dst, int64_t oy, int64_t h,
+                     int64_t w, int64_t wo, int64_t cin, int64_t k, int64_t s,
+                     int64_t p) {
+  for (int64_t ox = 0; ox < wo; ++ox)
+    for (int64_t ky = 0; ky < k; ++ky) {
+      int64_t iy = oy * s + ky - p;
+      for (int64_t kx = 0; kx < k; ++kx, dst += cin) {
+        int64_t ix = ox * s + kx - p;
+        if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+          std::memset(dst, 0, cin * sizeof(float));
+        else
+          std::memcpy(dst, img + (iy * w + ix) * cin, cin * sizeof(float));
+      }
+    }
+}
+
+// One depthwise output pixel over channels [c0, c0 + Width): all taps
+// accumulate in registers (Width/16 AVX-512 vectors) before one store.
+template <int64_t Width>
+[[gnu::always_inline]] inline void
+depthwisePixel(const float *img, float *dst, int64_t c, int64_t c0, int64_t oy,
+               int64_t ox, int64_t h, int64_t w, int64_t k, int64_t s,
+               int64_t p, const float *taps, const float *bias,
+               const float *self, bool gelu) {
+  float acc[Width];
+  for (int64_t j = 0; j < Width; ++j)
+    acc[j] = bias[c0 + j] + (self ? self[c0 + j] : 0.0f);
+  for (int64_t ky = 0; ky < k; ++ky) {
+    int64_t iy = oy * s + ky - p;
+    if (iy < 0 || iy >= h)
+      continue;
+    for (int64_t kx = 0; kx < k; ++kx) {
+      int64_t ix = ox * s + kx - p;
+      if (ix < 0 || ix >= w)
+        continue;
+      const float *src = img + (iy * w + ix) * c + c0;
+      const float *tap = taps + (ky * k + kx) * c + c0;
+      for (int64_t j = 0; j < Width; ++j)
+        acc[j] += tap[j] * src[j];
+    }
+  }
+  for (int64_t j = 0; j < Width; ++j)
+    dst[c0 + j] = gelu ? geluExact(acc[j]) : acc[j];
+}
+
+// One output row (image bi's row oy) of a depthwise convolution on tokens,
+// then the shortcut and GELU, while the row is in registers.
+CLUSOPT_VECTOR_CLONES void
+depthwiseTokensRow(const float *img, float *out, int64_t oy, int64_t h,
+                   int64_t w, int64_t wo, int64_t c, int64_t k, int64_t s,
+                   int64_t p, const float *taps, const float *bias,
+                   bool addInput, bool gelu) {
+  for (int64_t ox = 0; ox < wo; ++ox) {
+    float *dst = out + ox * c;
+    const float *self = addInput ? img + (oy * w + ox) * c : nullptr;
+    int64_t c0 = 0;
+    for (; c0 + 64 <= c; c0 += 64)
+      depthwisePixel<64>(img, dst, c, c0, oy, ox, h, w, k, s, p, taps, bias,
+                         self, gelu);
+    for (; c0 + 16 <= c; c0 += 16)
+      depthwisePixel<16>(img, dst, c, c0, oy, ox, h, w, k, s, p, taps, bias,
+                         self, gelu);
+    for (; c0 < c; ++c0)
+      depthwisePixel<1>(img, dst, c, c0, oy, ox, h, w, k, s, p, taps, bias,
+                        self, gelu);
+  }
+}
+
+} // namespace
+
 Expected<Tensor> Conv2d::onTokens(const Tensor &x, int64_t h, int64_t w,
-                                  bool addInput) const {
+                                  bool addInput, bool gelu) const {
   if (Error err = expectF32("conv2d", "tokens", x, 3))
     return std::move(err);
-  if (groups_ == 1 || groups_ != cout_)
-    return layerError("conv2d", "only depthwise convolutions run on tokens");
-  int64_t b = x.dim(0), c = cout_, k = kernel_, s = stride_, p = padding_;
-  if (x.dim(1) != h * w || x.dim(2) != c)
+  int64_t b = x.dim(0), k = kernel_, s = stride_, p = padding_;
+  if (x.dim(1) != h * w || x.dim(2) != cin_)
     return layerError("conv2d",
                       llvm::formatv("tokens {0} are not a {1}x{2} image of {3} "
                                     "channels",
-                                    shapeString(x.shape()), h, w, c));
+                                    shapeString(x.shape()), h, w, cin_));
   if (h + 2 * p < k || w + 2 * p < k)
     return layerError("conv2d", llvm::formatv("image {0}x{1} is smaller than "
                                               "the {2}x{2} kernel",
                                               h, w, k));
-  int64_t ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
-  if (addInput && (ho != h || wo != w))
-    return layerError("conv2d", "the shortcut needs a same-size output");
-  auto y = Tensor::empty(DType::F32, {b, ho * wo, c});
+  int64_t ho = outputSize(h), wo = outputSize(w);
+  if (addInput && (groups_ == 1 || ho != h || wo != w))
+    return layerError("conv2d", "the shortcut needs a depthwise convolution "
+                                "with a same-size output");
+  const float *in = x.data<float>();
+
+  if (groups_ == 1) {
+    // im2col rows (b, oy, ox), then the GEMM writes tokens directly. A
+    // 1x1 stride-1 convolution is the GEMM alone.
+    int64_t depth = k * k * cin_, rows = b * ho * wo;
+    Tensor cols;
+    const float *gemmIn = in;
+    if (k != 1 || s != 1 || p != 0) {
+      auto buffer = Tensor::empty(DType::F32, {rows, depth});
+      if (!buffer)
+        return buffer.takeError();
+      cols = std::move(*buffer);
+      float *col = cols.data<float>();
+      ThreadPool::parallelFor(0, b * ho, [&](int64_t row) {
+        int64_t bi = row / ho, oy = row % ho;
+        im2colTokensRow(in + bi * h * w * cin_, col + row * wo * depth, oy, h,
+                        w, wo, cin_, k, s, p);
+      });
+      gemmIn = cols.data<float>();
+    }
+    auto y = Tensor::empty(DType::F32, {b, ho * wo, cout_});
+    if (!y)
+      return y.takeError();
+    gemm_.apply(gemmIn, rows, y->data<float>(),
+                gelu ? Linear::Epilogue::Gelu : Linear::Epilogue::Store);
+    return y;
+  }
+
+  auto y = Tensor::empty(DType::F32, {b, ho * wo, cout_});
   if (!y)
     return y.takeError();
-  const float *in = x.data<float>(), *wt = weightT_.data<float>();
+  std::vector<float> zeros;
   const float *bias = bias_ ? bias_->data<float>() : nullptr;
+  if (!bias) {
+    zeros.assign(cout_, 0.0f);
+    bias = zeros.data();
+  }
+  const float *taps = weightT_.data<float>();
   float *out = y->data<float>();
+  int64_t c = cout_;
   ThreadPool::parallelFor(0, b * ho, [&](int64_t row) {
     int64_t bi = row / ho, oy = row % ho;
-    const float *img = in + bi * h * w * c;
-    for (int64_t ox = 0; ox < wo; ++ox) {
-      float *dst = out + ((bi * ho + oy) * wo + ox) * c;
-      const float *self = img + (oy * w + ox) * c;
-      for (int64_t ch = 0; ch < c; ++ch)
-        dst[ch] = (bias ? bias[ch] : 0.0f) + (addInput ? self[ch] : 0.0f);
-      for (int64_t ky = 0; ky < k; ++ky) {
-        int64_t iy = oy * s + ky - p;
-        if (iy < 0 || iy >= h)
-          continue;
-        for (int64_t kx = 0; kx < k; ++kx) {
-          int64_t ix = ox * s + kx - p;
-          if (ix < 0 || ix >= w)
-            continue;
-          const float *src = img + (iy * w + ix) * c;
-          const float *tap = wt + (ky * k + kx) * c;
-          for (int64_t ch = 0; ch < c; ++ch)
-            dst[ch] += tap[ch] * src[ch];
-        }
-      }
-    }
+    depthwiseTokensRow(in + bi * h * w * c, out + row * wo * c, oy, h, w, wo, c,
+                       k, s, p, taps, bias, addInput, gelu);
   });
   return y;
 }
@@ -406,6 +572,66 @@ static Error checkNormParams(llvm::StringRef layer, const Tensor &weight,
   return Error::success();
 }
 
+namespace {
+
+// Sum of v[0, n) in 16 lanes, so that it vectorises without reassociating
+// a serial float sum (which clang may not do).
+[[gnu::always_inline]] inline float laneSum(const float *v, int64_t n,
+                                            float shift) {
+  constexpr int64_t kLanes = 16;
+  float lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int64_t j = 0; j < kLanes; ++j)
+      lanes[j] += v[i + j] - shift;
+  float sum = 0.0f;
+  for (; i < n; ++i)
+    sum += v[i] - shift;
+  for (int64_t j = 0; j < kLanes; ++j)
+    sum += lanes[j];
+  return sum;
+}
+
+[[gnu::always_inline]] inline float laneSquares(const float *v, int64_t n,
+                                                float mean) {
+  constexpr int64_t kLanes = 16;
+  float lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int64_t j = 0; j < kLanes; ++j) {
+      float d = v[i + j] - mean;
+      lanes[j] += d * d;
+    }
+  float sum = 0.0f;
+  for (; i < n; ++i)
+    sum += (v[i] - mean) * (v[i] - mean);
+  for (int64_t j = 0; j < kLanes; ++j)
+    sum += lanes[j];
+  return sum;
+}
+
+CLUSOPT_VECTOR_CLONES void layerNormRows(const float *in, float *out,
+                                         int64_t rows, int64_t c,
+                                         const float *g, const float *be,
+                                         float eps) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *src = in + r * c;
+    float *dst = out + r * c;
+    float mean = laneSum(src, c, 0.0f) / static_cast<float>(c);
+    float var = laneSquares(src, c, mean) / static_cast<float>(c);
+    float inv = 1.0f / std::sqrt(var + eps);
+    for (int64_t i = 0; i < c; ++i)
+      dst[i] = (src[i] - mean) * inv * g[i] + be[i];
+  }
+}
+
+CLUSOPT_VECTOR_CLONES void addSpan(float *a, const float *b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    a[i] += b[i];
+}
+
+} // namespace
+
 Expected<Tensor> clusopt::runtime::layerNorm(const Tensor &x,
                                              const Tensor &weight,
                                              const Tensor &bias, float eps) {
@@ -423,20 +649,13 @@ Expected<Tensor> clusopt::runtime::layerNorm(const Tensor &x,
               *be = bias.data<float>();
   float *out = y->data<float>();
   int64_t rows = c ? x.numElements() / c : 0;
-  ThreadPool::parallelFor(0, rows, [&](int64_t r) {
-    const float *src = in + r * c;
-    float *dst = out + r * c;
-    float mean = 0.0f;
-    for (int64_t i = 0; i < c; ++i)
-      mean += src[i];
-    mean /= static_cast<float>(c);
-    float var = 0.0f;
-    for (int64_t i = 0; i < c; ++i)
-      var += (src[i] - mean) * (src[i] - mean);
-    float inv = 1.0f / std::sqrt(var / static_cast<float>(c) + eps);
-    for (int64_t i = 0; i < c; ++i)
-      dst[i] = (src[i] - mean) * inv * g[i] + be[i];
-  });
+  constexpr int64_t kRowsPerTask = 16;
+  ThreadPool::parallelFor(
+      0, (rows + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task) {
+        int64_t r0 = task * kRowsPerTask;
+        layerNormRows(in + r0 * c, out + r0 * c,
+                      std::min(kRowsPerTask, rows - r0), c, g, be, eps);
+      });
   return y;
 }
 
@@ -484,35 +703,15 @@ Expected<Tensor> clusopt::runtime::layerNorm2d(const Tensor &x,
   return y;
 }
 
-float clusopt::runtime::erfApprox(float a) {
-  // The rational approximation Eigen and XLA use for f32 erf: odd
-  // numerator over even denominator on [-4, 4], where erf already rounds
-  // to ±1 in f32.
-  float x = std::min(4.0f, std::max(-4.0f, a));
-  float x2 = x * x;
-  float p = -2.72614225801306e-10f;
-  p = p * x2 + 2.77068142495902e-08f;
-  p = p * x2 + -2.10102402082508e-06f;
-  p = p * x2 + -5.69250639462346e-05f;
-  p = p * x2 + -7.34990630326855e-04f;
-  p = p * x2 + -2.95459980854025e-03f;
-  p = p * x2 + -1.60960333262415e-02f;
-  float q = -1.45660718464996e-05f;
-  q = q * x2 + -2.13374055278905e-04f;
-  q = q * x2 + -1.68282697438203e-03f;
-  q = q * x2 + -7.37332916720468e-03f;
-  q = q * x2 + -1.42647390514189e-02f;
-  return x * p / q;
-}
+float clusopt::runtime::erfApprox(float a) { return erfRational(a); }
 
 void clusopt::runtime::geluInPlace(Tensor &x) {
   float *v = x.data<float>();
   int64_t n = x.numElements();
   constexpr int64_t kChunk = 4096;
   ThreadPool::parallelFor(0, (n + kChunk - 1) / kChunk, [&](int64_t chunk) {
-    int64_t end = std::min(n, (chunk + 1) * kChunk);
-    for (int64_t i = chunk * kChunk; i < end; ++i)
-      v[i] = 0.5f * v[i] * (1.0f + erfApprox(v[i] * 0.70710678118654752f));
+    int64_t begin = chunk * kChunk;
+    geluSpan(v + begin, std::min(n, begin + kChunk) - begin);
   });
 }
 
@@ -549,9 +748,8 @@ Error clusopt::runtime::addInPlace(Tensor &x, const Tensor &y) {
   int64_t n = x.numElements();
   constexpr int64_t kChunk = 16384;
   ThreadPool::parallelFor(0, (n + kChunk - 1) / kChunk, [&](int64_t chunk) {
-    int64_t end = std::min(n, (chunk + 1) * kChunk);
-    for (int64_t i = chunk * kChunk; i < end; ++i)
-      a[i] += b[i];
+    int64_t begin = chunk * kChunk;
+    addSpan(a + begin, b + begin, std::min(n, begin + kChunk) - begin);
   });
   return Error::success();
 }

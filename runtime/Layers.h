@@ -24,6 +24,11 @@ public:
   /// Output columns per packed panel: two AVX-512 vectors, four AVX2 ones.
   static constexpr int64_t kPanel = 32;
 
+  /// What happens to x · Wᵀ + b as it is stored: nothing, the exact GELU,
+  /// or an add into what y holds (a residual). Fusing these saves a pass
+  /// over the output.
+  enum class Epilogue { Store, Gelu, Accumulate };
+
   /// Packs `weight` [out, in] (f32) and takes `bias` [out] if given.
   static llvm::Expected<Linear> create(const Tensor &weight,
                                        std::optional<Tensor> bias);
@@ -32,12 +37,18 @@ public:
   int64_t inFeatures() const { return in_; }
   int64_t outFeatures() const { return out_; }
 
-  /// x [..., in] -> [..., out].
-  llvm::Expected<Tensor> operator()(const Tensor &x) const;
-  /// The same on raw rows: y [rows, out] = x [rows, in] · Wᵀ + b.
-  void apply(const float *x, int64_t rows, float *y) const;
+  /// x [..., in] -> [..., out], with GELU applied when `gelu`.
+  llvm::Expected<Tensor> operator()(const Tensor &x, bool gelu = false) const;
+  /// y += x · Wᵀ + b, for y [..., out] shaped like the result.
+  llvm::Error accumulate(const Tensor &x, Tensor &y) const;
+  /// The same on raw rows: y [rows, out] = x [rows, in] · Wᵀ + b, then the
+  /// epilogue.
+  void apply(const float *x, int64_t rows, float *y,
+             Epilogue epilogue = Epilogue::Store) const;
 
 private:
+  llvm::Error checkInput(const Tensor &x) const;
+
   int64_t in_ = 0, out_ = 0;
   // Wᵀ in panels of kPanel columns: panel p holds, for every k, columns
   // [p·kPanel, (p+1)·kPanel) of row k of Wᵀ, zero-padded past `out`.
@@ -45,8 +56,10 @@ private:
   std::optional<Tensor> bias_;
 };
 
-/// 2-D convolution on NCHW f32 maps: weight [Cout, Cin/groups, k, k],
-/// groups 1 (dense, as im2col and a GEMM) or Cin == Cout (depthwise).
+/// 2-D convolution: weight [Cout, Cin/groups, k, k], groups 1 (dense, as
+/// im2col and a GEMM) or Cin == Cout (depthwise). Models run it on tokens
+/// [B, H·W, C] (NHWC), so that no layer pays for transposes; NCHW maps are
+/// taken too.
 class Conv2d {
 public:
   static llvm::Expected<Conv2d> create(const Tensor &weight,
@@ -57,17 +70,22 @@ public:
 
   /// x [B, Cin, H, W] -> [B, Cout, Ho, Wo].
   llvm::Expected<Tensor> operator()(const Tensor &x) const;
-  /// A depthwise convolution on tokens: x [B, H·W, C] (an NHWC image) ->
-  /// [B, Ho·Wo, C], plus x itself when `addInput` (PaCa's MLP shortcut;
-  /// stride 1 and same padding only). Vectorises over channels and needs
-  /// no transposes to and from NCHW.
+  /// The convolution on tokens: x [B, H·W, Cin] (an NHWC image) ->
+  /// [B, Ho·Wo, Cout]. Depthwise ones may add x itself to the result
+  /// (`addInput`: PaCa's MLP shortcut; stride 1 and same padding only), and
+  /// any may apply GELU to it (`gelu`, after the shortcut).
   llvm::Expected<Tensor> onTokens(const Tensor &x, int64_t h, int64_t w,
-                                  bool addInput = false) const;
+                                  bool addInput = false,
+                                  bool gelu = false) const;
+  /// The output height (or width) for an input of `size`.
+  int64_t outputSize(int64_t size) const {
+    return (size + 2 * padding_ - kernel_) / stride_ + 1;
+  }
 
 private:
   int64_t cin_ = 0, cout_ = 0, kernel_ = 0, stride_ = 1, padding_ = 0,
           groups_ = 1;
-  Linear gemm_;    // dense: [Cout, Cin·k·k]
+  Linear gemm_;    // dense: [Cout, k·k·Cin], im2col columns (ky, kx, cin)
   Tensor weight_;  // depthwise: [C, k·k]
   Tensor weightT_; // depthwise: [k·k, C], for tokens
   std::optional<Tensor> bias_;

@@ -293,24 +293,15 @@ Expected<Tensor> CastVit::block(const Block &b, const Tensor &x,
   {
     Timer timer(profile, "linear qkv/proj");
     ASSIGN_OR_RETURN(o, mergeHeads(o));
-    ASSIGN_OR_RETURN(o, b.proj(o));
-    RETURN_IF_ERROR(addInPlace(y, o));
+    RETURN_IF_ERROR(b.proj.accumulate(o, y));
   }
   {
     Timer timer(profile, "layer_norm");
     ASSIGN_OR_RETURN(t, layerNorm(y, b.norm2.weight, b.norm2.bias, eps));
   }
-  {
-    Timer timer(profile, "mlp fc1/fc2");
-    ASSIGN_OR_RETURN(t, b.fc1(t));
-  }
-  {
-    Timer timer(profile, "gelu");
-    geluInPlace(t);
-  }
-  Timer timer(profile, "mlp fc1/fc2");
-  ASSIGN_OR_RETURN(t, b.fc2(t));
-  RETURN_IF_ERROR(addInPlace(y, t));
+  Timer timer(profile, "mlp fc1/fc2 (+ gelu)");
+  ASSIGN_OR_RETURN(t, b.fc1(t, /*gelu=*/true));
+  RETURN_IF_ERROR(b.fc2.accumulate(t, y));
   return y;
 }
 
@@ -324,11 +315,11 @@ Expected<Tensor> CastVit::forward(const Tensor &images,
         "has {2} tokens, i.e. {1}x{1} images in patches of {3}; got {4} {5}",
         config_.name, r, config_.tokens, config_.patch,
         dtypeName(images.dtype()), shapeString(images.shape())));
-  Tensor x, t;
+  Tensor t;
   {
     Timer timer(profile, "patch_embed + pos_embed");
-    ASSIGN_OR_RETURN(x, patchEmbed(images));
-    ASSIGN_OR_RETURN(t, imageToTokens(x));
+    ASSIGN_OR_RETURN(t, imageToTokens(images));
+    ASSIGN_OR_RETURN(t, patchEmbed.onTokens(t, r, r));
     int64_t per = posEmbed.numElements();
     float *tp = t.data<float>();
     const float *pp = posEmbed.data<float>();

@@ -289,16 +289,20 @@ ClusTR::forwardWithClusterings(const Tensor &images, Profile *profile,
                         config_.name, hi, wi, m1, 4 * m1, kernels_.path(),
                         entry)
               .str());
-  Tensor x = images, t;
+  // Everything runs on tokens [B, H·W, C], the patch embeddings too.
+  Tensor t;
+  int64_t h = hi, w = wi;
+  {
+    Timer timer(profile, "stage1 patch_embed");
+    ASSIGN_OR_RETURN(t, imageToTokens(images));
+  }
   for (int i = 0; i < 4; ++i) {
     const Stage &stage = stages[i];
     std::string s = "stage" + std::to_string(i + 1) + " ";
-    int64_t h, w;
     {
       Timer timer(profile, s + "patch_embed");
-      ASSIGN_OR_RETURN(x, stage.patchEmbed(x));
-      h = x.dim(2), w = x.dim(3);
-      ASSIGN_OR_RETURN(t, imageToTokens(x));
+      ASSIGN_OR_RETURN(t, stage.patchEmbed.onTokens(t, h, w));
+      h = stage.patchEmbed.outputSize(h), w = stage.patchEmbed.outputSize(w);
       ASSIGN_OR_RETURN(
           t, layerNorm(t, stage.patchNorm.weight, stage.patchNorm.bias, 1e-5f));
     }
@@ -307,8 +311,6 @@ ClusTR::forwardWithClusterings(const Tensor &images, Profile *profile,
     Timer timer(profile, i + 1 < 4 ? s + "norm" : "head");
     ASSIGN_OR_RETURN(t,
                      layerNorm(t, stage.norm.weight, stage.norm.bias, 1e-6f));
-    if (i + 1 < 4)
-      ASSIGN_OR_RETURN(x, tokensToImage(t, h, w));
   }
   Timer timer(profile, "head");
   Tensor pooled;

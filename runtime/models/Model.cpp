@@ -100,8 +100,7 @@ Expected<Tensor> clusopt::runtime::projectAndConvMlp(
   {
     Timer timer(profile, prefix + projLabel);
     ASSIGN_OR_RETURN(t, mergeHeads(o));
-    ASSIGN_OR_RETURN(t, tail.proj(t));
-    RETURN_IF_ERROR(addInPlace(y, t));
+    RETURN_IF_ERROR(tail.proj.accumulate(t, y));
   }
   {
     Timer timer(profile, prefix + "layer_norm");
@@ -112,16 +111,12 @@ Expected<Tensor> clusopt::runtime::projectAndConvMlp(
     ASSIGN_OR_RETURN(t, tail.fc1(t));
   }
   {
-    // h + dwconv3x3(h) in one pass over the token layout.
-    Timer timer(profile, prefix + "mlp dwconv");
-    ASSIGN_OR_RETURN(t, tail.dwconv.onTokens(t, h, w, /*addInput=*/true));
-  }
-  {
-    Timer timer(profile, prefix + "gelu");
-    geluInPlace(t);
+    // GELU(h + dwconv3x3(h)) in one pass over the token layout.
+    Timer timer(profile, prefix + "mlp dwconv + gelu");
+    ASSIGN_OR_RETURN(t, tail.dwconv.onTokens(t, h, w, /*addInput=*/true,
+                                             /*gelu=*/true));
   }
   Timer timer(profile, prefix + "mlp fc1/fc2");
-  ASSIGN_OR_RETURN(t, tail.fc2(t));
-  RETURN_IF_ERROR(addInPlace(y, t));
+  RETURN_IF_ERROR(tail.fc2.accumulate(t, y));
   return y;
 }

@@ -169,10 +169,9 @@ Expected<Tensor> PacaVit::block(const Block &b, int stage, bool first,
       // (the 1x1 convolutions as Linears on tokens), then logits [B, M, N].
       Timer timer(profile, s + "clustering net");
       Tensor c;
-      ASSIGN_OR_RETURN(c, b.clusterDw.onTokens(a, h, w));
-      geluInPlace(c);
-      ASSIGN_OR_RETURN(c, b.clusterMix(c));
-      geluInPlace(c);
+      ASSIGN_OR_RETURN(c, b.clusterDw.onTokens(a, h, w, /*addInput=*/false,
+                                               /*gelu=*/true));
+      ASSIGN_OR_RETURN(c, b.clusterMix(c, /*gelu=*/true));
       ASSIGN_OR_RETURN(c, b.clusterLogits(c));
       ASSIGN_OR_RETURN(logits, transposeLast(c));
     }
@@ -224,17 +223,20 @@ Expected<Tensor> PacaVit::forward(const Tensor &images,
                       shapeString(images.shape()))
             .str());
   float eps = config_.eps;
-  Tensor x, t, logits;
+  Tensor t;
+  int64_t h = images.dim(2), w = images.dim(3);
   {
+    // Everything runs on tokens [B, H·W, C]: LN2d on tokens is LayerNorm.
     Timer timer(profile, "stem");
-    ASSIGN_OR_RETURN(x, stem0(images));
-    ASSIGN_OR_RETURN(x, stem1(x));
-    ASSIGN_OR_RETURN(x, layerNorm2d(x, stemNorm.weight, stemNorm.bias, eps));
+    ASSIGN_OR_RETURN(t, imageToTokens(images));
+    ASSIGN_OR_RETURN(t, stem0.onTokens(t, h, w));
+    h = stem0.outputSize(h), w = stem0.outputSize(w);
+    ASSIGN_OR_RETURN(t, stem1.onTokens(t, h, w));
+    h = stem1.outputSize(h), w = stem1.outputSize(w);
+    ASSIGN_OR_RETURN(t, layerNorm(t, stemNorm.weight, stemNorm.bias, eps));
   }
   for (int i = 0; i < 4; ++i) {
     const Stage &stage = stages[i];
-    int64_t h = x.dim(2), w = x.dim(3);
-    ASSIGN_OR_RETURN(t, imageToTokens(x));
     // Cluster logits [B, M, N] of block 0, reused by the later blocks.
     Tensor clusterLogits;
     for (size_t j = 0; j < stage.blocks.size(); ++j)
@@ -243,10 +245,10 @@ Expected<Tensor> PacaVit::forward(const Tensor &images,
     Timer timer(profile, i + 1 < 4 ? "stage norm + transition" : "head");
     ASSIGN_OR_RETURN(t, layerNorm(t, stage.norm.weight, stage.norm.bias, eps));
     if (i + 1 < 4) {
-      ASSIGN_OR_RETURN(x, tokensToImage(t, h, w));
-      ASSIGN_OR_RETURN(x, stage.transition(x));
-      ASSIGN_OR_RETURN(x, layerNorm2d(x, stage.transitionNorm.weight,
-                                      stage.transitionNorm.bias, eps));
+      ASSIGN_OR_RETURN(t, stage.transition.onTokens(t, h, w));
+      h = stage.transition.outputSize(h), w = stage.transition.outputSize(w);
+      ASSIGN_OR_RETURN(t, layerNorm(t, stage.transitionNorm.weight,
+                                    stage.transitionNorm.bias, eps));
     }
   }
   Timer timer(profile, "head");

@@ -44,6 +44,10 @@ static void compare(const char *what, const Tensor &got,
   }
 }
 
+static double geluDouble(double v) {
+  return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+}
+
 static void testLinear(int64_t rows, int64_t in, int64_t out, bool bias) {
   Tensor x = randomTensor({rows, in}), w = randomTensor({out, in});
   std::optional<Tensor> b;
@@ -64,6 +68,19 @@ static void testLinear(int64_t rows, int64_t in, int64_t out, bool bias) {
                                    bias ? " bias" : "")
                          .str();
   compare(name.c_str(), y, want);
+
+  // The fused epilogues: GELU, and an add into what y holds.
+  Tensor g = checkOk(layer(x, /*gelu=*/true), "linear gelu");
+  std::vector<double> wantG(want.size());
+  for (size_t i = 0; i < want.size(); ++i)
+    wantG[i] = geluDouble(want[i]);
+  compare((name + " gelu").c_str(), g, wantG);
+  Tensor acc = randomTensor({rows, out});
+  std::vector<double> wantAcc(want.size());
+  for (size_t i = 0; i < want.size(); ++i)
+    wantAcc[i] = want[i] + acc.data<float>()[i];
+  checkOk(layer.accumulate(x, acc), "linear accumulate");
+  compare((name + " accumulate").c_str(), acc, wantAcc);
 }
 
 static void testConv(int64_t b, int64_t cin, int64_t cout, int64_t h, int64_t w,
@@ -104,11 +121,10 @@ static void testConv(int64_t b, int64_t cin, int64_t cout, int64_t h, int64_t w,
                     k, s, p, groups, bias ? " bias" : "")
           .str();
   compare(name.c_str(), y, want);
-  if (groups == 1)
-    return;
 
-  // The same depthwise convolution on tokens [B, H·W, C], and with the
-  // input added back (the MLP shortcut) when the output keeps its size.
+  // The same convolution on tokens [B, H·W, C], then with GELU fused, and
+  // for depthwise ones that keep the size, with the input added back (the
+  // MLP shortcut).
   Tensor tokens = checkOk(imageToTokens(x), "to tokens");
   Tensor yt = checkOk(conv.onTokens(tokens, h, w), "on tokens");
   std::vector<double> wantT(want.size());
@@ -118,7 +134,12 @@ static void testConv(int64_t b, int64_t cin, int64_t cout, int64_t h, int64_t w,
         wantT[(bi * ho * wo + px) * cout + c] =
             want[(bi * cout + c) * ho * wo + px];
   compare((name + " on tokens").c_str(), yt, wantT);
-  if (ho != h || wo != w) {
+  Tensor yg = checkOk(conv.onTokens(tokens, h, w, false, true), "gelu");
+  std::vector<double> wantG(wantT.size());
+  for (size_t i = 0; i < wantT.size(); ++i)
+    wantG[i] = geluDouble(wantT[i]);
+  compare((name + " on tokens, gelu").c_str(), yg, wantG);
+  if (groups == 1 || ho != h || wo != w) {
     llvm::outs() << "shortcut: "
                  << errorOf(conv.onTokens(tokens, h, w, true), "shortcut")
                  << "\n";
@@ -128,6 +149,10 @@ static void testConv(int64_t b, int64_t cin, int64_t cout, int64_t h, int64_t w,
   for (size_t i = 0; i < wantT.size(); ++i)
     wantT[i] += tokens.data<float>()[i];
   compare((name + " on tokens + shortcut").c_str(), ys, wantT);
+  Tensor ysg = checkOk(conv.onTokens(tokens, h, w, true, true), "both");
+  for (size_t i = 0; i < wantT.size(); ++i)
+    wantG[i] = geluDouble(wantT[i]);
+  compare((name + " on tokens + shortcut, gelu").c_str(), ysg, wantG);
 }
 
 static void testNorms() {
@@ -252,8 +277,14 @@ static void testErrors() {
       Conv2d::create(randomTensor({4, 3, 3, 3}), std::nullopt, 1, 1, 1), "c");
   llvm::outs() << "conv-channels: "
                << errorOf(conv(randomTensor({1, 2, 4, 4})), "channels") << "\n";
-  llvm::outs() << "dense-on-tokens: "
-               << errorOf(conv.onTokens(randomTensor({1, 16, 3}), 4, 4), "d")
+  llvm::outs() << "dense-shortcut: "
+               << errorOf(conv.onTokens(randomTensor({1, 16, 3}), 4, 4, true),
+                          "d")
+               << "\n";
+  Tensor wrongAcc = randomTensor({2, 5});
+  llvm::outs() << "accumulator: "
+               << errorOf(layer.accumulate(randomTensor({2, 3}), wrongAcc),
+                          "acc")
                << "\n";
   Conv2d dw = checkOk(
       Conv2d::create(randomTensor({3, 1, 3, 3}), std::nullopt, 1, 1, 3), "dw");
@@ -286,6 +317,9 @@ int main() {
   testConv(2, 5, 5, 9, 8, 3, 1, 1, 5, true);   // MLP dwconv
   testConv(1, 4, 4, 10, 9, 7, 1, 3, 4, true);  // clustering dw7
   testConv(1, 3, 3, 9, 9, 3, 2, 1, 3, false);  // strided depthwise
+  // Channels that take the 64-, 16- and 1-wide depthwise paths.
+  testConv(1, 83, 83, 5, 6, 3, 1, 1, 83, true);
+  testConv(2, 7, 5, 8, 8, 3, 2, 1, 1, false); // a transition, no bias
   testNorms();
   testElementwise();
   testLayouts();
