@@ -4,6 +4,8 @@
 
 #include <omp.h>
 
+#include <algorithm>
+
 using namespace clusopt::runtime;
 
 void ThreadPool::setNumThreads(int threads) {
@@ -20,7 +22,12 @@ void ThreadPool::parallelFor(int64_t begin, int64_t end,
     body(begin);
     return;
   }
-#pragma omp parallel for schedule(static)
+  // Dynamic chunks of about 1/8 of a thread's share: tasks differ in cost
+  // (a GEMM's last, partial row block) and so do the cores of a shared VM,
+  // and a static split left one thread waiting at the barrier.
+  int64_t chunk =
+      std::max<int64_t>(1, (end - begin) / (8 * omp_get_max_threads()));
+#pragma omp parallel for schedule(dynamic, chunk)
   for (int64_t i = begin; i < end; ++i)
     body(i);
 }

@@ -25,7 +25,7 @@ public:
   /// The index of the calling thread inside a parallel region (0 outside).
   static int threadIndex();
 
-  /// Calls `body(i)` for every i in [begin, end), split statically across
+  /// Calls `body(i)` for every i in [begin, end), in dynamic chunks across
   /// the pool. `body` must not throw and must be safe to run concurrently.
   static void parallelFor(int64_t begin, int64_t end,
                           llvm::function_ref<void(int64_t)> body);
