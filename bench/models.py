@@ -7,6 +7,8 @@ writes seeded random weights (`clusopt.models.paca.random_weights`), runs
 
 - clusopt: `clusopt-run --runs N` (median latency), plus one `--profile`
   run for the per-layer breakdown;
+- the three in turn, for `--rounds` rounds of N runs each, so that the
+  machine's drift hits them alike; medians over all rounds;
 - PyTorch eager: the functional ports in `bench/paca/paca_torch.py`,
   `bench/clustr/clustr_torch.py` and `bench/cast/cast_torch.py`;
 - onnxruntime: that port exported to ONNX (TorchScript exporter, weights as
@@ -17,7 +19,8 @@ checks that the three agree on the logits, and prints medians and ratios.
 PaCa-ViT with clusters [0, 0, 0, 0] is the dense baseline (MODELS.md §4),
 as ViT-dense is for CAST-ViT.
 
-    python3 bench/models.py [--threads 2] [--runs 9] [--out bench/results]
+    python3 bench/models.py [--threads 2] [--runs 5] [--rounds 3]
+        [--out bench/results]
         [--models clustr_b1,cast_vit]
 """
 
@@ -99,16 +102,17 @@ def timed(fn, runs):
     return float(np.median(times)) * 1e3, out
 
 
-def torch_and_ort(torch, forward, weights, cfg, images, threads, runs, tmp):
-    """Eager median and logits, then onnxruntime's median and logits, or
-    (None, "export failed: <reason>") when the export or session fails."""
+def prepare_peers(torch, forward, weights, cfg, images, threads, tmp):
+    """Callables for PyTorch eager and onnxruntime on this case; the
+    onnxruntime one is None, with the reason, when export or session fails."""
     import onnxruntime as ort
 
     w = {k: torch.from_numpy(v.astype(np.float32)) for k, v in weights.items()}
     x = torch.from_numpy(images)
-    with torch.inference_mode():
-        eager_ms, eager = timed(lambda: forward(torch, x, w, cfg).numpy(),
-                                runs)
+
+    def eager():
+        with torch.inference_mode():
+            return forward(torch, x, w, cfg).numpy()
 
     class Model(torch.nn.Module):
         def forward(self, images):
@@ -123,23 +127,44 @@ def torch_and_ort(torch, forward, weights, cfg, images, threads, runs, tmp):
         options.inter_op_num_threads = 1
         session = ort.InferenceSession(str(path), options,
                                        providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        session.run(None, {name: images})
     except Exception as e:  # noqa: BLE001 -- report, do not crash
         reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        return eager_ms, eager, None, f"export failed: {reason[:160]}"
-    name = session.get_inputs()[0].name
-    try:
-        ort_ms, ort_out = timed(lambda: session.run(None, {name: images})[0],
-                                runs)
-    except Exception as e:  # noqa: BLE001
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        return eager_ms, eager, None, f"onnxruntime failed: {reason[:160]}"
-    return eager_ms, eager, ort_ms, ort_out
+        return eager, None, f"onnxruntime failed: {reason[:160]}"
+    return eager, (lambda: session.run(None, {name: images})[0]), ""
+
+
+def interleaved(model, wpath, ipath, eager, ort_run, threads, runs, rounds):
+    """Medians over `rounds` rounds, each timing clusopt-run, eager and
+    onnxruntime `runs` times in turn, so that a shared VM's drift (its
+    speed varied 1.5x within minutes) hits all three alike. clusopt-run
+    reports its own median per round; the median of those is taken."""
+    ours, eager_t, ort_t = [], [], []
+    ours_logits = eager_out = ort_out = None
+    note = ""
+    for _ in range(rounds):
+        ms, logits, note = clusopt_run(model, wpath, ipath, threads, runs)
+        if ms is not None:
+            ours.append(ms)
+            ours_logits = logits
+        ms, eager_out = timed(eager, runs)
+        eager_t.append(ms)
+        if ort_run:
+            ms, ort_out = timed(ort_run, runs)
+            ort_t.append(ms)
+    med = (lambda v: float(np.median(v)) if v else None)
+    return (med(ours), ours_logits, note, med(eager_t), eager_out, med(ort_t),
+            ort_out)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--runs", type=int, default=9)
+    ap.add_argument("--runs", type=int, default=5,
+                    help="timed runs per implementation per round")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of clusopt, eager, onnxruntime in turn")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     ap.add_argument("--models", default="",
                     help="comma-separated clusopt-run model names to keep "
@@ -151,7 +176,7 @@ def main():
     out_dir = pathlib.Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"# models: {os.cpu_count()} CPUs, {args.threads} threads, "
-          f"load average {os.getloadavg()[0]:.2f}, torch {torch.__version__}, "
+          f"{args.rounds} rounds x {args.runs} runs, load average {os.getloadavg()[0]:.2f}, torch {torch.__version__}, "
           f"{time.strftime('%Y-%m-%d %H:%M')}")
     rows, profiles = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -165,11 +190,13 @@ def main():
             wpath, ipath = tmp / f"{model}.safetensors", tmp / f"{res}_{batch}.npy"
             export.export_state_dict(weights, wpath, dtype="f32")
             np.save(ipath, images)
-            ours_ms, ours, note = clusopt_run(model, wpath, ipath,
-                                              args.threads, args.runs)
-            eager_ms, eager, ort_ms, ort_out = torch_and_ort(
-                torch, forward, weights, cfg, images, args.threads, args.runs,
-                tmp)
+            eager_fn, ort_fn, ort_note = prepare_peers(
+                torch, forward, weights, cfg, images, args.threads, tmp)
+            (ours_ms, ours, note, eager_ms, eager, ort_ms,
+             ort_out) = interleaved(model, wpath, ipath, eager_fn, ort_fn,
+                                    args.threads, args.runs, args.rounds)
+            if not ort_fn:
+                ort_out = ort_note
             scale = np.abs(eager).max()
             agree = (f"max|ours-eager|/max={np.abs(ours - eager).max() / scale:.1e}"
                      if ours is not None else note)
