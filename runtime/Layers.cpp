@@ -433,27 +433,23 @@ void im2colTokensRow(const float *img, float *dst, int64_t oy, int64_t h,
     }
 }
 
-// One depthwise output pixel over channels [c0, c0 + Width): all taps
-// accumulate in registers (Width/16 AVX-512 vectors) before one store.
+// One depthwise output pixel over channels [c0, c0 + Width), taps
+// [kyLo, kyHi) x [kxLo, kxHi) (the ones inside the image), accumulated in
+// registers onto what dst holds (bias, shortcut) before one store.
 template <int64_t Width>
 [[gnu::always_inline]] inline void
-depthwisePixel(const float *img, float *dst, int64_t c, int64_t c0, int64_t oy,
-               int64_t ox, int64_t h, int64_t w, int64_t k, int64_t s,
-               int64_t p, const float *taps, const float *bias,
-               const float *self) {
+depthwisePixel(const float *img, float *dst, int64_t c, int64_t c0, int64_t w,
+               int64_t k, int64_t iy0, int64_t kyLo, int64_t kyHi, int64_t ix0,
+               int64_t kxLo, int64_t kxHi, const float *taps) {
   float acc[Width];
   for (int64_t j = 0; j < Width; ++j)
-    acc[j] = bias[c0 + j] + (self ? self[c0 + j] : 0.0f);
-  for (int64_t ky = 0; ky < k; ++ky) {
-    int64_t iy = oy * s + ky - p;
-    if (iy < 0 || iy >= h)
-      continue;
-    for (int64_t kx = 0; kx < k; ++kx) {
-      int64_t ix = ox * s + kx - p;
-      if (ix < 0 || ix >= w)
-        continue;
-      const float *src = img + (iy * w + ix) * c + c0;
-      const float *tap = taps + (ky * k + kx) * c + c0;
+    acc[j] = dst[c0 + j];
+  for (int64_t ky = kyLo; ky < kyHi; ++ky) {
+    const float *row = img + (iy0 + ky) * w * c + c0;
+    const float *tapRow = taps + ky * k * c + c0;
+    for (int64_t kx = kxLo; kx < kxHi; ++kx) {
+      const float *src = row + (ix0 + kx) * c;
+      const float *tap = tapRow + kx * c;
       for (int64_t j = 0; j < Width; ++j)
         acc[j] += tap[j] * src[j];
     }
@@ -463,27 +459,39 @@ depthwisePixel(const float *img, float *dst, int64_t c, int64_t c0, int64_t oy,
 }
 
 // One output row (image bi's row oy) of a depthwise convolution on tokens,
-// then the shortcut and GELU, while the row is in registers.
+// then the shortcut and GELU, while each pixel is in L1.
 CLUSOPT_VECTOR_CLONES void
 depthwiseTokensRow(const float *img, float *out, int64_t oy, int64_t h,
                    int64_t w, int64_t wo, int64_t c, int64_t k, int64_t s,
                    int64_t p, const float *taps, const float *bias,
                    bool addInput, bool gelu) {
+  // Taps inside the image: iy = iy0 + ky for ky in [kyLo, kyHi).
+  int64_t iy0 = oy * s - p;
+  int64_t kyLo = std::max<int64_t>(0, -iy0), kyHi = std::min(k, h - iy0);
   for (int64_t ox = 0; ox < wo; ++ox) {
     float *dst = out + ox * c;
-    const float *self = addInput ? img + (oy * w + ox) * c : nullptr;
+    int64_t ix0 = ox * s - p;
+    int64_t kxLo = std::max<int64_t>(0, -ix0), kxHi = std::min(k, w - ix0);
+    if (addInput) {
+      const float *self = img + (oy * w + ox) * c;
+      for (int64_t j = 0; j < c; ++j)
+        dst[j] = bias[j] + self[j];
+    } else {
+      for (int64_t j = 0; j < c; ++j)
+        dst[j] = bias[j];
+    }
     int64_t c0 = 0;
     for (; c0 + 64 <= c; c0 += 64)
-      depthwisePixel<64>(img, dst, c, c0, oy, ox, h, w, k, s, p, taps, bias,
-                         self);
+      depthwisePixel<64>(img, dst, c, c0, w, k, iy0, kyLo, kyHi, ix0, kxLo,
+                         kxHi, taps);
     for (; c0 + 16 <= c; c0 += 16)
-      depthwisePixel<16>(img, dst, c, c0, oy, ox, h, w, k, s, p, taps, bias,
-                         self);
+      depthwisePixel<16>(img, dst, c, c0, w, k, iy0, kyLo, kyHi, ix0, kxLo,
+                         kxHi, taps);
     for (; c0 < c; ++c0)
-      depthwisePixel<1>(img, dst, c, c0, oy, ox, h, w, k, s, p, taps, bias,
-                        self);
+      depthwisePixel<1>(img, dst, c, c0, w, k, iy0, kyLo, kyHi, ix0, kxLo, kxHi,
+                        taps);
     // GELU as its own loop over the pixel, still in L1: inside the tap
-    // loops' epilogue it did not vectorise (4x slower).
+    // loops' epilogue it did not vectorise.
     if (gelu)
       for (int64_t j = 0; j < c; ++j)
         dst[j] = geluExact(dst[j]);
