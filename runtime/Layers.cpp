@@ -416,21 +416,34 @@ Expected<Tensor> Conv2d::operator()(const Tensor &x) const {
 namespace {
 
 // im2col on tokens for one output row (image bi, row oy): column order
-// (ky, kx, cin), each tap a copy of cin contiguous channels or zeros.
+// (ky, kx, cin). The k taps of one ky are k neighbouring pixels, so away
+// from the image's left and right edges they are one copy of k·cin floats.
 void im2colTokensRow(const float *img, float *dst, int64_t oy, int64_t h,
                      int64_t w, int64_t wo, int64_t cin, int64_t k, int64_t s,
                      int64_t p) {
-  for (int64_t ox = 0; ox < wo; ++ox)
-    for (int64_t ky = 0; ky < k; ++ky) {
+  for (int64_t ox = 0; ox < wo; ++ox) {
+    int64_t ix0 = ox * s - p;
+    bool inside = ix0 >= 0 && ix0 + k <= w;
+    for (int64_t ky = 0; ky < k; ++ky, dst += k * cin) {
       int64_t iy = oy * s + ky - p;
-      for (int64_t kx = 0; kx < k; ++kx, dst += cin) {
-        int64_t ix = ox * s + kx - p;
-        if (iy < 0 || iy >= h || ix < 0 || ix >= w)
-          std::memset(dst, 0, cin * sizeof(float));
+      if (iy < 0 || iy >= h) {
+        std::memset(dst, 0, k * cin * sizeof(float));
+        continue;
+      }
+      const float *row = img + iy * w * cin;
+      if (inside) {
+        std::memcpy(dst, row + ix0 * cin, k * cin * sizeof(float));
+        continue;
+      }
+      for (int64_t kx = 0; kx < k; ++kx) {
+        int64_t ix = ix0 + kx;
+        if (ix < 0 || ix >= w)
+          std::memset(dst + kx * cin, 0, cin * sizeof(float));
         else
-          std::memcpy(dst, img + (iy * w + ix) * cin, cin * sizeof(float));
+          std::memcpy(dst + kx * cin, row + ix * cin, cin * sizeof(float));
       }
     }
+  }
 }
 
 // One depthwise output pixel over channels [c0, c0 + Width), taps
