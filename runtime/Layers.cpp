@@ -600,37 +600,20 @@ static Error checkNormParams(llvm::StringRef layer, const Tensor &weight,
 
 namespace {
 
-// Sum of v[0, n) in 16 lanes, so that it vectorises without reassociating
-// a serial float sum (which clang may not do).
+// Σ term(v[i]) over [0, n) in 16 lanes, so that it vectorises without
+// reassociating a serial float sum (which clang will not do).
+template <typename Term>
 [[gnu::always_inline]] inline float laneSum(const float *v, int64_t n,
-                                            float shift) {
+                                            Term term) {
   constexpr int64_t kLanes = 16;
   float lanes[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
     for (int64_t j = 0; j < kLanes; ++j)
-      lanes[j] += v[i + j] - shift;
+      lanes[j] += term(v[i + j]);
   float sum = 0.0f;
   for (; i < n; ++i)
-    sum += v[i] - shift;
-  for (int64_t j = 0; j < kLanes; ++j)
-    sum += lanes[j];
-  return sum;
-}
-
-[[gnu::always_inline]] inline float laneSquares(const float *v, int64_t n,
-                                                float mean) {
-  constexpr int64_t kLanes = 16;
-  float lanes[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int64_t j = 0; j < kLanes; ++j) {
-      float d = v[i + j] - mean;
-      lanes[j] += d * d;
-    }
-  float sum = 0.0f;
-  for (; i < n; ++i)
-    sum += (v[i] - mean) * (v[i] - mean);
+    sum += term(v[i]);
   for (int64_t j = 0; j < kLanes; ++j)
     sum += lanes[j];
   return sum;
@@ -643,8 +626,11 @@ CLUSOPT_VECTOR_CLONES void layerNormRows(const float *in, float *out,
   for (int64_t r = 0; r < rows; ++r) {
     const float *src = in + r * c;
     float *dst = out + r * c;
-    float mean = laneSum(src, c, 0.0f) / static_cast<float>(c);
-    float var = laneSquares(src, c, mean) / static_cast<float>(c);
+    float mean =
+        laneSum(src, c, [](float v) { return v; }) / static_cast<float>(c);
+    float var =
+        laneSum(src, c, [mean](float v) { return (v - mean) * (v - mean); }) /
+        static_cast<float>(c);
     float inv = 1.0f / std::sqrt(var + eps);
     for (int64_t i = 0; i < c; ++i)
       dst[i] = (src[i] - mean) * inv * g[i] + be[i];
