@@ -82,34 +82,23 @@ std::string CastConfig::topkEntry() const {
 
 WeightShapes CastConfig::weightShapes() const {
   WeightShapes s;
-  auto add = [&](std::string name, llvm::SmallVector<int64_t, 4> shape) {
-    s.emplace_back(std::move(name), std::move(shape));
-  };
   int64_t c = dim, hidden = mlpRatio * dim;
-  add("pos_embed", {1, tokens, c});
-  add("patch_embed.proj.weight", {c, 3, patch, patch});
-  add("patch_embed.proj.bias", {c});
+  s.add("pos_embed", {1, tokens, c});
+  s.add("patch_embed.proj.weight", {c, 3, patch, patch});
+  s.add("patch_embed.proj.bias", {c});
   for (int64_t j = 0; j < depth; ++j) {
     std::string p = llvm::formatv("blocks.{0}.", j).str();
-    add(p + "norm1.weight", {c});
-    add(p + "norm1.bias", {c});
-    add(p + "attn.qkv.weight", {3 * c, c});
-    add(p + "attn.qkv.bias", {3 * c});
+    s.norm(p + "norm1", c);
+    s.linear(p + "attn.qkv", 3 * c, c);
     if (!dense)
-      add(p + "attn.surrogates", {heads, clusters, c / heads});
-    add(p + "attn.proj.weight", {c, c});
-    add(p + "attn.proj.bias", {c});
-    add(p + "norm2.weight", {c});
-    add(p + "norm2.bias", {c});
-    add(p + "mlp.fc1.weight", {hidden, c});
-    add(p + "mlp.fc1.bias", {hidden});
-    add(p + "mlp.fc2.weight", {c, hidden});
-    add(p + "mlp.fc2.bias", {c});
+      s.add(p + "attn.surrogates", {heads, clusters, c / heads});
+    s.linear(p + "attn.proj", c, c);
+    s.norm(p + "norm2", c);
+    s.linear(p + "mlp.fc1", hidden, c);
+    s.linear(p + "mlp.fc2", c, hidden);
   }
-  add("norm.weight", {c});
-  add("norm.bias", {c});
-  add("head.weight", {numClasses, c});
-  add("head.bias", {numClasses});
+  s.norm("norm", c);
+  s.linear("head", numClasses, c);
   return s;
 }
 

@@ -39,50 +39,31 @@ Expected<ClusTRConfig> ClusTRConfig::byName(llvm::StringRef name) {
 
 WeightShapes ClusTRConfig::weightShapes() const {
   WeightShapes s;
-  auto add = [&](std::string name, llvm::SmallVector<int64_t, 4> shape) {
-    s.emplace_back(std::move(name), std::move(shape));
-  };
   for (int i = 0; i < 4; ++i) {
     int64_t c = dims[i], cin = i == 0 ? 3 : dims[i - 1], k = i == 0 ? 7 : 3;
     int64_t hidden = mlpRatios[i] * c;
     std::string p = llvm::formatv("patch_embed{0}.", i + 1).str();
-    add(p + "proj.weight", {c, cin, k, k});
-    add(p + "proj.bias", {c});
-    add(p + "norm.weight", {c});
-    add(p + "norm.bias", {c});
+    s.add(p + "proj.weight", {c, cin, k, k});
+    s.add(p + "proj.bias", {c});
+    s.norm(p + "norm", c);
     for (int64_t j = 0; j < depths[i]; ++j) {
       p = llvm::formatv("block{0}.{1}.", i + 1, j).str();
-      add(p + "norm1.weight", {c});
-      add(p + "norm1.bias", {c});
-      add(p + "attn.q.weight", {c, c});
-      add(p + "attn.q.bias", {c});
+      s.norm(p + "norm1", c);
+      s.linear(p + "attn.q", c, c);
       if (srRatios[i] > 1) {
-        add(p + "attn.weight_layer.weight", {1, c});
-        add(p + "attn.weight_layer.bias", {1});
-        for (const char *kv : {"kv1", "kv2"}) {
-          add(p + "attn." + kv + ".weight", {2 * c, c});
-          add(p + "attn." + kv + ".bias", {2 * c});
-        }
+        s.linear(p + "attn.weight_layer", 1, c);
+        for (const char *kv : {"kv1", "kv2"})
+          s.linear(p + "attn." + kv, 2 * c, c);
       } else {
-        add(p + "attn.kv.weight", {2 * c, c});
-        add(p + "attn.kv.bias", {2 * c});
+        s.linear(p + "attn.kv", 2 * c, c);
       }
-      add(p + "attn.proj.weight", {c, c});
-      add(p + "attn.proj.bias", {c});
-      add(p + "norm2.weight", {c});
-      add(p + "norm2.bias", {c});
-      add(p + "mlp.fc1.weight", {hidden, c});
-      add(p + "mlp.fc1.bias", {hidden});
-      add(p + "mlp.dwconv.dwconv.weight", {hidden, 1, 3, 3});
-      add(p + "mlp.dwconv.dwconv.bias", {hidden});
-      add(p + "mlp.fc2.weight", {c, hidden});
-      add(p + "mlp.fc2.bias", {c});
+      s.linear(p + "attn.proj", c, c);
+      s.norm(p + "norm2", c);
+      s.convMlp(p + "mlp.", c, hidden);
     }
-    add(llvm::formatv("norm{0}.weight", i + 1).str(), {c});
-    add(llvm::formatv("norm{0}.bias", i + 1).str(), {c});
+    s.norm(llvm::formatv("norm{0}", i + 1).str(), c);
   }
-  add("head.weight", {numClasses, dims[3]});
-  add("head.bias", {numClasses});
+  s.linear("head", numClasses, dims[3]);
   return s;
 }
 

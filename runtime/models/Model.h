@@ -83,9 +83,31 @@ llvm::Expected<Tensor> projectAndConvMlp(const Tensor &x, const Tensor &o,
                                          const std::string &prefix,
                                          const std::string &projLabel);
 
-/// A weight's name and shape.
-using WeightShapes =
-    std::vector<std::pair<std::string, llvm::SmallVector<int64_t, 4>>>;
+/// Each weight's name and shape, in the order a config lists them.
+struct WeightShapes
+    : std::vector<std::pair<std::string, llvm::SmallVector<int64_t, 4>>> {
+  void add(std::string name, llvm::SmallVector<int64_t, 4> shape) {
+    emplace_back(std::move(name), std::move(shape));
+  }
+  /// A Linear's `prefix.weight` [out, in] and `prefix.bias` [out].
+  void linear(const std::string &prefix, int64_t out, int64_t in) {
+    add(prefix + ".weight", {out, in});
+    add(prefix + ".bias", {out});
+  }
+  /// The MLP of projectAndConvMlp under `prefix` ("...mlp."): fc1,
+  /// the 3x3 depthwise `dwconv.dwconv` on the hidden channels, fc2.
+  void convMlp(const std::string &prefix, int64_t channels, int64_t hidden) {
+    linear(prefix + "fc1", hidden, channels);
+    add(prefix + "dwconv.dwconv.weight", {hidden, 1, 3, 3});
+    add(prefix + "dwconv.dwconv.bias", {hidden});
+    linear(prefix + "fc2", channels, hidden);
+  }
+  /// A LayerNorm's `prefix.weight` and `prefix.bias`, both [channels].
+  void norm(const std::string &prefix, int64_t channels) {
+    add(prefix + ".weight", {channels});
+    add(prefix + ".bias", {channels});
+  }
+};
 
 /// Times a scope into a profile (when there is one).
 class Timer {

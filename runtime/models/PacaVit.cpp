@@ -39,59 +39,42 @@ Expected<PacaConfig> PacaConfig::byName(llvm::StringRef name) {
 
 WeightShapes PacaConfig::weightShapes() const {
   WeightShapes s;
-  auto add = [&](std::string name, llvm::SmallVector<int64_t, 4> shape) {
-    s.emplace_back(std::move(name), std::move(shape));
-  };
   int64_t d0 = dims[0];
-  add("patch_embed.proj.0.weight", {d0 / 2, 3, 3, 3});
-  add("patch_embed.proj.0.bias", {d0 / 2});
-  add("patch_embed.proj.1.weight", {d0, d0 / 2, 3, 3});
-  add("patch_embed.proj.1.bias", {d0});
-  add("patch_embed.norm.weight", {d0});
-  add("patch_embed.norm.bias", {d0});
+  s.add("patch_embed.proj.0.weight", {d0 / 2, 3, 3, 3});
+  s.add("patch_embed.proj.0.bias", {d0 / 2});
+  s.add("patch_embed.proj.1.weight", {d0, d0 / 2, 3, 3});
+  s.add("patch_embed.proj.1.bias", {d0});
+  s.norm("patch_embed.norm", d0);
   for (int i = 0; i < 4; ++i) {
     int64_t c = dims[i], m = clusters[i], hidden = mlpRatio * c;
     for (int64_t j = 0; j < depths[i]; ++j) {
       std::string p = llvm::formatv("stage{0}.{1}.", i + 1, j).str();
-      add(p + "norm1_before.weight", {c});
-      add(p + "norm1_before.bias", {c});
+      s.norm(p + "norm1_before", c);
       if (m > 0 && j == 0) {
         std::string q = p + "attn.clustering.clustering.";
-        add(q + "0.weight", {c, 1, 7, 7});
-        add(q + "0.bias", {c});
-        add(q + "2.weight", {c, c, 1, 1});
-        add(q + "2.bias", {c});
-        add(q + "4.weight", {m, c, 1, 1});
+        s.add(q + "0.weight", {c, 1, 7, 7});
+        s.add(q + "0.bias", {c});
+        s.add(q + "2.weight", {c, c, 1, 1});
+        s.add(q + "2.bias", {c});
+        s.add(q + "4.weight", {m, c, 1, 1});
       }
       if (m > 0) {
-        add(p + "attn.cluster_norm.weight", {c});
-        add(p + "attn.cluster_norm.bias", {c});
+        s.norm(p + "attn.cluster_norm", c);
       }
-      for (const char *proj : {"q", "k", "v", "proj"}) {
-        add(p + "attn." + proj + ".weight", {c, c});
-        add(p + "attn." + proj + ".bias", {c});
-      }
-      add(p + "norm2_before.weight", {c});
-      add(p + "norm2_before.bias", {c});
-      add(p + "mlp.fc1.weight", {hidden, c});
-      add(p + "mlp.fc1.bias", {hidden});
-      add(p + "mlp.dwconv.dwconv.weight", {hidden, 1, 3, 3});
-      add(p + "mlp.dwconv.dwconv.bias", {hidden});
-      add(p + "mlp.fc2.weight", {c, hidden});
-      add(p + "mlp.fc2.bias", {c});
+      for (const char *proj : {"q", "k", "v", "proj"})
+        s.linear(p + "attn." + proj, c, c);
+      s.norm(p + "norm2_before", c);
+      s.convMlp(p + "mlp.", c, hidden);
     }
-    add(llvm::formatv("norm{0}.weight", i + 1).str(), {c});
-    add(llvm::formatv("norm{0}.bias", i + 1).str(), {c});
+    s.norm(llvm::formatv("norm{0}", i + 1).str(), c);
     if (i + 1 < 4) {
       std::string t = llvm::formatv("transition{0}.", i + 1).str();
-      add(t + "proj.weight", {dims[i + 1], c, 3, 3});
-      add(t + "proj.bias", {dims[i + 1]});
-      add(t + "norm.weight", {dims[i + 1]});
-      add(t + "norm.bias", {dims[i + 1]});
+      s.add(t + "proj.weight", {dims[i + 1], c, 3, 3});
+      s.add(t + "proj.bias", {dims[i + 1]});
+      s.norm(t + "norm", dims[i + 1]);
     }
   }
-  add("head.weight", {numClasses, dims[3]});
-  add("head.bias", {numClasses});
+  s.linear("head", numClasses, dims[3]);
   return s;
 }
 

@@ -1,6 +1,6 @@
-// RUN: clusopt-compile %s --target=x86-64-v3 --emit=asm -o - | FileCheck %s --check-prefix=AVX2 --implicit-check-not=expf --implicit-check-not=zmm
-// RUN: clusopt-compile %s --target=x86-64-v4 --emit=asm -o - | FileCheck %s --check-prefix=AVX512 --implicit-check-not=expf
-// RUN: clusopt-compile %s --target=aarch64 --emit=asm -o - | FileCheck %s --check-prefix=NEON --implicit-check-not=expf
+// RUN: clusopt-compile %s --target=x86-64-v3 --emit=asm -o - | FileCheck %s --check-prefixes=CHECK,AVX2 --implicit-check-not=expf --implicit-check-not=zmm
+// RUN: clusopt-compile %s --target=x86-64-v4 --emit=asm -o - | FileCheck %s --check-prefixes=CHECK,AVX512 --implicit-check-not=expf
+// RUN: clusopt-compile %s --target=aarch64 --emit=asm -o - | FileCheck %s --check-prefixes=CHECK,NEON --implicit-check-not=expf
 // RUN: clusopt-compile %s --target=aarch64 --emit=obj -o %t.o
 // RUN: llvm-objdump -d %t.o | FileCheck %s --check-prefix=NEONOBJ
 // RUN: clusopt-compile %s --target=x86-64-v4 --emit=llvm -o - | FileCheck %s --check-prefix=IR --implicit-check-not=expf
@@ -13,13 +13,13 @@
 // a polynomial (no expf anywhere), and AVX2 code never touches a zmm
 // register.
 
-// AVX2-LABEL: paca:
+// Every assembly run: the entry point, then its target's vector FMA.
+// CHECK-LABEL: paca:
+
 // AVX2:       vfmadd{{[0-9]+}}ps {{.*}}%ymm{{[0-9]+}}, %ymm{{[0-9]+}}, %ymm{{[0-9]+}}
 
-// AVX512-LABEL: paca:
 // AVX512:       vfmadd{{[0-9]+}}ps {{.*}}%zmm{{[0-9]+}}, %zmm{{[0-9]+}}, %zmm{{[0-9]+}}
 
-// NEON-LABEL: paca:
 // NEON:       fmla v{{[0-9]+}}.4s, v{{[0-9]+}}.4s, v{{[0-9]+}}.4s
 
 // NEONOBJ: file format elf64-littleaarch64
