@@ -564,16 +564,19 @@ KernelLibrary::call(StringRef name, llvm::ArrayRef<Tensor> args) const {
         release(allocated);
       continue;
     }
+    uintptr_t first = aligned + offset * size;
     if (owned && allocations.count(allocated) == 1 && contiguous &&
-        allocated == aligned && aligned % Tensor::kAlignment == 0) {
-      // Take the buffer as it is; the tensor frees it.
-      out.push_back(Tensor::adopt(
-          spec.dtype, shape, reinterpret_cast<void *>(aligned), std::free));
+        first % Tensor::kAlignment == 0) {
+      // Take the buffer as it is: the tensor views it from `first` and
+      // frees `allocated` (memref.alloc over-allocates to align, so the
+      // two usually differ).
+      out.push_back(Tensor::adopt(spec.dtype, shape,
+                                  reinterpret_cast<void *>(first), std::free,
+                                  reinterpret_cast<void *>(allocated)));
       continue;
     }
-    // Copy into an aligned tensor of our own: one block when contiguous
-    // (memref.alloc over-allocates to align, so `allocated != aligned` is
-    // the usual case), element by element otherwise.
+    // Copy into an aligned tensor of our own: one block when contiguous,
+    // element by element otherwise.
     Tensor t = cantFail(Tensor::empty(spec.dtype, shape));
     const char *base = reinterpret_cast<const char *>(aligned);
     if (contiguous)

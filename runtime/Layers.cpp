@@ -43,17 +43,22 @@ constexpr int64_t kMicroRows = 3, kWideMicroRows = 6;
 // stays in L2 while these rows stream past it.
 constexpr int64_t kTaskRows = 48;
 
-// acc[r][c] = Σ_k a[r][k] · panel[k][c] for Rows rows; rows past `rows`
-// repeat the last one and are dropped by the caller. Plain loops over
-// constant trip counts, so clang keeps the sums in vector registers.
+// acc[r][c] (+)= Σ_k rows[r][k] · panel[k][c] for Rows rows, onto what acc
+// holds when `accumulate` (a row's features in several segments: heads,
+// convolution taps). Plain loops over constant trip counts, so clang keeps
+// the sums in vector registers.
 template <int64_t Rows>
 [[gnu::always_inline]] inline void
-microKernelBody(const float *a, int64_t lda, int64_t rows, const float *panel,
-                int64_t depth, float acc[][Linear::kPanel]) {
+microKernelBody(const float *const *rows, const float *panel, int64_t depth,
+                bool accumulate, float acc[][Linear::kPanel]) {
   const float *ar[Rows];
   for (int64_t r = 0; r < Rows; ++r)
-    ar[r] = a + std::min(r, rows - 1) * lda;
-  float sum[Rows][Linear::kPanel] = {};
+    ar[r] = rows[r];
+  float sum[Rows][Linear::kPanel];
+  if (accumulate)
+    std::memcpy(sum, acc, sizeof(sum));
+  else
+    std::memset(sum, 0, sizeof(sum));
   for (int64_t k = 0; k < depth; ++k) {
     const float *w = panel + k * Linear::kPanel;
     for (int64_t r = 0; r < Rows; ++r) {
@@ -71,9 +76,9 @@ microKernelBody(const float *a, int64_t lda, int64_t rows, const float *panel,
 #define CLUSOPT_WIDE_GEMM 1
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
-void microKernel(const float *a, int64_t lda, int64_t rows, const float *panel,
-                 int64_t depth, float acc[][Linear::kPanel]) {
-  microKernelBody<kMicroRows>(a, lda, rows, panel, depth, acc);
+void microKernel(const float *const *rows, const float *panel, int64_t depth,
+                 bool accumulate, float acc[][Linear::kPanel]) {
+  microKernelBody<kMicroRows>(rows, panel, depth, accumulate, acc);
 }
 
 #ifdef CLUSOPT_WIDE_GEMM
@@ -81,9 +86,9 @@ void microKernel(const float *a, int64_t lda, int64_t rows, const float *panel,
 // no-prefer-256-bit lets clang use zmm registers, which x86-64-v4 alone
 // does not.
 __attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
-wideMicroKernel(const float *a, int64_t lda, int64_t rows, const float *panel,
-                int64_t depth, float acc[][Linear::kPanel]) {
-  microKernelBody<kWideMicroRows>(a, lda, rows, panel, depth, acc);
+wideMicroKernel(const float *const *rows, const float *panel, int64_t depth,
+                bool accumulate, float acc[][Linear::kPanel]) {
+  microKernelBody<kWideMicroRows>(rows, panel, depth, accumulate, acc);
 }
 
 // CLUSOPT_GEMM_NO_AVX512 picks the AVX2 kernel anyway (tests use it to
@@ -138,28 +143,26 @@ CLUSOPT_VECTOR_CLONES void geluSpan(float *v, int64_t n) {
     v[i] = geluExact(v[i]);
 }
 
-// Stores `rows` rows of a micro-kernel's accumulators plus bias into dst
-// (row stride ldy), `cols` of them, through the epilogue.
-CLUSOPT_VECTOR_CLONES void storeTile(const float (*acc)[Linear::kPanel],
-                                     int64_t rows, int64_t cols,
-                                     const float *bias, float *dst, int64_t ldy,
-                                     Linear::Epilogue epilogue) {
+// Stores `rows` rows of a micro-kernel's accumulators (row stride
+// kPanel), `cols` of them, plus bias, plus add[r] where given (a residual,
+// or dst itself to accumulate), through GELU if `gelu`, to dst[r].
+CLUSOPT_VECTOR_CLONES void storeTile(const float *acc, int64_t rows,
+                                     int64_t cols, const float *bias,
+                                     float *const *dst, const float *const *add,
+                                     bool gelu) {
   for (int64_t r = 0; r < rows; ++r) {
-    float *d = dst + r * ldy;
-    const float *a = acc[r];
-    switch (epilogue) {
-    case Linear::Epilogue::Store:
+    float *d = dst[r];
+    const float *a = acc + r * Linear::kPanel;
+    if (add) {
+      const float *s = add[r];
       for (int64_t c = 0; c < cols; ++c)
-        d[c] = a[c] + bias[c];
-      break;
-    case Linear::Epilogue::Gelu:
+        d[c] = s[c] + (a[c] + bias[c]);
+    } else if (gelu) {
       for (int64_t c = 0; c < cols; ++c)
         d[c] = geluExact(a[c] + bias[c]);
-      break;
-    case Linear::Epilogue::Accumulate:
+    } else {
       for (int64_t c = 0; c < cols; ++c)
-        d[c] += a[c] + bias[c];
-      break;
+        d[c] = a[c] + bias[c];
     }
   }
 }
@@ -200,8 +203,49 @@ Expected<Linear> Linear::create(const Tensor &weight,
   return layer;
 }
 
+// Where Linear::run reads its rows and writes its results. Rows are the
+// tokens (b, n) of images of `tokens` tokens each. The head-split forms
+// read attention's output and write its inputs directly, which saves a
+// copy of each through mergeHeads/splitHeads (and 60k small memcpys per
+// PaCa forward).
+struct Linear::Io {
+  const float *x = nullptr;
+  // >1: x is [B, xHeads, tokens, in/xHeads]; else [rows, in].
+  int64_t xHeads = 1;
+  float *y = nullptr;
+  // >1: y is [B, yHeads, tokens, out/yHeads]; else [rows, out].
+  int64_t yHeads = 1;
+  int64_t tokens = 1;
+  // Added to the result (plain y only): a residual, or y to accumulate.
+  const float *add = nullptr;
+  bool gelu = false;
+};
+
+namespace {
+
+// Row r's features [seg·depth, (seg + 1)·depth) in x of `in` features.
+inline const float *sourceRow(const float *x, int64_t in, int64_t heads,
+                              int64_t tokens, int64_t r, int64_t seg) {
+  if (heads == 1)
+    return x + r * in;
+  return x +
+         (((r / tokens) * heads + seg) * tokens + r % tokens) * (in / heads);
+}
+
+} // namespace
+
 void Linear::apply(const float *x, int64_t rows, float *y,
                    Epilogue epilogue) const {
+  Io io;
+  io.x = x;
+  io.y = y;
+  io.gelu = epilogue == Epilogue::Gelu;
+  if (epilogue == Epilogue::Accumulate)
+    io.add = y;
+  run(io, rows);
+}
+
+void Linear::run(const Io &io, int64_t rows) const {
   int64_t panels = (out_ + kPanel - 1) / kPanel;
   int64_t rowTasks = (rows + kTaskRows - 1) / kTaskRows;
   const float *packed = packed_.data<float>();
@@ -209,6 +253,8 @@ void Linear::apply(const float *x, int64_t rows, float *y,
   static const float kNoBias[kPanel] = {};
   const float *bias = bias_ ? bias_->data<float>() : nullptr;
   int64_t in = in_, out = out_;
+  int64_t segments = io.xHeads, depth = in / io.xHeads;
+  int64_t headDim = out / io.yHeads;
 #ifdef CLUSOPT_WIDE_GEMM
   bool wide = hasAvx512();
 #else
@@ -216,23 +262,58 @@ void Linear::apply(const float *x, int64_t rows, float *y,
 #endif
   int64_t step = wide ? kWideMicroRows : kMicroRows;
   // Tasks are (row block, panel) pairs, so small-row GEMMs (late stages,
-  // the head) still spread over the threads.
+  // the head) still spread over the threads. Consecutive tasks share the
+  // operand that is the larger one to reload: a row block of x while the
+  // weights are the smaller (early stages, many tokens), else a panel, so
+  // that late stages read each weight panel from memory once per GEMM
+  // instead of once per row block.
+  bool panelMajor = out > rows;
   ThreadPool::parallelFor(0, rowTasks * panels, [&](int64_t task) {
-    int64_t p = task % panels, rowBlock = task / panels;
+    int64_t p = panelMajor ? task / rowTasks : task % panels;
+    int64_t rowBlock = panelMajor ? task % rowTasks : task / panels;
     const float *panel = packed + p * in * kPanel;
-    int64_t col0 = p * kPanel, cols = std::min(kPanel, out - col0);
+    int64_t col0 = p * kPanel, colEnd = std::min(out, col0 + kPanel);
     const float *panelBias = bias ? bias + col0 : kNoBias;
     int64_t rowEnd = std::min(rows, (rowBlock + 1) * kTaskRows);
     for (int64_t r0 = rowBlock * kTaskRows; r0 < rowEnd; r0 += step) {
       int64_t n = std::min(step, rowEnd - r0);
       float acc[kWideMicroRows][kPanel];
+      const float *src[kWideMicroRows];
+      for (int64_t seg = 0; seg < segments; ++seg) {
+        // Rows past `n` repeat the last one; their results are dropped.
+        for (int64_t r = 0; r < step; ++r)
+          src[r] = sourceRow(io.x, in, io.xHeads, io.tokens,
+                             r0 + std::min(r, n - 1), seg);
+        const float *segPanel = panel + seg * depth * kPanel;
 #ifdef CLUSOPT_WIDE_GEMM
-      if (wide)
-        wideMicroKernel(x + r0 * in, in, n, panel, in, acc);
-      else
+        if (wide)
+          wideMicroKernel(src, segPanel, depth, seg > 0, acc);
+        else
 #endif
-        microKernel(x + r0 * in, in, n, panel, in, acc);
-      storeTile(acc, n, cols, panelBias, y + r0 * out + col0, out, epilogue);
+          microKernel(src, segPanel, depth, seg > 0, acc);
+      }
+      // Stores per run of columns inside one head of y.
+      float *dst[kWideMicroRows];
+      const float *add[kWideMicroRows];
+      for (int64_t c = col0, cEnd; c < colEnd; c = cEnd) {
+        int64_t head = c / headDim;
+        cEnd = std::min(colEnd, (head + 1) * headDim);
+        for (int64_t r = 0; r < n; ++r) {
+          int64_t row = r0 + r;
+          dst[r] =
+              io.yHeads == 1
+                  ? io.y + row * out + c
+                  : io.y +
+                        (((row / io.tokens) * io.yHeads + head) * io.tokens +
+                         row % io.tokens) *
+                            headDim +
+                        (c - head * headDim);
+          if (io.add)
+            add[r] = io.add + row * out + c;
+        }
+        storeTile(acc[0] + (c - col0), n, cEnd - c, panelBias + (c - col0), dst,
+                  io.add ? add : nullptr, io.gelu);
+      }
     }
   });
 }
@@ -275,6 +356,58 @@ Error Linear::accumulate(const Tensor &x, Tensor &y) const {
   apply(x.data<float>(), x.numElements() / std::max<int64_t>(in_, 1),
         y.data<float>(), Epilogue::Accumulate);
   return Error::success();
+}
+
+Expected<Tensor> Linear::toHeads(const Tensor &x, int64_t heads) const {
+  if (Error err = checkInput(x))
+    return std::move(err);
+  if (x.rank() != 3)
+    return layerError("linear", llvm::formatv("head-split output needs input "
+                                              "[B, N, {0}], got {1}",
+                                              in_, shapeString(x.shape())));
+  if (heads < 1 || out_ % heads)
+    return layerError(
+        "linear",
+        llvm::formatv("{0} outputs do not split into {1} heads", out_, heads));
+  auto y = Tensor::empty(DType::F32, {x.dim(0), heads, x.dim(1), out_ / heads});
+  if (!y)
+    return y.takeError();
+  Io io;
+  io.x = x.data<float>();
+  io.y = y->data<float>();
+  io.yHeads = heads;
+  io.tokens = std::max<int64_t>(x.dim(1), 1);
+  run(io, x.dim(0) * x.dim(1));
+  return y;
+}
+
+Expected<Tensor> Linear::fromHeads(const Tensor &o,
+                                   const Tensor &shortcut) const {
+  if (Error err = expectF32("linear", "heads", o, 4))
+    return std::move(err);
+  int64_t b = o.dim(0), heads = o.dim(1), n = o.dim(2);
+  if (heads < 1 || heads * o.dim(3) != in_)
+    return layerError("linear", llvm::formatv("heads {0} do not merge into {1} "
+                                              "features",
+                                              shapeString(o.shape()), in_));
+  if (Error err = expectF32("linear", "shortcut", shortcut))
+    return std::move(err);
+  if (shortcut.shape() != llvm::ArrayRef<int64_t>({b, n, out_}))
+    return layerError("linear",
+                      llvm::formatv("shortcut {0} does not match the result "
+                                    "[{1}, {2}, {3}]",
+                                    shapeString(shortcut.shape()), b, n, out_));
+  auto y = Tensor::empty(DType::F32, {b, n, out_});
+  if (!y)
+    return y.takeError();
+  Io io;
+  io.x = o.data<float>();
+  io.xHeads = heads;
+  io.y = y->data<float>();
+  io.add = shortcut.data<float>();
+  io.tokens = std::max<int64_t>(n, 1);
+  run(io, b * n);
+  return y;
 }
 
 //===----------------------------------------------------------------------===//

@@ -41,12 +41,22 @@ public:
   llvm::Expected<Tensor> operator()(const Tensor &x, bool gelu = false) const;
   /// y += x · Wᵀ + b, for y [..., out] shaped like the result.
   llvm::Error accumulate(const Tensor &x, Tensor &y) const;
+  /// x [B, N, in] -> [B, heads, N, out / heads]: the result split into
+  /// attention heads as it is stored (splitHeads of operator()).
+  llvm::Expected<Tensor> toHeads(const Tensor &x, int64_t heads) const;
+  /// shortcut + merge(o) · Wᵀ + b for attention's output o [B, H, N, D]
+  /// with H·D = in, read in place (no mergeHeads copy), and shortcut
+  /// [B, N, out]: an attention block's output projection and residual.
+  llvm::Expected<Tensor> fromHeads(const Tensor &o,
+                                   const Tensor &shortcut) const;
   /// The same on raw rows: y [rows, out] = x [rows, in] · Wᵀ + b, then the
   /// epilogue.
   void apply(const float *x, int64_t rows, float *y,
              Epilogue epilogue = Epilogue::Store) const;
 
 private:
+  struct Io;
+  void run(const Io &io, int64_t rows) const;
   llvm::Error checkInput(const Tensor &x) const;
 
   int64_t in_ = 0, out_ = 0;

@@ -154,14 +154,14 @@ Expected<Tensor> Tensor::zeros(DType dtype, llvm::ArrayRef<int64_t> shape) {
 }
 
 Tensor Tensor::adopt(DType dtype, llvm::ArrayRef<int64_t> shape, void *data,
-                     void (*deleter)(void *)) {
+                     void (*deleter)(void *), void *allocation) {
   Tensor t;
   t.dtype_ = dtype;
   t.shape_.assign(shape.begin(), shape.end());
   t.numElements_ = 1;
   for (int64_t d : shape)
     t.numElements_ *= d;
-  t.storage_ = std::shared_ptr<void>(data, deleter);
+  t.storage_ = std::shared_ptr<void>(allocation ? allocation : data, deleter);
   t.data_ = data;
   return t;
 }

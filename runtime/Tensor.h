@@ -63,9 +63,10 @@ public:
   static llvm::Expected<Tensor> zeros(DType dtype,
                                       llvm::ArrayRef<int64_t> shape);
   /// A tensor over a buffer someone else allocated, released with
-  /// `deleter`. The pointer must be aligned to the element size.
+  /// `deleter(allocation)`; `data` points into that allocation (at it when
+  /// `allocation` is null) and must be aligned to the element size.
   static Tensor adopt(DType dtype, llvm::ArrayRef<int64_t> shape, void *data,
-                      void (*deleter)(void *));
+                      void (*deleter)(void *), void *allocation = nullptr);
 
   DType dtype() const { return dtype_; }
   llvm::ArrayRef<int64_t> shape() const { return shape_; }

@@ -278,11 +278,10 @@ Expected<Tensor> CastVit::block(const Block &b, const Tensor &x,
   } else {
     ASSIGN_OR_RETURN(o, castAttention(b, q, k, v, profile));
   }
-  Tensor y = x.clone();
+  Tensor y;
   {
     Timer timer(profile, "linear qkv/proj");
-    ASSIGN_OR_RETURN(o, mergeHeads(o));
-    RETURN_IF_ERROR(b.proj.accumulate(o, y));
+    ASSIGN_OR_RETURN(y, b.proj.fromHeads(o, x));
   }
   {
     Timer timer(profile, "layer_norm");

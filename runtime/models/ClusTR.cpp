@@ -175,8 +175,7 @@ Expected<Tensor> ClusTR::block(const Block &b, int stage, const Tensor &x,
   }
   {
     Timer timer(profile, s + "linear q/kv/proj");
-    ASSIGN_OR_RETURN(q, b.q(a));
-    ASSIGN_OR_RETURN(q, splitHeads(q, heads));
+    ASSIGN_OR_RETURN(q, b.q.toHeads(a, heads));
   }
   if (sr > 1) {
     Tensor weights, assign;

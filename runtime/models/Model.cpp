@@ -96,11 +96,10 @@ Expected<Tensor> clusopt::runtime::projectAndConvMlp(
     const Tensor &x, const Tensor &o, const ConvMlpTail &tail, float eps,
     int64_t h, int64_t w, Profile *profile, const std::string &prefix,
     const std::string &projLabel) {
-  Tensor y = x.clone(), t;
+  Tensor y, t;
   {
     Timer timer(profile, prefix + projLabel);
-    ASSIGN_OR_RETURN(t, mergeHeads(o));
-    RETURN_IF_ERROR(tail.proj.accumulate(t, y));
+    ASSIGN_OR_RETURN(y, tail.proj.fromHeads(o, x));
   }
   {
     Timer timer(profile, prefix + "layer_norm");

@@ -178,12 +178,9 @@ Expected<Tensor> PacaVit::block(const Block &b, int stage, bool first,
   }
   {
     Timer timer(profile, s + "linear q/k/v/proj");
-    ASSIGN_OR_RETURN(q, b.q(a));
-    ASSIGN_OR_RETURN(k, b.k(ctok));
-    ASSIGN_OR_RETURN(v, b.v(ctok));
-    ASSIGN_OR_RETURN(q, splitHeads(q, heads));
-    ASSIGN_OR_RETURN(k, splitHeads(k, heads));
-    ASSIGN_OR_RETURN(v, splitHeads(v, heads));
+    ASSIGN_OR_RETURN(q, b.q.toHeads(a, heads));
+    ASSIGN_OR_RETURN(k, b.k.toHeads(ctok, heads));
+    ASSIGN_OR_RETURN(v, b.v.toHeads(ctok, heads));
   }
   {
     Timer timer(profile, s + "attention (kernel)");

@@ -83,6 +83,54 @@ static void testLinear(int64_t rows, int64_t in, int64_t out, bool bias) {
   compare((name + " accumulate").c_str(), acc, wantAcc);
 }
 
+// The head-split forms against the plain loops: toHeads writes
+// [B, heads, N, out/heads], fromHeads reads attention's [B, H, N, in/H]
+// and adds a shortcut. Head sizes that straddle the GEMM's 32-column
+// panels and images that straddle its row blocks.
+static void testLinearHeads(int64_t b, int64_t n, int64_t in, int64_t out,
+                            int64_t heads) {
+  Tensor w = randomTensor({out, in}), bias = randomTensor({out});
+  Linear layer = checkOk(Linear::create(w, bias), "linear");
+  auto dot = [&](const float *row, int64_t o, int64_t stride, int64_t d) {
+    // row's feature k sits at row[(k / d) * stride + k % d].
+    double s = bias.data<float>()[o];
+    for (int64_t k = 0; k < in; ++k)
+      s += double(row[(k / d) * stride + k % d]) * w.data<float>()[o * in + k];
+    return s;
+  };
+  Tensor x = randomTensor({b, n, in});
+  Tensor y = checkOk(layer.toHeads(x, heads), "to heads");
+  int64_t d = out / heads;
+  CHECK(y.dim(0) == b && y.dim(1) == heads && y.dim(2) == n && y.dim(3) == d);
+  std::vector<double> want(b * n * out);
+  for (int64_t bi = 0; bi < b; ++bi)
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t o = 0; o < out; ++o)
+        want[((bi * heads + o / d) * n + t) * d + o % d] =
+            dot(x.data<float>() + (bi * n + t) * in, o, in, in);
+  std::string name = llvm::formatv("linear {0}x{1}x{2}->{3} to {4} heads", b, n,
+                                   in, out, heads)
+                         .str();
+  compare(name.c_str(), y, want);
+
+  int64_t din = in / heads;
+  Tensor o = randomTensor({b, heads, n, din}),
+         shortcut = randomTensor({b, n, out});
+  Tensor z = checkOk(layer.fromHeads(o, shortcut), "from heads");
+  CHECK(z.dim(0) == b && z.dim(1) == n && z.dim(2) == out);
+  std::vector<double> wantZ(b * n * out);
+  for (int64_t bi = 0; bi < b; ++bi)
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t c = 0; c < out; ++c)
+        wantZ[(bi * n + t) * out + c] =
+            shortcut.data<float>()[(bi * n + t) * out + c] +
+            dot(o.data<float>() + (bi * heads * n + t) * din, c, n * din, din);
+  name = llvm::formatv("linear {0} heads x{1}x{2}->{3} from heads + shortcut",
+                       heads, n, in, out)
+             .str();
+  compare(name.c_str(), z, wantZ);
+}
+
 static void testConv(int64_t b, int64_t cin, int64_t cout, int64_t h, int64_t w,
                      int64_t k, int64_t s, int64_t p, int64_t groups,
                      bool bias) {
@@ -286,6 +334,19 @@ static void testErrors() {
                << errorOf(layer.accumulate(randomTensor({2, 3}), wrongAcc),
                           "acc")
                << "\n";
+  llvm::outs() << "to-heads: "
+               << errorOf(layer.toHeads(randomTensor({1, 2, 3}), 3), "heads")
+               << "\n";
+  llvm::outs() << "from-heads: "
+               << errorOf(layer.fromHeads(randomTensor({1, 2, 2, 2}),
+                                          randomTensor({1, 2, 4})),
+                          "heads")
+               << "\n";
+  llvm::outs() << "from-heads-shortcut: "
+               << errorOf(layer.fromHeads(randomTensor({1, 3, 2, 1}),
+                                          randomTensor({1, 3, 4})),
+                          "shortcut")
+               << "\n";
   Conv2d dw = checkOk(
       Conv2d::create(randomTensor({3, 1, 3, 3}), std::nullopt, 1, 1, 3), "dw");
   llvm::outs() << "tokens-shape: "
@@ -312,6 +373,9 @@ int main() {
   testLinear(100, 37, 50, false);
   testLinear(1, 64, 33, true);
   testLinear(49, 96, 384, true);
+  testLinearHeads(2, 13, 40, 60, 4);
+  testLinearHeads(1, 50, 96, 96, 2);
+  testLinearHeads(3, 17, 24, 72, 3);
   testConv(2, 3, 8, 11, 13, 3, 2, 1, 1, true); // the stem's shape
   testConv(1, 6, 4, 7, 7, 1, 1, 0, 1, false);  // 1x1
   testConv(2, 5, 5, 9, 8, 3, 1, 1, 5, true);   // MLP dwconv
