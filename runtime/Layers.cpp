@@ -39,6 +39,10 @@ Error expectF32(llvm::StringRef layer, llvm::StringRef what, const Tensor &t,
 // 4 weight loads and 3 broadcasts per 12 FMAs. AVX-512 (32 registers): 6
 // rows of 2 vectors, 8 loads per 12 FMAs.
 constexpr int64_t kMicroRows = 3, kWideMicroRows = 6;
+// The shortest window row (k·cin floats) a convolution's GEMM reads in
+// place; shorter ones go through an im2col buffer, as the micro-kernel's
+// loads and stores of its accumulators per segment would dominate.
+constexpr int64_t kMinWindowRow = 32;
 // Rows per parallel task (a multiple of both): the panel (in · 32 floats)
 // stays in L2 while these rows stream past it.
 constexpr int64_t kTaskRows = 48;
@@ -143,26 +147,39 @@ CLUSOPT_VECTOR_CLONES void geluSpan(float *v, int64_t n) {
     v[i] = geluExact(v[i]);
 }
 
+enum class StoreMode { Plain, Gelu, Accumulate, Residual };
+
 // Stores `rows` rows of a micro-kernel's accumulators (row stride
-// kPanel), `cols` of them, plus bias, plus add[r] where given (a residual,
-// or dst itself to accumulate), through GELU if `gelu`, to dst[r].
+// kPanel), `cols` of them, plus bias, to dst[r]: as they are, through
+// GELU, added to what dst[r] holds, or added to a residual row
+// add[r] + col. The modes are separate loops so that each vectorises
+// without runtime alias checks (dst may be the residual itself).
 CLUSOPT_VECTOR_CLONES void storeTile(const float *acc, int64_t rows,
                                      int64_t cols, const float *bias,
                                      float *const *dst, const float *const *add,
-                                     bool gelu) {
+                                     int64_t col, StoreMode mode) {
   for (int64_t r = 0; r < rows; ++r) {
-    float *d = dst[r];
-    const float *a = acc + r * Linear::kPanel;
-    if (add) {
-      const float *s = add[r];
-      for (int64_t c = 0; c < cols; ++c)
-        d[c] = s[c] + (a[c] + bias[c]);
-    } else if (gelu) {
-      for (int64_t c = 0; c < cols; ++c)
-        d[c] = geluExact(a[c] + bias[c]);
-    } else {
+    float *__restrict d = dst[r];
+    const float *__restrict a = acc + r * Linear::kPanel;
+    switch (mode) {
+    case StoreMode::Plain:
       for (int64_t c = 0; c < cols; ++c)
         d[c] = a[c] + bias[c];
+      break;
+    case StoreMode::Gelu:
+      for (int64_t c = 0; c < cols; ++c)
+        d[c] = geluExact(a[c] + bias[c]);
+      break;
+    case StoreMode::Accumulate:
+      for (int64_t c = 0; c < cols; ++c)
+        d[c] += a[c] + bias[c];
+      break;
+    case StoreMode::Residual: {
+      const float *__restrict s = add[r] + col;
+      for (int64_t c = 0; c < cols; ++c)
+        d[c] = s[c] + (a[c] + bias[c]);
+      break;
+    }
     }
   }
 }
@@ -219,20 +236,63 @@ struct Linear::Io {
   // Added to the result (plain y only): a residual, or y to accumulate.
   const float *add = nullptr;
   bool gelu = false;
+  // A dense convolution's implicit im2col: x is an NHWC image
+  // [B, h, w, cin], row r = (b, oy, ox) reads the k×k window at
+  // (oy·s - p, ox·s - p) as k segments (window rows) of k·cin floats,
+  // which are contiguous in the image away from its borders.
+  struct Window {
+    int64_t h, w, cin, k, s, p, ho, wo;
+  };
+  std::optional<Window> window;
+
+  int64_t segments(int64_t in) const { return window ? window->k : xHeads; }
+  // Distance from one segment of a row to the next.
+  int64_t segmentStride(int64_t in) const {
+    if (window)
+      return window->w * window->cin;
+    return xHeads == 1 ? 0 : tokens * (in / xHeads);
+  }
+  // Where row r's first segment starts, or null for a window that crosses
+  // the image's border (gathered per segment by borderRow).
+  const float *rowStart(int64_t in, int64_t r) const {
+    if (window) {
+      const Window &c = *window;
+      int64_t pixels = c.ho * c.wo, b = r / pixels, oy = r % pixels / c.wo,
+              ox = r % c.wo;
+      int64_t iy0 = oy * c.s - c.p, ix0 = ox * c.s - c.p;
+      if (iy0 < 0 || iy0 + c.k > c.h || ix0 < 0 || ix0 + c.k > c.w)
+        return nullptr;
+      return x + ((b * c.h + iy0) * c.w + ix0) * c.cin;
+    }
+    if (xHeads == 1)
+      return x + r * in;
+    return x + ((r / tokens) * xHeads * tokens + r % tokens) * (in / xHeads);
+  }
+  // Window row ky of row r, zero-padded, gathered into `scratch`.
+  const float *borderRow(int64_t r, int64_t ky, float *scratch) const {
+    const Window &c = *window;
+    int64_t pixels = c.ho * c.wo, b = r / pixels, oy = r % pixels / c.wo,
+            ox = r % c.wo;
+    int64_t iy = oy * c.s - c.p + ky, ix0 = ox * c.s - c.p;
+    const float *image = x + b * c.h * c.w * c.cin;
+    for (int64_t kx = 0; kx < c.k; ++kx) {
+      int64_t ix = ix0 + kx;
+      float *dst = scratch + kx * c.cin;
+      if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w)
+        std::memset(dst, 0, c.cin * sizeof(float));
+      else
+        std::memcpy(dst, image + (iy * c.w + ix) * c.cin,
+                    c.cin * sizeof(float));
+    }
+    return scratch;
+  }
+  // Where row r's results start in y (its first head's, when split).
+  float *resultStart(int64_t out, int64_t r) const {
+    if (yHeads == 1)
+      return y + r * out;
+    return y + ((r / tokens) * yHeads * tokens + r % tokens) * (out / yHeads);
+  }
 };
-
-namespace {
-
-// Row r's features [seg·depth, (seg + 1)·depth) in x of `in` features.
-inline const float *sourceRow(const float *x, int64_t in, int64_t heads,
-                              int64_t tokens, int64_t r, int64_t seg) {
-  if (heads == 1)
-    return x + r * in;
-  return x +
-         (((r / tokens) * heads + seg) * tokens + r % tokens) * (in / heads);
-}
-
-} // namespace
 
 void Linear::apply(const float *x, int64_t rows, float *y,
                    Epilogue epilogue) const {
@@ -253,8 +313,10 @@ void Linear::run(const Io &io, int64_t rows) const {
   static const float kNoBias[kPanel] = {};
   const float *bias = bias_ ? bias_->data<float>() : nullptr;
   int64_t in = in_, out = out_;
-  int64_t segments = io.xHeads, depth = in / io.xHeads;
-  int64_t headDim = out / io.yHeads;
+  int64_t segments = io.segments(in), depth = in / segments;
+  int64_t segmentStride = io.segmentStride(in);
+  // Split results: head h of a row sits h·headStride after its first.
+  int64_t headDim = out / io.yHeads, headStride = io.tokens * headDim;
 #ifdef CLUSOPT_WIDE_GEMM
   bool wide = hasAvx512();
 #else
@@ -275,15 +337,21 @@ void Linear::run(const Io &io, int64_t rows) const {
     int64_t col0 = p * kPanel, colEnd = std::min(out, col0 + kPanel);
     const float *panelBias = bias ? bias + col0 : kNoBias;
     int64_t rowEnd = std::min(rows, (rowBlock + 1) * kTaskRows);
+    // Border windows, gathered: one segment per micro-kernel row.
+    std::vector<float> scratch(io.window ? step * depth : 0);
     for (int64_t r0 = rowBlock * kTaskRows; r0 < rowEnd; r0 += step) {
       int64_t n = std::min(step, rowEnd - r0);
+      // Rows past `n` repeat the last one; their results are dropped.
+      const float *start[kWideMicroRows];
+      for (int64_t r = 0; r < step; ++r)
+        start[r] = io.rowStart(in, r0 + std::min(r, n - 1));
       float acc[kWideMicroRows][kPanel];
       const float *src[kWideMicroRows];
       for (int64_t seg = 0; seg < segments; ++seg) {
-        // Rows past `n` repeat the last one; their results are dropped.
         for (int64_t r = 0; r < step; ++r)
-          src[r] = sourceRow(io.x, in, io.xHeads, io.tokens,
-                             r0 + std::min(r, n - 1), seg);
+          src[r] = start[r] ? start[r] + seg * segmentStride
+                            : io.borderRow(r0 + std::min(r, n - 1), seg,
+                                           scratch.data() + r * depth);
         const float *segPanel = panel + seg * depth * kPanel;
 #ifdef CLUSOPT_WIDE_GEMM
         if (wide)
@@ -293,26 +361,24 @@ void Linear::run(const Io &io, int64_t rows) const {
           microKernel(src, segPanel, depth, seg > 0, acc);
       }
       // Stores per run of columns inside one head of y.
-      float *dst[kWideMicroRows];
+      float *result[kWideMicroRows], *dst[kWideMicroRows];
       const float *add[kWideMicroRows];
+      for (int64_t r = 0; r < n; ++r) {
+        result[r] = io.resultStart(out, r0 + r);
+        if (io.add)
+          add[r] = io.add + (r0 + r) * out;
+      }
       for (int64_t c = col0, cEnd; c < colEnd; c = cEnd) {
-        int64_t head = c / headDim;
+        int64_t head = c / headDim, within = c - head * headDim;
         cEnd = std::min(colEnd, (head + 1) * headDim);
-        for (int64_t r = 0; r < n; ++r) {
-          int64_t row = r0 + r;
-          dst[r] =
-              io.yHeads == 1
-                  ? io.y + row * out + c
-                  : io.y +
-                        (((row / io.tokens) * io.yHeads + head) * io.tokens +
-                         row % io.tokens) *
-                            headDim +
-                        (c - head * headDim);
-          if (io.add)
-            add[r] = io.add + row * out + c;
-        }
+        for (int64_t r = 0; r < n; ++r)
+          dst[r] = result[r] + head * headStride + within;
+        StoreMode mode = io.add == io.y && io.add ? StoreMode::Accumulate
+                         : io.add                 ? StoreMode::Residual
+                         : io.gelu                ? StoreMode::Gelu
+                                                  : StoreMode::Plain;
         storeTile(acc[0] + (c - col0), n, cEnd - c, panelBias + (c - col0), dst,
-                  io.add ? add : nullptr, io.gelu);
+                  add, c, mode);
       }
     }
   });
@@ -667,13 +733,25 @@ Expected<Tensor> Conv2d::onTokens(const Tensor &x, int64_t h, int64_t w,
   const float *in = x.data<float>();
 
   if (groups_ == 1) {
-    // im2col rows (b, oy, ox), then the GEMM writes tokens directly. A
-    // 1x1 stride-1 convolution is the GEMM alone.
-    int64_t depth = k * k * cin_, rows = b * ho * wo;
+    // The GEMM over rows (b, oy, ox) writes tokens directly. It reads the
+    // windows from the image (implicit im2col) when a window row is long
+    // enough for the micro-kernel (PaCa's stem1 1.7x faster than through
+    // an im2col buffer), else from an im2col buffer (the RGB stem, where
+    // a window row is 9 floats). A 1x1 stride-1 convolution is the GEMM
+    // alone.
+    auto y = Tensor::empty(DType::F32, {b, ho * wo, cout_});
+    if (!y)
+      return y.takeError();
+    Linear::Io io;
+    io.x = in;
+    io.y = y->data<float>();
+    io.gelu = gelu;
     Tensor cols;
-    const float *gemmIn = in;
-    if (k != 1 || s != 1 || p != 0) {
-      auto buffer = Tensor::empty(DType::F32, {rows, depth});
+    if ((k != 1 || s != 1 || p != 0) && k * cin_ >= kMinWindowRow) {
+      io.window = Linear::Io::Window{h, w, cin_, k, s, p, ho, wo};
+    } else if (k != 1 || s != 1 || p != 0) {
+      int64_t depth = k * k * cin_;
+      auto buffer = Tensor::empty(DType::F32, {b * ho * wo, depth});
       if (!buffer)
         return buffer.takeError();
       cols = std::move(*buffer);
@@ -683,13 +761,9 @@ Expected<Tensor> Conv2d::onTokens(const Tensor &x, int64_t h, int64_t w,
         im2colTokensRow(in + bi * h * w * cin_, col + row * wo * depth, oy, h,
                         w, wo, cin_, k, s, p);
       });
-      gemmIn = cols.data<float>();
+      io.x = cols.data<float>();
     }
-    auto y = Tensor::empty(DType::F32, {b, ho * wo, cout_});
-    if (!y)
-      return y.takeError();
-    gemm_.apply(gemmIn, rows, y->data<float>(),
-                gelu ? Linear::Epilogue::Gelu : Linear::Epilogue::Store);
+    gemm_.run(io, b * ho * wo);
     return y;
   }
 

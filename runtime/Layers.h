@@ -55,6 +55,7 @@ public:
              Epilogue epilogue = Epilogue::Store) const;
 
 private:
+  friend class Conv2d;
   struct Io;
   void run(const Io &io, int64_t rows) const;
   llvm::Error checkInput(const Tensor &x) const;

@@ -384,6 +384,11 @@ int main() {
   // Channels that take the 64-, 16- and 1-wide depthwise paths.
   testConv(1, 83, 83, 5, 6, 3, 1, 1, 83, true);
   testConv(2, 7, 5, 8, 8, 3, 2, 1, 1, false); // a transition, no bias
+  // Window rows of 32 floats or more: the GEMM reads them in place
+  // (implicit im2col), gathering only the windows on the border.
+  testConv(2, 16, 20, 9, 7, 3, 2, 1, 1, true);
+  testConv(1, 12, 40, 6, 5, 3, 1, 1, 1, false);
+  testConv(1, 32, 8, 8, 8, 2, 2, 0, 1, true); // a patch embedding
   testNorms();
   testElementwise();
   testLayouts();
