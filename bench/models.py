@@ -5,8 +5,8 @@ onnxruntime on the same seeded weights, clustered against dense.
 Not a test and not CI (needs torch, onnx and onnxruntime). For each case it
 writes seeded random weights (`clusopt.models.paca.random_weights`), runs
 
-- clusopt: `clusopt-run --runs N` (median latency), plus one `--profile`
-  run for the per-layer breakdown;
+- clusopt: `clusopt-run --runs N` (median latency), plus `--profile` for
+  the per-layer breakdown (each layer's median over N profiled runs);
 - the three in turn, for `--rounds` rounds of N runs each, so that the
   machine's drift hits them alike; medians over all rounds;
 - PyTorch eager: the functional ports in `bench/paca/paca_torch.py`,
@@ -80,7 +80,7 @@ CASES = [
 def clusopt_run(model, weights, image, threads, runs, profile=False):
     cmd = [str(build_dir() / "bin" / "clusopt-run"), "--model", model,
            "--weights", str(weights), "--image", str(image), "--threads",
-           str(threads), "--runs", str(1 if profile else runs)]
+           str(threads), "--runs", str(runs)]
     logits = pathlib.Path(str(image) + f".{model}.logits.npy")
     cmd += ["--profile"] if profile else ["--dump-logits", str(logits)]
     out = subprocess.run(cmd, capture_output=True, text=True)

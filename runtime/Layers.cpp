@@ -32,67 +32,80 @@ Error expectF32(llvm::StringRef layer, llvm::StringRef what, const Tensor &t,
   return Error::success();
 }
 
-// Rows of x per GEMM micro-kernel call, over a 32-wide panel. FMA has a
-// latency of 4 cycles on two ports, so a micro-kernel needs about 8
+// Rows of x per GEMM micro-kernel call, over a 48-wide panel. FMA has a
+// latency of 4 cycles on two ports, so a micro-kernel needs 8 or more
 // independent accumulators, and each k step should load few values per
-// FMA. AVX2 (16 registers): 3 rows of 4 vectors are 12 accumulators, with
-// 4 weight loads and 3 broadcasts per 12 FMAs. AVX-512 (32 registers): 6
-// rows of 2 vectors, 8 loads per 12 FMAs.
-constexpr int64_t kMicroRows = 3, kWideMicroRows = 6;
+// FMA: on a shared VM the loads, not the FMAs, set the pace (a
+// load-bound kernel ran at half speed while a pure FMA loop kept its
+// peak). AVX-512 (32 registers): 8 rows of 3 vectors are 24
+// accumulators, with 3 weight loads and 8 broadcasts per 24 FMAs (0.46
+// loads per FMA; 6 rows of 32 columns took 0.67 and reached 86% of the
+// FMA peak in L1 against this kernel's 100%). AVX2 (16 registers): 4 rows
+// of 3 vectors per half panel, 7 loads per 12 FMAs (1.5x the 3-row,
+// 32-column kernel's speed). Panels of 48 also fit PaCa's widths (96,
+// 192, 384, 768, 1536) exactly.
+constexpr int64_t kMicroRows = 4, kWideMicroRows = 8;
+constexpr int64_t kHalfPanel = Linear::kPanel / 2;
 // The shortest window row (k·cin floats) a convolution's GEMM reads in
 // place; shorter ones go through an im2col buffer, as the micro-kernel's
 // loads and stores of its accumulators per segment would dominate.
 constexpr int64_t kMinWindowRow = 32;
-// Rows per parallel task (a multiple of both): the panel (in · 32 floats)
+// Rows per parallel task (a multiple of both): the panel (in · 48 floats)
 // stays in L2 while these rows stream past it.
 constexpr int64_t kTaskRows = 48;
 
-// acc[r][c] (+)= Σ_k rows[r][k] · panel[k][c] for Rows rows, onto what acc
-// holds when `accumulate` (a row's features in several segments: heads,
+// acc[r][c] (+)= Σ_k rows[r][k] · panel[k][c] for Rows rows and Width
+// columns of a panel (row stride kPanel, as acc's), onto what acc holds
+// when `accumulate` (a row's features in several segments: heads,
 // convolution taps). Plain loops over constant trip counts, so clang keeps
 // the sums in vector registers.
-template <int64_t Rows>
+template <int64_t Rows, int64_t Width>
 [[gnu::always_inline]] inline void
 microKernelBody(const float *const *rows, const float *panel, int64_t depth,
-                bool accumulate, float acc[][Linear::kPanel]) {
+                bool accumulate, float *acc) {
   const float *ar[Rows];
   for (int64_t r = 0; r < Rows; ++r)
     ar[r] = rows[r];
-  float sum[Rows][Linear::kPanel];
-  if (accumulate)
-    std::memcpy(sum, acc, sizeof(sum));
-  else
-    std::memset(sum, 0, sizeof(sum));
+  float sum[Rows][Width];
+  for (int64_t r = 0; r < Rows; ++r)
+    for (int64_t c = 0; c < Width; ++c)
+      sum[r][c] = accumulate ? acc[r * Linear::kPanel + c] : 0.0f;
   for (int64_t k = 0; k < depth; ++k) {
     const float *w = panel + k * Linear::kPanel;
     for (int64_t r = 0; r < Rows; ++r) {
       float av = ar[r][k];
-      for (int64_t c = 0; c < Linear::kPanel; ++c)
+      for (int64_t c = 0; c < Width; ++c)
         sum[r][c] += av * w[c];
     }
   }
-  std::memcpy(acc, sum, sizeof(sum));
+  for (int64_t r = 0; r < Rows; ++r)
+    for (int64_t c = 0; c < Width; ++c)
+      acc[r * Linear::kPanel + c] = sum[r][c];
 }
 
-// The 3-row kernel, cloned for AVX2+FMA and the x86-64 baseline and picked
-// at load time: one portable binary that still uses FMA where it can.
+// The 4-row kernel, a half panel at a time, cloned for AVX2+FMA and the
+// x86-64 baseline and picked at load time: one portable binary that still
+// uses FMA where it can.
 #if defined(__x86_64__) && !defined(CLUSOPT_NO_TARGET_CLONES)
 #define CLUSOPT_WIDE_GEMM 1
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 void microKernel(const float *const *rows, const float *panel, int64_t depth,
-                 bool accumulate, float acc[][Linear::kPanel]) {
-  microKernelBody<kMicroRows>(rows, panel, depth, accumulate, acc);
+                 bool accumulate, float *acc) {
+  microKernelBody<kMicroRows, kHalfPanel>(rows, panel, depth, accumulate, acc);
+  microKernelBody<kMicroRows, kHalfPanel>(rows, panel + kHalfPanel, depth,
+                                          accumulate, acc + kHalfPanel);
 }
 
 #ifdef CLUSOPT_WIDE_GEMM
-// The 6-row kernel for AVX-512, called only where the CPU has it.
+// The 8-row kernel for AVX-512, called only where the CPU has it.
 // no-prefer-256-bit lets clang use zmm registers, which x86-64-v4 alone
 // does not.
 __attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
 wideMicroKernel(const float *const *rows, const float *panel, int64_t depth,
-                bool accumulate, float acc[][Linear::kPanel]) {
-  microKernelBody<kWideMicroRows>(rows, panel, depth, accumulate, acc);
+                bool accumulate, float *acc) {
+  microKernelBody<kWideMicroRows, Linear::kPanel>(rows, panel, depth,
+                                                  accumulate, acc);
 }
 
 // CLUSOPT_GEMM_NO_AVX512 picks the AVX2 kernel anyway (tests use it to
@@ -355,10 +368,10 @@ void Linear::run(const Io &io, int64_t rows) const {
         const float *segPanel = panel + seg * depth * kPanel;
 #ifdef CLUSOPT_WIDE_GEMM
         if (wide)
-          wideMicroKernel(src, segPanel, depth, seg > 0, acc);
+          wideMicroKernel(src, segPanel, depth, seg > 0, acc[0]);
         else
 #endif
-          microKernel(src, segPanel, depth, seg > 0, acc);
+          microKernel(src, segPanel, depth, seg > 0, acc[0]);
       }
       // Stores per run of columns inside one head of y.
       float *result[kWideMicroRows], *dst[kWideMicroRows];

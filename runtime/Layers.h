@@ -21,8 +21,9 @@ namespace clusopt::runtime {
 /// stores it.
 class Linear {
 public:
-  /// Output columns per packed panel: two AVX-512 vectors, four AVX2 ones.
-  static constexpr int64_t kPanel = 32;
+  /// Output columns per packed panel: three AVX-512 vectors, six AVX2
+  /// ones.
+  static constexpr int64_t kPanel = 48;
 
   /// What happens to x · Wᵀ + b as it is stored: nothing, the exact GELU,
   /// or an add into what y holds (a residual). Fusing these saves a pass

@@ -133,7 +133,7 @@ def test_random_batch_and_profile(tiny):
     assert "image 1 top-5:" in out.stdout
     for label in ("stem", "stage1 assign_pool (kernel)",
                   "stage4 attention (kernel)", "stage3 mlp dwconv", "head",
-                  "total (profiled run)"):
+                  "total (profiled runs)", "medians over 2 profiled runs"):
         assert label in out.stdout
     assert "stage4 assign_pool" not in out.stdout  # no clusters in stage 4
 

@@ -29,6 +29,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <numeric>
 #include <random>
 #ifdef __GLIBC__
@@ -516,19 +517,42 @@ int main(int argc, char **argv) {
                    times.back() * 1e3);
 
   if (profile) {
-    Profile prof;
-    auto start = std::chrono::steady_clock::now();
-    auto again = model->forward(*images, &prof);
-    double total =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-    if (!again)
-      return fail(toString(again.takeError()));
-    outs() << format("\n%-34s %10s %7s\n", "layer", "ms", "%");
-    for (const auto &[label, seconds] : prof.entries())
+    // As many profiled runs as timed ones, and each layer's median over
+    // them: one run's figures move with the machine's noise.
+    std::vector<std::string> labels;
+    std::map<std::string, std::vector<double>> perLabel;
+    std::vector<double> totals;
+    for (unsigned i = 0; i < std::max(1u, runs.getValue()); ++i) {
+      Profile prof;
+      auto start = std::chrono::steady_clock::now();
+      auto again = model->forward(*images, &prof);
+      totals.push_back(std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - start)
+                           .count());
+      if (!again)
+        return fail(toString(again.takeError()));
+      for (const auto &[label, seconds] : prof.entries()) {
+        auto [it, inserted] = perLabel.try_emplace(label);
+        if (inserted)
+          labels.push_back(label);
+        it->second.push_back(seconds);
+      }
+    }
+    auto medianOf = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      size_t n = v.size();
+      return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    };
+    double total = medianOf(totals);
+    outs() << format("\n%-34s %10s %7s   (medians over %zu profiled run%s)\n",
+                     "layer", "ms", "%", totals.size(),
+                     totals.size() == 1 ? "" : "s");
+    for (const std::string &label : labels) {
+      double seconds = medianOf(perLabel[label]);
       outs() << format("%-34s %10.3f %6.1f%%\n", label.c_str(), seconds * 1e3,
                        100 * seconds / total);
-    outs() << format("%-34s %10.3f\n", "total (profiled run)", total * 1e3);
+    }
+    outs() << format("%-34s %10.3f\n", "total (profiled runs)", total * 1e3);
   }
 
   if (!dumpLogits.empty())
