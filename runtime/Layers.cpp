@@ -10,6 +10,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 using namespace clusopt::runtime;
 using llvm::Error;
 using llvm::Expected;
@@ -59,10 +63,14 @@ constexpr int64_t kTaskRows = 48;
 // when `accumulate` (a row's features in several segments: heads,
 // convolution taps). Plain loops over constant trip counts, so clang keeps
 // the sums in vector registers.
-template <int64_t Rows, int64_t Width>
+// With Prefetch, it also asks for `next` (the same depth of the next
+// panel) to be brought into cache: in the late stages the weights come
+// from memory, once per GEMM, and the first row tile of a panel otherwise
+// waits on them (stage 4's fc1 ran 1.4x slower cold than warm).
+template <int64_t Rows, int64_t Width, bool Prefetch>
 [[gnu::always_inline]] inline void
 microKernelBody(const float *const *rows, const float *panel, int64_t depth,
-                bool accumulate, float *acc) {
+                bool accumulate, float *acc, const float *next) {
   const float *ar[Rows];
   for (int64_t r = 0; r < Rows; ++r)
     ar[r] = rows[r];
@@ -72,6 +80,9 @@ microKernelBody(const float *const *rows, const float *panel, int64_t depth,
       sum[r][c] = accumulate ? acc[r * Linear::kPanel + c] : 0.0f;
   for (int64_t k = 0; k < depth; ++k) {
     const float *w = panel + k * Linear::kPanel;
+    if constexpr (Prefetch)
+      for (int64_t line = 0; line < Width; line += 16)
+        __builtin_prefetch(next + k * Linear::kPanel + line, 0, 2);
     for (int64_t r = 0; r < Rows; ++r) {
       float av = ar[r][k];
       for (int64_t c = 0; c < Width; ++c)
@@ -91,10 +102,19 @@ microKernelBody(const float *const *rows, const float *panel, int64_t depth,
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 void microKernel(const float *const *rows, const float *panel, int64_t depth,
-                 bool accumulate, float *acc) {
-  microKernelBody<kMicroRows, kHalfPanel>(rows, panel, depth, accumulate, acc);
-  microKernelBody<kMicroRows, kHalfPanel>(rows, panel + kHalfPanel, depth,
-                                          accumulate, acc + kHalfPanel);
+                 bool accumulate, float *acc, const float *next) {
+  if (next) {
+    microKernelBody<kMicroRows, kHalfPanel, true>(rows, panel, depth,
+                                                  accumulate, acc, next);
+    microKernelBody<kMicroRows, kHalfPanel, true>(
+        rows, panel + kHalfPanel, depth, accumulate, acc + kHalfPanel,
+        next + kHalfPanel);
+    return;
+  }
+  microKernelBody<kMicroRows, kHalfPanel, false>(rows, panel, depth, accumulate,
+                                                 acc, nullptr);
+  microKernelBody<kMicroRows, kHalfPanel, false>(
+      rows, panel + kHalfPanel, depth, accumulate, acc + kHalfPanel, nullptr);
 }
 
 #ifdef CLUSOPT_WIDE_GEMM
@@ -103,9 +123,13 @@ void microKernel(const float *const *rows, const float *panel, int64_t depth,
 // does not.
 __attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
 wideMicroKernel(const float *const *rows, const float *panel, int64_t depth,
-                bool accumulate, float *acc) {
-  microKernelBody<kWideMicroRows, Linear::kPanel>(rows, panel, depth,
-                                                  accumulate, acc);
+                bool accumulate, float *acc, const float *next) {
+  if (next)
+    microKernelBody<kWideMicroRows, Linear::kPanel, true>(
+        rows, panel, depth, accumulate, acc, next);
+  else
+    microKernelBody<kWideMicroRows, Linear::kPanel, false>(
+        rows, panel, depth, accumulate, acc, nullptr);
 }
 
 // CLUSOPT_GEMM_NO_AVX512 picks the AVX2 kernel anyway (tests use it to
@@ -155,9 +179,97 @@ bool hasAvx512() {
   return 0.5f * v * (1.0f + erfRational(v * 0.70710678118654752f));
 }
 
-CLUSOPT_VECTOR_CLONES void geluSpan(float *v, int64_t n) {
+CLUSOPT_VECTOR_CLONES void geluSpanPortable(float *v, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     v[i] = geluExact(v[i]);
+}
+
+#ifdef CLUSOPT_WIDE_GEMM
+// The same GELU with 1/q from the reciprocal estimate and one Newton step
+// (relative error about 2^-28 from rcp14's 2^-14, and 2^-23 from AVX2's
+// 2^-12) instead of a division: the division's throughput bounded GELU,
+// which took 40% of PaCa's depthwise-convolution-plus-GELU time.
+// Intrinsics, as clang will not turn an exact division into an estimate.
+__attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
+geluSpanAvx512(float *v, int64_t n) {
+  const __m512 lo = _mm512_set1_ps(-4.0f), hi = _mm512_set1_ps(4.0f);
+  const __m512 two = _mm512_set1_ps(2.0f), one = _mm512_set1_ps(1.0f);
+  const __m512 half = _mm512_set1_ps(0.5f);
+  const __m512 invSqrt2 = _mm512_set1_ps(0.70710678118654752f);
+  for (int64_t i = 0; i < n; i += 16) {
+    __mmask16 mask =
+        n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    __m512 a = _mm512_maskz_loadu_ps(mask, v + i);
+    __m512 x = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(a, invSqrt2), lo), hi);
+    __m512 x2 = _mm512_mul_ps(x, x);
+    __m512 p = _mm512_set1_ps(-2.72614225801306e-10f);
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(2.77068142495902e-08f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-2.10102402082508e-06f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-5.69250639462346e-05f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-7.34990630326855e-04f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-2.95459980854025e-03f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-1.60960333262415e-02f));
+    __m512 q = _mm512_set1_ps(-1.45660718464996e-05f);
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-2.13374055278905e-04f));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-1.68282697438203e-03f));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-7.37332916720468e-03f));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-1.42647390514189e-02f));
+    __m512 r = _mm512_rcp14_ps(q);
+    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(q, r, two));
+    __m512 erf = _mm512_mul_ps(_mm512_mul_ps(x, p), r);
+    __m512 g = _mm512_mul_ps(_mm512_mul_ps(half, a), _mm512_add_ps(one, erf));
+    _mm512_mask_storeu_ps(v + i, mask, g);
+  }
+}
+
+__attribute__((target("arch=x86-64-v3"))) void geluSpanAvx2(float *v,
+                                                            int64_t n) {
+  const __m256 lo = _mm256_set1_ps(-4.0f), hi = _mm256_set1_ps(4.0f);
+  const __m256 two = _mm256_set1_ps(2.0f), one = _mm256_set1_ps(1.0f);
+  const __m256 half = _mm256_set1_ps(0.5f);
+  const __m256 invSqrt2 = _mm256_set1_ps(0.70710678118654752f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 a = _mm256_loadu_ps(v + i);
+    __m256 x = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(a, invSqrt2), lo), hi);
+    __m256 x2 = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_set1_ps(-2.72614225801306e-10f);
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.77068142495902e-08f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.10102402082508e-06f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-5.69250639462346e-05f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-7.34990630326855e-04f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.95459980854025e-03f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1.60960333262415e-02f));
+    __m256 q = _mm256_set1_ps(-1.45660718464996e-05f);
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-2.13374055278905e-04f));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.68282697438203e-03f));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-7.37332916720468e-03f));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.42647390514189e-02f));
+    __m256 r = _mm256_rcp_ps(q);
+    r = _mm256_mul_ps(r, _mm256_fnmadd_ps(q, r, two));
+    __m256 erf = _mm256_mul_ps(_mm256_mul_ps(x, p), r);
+    __m256 g = _mm256_mul_ps(_mm256_mul_ps(half, a), _mm256_add_ps(one, erf));
+    _mm256_storeu_ps(v + i, g);
+  }
+  for (; i < n; ++i)
+    v[i] = geluExact(v[i]);
+}
+#endif
+
+// v[i] = GELU(v[i]), in the widest form this CPU runs.
+void geluSpan(float *v, int64_t n) {
+#ifdef CLUSOPT_WIDE_GEMM
+  static const auto span = [] {
+    if (hasAvx512())
+      return &geluSpanAvx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      return &geluSpanAvx2;
+    return &geluSpanPortable;
+  }();
+  span(v, n);
+#else
+  geluSpanPortable(v, n);
+#endif
 }
 
 enum class StoreMode { Plain, Gelu, Accumulate, Residual };
@@ -181,7 +293,8 @@ CLUSOPT_VECTOR_CLONES void storeTile(const float *acc, int64_t rows,
       break;
     case StoreMode::Gelu:
       for (int64_t c = 0; c < cols; ++c)
-        d[c] = geluExact(a[c] + bias[c]);
+        d[c] = a[c] + bias[c];
+      geluSpan(d, cols);
       break;
     case StoreMode::Accumulate:
       for (int64_t c = 0; c < cols; ++c)
@@ -352,8 +465,12 @@ void Linear::run(const Io &io, int64_t rows) const {
     int64_t rowEnd = std::min(rows, (rowBlock + 1) * kTaskRows);
     // Border windows, gathered: one segment per micro-kernel row.
     std::vector<float> scratch(io.window ? step * depth : 0);
+    // Panel-major tasks bring in the next panel during their first tile.
+    const float *nextPanel = panel + in * kPanel;
     for (int64_t r0 = rowBlock * kTaskRows; r0 < rowEnd; r0 += step) {
       int64_t n = std::min(step, rowEnd - r0);
+      bool prefetchNext =
+          panelMajor && r0 == rowBlock * kTaskRows && p + 1 < panels;
       // Rows past `n` repeat the last one; their results are dropped.
       const float *start[kWideMicroRows];
       for (int64_t r = 0; r < step; ++r)
@@ -366,12 +483,14 @@ void Linear::run(const Io &io, int64_t rows) const {
                             : io.borderRow(r0 + std::min(r, n - 1), seg,
                                            scratch.data() + r * depth);
         const float *segPanel = panel + seg * depth * kPanel;
+        const float *next =
+            prefetchNext ? nextPanel + seg * depth * kPanel : nullptr;
 #ifdef CLUSOPT_WIDE_GEMM
         if (wide)
-          wideMicroKernel(src, segPanel, depth, seg > 0, acc[0]);
+          wideMicroKernel(src, segPanel, depth, seg > 0, acc[0], next);
         else
 #endif
-          microKernel(src, segPanel, depth, seg > 0, acc[0]);
+          microKernel(src, segPanel, depth, seg > 0, acc[0], next);
       }
       // Stores per run of columns inside one head of y.
       float *result[kWideMicroRows], *dst[kWideMicroRows];
@@ -715,11 +834,9 @@ depthwiseTokensRow(const float *img, float *out, int64_t oy, int64_t h,
     for (; c0 < c; ++c0)
       depthwisePixel<1>(img, dst, c, c0, w, k, iy0, kyLo, kyHi, ix0, kxLo, kxHi,
                         taps);
-    // GELU as its own loop over the pixel, still in L1: inside the tap
-    // loops' epilogue it did not vectorise.
+    // GELU as its own pass over the pixel, still in L1.
     if (gelu)
-      for (int64_t j = 0; j < c; ++j)
-        dst[j] = geluExact(dst[j]);
+      geluSpan(dst, c);
   }
 }
 
