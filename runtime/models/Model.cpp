@@ -84,9 +84,11 @@ Expected<Tensor> clusopt::runtime::callAttention(const KernelLibrary &kernels,
                                                  const Tensor &q,
                                                  const Tensor &k,
                                                  const Tensor &v) {
-  std::string entry = pickEntry(
-      kernels, llvm::formatv("attention_h{0}_d{1}", q.dim(1), q.dim(3)).str(),
-      "attention");
+  std::string headsEntry =
+      llvm::formatv("attention_h{0}_d{1}", q.dim(1), q.dim(3)).str();
+  std::string entry =
+      pickEntry(kernels, llvm::formatv("{0}_m{1}", headsEntry, k.dim(2)).str(),
+                pickEntry(kernels, headsEntry, "attention"));
   std::vector<Tensor> r;
   ASSIGN_OR_RETURN(r, kernels.call(entry, {q, k, v}));
   return std::move(r[0]);

@@ -58,8 +58,9 @@ public:
 std::string pickEntry(const KernelLibrary &kernels, const std::string &specific,
                       llvm::StringRef generic);
 
-/// softmax(Q Kᵀ / sqrt(D)) V through the library's `attention_h<H>_d<D>`
-/// entry when it has one, else its generic `attention`.
+/// softmax(Q Kᵀ / sqrt(D)) V through the library's most specific entry:
+/// `attention_h<H>_d<D>_m<M>` (M keys), else `attention_h<H>_d<D>`, else
+/// the generic `attention`.
 llvm::Expected<Tensor> callAttention(const KernelLibrary &kernels,
                                      const Tensor &q, const Tensor &k,
                                      const Tensor &v);
