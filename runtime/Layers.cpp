@@ -802,17 +802,18 @@ depthwisePixel(const float *img, float *dst, int64_t c, int64_t c0, int64_t w,
     dst[c0 + j] = acc[j];
 }
 
-// One output row (image bi's row oy) of a depthwise convolution on tokens,
-// then the shortcut and GELU, while each pixel is in L1.
-CLUSOPT_VECTOR_CLONES void
-depthwiseTokensRow(const float *img, float *out, int64_t oy, int64_t h,
-                   int64_t w, int64_t wo, int64_t c, int64_t k, int64_t s,
-                   int64_t p, const float *taps, const float *bias,
-                   bool addInput, bool gelu) {
+// Pixels [oxBegin, oxEnd) of one output row (image bi's row oy) of a
+// depthwise convolution on tokens, with the shortcut, then GELU while each
+// pixel is in L1.
+[[gnu::always_inline]] inline void
+depthwisePixels(const float *img, float *out, int64_t oy, int64_t h, int64_t w,
+                int64_t c, int64_t k, int64_t s, int64_t p, const float *taps,
+                const float *bias, bool addInput, bool gelu, int64_t oxBegin,
+                int64_t oxEnd) {
   // Taps inside the image: iy = iy0 + ky for ky in [kyLo, kyHi).
   int64_t iy0 = oy * s - p;
   int64_t kyLo = std::max<int64_t>(0, -iy0), kyHi = std::min(k, h - iy0);
-  for (int64_t ox = 0; ox < wo; ++ox) {
+  for (int64_t ox = oxBegin; ox < oxEnd; ++ox) {
     float *dst = out + ox * c;
     int64_t ix0 = ox * s - p;
     int64_t kxLo = std::max<int64_t>(0, -ix0), kxHi = std::min(k, w - ix0);
@@ -834,10 +835,78 @@ depthwiseTokensRow(const float *img, float *out, int64_t oy, int64_t h,
     for (; c0 < c; ++c0)
       depthwisePixel<1>(img, dst, c, c0, w, k, iy0, kyLo, kyHi, ix0, kxLo, kxHi,
                         taps);
-    // GELU as its own pass over the pixel, still in L1.
     if (gelu)
       geluSpan(dst, c);
   }
+}
+
+// The interior pixels [1, w - 1) of an interior output row of a 3x3,
+// stride-1, padding-1 depthwise convolution, Width channels at a time:
+// the group's 9 taps stay in registers while the row slides past, so each
+// FMA loads one input vector where the per-pixel form also loads a tap
+// (on this VM the loads set the pace). No GELU; the caller applies it.
+template <int64_t Width>
+[[gnu::always_inline]] inline void
+depthwiseInterior3x3(const float *img, float *out, int64_t oy, int64_t w,
+                     int64_t c, const float *taps, const float *bias,
+                     bool addInput) {
+  for (int64_t c0 = 0; c0 < c; c0 += Width) {
+    float t[3][3][Width], b[Width];
+    for (int64_t ky = 0; ky < 3; ++ky)
+      for (int64_t kx = 0; kx < 3; ++kx)
+        for (int64_t j = 0; j < Width; ++j)
+          t[ky][kx][j] = taps[(ky * 3 + kx) * c + c0 + j];
+    for (int64_t j = 0; j < Width; ++j)
+      b[j] = bias[c0 + j];
+    const float *above = img + ((oy - 1) * w - 1) * c + c0;
+    for (int64_t ox = 1; ox + 1 < w; ++ox) {
+      float acc[Width];
+      const float *self = img + (oy * w + ox) * c + c0;
+      for (int64_t j = 0; j < Width; ++j)
+        acc[j] = addInput ? b[j] + self[j] : b[j];
+      for (int64_t ky = 0; ky < 3; ++ky)
+        for (int64_t kx = 0; kx < 3; ++kx) {
+          const float *src = above + (ky * w + ox + kx) * c;
+          for (int64_t j = 0; j < Width; ++j)
+            acc[j] += t[ky][kx][j] * src[j];
+        }
+      for (int64_t j = 0; j < Width; ++j)
+        out[ox * c + c0 + j] = acc[j];
+    }
+  }
+}
+
+// One output row (image bi's row oy) of a depthwise convolution on tokens,
+// then the shortcut and GELU.
+CLUSOPT_VECTOR_CLONES void
+depthwiseTokensRow(const float *img, float *out, int64_t oy, int64_t h,
+                   int64_t w, int64_t wo, int64_t c, int64_t k, int64_t s,
+                   int64_t p, const float *taps, const float *bias,
+                   bool addInput, bool gelu) {
+  // The sliding form needs registers for 9 taps of a group: 16 channels
+  // with AVX-512's 32 registers, 8 with AVX2's 16.
+#ifdef CLUSOPT_WIDE_GEMM
+  static const int64_t width = hasAvx512() ? 16 : 8;
+#else
+  constexpr int64_t width = 8;
+#endif
+  bool sliding = k == 3 && s == 1 && p == 1 && oy >= 1 && oy + 1 < h &&
+                 w >= 3 && c % width == 0;
+  if (!sliding) {
+    depthwisePixels(img, out, oy, h, w, c, k, s, p, taps, bias, addInput, gelu,
+                    0, wo);
+    return;
+  }
+  depthwisePixels(img, out, oy, h, w, c, k, s, p, taps, bias, addInput, gelu, 0,
+                  1);
+  depthwisePixels(img, out, oy, h, w, c, k, s, p, taps, bias, addInput, gelu,
+                  wo - 1, wo);
+  if (width == 16)
+    depthwiseInterior3x3<16>(img, out, oy, w, c, taps, bias, addInput);
+  else
+    depthwiseInterior3x3<8>(img, out, oy, w, c, taps, bias, addInput);
+  if (gelu)
+    geluSpan(out + c, (wo - 2) * c);
 }
 
 } // namespace

@@ -383,6 +383,9 @@ int main() {
   testConv(1, 3, 3, 9, 9, 3, 2, 1, 3, false);  // strided depthwise
   // Channels that take the 64-, 16- and 1-wide depthwise paths.
   testConv(1, 83, 83, 5, 6, 3, 1, 1, 83, true);
+  // 3x3 stride 1 on a multiple of 16 channels: the interior slides with
+  // the taps in registers, the border goes per pixel.
+  testConv(2, 32, 32, 6, 7, 3, 1, 1, 32, true);
   testConv(2, 7, 5, 8, 8, 3, 2, 1, 1, false); // a transition, no bias
   // Window rows of 32 floats or more: the GEMM reads them in place
   // (implicit im2col), gathering only the windows on the border.
