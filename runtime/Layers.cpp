@@ -58,35 +58,44 @@ constexpr int64_t kMinWindowRow = 32;
 // stays in L2 while these rows stream past it.
 constexpr int64_t kTaskRows = 48;
 
-// acc[r][c] (+)= Σ_k rows[r][k] · panel[k][c] for Rows rows and Width
-// columns of a panel (row stride kPanel, as acc's), onto what acc holds
-// when `accumulate` (a row's features in several segments: heads,
-// convolution taps). Plain loops over constant trip counts, so clang keeps
-// the sums in vector registers.
-// With Prefetch, it also asks for `next` (the same depth of the next
-// panel) to be brought into cache: in the late stages the weights come
-// from memory, once per GEMM, and the first row tile of a panel otherwise
-// waits on them (stage 4's fc1 ran 1.4x slower cold than warm).
+// A micro-tile's rows of x. A row's features come in `segments` runs of
+// `depth` (one run for plain rows; one per head, or per window row of a
+// convolution): run s of row r starts at start[r] + s·stride[r] and meets
+// panel rows [s·depth, (s + 1)·depth).
+struct TileRows {
+  const float *start[kWideMicroRows];
+  int64_t stride[kWideMicroRows];
+  int64_t segments, depth;
+};
+
+// acc[r][c] = Σ_k x[r][k] · panel[k][c] for Rows rows and Width columns of
+// a panel (row stride kPanel, as acc's), over all segments with the sums
+// in registers. Plain loops over constant trip counts, so clang keeps the
+// sums in vector registers.
+// With Prefetch, it also asks for `next` (the next panel) to be brought
+// into cache: in the late stages the weights come from memory, once per
+// GEMM, and the first row tile of a panel otherwise waits on them (stage
+// 4's fc1 ran 1.4x slower cold than warm).
 template <int64_t Rows, int64_t Width, bool Prefetch>
 [[gnu::always_inline]] inline void
-microKernelBody(const float *const *rows, const float *panel, int64_t depth,
-                bool accumulate, float *acc, const float *next) {
-  const float *ar[Rows];
-  for (int64_t r = 0; r < Rows; ++r)
-    ar[r] = rows[r];
-  float sum[Rows][Width];
-  for (int64_t r = 0; r < Rows; ++r)
-    for (int64_t c = 0; c < Width; ++c)
-      sum[r][c] = accumulate ? acc[r * Linear::kPanel + c] : 0.0f;
-  for (int64_t k = 0; k < depth; ++k) {
-    const float *w = panel + k * Linear::kPanel;
-    if constexpr (Prefetch)
-      for (int64_t line = 0; line < Width; line += 16)
-        __builtin_prefetch(next + k * Linear::kPanel + line, 0, 2);
-    for (int64_t r = 0; r < Rows; ++r) {
-      float av = ar[r][k];
-      for (int64_t c = 0; c < Width; ++c)
-        sum[r][c] += av * w[c];
+microKernelBody(const TileRows &x, const float *panel, float *acc,
+                const float *next) {
+  float sum[Rows][Width] = {};
+  for (int64_t seg = 0; seg < x.segments; ++seg) {
+    const float *ar[Rows];
+    for (int64_t r = 0; r < Rows; ++r)
+      ar[r] = x.start[r] + seg * x.stride[r];
+    const float *segPanel = panel + seg * x.depth * Linear::kPanel;
+    for (int64_t k = 0; k < x.depth; ++k) {
+      const float *w = segPanel + k * Linear::kPanel;
+      if constexpr (Prefetch)
+        for (int64_t line = 0; line < Width; line += 16)
+          __builtin_prefetch(next + (w - panel) + line, 0, 2);
+      for (int64_t r = 0; r < Rows; ++r) {
+        float av = ar[r][k];
+        for (int64_t c = 0; c < Width; ++c)
+          sum[r][c] += av * w[c];
+      }
     }
   }
   for (int64_t r = 0; r < Rows; ++r)
@@ -101,20 +110,17 @@ microKernelBody(const float *const *rows, const float *panel, int64_t depth,
 #define CLUSOPT_WIDE_GEMM 1
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
-void microKernel(const float *const *rows, const float *panel, int64_t depth,
-                 bool accumulate, float *acc, const float *next) {
+void microKernel(const TileRows &x, const float *panel, float *acc,
+                 const float *next) {
   if (next) {
-    microKernelBody<kMicroRows, kHalfPanel, true>(rows, panel, depth,
-                                                  accumulate, acc, next);
+    microKernelBody<kMicroRows, kHalfPanel, true>(x, panel, acc, next);
     microKernelBody<kMicroRows, kHalfPanel, true>(
-        rows, panel + kHalfPanel, depth, accumulate, acc + kHalfPanel,
-        next + kHalfPanel);
+        x, panel + kHalfPanel, acc + kHalfPanel, next + kHalfPanel);
     return;
   }
-  microKernelBody<kMicroRows, kHalfPanel, false>(rows, panel, depth, accumulate,
-                                                 acc, nullptr);
-  microKernelBody<kMicroRows, kHalfPanel, false>(
-      rows, panel + kHalfPanel, depth, accumulate, acc + kHalfPanel, nullptr);
+  microKernelBody<kMicroRows, kHalfPanel, false>(x, panel, acc, nullptr);
+  microKernelBody<kMicroRows, kHalfPanel, false>(x, panel + kHalfPanel,
+                                                 acc + kHalfPanel, nullptr);
 }
 
 #ifdef CLUSOPT_WIDE_GEMM
@@ -122,14 +128,13 @@ void microKernel(const float *const *rows, const float *panel, int64_t depth,
 // no-prefer-256-bit lets clang use zmm registers, which x86-64-v4 alone
 // does not.
 __attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
-wideMicroKernel(const float *const *rows, const float *panel, int64_t depth,
-                bool accumulate, float *acc, const float *next) {
+wideMicroKernel(const TileRows &x, const float *panel, float *acc,
+                const float *next) {
   if (next)
-    microKernelBody<kWideMicroRows, Linear::kPanel, true>(
-        rows, panel, depth, accumulate, acc, next);
+    microKernelBody<kWideMicroRows, Linear::kPanel, true>(x, panel, acc, next);
   else
-    microKernelBody<kWideMicroRows, Linear::kPanel, false>(
-        rows, panel, depth, accumulate, acc, nullptr);
+    microKernelBody<kWideMicroRows, Linear::kPanel, false>(x, panel, acc,
+                                                           nullptr);
 }
 
 // CLUSOPT_GEMM_NO_AVX512 picks the AVX2 kernel anyway (tests use it to
@@ -379,7 +384,7 @@ struct Linear::Io {
     return xHeads == 1 ? 0 : tokens * (in / xHeads);
   }
   // Where row r's first segment starts, or null for a window that crosses
-  // the image's border (gathered per segment by borderRow).
+  // the image's border (gathered by gatherWindow).
   const float *rowStart(int64_t in, int64_t r) const {
     if (window) {
       const Window &c = *window;
@@ -394,21 +399,24 @@ struct Linear::Io {
       return x + r * in;
     return x + ((r / tokens) * xHeads * tokens + r % tokens) * (in / xHeads);
   }
-  // Window row ky of row r, zero-padded, gathered into `scratch`.
-  const float *borderRow(int64_t r, int64_t ky, float *scratch) const {
+  // Row r's whole window, zero-padded, gathered into `scratch` as k
+  // window rows of k·cin floats.
+  const float *gatherWindow(int64_t r, float *scratch) const {
     const Window &c = *window;
     int64_t pixels = c.ho * c.wo, b = r / pixels, oy = r % pixels / c.wo,
             ox = r % c.wo;
-    int64_t iy = oy * c.s - c.p + ky, ix0 = ox * c.s - c.p;
     const float *image = x + b * c.h * c.w * c.cin;
-    for (int64_t kx = 0; kx < c.k; ++kx) {
-      int64_t ix = ix0 + kx;
-      float *dst = scratch + kx * c.cin;
-      if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w)
-        std::memset(dst, 0, c.cin * sizeof(float));
-      else
-        std::memcpy(dst, image + (iy * c.w + ix) * c.cin,
-                    c.cin * sizeof(float));
+    for (int64_t ky = 0; ky < c.k; ++ky) {
+      int64_t iy = oy * c.s - c.p + ky;
+      for (int64_t kx = 0; kx < c.k; ++kx) {
+        int64_t ix = ox * c.s - c.p + kx;
+        float *dst = scratch + (ky * c.k + kx) * c.cin;
+        if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w)
+          std::memset(dst, 0, c.cin * sizeof(float));
+        else
+          std::memcpy(dst, image + (iy * c.w + ix) * c.cin,
+                      c.cin * sizeof(float));
+      }
     }
     return scratch;
   }
@@ -463,8 +471,8 @@ void Linear::run(const Io &io, int64_t rows) const {
     int64_t col0 = p * kPanel, colEnd = std::min(out, col0 + kPanel);
     const float *panelBias = bias ? bias + col0 : kNoBias;
     int64_t rowEnd = std::min(rows, (rowBlock + 1) * kTaskRows);
-    // Border windows, gathered: one segment per micro-kernel row.
-    std::vector<float> scratch(io.window ? step * depth : 0);
+    // Border windows, gathered: one window per micro-kernel row.
+    std::vector<float> scratch(io.window ? step * in : 0);
     // Panel-major tasks bring in the next panel during their first tile.
     const float *nextPanel = panel + in * kPanel;
     for (int64_t r0 = rowBlock * kTaskRows; r0 < rowEnd; r0 += step) {
@@ -472,26 +480,26 @@ void Linear::run(const Io &io, int64_t rows) const {
       bool prefetchNext =
           panelMajor && r0 == rowBlock * kTaskRows && p + 1 < panels;
       // Rows past `n` repeat the last one; their results are dropped.
-      const float *start[kWideMicroRows];
-      for (int64_t r = 0; r < step; ++r)
-        start[r] = io.rowStart(in, r0 + std::min(r, n - 1));
-      float acc[kWideMicroRows][kPanel];
-      const float *src[kWideMicroRows];
-      for (int64_t seg = 0; seg < segments; ++seg) {
-        for (int64_t r = 0; r < step; ++r)
-          src[r] = start[r] ? start[r] + seg * segmentStride
-                            : io.borderRow(r0 + std::min(r, n - 1), seg,
-                                           scratch.data() + r * depth);
-        const float *segPanel = panel + seg * depth * kPanel;
-        const float *next =
-            prefetchNext ? nextPanel + seg * depth * kPanel : nullptr;
-#ifdef CLUSOPT_WIDE_GEMM
-        if (wide)
-          wideMicroKernel(src, segPanel, depth, seg > 0, acc[0], next);
-        else
-#endif
-          microKernel(src, segPanel, depth, seg > 0, acc[0], next);
+      TileRows tile;
+      tile.segments = segments;
+      tile.depth = depth;
+      for (int64_t r = 0; r < step; ++r) {
+        int64_t row = r0 + std::min(r, n - 1);
+        tile.start[r] = io.rowStart(in, row);
+        tile.stride[r] = segmentStride;
+        if (!tile.start[r]) {
+          tile.start[r] = io.gatherWindow(row, scratch.data() + r * in);
+          tile.stride[r] = depth;
+        }
       }
+      float acc[kWideMicroRows][kPanel];
+      const float *next = prefetchNext ? nextPanel : nullptr;
+#ifdef CLUSOPT_WIDE_GEMM
+      if (wide)
+        wideMicroKernel(tile, panel, acc[0], next);
+      else
+#endif
+        microKernel(tile, panel, acc[0], next);
       // Stores per run of columns inside one head of y.
       float *result[kWideMicroRows], *dst[kWideMicroRows];
       const float *add[kWideMicroRows];
