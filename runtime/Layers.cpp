@@ -68,39 +68,92 @@ struct TileRows {
   int64_t segments, depth;
 };
 
-// acc[r][c] = Σ_k x[r][k] · panel[k][c] for Rows rows and Width columns of
-// a panel (row stride kPanel, as acc's), over all segments with the sums
-// in registers. Plain loops over constant trip counts, so clang keeps the
-// sums in vector registers.
+// Where a micro-kernel puts its tile. Direct: straight from registers to
+// dst[r] (the panel's full width), plus bias, plus add[r] when given
+// (a residual, or dst[r] itself to accumulate); that skips a round trip
+// through memory and a call per tile, which cost the shallow GEMMs
+// (depth 96) a fifth of their time. Otherwise the raw sums go to acc
+// (row stride kPanel) for storeTile.
+struct TileStore {
+  bool direct = false, withAdd = false;
+  float *dst[kWideMicroRows];
+  const float *add[kWideMicroRows];
+  const float *bias;
+  float *acc;
+};
+
+// Lanes floats as one value: clang vector types make the micro-kernel's
+// registers explicit, so its sums stay in registers whatever the epilogue
+// (left to SROA and the SLP vectoriser, a direct store epilogue spilled
+// them and came out scalar).
+template <int64_t Lanes>
+using VecOf = float __attribute__((ext_vector_type(Lanes)));
+
+template <int64_t Lanes>
+[[gnu::always_inline]] inline VecOf<Lanes> loadVec(const float *p) {
+  VecOf<Lanes> v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+template <int64_t Lanes>
+[[gnu::always_inline]] inline void storeVec(float *p, VecOf<Lanes> v) {
+  std::memcpy(p, &v, sizeof(v));
+}
+
+// x[r] · panel for Rows rows and Width columns of a panel (vectors of
+// Lanes), over all segments with the sums in registers, stored as `store`
+// says (from column `col` of the panel on).
 // With Prefetch, it also asks for `next` (the next panel) to be brought
 // into cache: in the late stages the weights come from memory, once per
 // GEMM, and the first row tile of a panel otherwise waits on them (stage
 // 4's fc1 ran 1.4x slower cold than warm).
-template <int64_t Rows, int64_t Width, bool Prefetch>
+template <int64_t Rows, int64_t Width, int64_t Lanes, bool Prefetch>
 [[gnu::always_inline]] inline void
-microKernelBody(const TileRows &x, const float *panel, float *acc,
-                const float *next) {
-  float sum[Rows][Width] = {};
+microKernelBody(const TileRows &x, const float *panel, const TileStore &store,
+                int64_t col, const float *next) {
+  using Vec = VecOf<Lanes>;
+  constexpr int64_t kVecs = Width / Lanes;
+  Vec sum[Rows][kVecs];
+  for (int64_t r = 0; r < Rows; ++r)
+    for (int64_t v = 0; v < kVecs; ++v)
+      sum[r][v] = 0.0f;
   for (int64_t seg = 0; seg < x.segments; ++seg) {
     const float *ar[Rows];
     for (int64_t r = 0; r < Rows; ++r)
       ar[r] = x.start[r] + seg * x.stride[r];
     const float *segPanel = panel + seg * x.depth * Linear::kPanel;
     for (int64_t k = 0; k < x.depth; ++k) {
-      const float *w = segPanel + k * Linear::kPanel;
+      const float *wp = segPanel + k * Linear::kPanel;
       if constexpr (Prefetch)
         for (int64_t line = 0; line < Width; line += 16)
-          __builtin_prefetch(next + (w - panel) + line, 0, 2);
+          __builtin_prefetch(next + (wp - panel) + line, 0, 2);
+      Vec w[kVecs];
+      for (int64_t v = 0; v < kVecs; ++v)
+        w[v] = loadVec<Lanes>(wp + v * Lanes);
       for (int64_t r = 0; r < Rows; ++r) {
-        float av = ar[r][k];
-        for (int64_t c = 0; c < Width; ++c)
-          sum[r][c] += av * w[c];
+        Vec a = ar[r][k];
+        for (int64_t v = 0; v < kVecs; ++v)
+          sum[r][v] += a * w[v];
       }
     }
   }
+  if (!store.direct) {
+    for (int64_t r = 0; r < Rows; ++r)
+      for (int64_t v = 0; v < kVecs; ++v)
+        storeVec<Lanes>(store.acc + r * Linear::kPanel + col + v * Lanes,
+                        sum[r][v]);
+    return;
+  }
+  // add[r] may be dst[r]: each vector is loaded before it is stored.
   for (int64_t r = 0; r < Rows; ++r)
-    for (int64_t c = 0; c < Width; ++c)
-      acc[r * Linear::kPanel + c] = sum[r][c];
+    for (int64_t v = 0; v < kVecs; ++v) {
+      int64_t c = col + v * Lanes;
+      Vec t = sum[r][v] + loadVec<Lanes>(store.bias + c);
+      if (store.withAdd)
+        t = loadVec<Lanes>(store.add[r] + c) + t;
+      storeVec<Lanes>(store.dst[r] + c, t);
+    }
 }
 
 // The 4-row kernel, a half panel at a time, cloned for AVX2+FMA and the
@@ -110,17 +163,18 @@ microKernelBody(const TileRows &x, const float *panel, float *acc,
 #define CLUSOPT_WIDE_GEMM 1
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
-void microKernel(const TileRows &x, const float *panel, float *acc,
+void microKernel(const TileRows &x, const float *panel, const TileStore &store,
                  const float *next) {
   if (next) {
-    microKernelBody<kMicroRows, kHalfPanel, true>(x, panel, acc, next);
-    microKernelBody<kMicroRows, kHalfPanel, true>(
-        x, panel + kHalfPanel, acc + kHalfPanel, next + kHalfPanel);
+    microKernelBody<kMicroRows, kHalfPanel, 8, true>(x, panel, store, 0, next);
+    microKernelBody<kMicroRows, kHalfPanel, 8, true>(
+        x, panel + kHalfPanel, store, kHalfPanel, next + kHalfPanel);
     return;
   }
-  microKernelBody<kMicroRows, kHalfPanel, false>(x, panel, acc, nullptr);
-  microKernelBody<kMicroRows, kHalfPanel, false>(x, panel + kHalfPanel,
-                                                 acc + kHalfPanel, nullptr);
+  microKernelBody<kMicroRows, kHalfPanel, 8, false>(x, panel, store, 0,
+                                                    nullptr);
+  microKernelBody<kMicroRows, kHalfPanel, 8, false>(x, panel + kHalfPanel,
+                                                    store, kHalfPanel, nullptr);
 }
 
 #ifdef CLUSOPT_WIDE_GEMM
@@ -128,13 +182,14 @@ void microKernel(const TileRows &x, const float *panel, float *acc,
 // no-prefer-256-bit lets clang use zmm registers, which x86-64-v4 alone
 // does not.
 __attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
-wideMicroKernel(const TileRows &x, const float *panel, float *acc,
+wideMicroKernel(const TileRows &x, const float *panel, const TileStore &store,
                 const float *next) {
   if (next)
-    microKernelBody<kWideMicroRows, Linear::kPanel, true>(x, panel, acc, next);
+    microKernelBody<kWideMicroRows, Linear::kPanel, 16, true>(x, panel, store,
+                                                              0, next);
   else
-    microKernelBody<kWideMicroRows, Linear::kPanel, false>(x, panel, acc,
-                                                           nullptr);
+    microKernelBody<kWideMicroRows, Linear::kPanel, 16, false>(x, panel, store,
+                                                               0, nullptr);
 }
 
 // CLUSOPT_GEMM_NO_AVX512 picks the AVX2 kernel anyway (tests use it to
@@ -471,6 +526,8 @@ void Linear::run(const Io &io, int64_t rows) const {
     int64_t col0 = p * kPanel, colEnd = std::min(out, col0 + kPanel);
     const float *panelBias = bias ? bias + col0 : kNoBias;
     int64_t rowEnd = std::min(rows, (rowBlock + 1) * kTaskRows);
+    // Where the rows past a tile's last go.
+    float junk[kPanel] = {};
     // Border windows, gathered: one window per micro-kernel row.
     std::vector<float> scratch(io.window ? step * in : 0);
     // Panel-major tasks bring in the next panel during their first tile.
@@ -492,22 +549,46 @@ void Linear::run(const Io &io, int64_t rows) const {
           tile.stride[r] = depth;
         }
       }
-      float acc[kWideMicroRows][kPanel];
       const float *next = prefetchNext ? nextPanel : nullptr;
-#ifdef CLUSOPT_WIDE_GEMM
-      if (wide)
-        wideMicroKernel(tile, panel, acc[0], next);
-      else
-#endif
-        microKernel(tile, panel, acc[0], next);
-      // Stores per run of columns inside one head of y.
-      float *result[kWideMicroRows], *dst[kWideMicroRows];
+      float *result[kWideMicroRows];
       const float *add[kWideMicroRows];
       for (int64_t r = 0; r < n; ++r) {
         result[r] = io.resultStart(out, r0 + r);
         if (io.add)
           add[r] = io.add + (r0 + r) * out;
       }
+      float acc[kWideMicroRows][kPanel];
+      TileStore store;
+      store.bias = panelBias;
+      store.acc = acc[0];
+      int64_t firstHead = col0 / headDim;
+      // Direct stores need the whole panel inside one head of y.
+      store.direct =
+          colEnd - col0 == kPanel && (colEnd - 1) / headDim == firstHead;
+      if (store.direct) {
+        store.withAdd = io.add;
+        for (int64_t r = 0; r < step; ++r) {
+          // Rows past `n` go to a scratch row.
+          store.dst[r] = r < n ? result[r] + firstHead * headStride +
+                                     (col0 - firstHead * headDim)
+                               : junk;
+          store.add[r] = io.add && r < n ? add[r] + col0 : junk;
+        }
+      }
+#ifdef CLUSOPT_WIDE_GEMM
+      if (wide)
+        wideMicroKernel(tile, panel, store, next);
+      else
+#endif
+        microKernel(tile, panel, store, next);
+      if (store.direct) {
+        if (io.gelu)
+          for (int64_t r = 0; r < n; ++r)
+            geluSpan(store.dst[r], kPanel);
+        continue;
+      }
+      // Stores per run of columns inside one head of y.
+      float *dst[kWideMicroRows];
       for (int64_t c = col0, cEnd; c < colEnd; c = cEnd) {
         int64_t head = c / headDim, within = c - head * headDim;
         cEnd = std::min(colEnd, (head + 1) * headDim);
