@@ -192,6 +192,20 @@ wideMicroKernel(const TileRows &x, const float *panel, const TileStore &store,
                                                                0, nullptr);
 }
 
+// The same on 4 rows, for a task's last tile when it has 4 rows or fewer
+// (stage 4's 49 tokens leave a 1-row tile, stage 3's 196 a 4-row one): an
+// 8-row tile would spend twice the FMAs on repeated rows.
+__attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
+wideTailKernel(const TileRows &x, const float *panel, const TileStore &store,
+               const float *next) {
+  if (next)
+    microKernelBody<kWideMicroRows / 2, Linear::kPanel, 16, true>(
+        x, panel, store, 0, next);
+  else
+    microKernelBody<kWideMicroRows / 2, Linear::kPanel, 16, false>(
+        x, panel, store, 0, nullptr);
+}
+
 // CLUSOPT_GEMM_NO_AVX512 picks the AVX2 kernel anyway (tests use it to
 // cover that path on AVX-512 machines).
 bool hasAvx512() {
@@ -576,7 +590,9 @@ void Linear::run(const Io &io, int64_t rows) const {
         }
       }
 #ifdef CLUSOPT_WIDE_GEMM
-      if (wide)
+      if (wide && n <= kWideMicroRows / 2)
+        wideTailKernel(tile, panel, store, next);
+      else if (wide)
         wideMicroKernel(tile, panel, store, next);
       else
 #endif
