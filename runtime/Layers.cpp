@@ -178,32 +178,36 @@ void microKernel(const TileRows &x, const float *panel, const TileStore &store,
 }
 
 #ifdef CLUSOPT_WIDE_GEMM
-// The 8-row kernel for AVX-512, called only where the CPU has it.
-// no-prefer-256-bit lets clang use zmm registers, which x86-64-v4 alone
-// does not.
+// The AVX-512 kernels, called only where the CPU has it: 8 rows of a full
+// panel, and narrower ones for a task's last tile when it has 4 rows or
+// fewer (stage 4's 49 tokens leave a 1-row tile, stage 3's 196 a 4-row
+// one) and for a GEMM's last panel when it has 32 or 16 columns or fewer
+// (320, 1280, 100 and 1000 outputs), which would otherwise spend FMAs on
+// repeated rows and zero columns. no-prefer-256-bit lets clang use zmm
+// registers, which x86-64-v4 alone does not.
+template <int64_t Rows, int64_t Width>
 __attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
 wideMicroKernel(const TileRows &x, const float *panel, const TileStore &store,
                 const float *next) {
   if (next)
-    microKernelBody<kWideMicroRows, Linear::kPanel, 16, true>(x, panel, store,
-                                                              0, next);
+    microKernelBody<Rows, Width, 16, true>(x, panel, store, 0, next);
   else
-    microKernelBody<kWideMicroRows, Linear::kPanel, 16, false>(x, panel, store,
-                                                               0, nullptr);
+    microKernelBody<Rows, Width, 16, false>(x, panel, store, 0, nullptr);
 }
 
-// The same on 4 rows, for a task's last tile when it has 4 rows or fewer
-// (stage 4's 49 tokens leave a 1-row tile, stage 3's 196 a 4-row one): an
-// 8-row tile would spend twice the FMAs on repeated rows.
-__attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
-wideTailKernel(const TileRows &x, const float *panel, const TileStore &store,
-               const float *next) {
-  if (next)
-    microKernelBody<kWideMicroRows / 2, Linear::kPanel, 16, true>(
-        x, panel, store, 0, next);
-  else
-    microKernelBody<kWideMicroRows / 2, Linear::kPanel, 16, false>(
-        x, panel, store, 0, nullptr);
+using WideKernel = void (*)(const TileRows &, const float *, const TileStore &,
+                            const float *);
+
+// The kernel for a tile of `rows` rows and `cols` columns.
+WideKernel pickWideKernel(int64_t rows, int64_t cols) {
+  constexpr int64_t kHalf = kWideMicroRows / 2;
+  if (rows <= kHalf)
+    return cols <= 16   ? &wideMicroKernel<kHalf, 16>
+           : cols <= 32 ? &wideMicroKernel<kHalf, 32>
+                        : &wideMicroKernel<kHalf, Linear::kPanel>;
+  return cols <= 16   ? &wideMicroKernel<kWideMicroRows, 16>
+         : cols <= 32 ? &wideMicroKernel<kWideMicroRows, 32>
+                      : &wideMicroKernel<kWideMicroRows, Linear::kPanel>;
 }
 
 // CLUSOPT_GEMM_NO_AVX512 picks the AVX2 kernel anyway (tests use it to
@@ -590,10 +594,8 @@ void Linear::run(const Io &io, int64_t rows) const {
         }
       }
 #ifdef CLUSOPT_WIDE_GEMM
-      if (wide && n <= kWideMicroRows / 2)
-        wideTailKernel(tile, panel, store, next);
-      else if (wide)
-        wideMicroKernel(tile, panel, store, next);
+      if (wide)
+        pickWideKernel(n, colEnd - col0)(tile, panel, store, next);
       else
 #endif
         microKernel(tile, panel, store, next);
