@@ -25,13 +25,16 @@ void ThreadPool::parallelFor(int64_t begin, int64_t end,
       body(i);
     return;
   }
-  // Dynamic chunks of about 1/8 of a thread's share: tasks differ in cost
+  // Dynamic chunks of about 1/4 of a thread's share: tasks differ in cost
   // (a GEMM's last, partial row block) and so do the cores of a shared VM,
-  // and a static split left one thread waiting at the barrier. Chunks come
-  // from one atomic counter rather than schedule(dynamic): libomp's
-  // dispatcher formats strings on every loop start and chunk (it showed up
-  // as 2% of a model's time in vsnprintf).
-  int64_t chunk = std::max<int64_t>(1, (end - begin) / (8 * threads));
+  // and a static split left one thread waiting at the barrier. Smaller
+  // chunks cost locality (neighbouring tasks share weight panels, rows of
+  // x, image rows): 1/8 was 4-9% slower on PaCa-tiny, and 1/16 slower
+  // still, in interleaved runs. Chunks come from one atomic counter rather
+  // than schedule(dynamic): libomp's dispatcher formats strings on every
+  // loop start and chunk (it showed up as 2% of a model's time in
+  // vsnprintf).
+  int64_t chunk = std::max<int64_t>(1, (end - begin) / (4 * threads));
   std::atomic<int64_t> next{begin};
 #pragma omp parallel
   {
