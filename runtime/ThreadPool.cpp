@@ -29,8 +29,8 @@ void ThreadPool::parallelFor(int64_t begin, int64_t end,
   // (a GEMM's last, partial row block) and so do the cores of a shared VM,
   // and a static split left one thread waiting at the barrier. Smaller
   // chunks cost locality (neighbouring tasks share weight panels, rows of
-  // x, image rows): 1/8 was 4-9% slower on PaCa-tiny, and 1/16 slower
-  // still, in interleaved runs. Chunks come from one atomic counter rather
+  // x, image rows): 1/8 was 4-9% slower on PaCa-tiny in interleaved runs,
+  // and 1/32 no faster than 1/8. Chunks come from one atomic counter rather
   // than schedule(dynamic): libomp's dispatcher formats strings on every
   // loop start and chunk (it showed up as 2% of a model's time in
   // vsnprintf).
