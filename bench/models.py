@@ -8,7 +8,9 @@ writes seeded random weights (`clusopt.models.paca.random_weights`), runs
 - clusopt: `clusopt-run --runs N` (median latency), plus `--profile` for
   the per-layer breakdown (each layer's median over N profiled runs);
 - the three in turn, for `--rounds` rounds of N runs each, so that the
-  machine's drift hits them alike; medians over all rounds;
+  machine's drift hits them alike; medians over all rounds, and the
+  median of the per-round speedups (the steadier figure on a drifting
+  VM);
 - PyTorch eager: the functional ports in `bench/paca/paca_torch.py`,
   `bench/clustr/clustr_torch.py` and `bench/cast/cast_torch.py`;
 - onnxruntime: that port exported to ONNX (TorchScript exporter, weights as
@@ -19,7 +21,7 @@ checks that the three agree on the logits, and prints medians and ratios.
 PaCa-ViT with clusters [0, 0, 0, 0] is the dense baseline (MODELS.md §4),
 as ViT-dense is for CAST-ViT.
 
-    python3 bench/models.py [--threads 2] [--runs 5] [--rounds 3]
+    python3 bench/models.py [--threads 2] [--runs 5] [--rounds 5]
         [--out bench/results]
         [--models clustr_b1,cast_vit]
 """
@@ -154,8 +156,12 @@ def interleaved(model, wpath, ipath, eager, ort_run, threads, runs, rounds):
             ms, ort_out = timed(ort_run, runs)
             ort_t.append(ms)
     med = (lambda v: float(np.median(v)) if v else None)
+    # Each round's ratio, then their median: rounds minutes apart see
+    # different machine speeds, and a ratio within one round does not.
+    per_round = (lambda peer: med([p / o for o, p in zip(ours, peer)])
+                 if ours and len(peer) == len(ours) else None)
     return (med(ours), ours_logits, note, med(eager_t), eager_out, med(ort_t),
-            ort_out)
+            ort_out, per_round(eager_t), per_round(ort_t))
 
 
 def main():
@@ -163,7 +169,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=5,
                     help="timed runs per implementation per round")
-    ap.add_argument("--rounds", type=int, default=3,
+    ap.add_argument("--rounds", type=int, default=5,
                     help="rounds of clusopt, eager, onnxruntime in turn")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     ap.add_argument("--models", default="",
@@ -192,9 +198,10 @@ def main():
             np.save(ipath, images)
             eager_fn, ort_fn, ort_note = prepare_peers(
                 torch, forward, weights, cfg, images, args.threads, tmp)
-            (ours_ms, ours, note, eager_ms, eager, ort_ms,
-             ort_out) = interleaved(model, wpath, ipath, eager_fn, ort_fn,
-                                    args.threads, args.runs, args.rounds)
+            (ours_ms, ours, note, eager_ms, eager, ort_ms, ort_out,
+             eager_rounds, ort_rounds) = interleaved(
+                 model, wpath, ipath, eager_fn, ort_fn, args.threads,
+                 args.runs, args.rounds)
             if not ort_fn:
                 ort_out = ort_note
             scale = np.abs(eager).max()
@@ -205,16 +212,20 @@ def main():
                       if ort_ms else "")
             case = f"{model} {res}x{res} B={batch}"
             print(f"\n{case}: {agree}")
-            for impl, ms in (("clusopt", ours_ms), ("torch-eager", eager_ms),
-                             ("onnxruntime", ort_ms)):
+            for impl, ms, rounds in (("clusopt", ours_ms, None),
+                                     ("torch-eager", eager_ms, eager_rounds),
+                                     ("onnxruntime", ort_ms, ort_rounds)):
                 ratio = (ms / ours_ms) if ours_ms and ms else None
                 failed = impl == "onnxruntime" and ms is None
                 print(f"  {impl:12s} " +
                       (f"{ms:9.2f} ms" if ms else
                        f"      {ort_out}" if failed else "      n/a   ") +
-                      (f"  clusopt speedup {ratio:5.2f}x" if ratio else ""))
+                      (f"  clusopt speedup {ratio:5.2f}x" if ratio else "") +
+                      (f" (per-round median {rounds:5.2f}x)" if rounds
+                       else ""))
                 rows.append(dict(model=model, resolution=res, batch=batch,
                                  impl=impl, median_ms=ms,
+                                 speedup_per_round=rounds,
                                  check=ort_out if failed else agree))
             if ours_ms and batch == 1:
                 _, _, table = clusopt_run(model, wpath, ipath, args.threads,
