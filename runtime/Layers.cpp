@@ -44,12 +44,13 @@ Error expectF32(llvm::StringRef layer, llvm::StringRef what, const Tensor &t,
 // peak). AVX-512 (32 registers): 8 rows of 3 vectors are 24
 // accumulators, with 3 weight loads and 8 broadcasts per 24 FMAs (0.46
 // loads per FMA; 6 rows of 32 columns took 0.67 and reached 86% of the
-// FMA peak in L1 against this kernel's 100%). AVX2 (16 registers): 4 rows
-// of 3 vectors per half panel, 7 loads per 12 FMAs (1.5x the 3-row,
-// 32-column kernel's speed). Panels of 48 also fit PaCa's widths (96,
+// FMA peak in L1 against this kernel's 100%). AVX2 (16 registers): 6 rows
+// of 2 vectors per third of a panel, 8 loads per 12 FMAs; 4 rows of 3
+// vectors, which loads less, left clang one register short and it spilled
+// in the loop (half the speed). Panels of 48 also fit PaCa's widths (96,
 // 192, 384, 768, 1536) exactly.
-constexpr int64_t kMicroRows = 4, kWideMicroRows = 8;
-constexpr int64_t kHalfPanel = Linear::kPanel / 2;
+constexpr int64_t kMicroRows = 6, kWideMicroRows = 8;
+constexpr int64_t kNarrowWidth = 16;
 // The shortest window row (k·cin floats) a convolution's GEMM reads in
 // place; shorter ones go through an im2col buffer, as the micro-kernel's
 // loads and stores of its accumulators per segment would dominate.
@@ -156,25 +157,23 @@ microKernelBody(const TileRows &x, const float *panel, const TileStore &store,
     }
 }
 
-// The 4-row kernel, a half panel at a time, cloned for AVX2+FMA and the
-// x86-64 baseline and picked at load time: one portable binary that still
-// uses FMA where it can.
+// The 6-row kernel, a third of a panel at a time, cloned for AVX2+FMA and
+// the x86-64 baseline and picked at load time: one portable binary that
+// still uses FMA where it can.
 #if defined(__x86_64__) && !defined(CLUSOPT_NO_TARGET_CLONES)
 #define CLUSOPT_WIDE_GEMM 1
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 void microKernel(const TileRows &x, const float *panel, const TileStore &store,
                  const float *next) {
-  if (next) {
-    microKernelBody<kMicroRows, kHalfPanel, 8, true>(x, panel, store, 0, next);
-    microKernelBody<kMicroRows, kHalfPanel, 8, true>(
-        x, panel + kHalfPanel, store, kHalfPanel, next + kHalfPanel);
-    return;
+  for (int64_t col = 0; col < Linear::kPanel; col += kNarrowWidth) {
+    if (next)
+      microKernelBody<kMicroRows, kNarrowWidth, 8, true>(x, panel + col, store,
+                                                         col, next + col);
+    else
+      microKernelBody<kMicroRows, kNarrowWidth, 8, false>(x, panel + col, store,
+                                                          col, nullptr);
   }
-  microKernelBody<kMicroRows, kHalfPanel, 8, false>(x, panel, store, 0,
-                                                    nullptr);
-  microKernelBody<kMicroRows, kHalfPanel, 8, false>(x, panel + kHalfPanel,
-                                                    store, kHalfPanel, nullptr);
 }
 
 #ifdef CLUSOPT_WIDE_GEMM
