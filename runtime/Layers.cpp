@@ -105,15 +105,13 @@ template <int64_t Lanes>
 
 // x[r] · panel for Rows rows and Width columns of a panel (vectors of
 // Lanes), over all segments with the sums in registers, stored as `store`
-// says (from column `col` of the panel on).
-// With Prefetch, it also asks for `next` (the next panel) to be brought
-// into cache: in the late stages the weights come from memory, once per
-// GEMM, and the first row tile of a panel otherwise waits on them (stage
-// 4's fc1 ran 1.4x slower cold than warm).
-template <int64_t Rows, int64_t Width, int64_t Lanes, bool Prefetch>
+// says (from column `col` of the panel on). (Prefetching the next panel
+// during a task's first tile, for the late stages whose weights come from
+// memory, was 1-3% slower overall in interleaved runs: dropped.)
+template <int64_t Rows, int64_t Width, int64_t Lanes>
 [[gnu::always_inline]] inline void
 microKernelBody(const TileRows &x, const float *panel, const TileStore &store,
-                int64_t col, const float *next) {
+                int64_t col) {
   using Vec = VecOf<Lanes>;
   constexpr int64_t kVecs = Width / Lanes;
   Vec sum[Rows][kVecs];
@@ -127,9 +125,6 @@ microKernelBody(const TileRows &x, const float *panel, const TileStore &store,
     const float *segPanel = panel + seg * x.depth * Linear::kPanel;
     for (int64_t k = 0; k < x.depth; ++k) {
       const float *wp = segPanel + k * Linear::kPanel;
-      if constexpr (Prefetch)
-        for (int64_t line = 0; line < Width; line += 16)
-          __builtin_prefetch(next + (wp - panel) + line, 0, 2);
       Vec w[kVecs];
       for (int64_t v = 0; v < kVecs; ++v)
         w[v] = loadVec<Lanes>(wp + v * Lanes);
@@ -165,16 +160,10 @@ microKernelBody(const TileRows &x, const float *panel, const TileStore &store,
 #define CLUSOPT_WIDE_GEMM 1
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
-void microKernel(const TileRows &x, const float *panel, const TileStore &store,
-                 const float *next) {
-  for (int64_t col = 0; col < Linear::kPanel; col += kNarrowWidth) {
-    if (next)
-      microKernelBody<kMicroRows, kNarrowWidth, 8, true>(x, panel + col, store,
-                                                         col, next + col);
-    else
-      microKernelBody<kMicroRows, kNarrowWidth, 8, false>(x, panel + col, store,
-                                                          col, nullptr);
-  }
+void microKernel(const TileRows &x, const float *panel,
+                 const TileStore &store) {
+  for (int64_t col = 0; col < Linear::kPanel; col += kNarrowWidth)
+    microKernelBody<kMicroRows, kNarrowWidth, 8>(x, panel + col, store, col);
 }
 
 #ifdef CLUSOPT_WIDE_GEMM
@@ -187,16 +176,11 @@ void microKernel(const TileRows &x, const float *panel, const TileStore &store,
 // registers, which x86-64-v4 alone does not.
 template <int64_t Rows, int64_t Width>
 __attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
-wideMicroKernel(const TileRows &x, const float *panel, const TileStore &store,
-                const float *next) {
-  if (next)
-    microKernelBody<Rows, Width, 16, true>(x, panel, store, 0, next);
-  else
-    microKernelBody<Rows, Width, 16, false>(x, panel, store, 0, nullptr);
+wideMicroKernel(const TileRows &x, const float *panel, const TileStore &store) {
+  microKernelBody<Rows, Width, 16>(x, panel, store, 0);
 }
 
-using WideKernel = void (*)(const TileRows &, const float *, const TileStore &,
-                            const float *);
+using WideKernel = void (*)(const TileRows &, const float *, const TileStore &);
 
 // The kernel for a tile of `rows` rows and `cols` columns.
 WideKernel pickWideKernel(int64_t rows, int64_t cols) {
@@ -522,12 +506,8 @@ void Linear::run(const Io &io, int64_t rows) const {
     float junk[kPanel] = {};
     // Border windows, gathered: one window per micro-kernel row.
     std::vector<float> scratch(io.window ? step * in : 0);
-    // Panel-major tasks bring in the next panel during their first tile.
-    const float *nextPanel = panel + in * kPanel;
     for (int64_t r0 = rowBlock * kTaskRows; r0 < rowEnd; r0 += step) {
       int64_t n = std::min(step, rowEnd - r0);
-      bool prefetchNext =
-          panelMajor && r0 == rowBlock * kTaskRows && p + 1 < panels;
       // Rows past `n` repeat the last one; their results are dropped.
       TileRows tile;
       tile.segments = segments;
@@ -541,7 +521,6 @@ void Linear::run(const Io &io, int64_t rows) const {
           tile.stride[r] = depth;
         }
       }
-      const float *next = prefetchNext ? nextPanel : nullptr;
       float *result[kWideMicroRows];
       const float *add[kWideMicroRows];
       for (int64_t r = 0; r < n; ++r) {
@@ -569,10 +548,10 @@ void Linear::run(const Io &io, int64_t rows) const {
       }
 #ifdef CLUSOPT_WIDE_GEMM
       if (wide)
-        pickWideKernel(n, colEnd - col0)(tile, panel, store, next);
+        pickWideKernel(n, colEnd - col0)(tile, panel, store);
       else
 #endif
-        microKernel(tile, panel, store, next);
+        microKernel(tile, panel, store);
       if (store.direct) {
         if (io.gelu)
           for (int64_t r = 0; r < n; ++r)
