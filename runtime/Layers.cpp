@@ -407,7 +407,7 @@ struct Linear::Io {
   };
   std::optional<Window> window;
 
-  int64_t segments(int64_t in) const { return window ? window->k : xHeads; }
+  int64_t segments() const { return window ? window->k : xHeads; }
   // Distance from one segment of a row to the next.
   int64_t segmentStride(int64_t in) const {
     if (window)
@@ -478,7 +478,7 @@ void Linear::run(const Io &io, int64_t rows) const {
   static const float kNoBias[kPanel] = {};
   const float *bias = bias_ ? bias_->data<float>() : nullptr;
   int64_t in = in_, out = out_;
-  int64_t segments = io.segments(in), depth = in / segments;
+  int64_t segments = io.segments(), depth = in / segments;
   int64_t segmentStride = io.segmentStride(in);
   // Split results: head h of a row sits h·headStride after its first.
   int64_t headDim = out / io.yHeads, headStride = io.tokens * headDim;
@@ -495,6 +495,11 @@ void Linear::run(const Io &io, int64_t rows) const {
   // that late stages read each weight panel from memory once per GEMM
   // instead of once per row block.
   bool panelMajor = out > rows;
+  // The epilogue of tiles that storeTile stores.
+  StoreMode mode = io.add && io.add == io.y ? StoreMode::Accumulate
+                   : io.add                 ? StoreMode::Residual
+                   : io.gelu                ? StoreMode::Gelu
+                                            : StoreMode::Plain;
   ThreadPool::parallelFor(0, rowTasks * panels, [&](int64_t task) {
     int64_t p = panelMajor ? task / rowTasks : task % panels;
     int64_t rowBlock = panelMajor ? task % rowTasks : task / panels;
@@ -502,6 +507,10 @@ void Linear::run(const Io &io, int64_t rows) const {
     int64_t col0 = p * kPanel, colEnd = std::min(out, col0 + kPanel);
     const float *panelBias = bias ? bias + col0 : kNoBias;
     int64_t rowEnd = std::min(rows, (rowBlock + 1) * kTaskRows);
+    // Direct stores need the whole panel inside one head of y.
+    int64_t firstHead = col0 / headDim;
+    bool direct =
+        colEnd - col0 == kPanel && (colEnd - 1) / headDim == firstHead;
     // Where the rows past a tile's last go.
     float junk[kPanel] = {};
     // Border windows, gathered: one window per micro-kernel row.
@@ -532,11 +541,8 @@ void Linear::run(const Io &io, int64_t rows) const {
       TileStore store;
       store.bias = panelBias;
       store.acc = acc[0];
-      int64_t firstHead = col0 / headDim;
-      // Direct stores need the whole panel inside one head of y.
-      store.direct =
-          colEnd - col0 == kPanel && (colEnd - 1) / headDim == firstHead;
-      if (store.direct) {
+      store.direct = direct;
+      if (direct) {
         store.withAdd = io.add;
         for (int64_t r = 0; r < step; ++r) {
           // Rows past `n` go to a scratch row.
@@ -565,10 +571,6 @@ void Linear::run(const Io &io, int64_t rows) const {
         cEnd = std::min(colEnd, (head + 1) * headDim);
         for (int64_t r = 0; r < n; ++r)
           dst[r] = result[r] + head * headStride + within;
-        StoreMode mode = io.add == io.y && io.add ? StoreMode::Accumulate
-                         : io.add                 ? StoreMode::Residual
-                         : io.gelu                ? StoreMode::Gelu
-                                                  : StoreMode::Plain;
         storeTile(acc[0] + (c - col0), n, cEnd - c, panelBias + (c - col0), dst,
                   add, c, mode);
       }
@@ -1006,9 +1008,10 @@ Expected<Tensor> Conv2d::onTokens(const Tensor &x, int64_t h, int64_t w,
     io.y = y->data<float>();
     io.gelu = gelu;
     Tensor cols;
-    if ((k != 1 || s != 1 || p != 0) && k * cin_ >= kMinWindowRow) {
+    bool pointwise = k == 1 && s == 1 && p == 0;
+    if (!pointwise && k * cin_ >= kMinWindowRow) {
       io.window = Linear::Io::Window{h, w, cin_, k, s, p, ho, wo};
-    } else if (k != 1 || s != 1 || p != 0) {
+    } else if (!pointwise) {
       int64_t depth = k * k * cin_;
       auto buffer = Tensor::empty(DType::F32, {b * ho * wo, depth});
       if (!buffer)

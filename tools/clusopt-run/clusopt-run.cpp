@@ -349,6 +349,13 @@ static Expected<Tensor> loadImages(const Model &model) {
   return t;
 }
 
+/// The median of `v` (not empty).
+static double medianOf(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
 #ifdef __GLIBC__
@@ -476,10 +483,7 @@ int main(int argc, char **argv) {
       return fail(toString(logits.takeError()));
   }
   std::sort(times.begin(), times.end());
-  double median =
-      times.size() % 2
-          ? times[times.size() / 2]
-          : (times[times.size() / 2 - 1] + times[times.size() / 2]) / 2;
+  double median = medianOf(times);
 
   int64_t b = logits->dim(0), classes = logits->dim(1);
   const float *l = logits->data<float>();
@@ -538,11 +542,6 @@ int main(int argc, char **argv) {
         it->second.push_back(seconds);
       }
     }
-    auto medianOf = [](std::vector<double> v) {
-      std::sort(v.begin(), v.end());
-      size_t n = v.size();
-      return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-    };
     double total = medianOf(totals);
     outs() << format("\n%-34s %10s %7s   (medians over %zu profiled run%s)\n",
                      "layer", "ms", "%", totals.size(),
