@@ -60,6 +60,37 @@ constexpr int64_t kMinWindowRow = 32;
 // stays in L2 while these rows stream past it.
 constexpr int64_t kTaskRows = 48;
 
+// Output pixel (oy, ox)'s k×k window of an NHWC image `img` (h × w × cin)
+// at stride s and padding p, zero-padded, into dst as k window rows of
+// k·cin floats: the columns (ky, kx, cin) of im2col on tokens. Away from
+// the left and right edges a window row is one copy of k neighbouring
+// pixels.
+void gatherWindow(const float *img, float *dst, int64_t oy, int64_t ox,
+                  int64_t h, int64_t w, int64_t cin, int64_t k, int64_t s,
+                  int64_t p) {
+  int64_t ix0 = ox * s - p;
+  bool inside = ix0 >= 0 && ix0 + k <= w;
+  for (int64_t ky = 0; ky < k; ++ky, dst += k * cin) {
+    int64_t iy = oy * s + ky - p;
+    if (iy < 0 || iy >= h) {
+      std::memset(dst, 0, k * cin * sizeof(float));
+      continue;
+    }
+    const float *row = img + iy * w * cin;
+    if (inside) {
+      std::memcpy(dst, row + ix0 * cin, k * cin * sizeof(float));
+      continue;
+    }
+    for (int64_t kx = 0; kx < k; ++kx) {
+      int64_t ix = ix0 + kx;
+      if (ix < 0 || ix >= w)
+        std::memset(dst + kx * cin, 0, cin * sizeof(float));
+      else
+        std::memcpy(dst + kx * cin, row + ix * cin, cin * sizeof(float));
+    }
+  }
+}
+
 // A micro-tile's rows of x. A row's features come in `segments` runs of
 // `depth` (one run for plain rows; one per head, or per window row of a
 // convolution): run s of row r starts at start[r] + s·stride[r] and meets
@@ -430,25 +461,12 @@ struct Linear::Io {
       return x + r * in;
     return x + ((r / tokens) * xHeads * tokens + r % tokens) * (in / xHeads);
   }
-  // Row r's whole window, zero-padded, gathered into `scratch` as k
-  // window rows of k·cin floats.
+  // Row r's whole window, zero-padded, gathered into `scratch`.
   const float *gatherWindow(int64_t r, float *scratch) const {
     const Window &c = *window;
-    int64_t pixels = c.ho * c.wo, b = r / pixels, oy = r % pixels / c.wo,
-            ox = r % c.wo;
-    const float *image = x + b * c.h * c.w * c.cin;
-    for (int64_t ky = 0; ky < c.k; ++ky) {
-      int64_t iy = oy * c.s - c.p + ky;
-      for (int64_t kx = 0; kx < c.k; ++kx) {
-        int64_t ix = ox * c.s - c.p + kx;
-        float *dst = scratch + (ky * c.k + kx) * c.cin;
-        if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w)
-          std::memset(dst, 0, c.cin * sizeof(float));
-        else
-          std::memcpy(dst, image + (iy * c.w + ix) * c.cin,
-                      c.cin * sizeof(float));
-      }
-    }
+    int64_t pixels = c.ho * c.wo;
+    ::gatherWindow(x + r / pixels * c.h * c.w * c.cin, scratch,
+                   r % pixels / c.wo, r % c.wo, c.h, c.w, c.cin, c.k, c.s, c.p);
     return scratch;
   }
   // Where row r's results start in y (its first head's, when split).
@@ -808,37 +826,6 @@ Expected<Tensor> Conv2d::operator()(const Tensor &x) const {
 
 namespace {
 
-// im2col on tokens for one output row (image bi, row oy): column order
-// (ky, kx, cin). The k taps of one ky are k neighbouring pixels, so away
-// from the image's left and right edges they are one copy of k·cin floats.
-void im2colTokensRow(const float *img, float *dst, int64_t oy, int64_t h,
-                     int64_t w, int64_t wo, int64_t cin, int64_t k, int64_t s,
-                     int64_t p) {
-  for (int64_t ox = 0; ox < wo; ++ox) {
-    int64_t ix0 = ox * s - p;
-    bool inside = ix0 >= 0 && ix0 + k <= w;
-    for (int64_t ky = 0; ky < k; ++ky, dst += k * cin) {
-      int64_t iy = oy * s + ky - p;
-      if (iy < 0 || iy >= h) {
-        std::memset(dst, 0, k * cin * sizeof(float));
-        continue;
-      }
-      const float *row = img + iy * w * cin;
-      if (inside) {
-        std::memcpy(dst, row + ix0 * cin, k * cin * sizeof(float));
-        continue;
-      }
-      for (int64_t kx = 0; kx < k; ++kx) {
-        int64_t ix = ix0 + kx;
-        if (ix < 0 || ix >= w)
-          std::memset(dst + kx * cin, 0, cin * sizeof(float));
-        else
-          std::memcpy(dst + kx * cin, row + ix * cin, cin * sizeof(float));
-      }
-    }
-  }
-}
-
 // One depthwise output pixel over channels [c0, c0 + Width), taps
 // [kyLo, kyHi) x [kxLo, kxHi) (the ones inside the image), accumulated in
 // registers onto what dst holds (bias, shortcut) before one store.
@@ -1020,8 +1007,9 @@ Expected<Tensor> Conv2d::onTokens(const Tensor &x, int64_t h, int64_t w,
       float *col = cols.data<float>();
       ThreadPool::parallelFor(0, b * ho, [&](int64_t row) {
         int64_t bi = row / ho, oy = row % ho;
-        im2colTokensRow(in + bi * h * w * cin_, col + row * wo * depth, oy, h,
-                        w, wo, cin_, k, s, p);
+        for (int64_t ox = 0; ox < wo; ++ox)
+          gatherWindow(in + bi * h * w * cin_, col + (row * wo + ox) * depth,
+                       oy, ox, h, w, cin_, k, s, p);
       });
       io.x = cols.data<float>();
     }
