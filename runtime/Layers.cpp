@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -925,6 +926,77 @@ depthwiseInterior3x3(const float *img, float *out, int64_t oy, int64_t w,
   }
 }
 
+// The interior pixels [p, w - p) of an interior output row of a K×K,
+// stride-1, padding-p (p = K / 2) depthwise convolution, Width channels
+// and Block pixels at a time: per kernel row, the Block + K - 1 input
+// vectors the block needs are loaded once and each tap once, for K·Block
+// FMAs (the per-pixel form loads a tap and an input per FMA: the
+// clustering net's 7x7 ran at a third of the speed). The Block sums and
+// the inputs must fit the register file. No GELU; the caller applies it.
+// Sums of pixels [ox, ox + Pixels), channels [c0, c0 + Width), of an
+// interior row: a function, not a lambda, so that it inlines into each
+// target clone (a lambda kept the baseline's SSE2 and spilled).
+template <int64_t K, int64_t Pixels, int64_t Width>
+[[gnu::always_inline]] inline void
+depthwiseSlidingPixels(const float *img, float *out, int64_t oy, int64_t ox,
+                       int64_t w, int64_t c, int64_t c0, const float *taps,
+                       const float *bias, bool addInput) {
+  using Vec = VecOf<Width>;
+  constexpr int64_t kPad = K / 2;
+  Vec b = loadVec<Width>(bias + c0), acc[Pixels];
+  for (int64_t i = 0; i < Pixels; ++i)
+    acc[i] =
+        addInput ? b + loadVec<Width>(img + (oy * w + ox + i) * c + c0) : b;
+  for (int64_t ky = 0; ky < K; ++ky) {
+    const float *row = img + ((oy - kPad + ky) * w + ox - kPad) * c + c0;
+    Vec in[Pixels + K - 1];
+    for (int64_t i = 0; i < Pixels + K - 1; ++i)
+      in[i] = loadVec<Width>(row + i * c);
+    for (int64_t kx = 0; kx < K; ++kx) {
+      Vec t = loadVec<Width>(taps + (ky * K + kx) * c + c0);
+      for (int64_t i = 0; i < Pixels; ++i)
+        acc[i] += t * in[i + kx];
+    }
+  }
+  for (int64_t i = 0; i < Pixels; ++i)
+    storeVec<Width>(out + (ox + i) * c + c0, acc[i]);
+}
+
+// The interior pixels [p, w - p) of an interior output row of a K×K,
+// stride-1, padding-p (p = K / 2) depthwise convolution, Width channels
+// and Block pixels at a time: per kernel row, the Block + K - 1 input
+// vectors the block needs are loaded once and each tap once, for K·Block
+// FMAs (the per-pixel form loads a tap and an input per FMA). The Block
+// sums and the inputs must fit the register file. No GELU; the caller
+// applies it.
+template <int64_t K, int64_t Block, int64_t Width>
+[[gnu::always_inline]] inline void
+depthwiseInteriorSliding(const float *img, float *out, int64_t oy, int64_t w,
+                         int64_t c, const float *taps, const float *bias,
+                         bool addInput) {
+  constexpr int64_t kPad = K / 2;
+  for (int64_t c0 = 0; c0 < c; c0 += Width) {
+    int64_t ox = kPad;
+    for (; ox + Block <= w - kPad; ox += Block)
+      depthwiseSlidingPixels<K, Block, Width>(img, out, oy, ox, w, c, c0, taps,
+                                              bias, addInput);
+    for (; ox < w - kPad; ++ox)
+      depthwiseSlidingPixels<K, 1, Width>(img, out, oy, ox, w, c, c0, taps,
+                                          bias, addInput);
+  }
+}
+
+#ifdef CLUSOPT_WIDE_GEMM
+// 7x7 with AVX-512: 8 sums and 14 inputs of 16 lanes need zmm registers,
+// which the x86-64-v4 clone (preferring 256 bits) would split and spill.
+__attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
+depthwiseInterior7x7Wide(const float *img, float *out, int64_t oy, int64_t w,
+                         int64_t c, const float *taps, const float *bias,
+                         bool addInput) {
+  depthwiseInteriorSliding<7, 8, 16>(img, out, oy, w, c, taps, bias, addInput);
+}
+#endif
+
 // One output row (image bi's row oy) of a depthwise convolution on tokens,
 // then the shortcut and GELU.
 CLUSOPT_VECTOR_CLONES void
@@ -939,23 +1011,32 @@ depthwiseTokensRow(const float *img, float *out, int64_t oy, int64_t h,
 #else
   constexpr int64_t width = 8;
 #endif
-  bool sliding = k == 3 && s == 1 && p == 1 && oy >= 1 && oy + 1 < h &&
-                 w >= 3 && c % width == 0;
+  // 3x3 (the MLP's) and 7x7 (the clustering net's), stride 1, same
+  // padding, on rows whose whole window is inside the image.
+  bool sliding = (k == 3 || k == 7) && s == 1 && p == k / 2 && oy >= p &&
+                 oy + p < h && w >= k && c % width == 0;
   if (!sliding) {
     depthwisePixels(img, out, oy, h, w, c, k, s, p, taps, bias, addInput, gelu,
                     0, wo);
     return;
   }
   depthwisePixels(img, out, oy, h, w, c, k, s, p, taps, bias, addInput, gelu, 0,
-                  1);
+                  p);
   depthwisePixels(img, out, oy, h, w, c, k, s, p, taps, bias, addInput, gelu,
-                  wo - 1, wo);
-  if (width == 16)
+                  wo - p, wo);
+  // Registers: 7x7 keeps Block sums and Block + 6 inputs.
+  if (k == 3 && width == 16)
     depthwiseInterior3x3<16>(img, out, oy, w, c, taps, bias, addInput);
-  else
+  else if (k == 3)
     depthwiseInterior3x3<8>(img, out, oy, w, c, taps, bias, addInput);
+#ifdef CLUSOPT_WIDE_GEMM
+  else if (width == 16)
+    depthwiseInterior7x7Wide(img, out, oy, w, c, taps, bias, addInput);
+#endif
+  else
+    depthwiseInteriorSliding<7, 4, 8>(img, out, oy, w, c, taps, bias, addInput);
   if (gelu)
-    geluSpan(out + c, (wo - 2) * c);
+    geluSpan(out + p * c, (wo - 2 * p) * c);
 }
 
 } // namespace
@@ -1227,6 +1308,55 @@ Error clusopt::runtime::addInPlace(Tensor &x, const Tensor &y) {
 // Layout changes
 //===----------------------------------------------------------------------===//
 
+namespace {
+
+// Columns of an 8x8 block as rows: rows of src at stride ldSrc, of dst at
+// ldDst. Three rounds of shuffles that clang maps to unpck/shufps/vperm2f128
+// (the scalar loop moved a float per cycle: the clustering logits' transpose
+// took 0.5 ms).
+[[gnu::always_inline]] inline void transpose8x8(const float *src, int64_t ldSrc,
+                                                float *dst, int64_t ldDst) {
+  using Vec = VecOf<8>;
+  Vec r[8], t[8], u[8];
+  for (int64_t i = 0; i < 8; ++i)
+    r[i] = loadVec<8>(src + i * ldSrc);
+  for (int64_t i = 0; i < 8; i += 2) {
+    t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[i + 1] =
+        __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (int64_t i = 0; i < 8; i += 4)
+    for (int64_t j = 0; j < 2; ++j) {
+      u[i + 2 * j] = __builtin_shufflevector(t[i + j], t[i + j + 2], 0, 1, 8, 9,
+                                             4, 5, 12, 13);
+      u[i + 2 * j + 1] = __builtin_shufflevector(t[i + j], t[i + j + 2], 2, 3,
+                                                 10, 11, 6, 7, 14, 15);
+    }
+  for (int64_t j = 0; j < 4; ++j) {
+    storeVec<8>(dst + j * ldDst, __builtin_shufflevector(u[j], u[j + 4], 0, 1,
+                                                         2, 3, 8, 9, 10, 11));
+    storeVec<8>(
+        dst + (j + 4) * ldDst,
+        __builtin_shufflevector(u[j], u[j + 4], 4, 5, 6, 7, 12, 13, 14, 15));
+  }
+}
+
+// Rows [i0, i1) by columns [j0, j1) of in [R, C] into out [C, R]: 8x8
+// blocks, then single floats at the ragged edges.
+CLUSOPT_VECTOR_CLONES void transposeTile(const float *in, float *out, int64_t r,
+                                         int64_t c, int64_t i0, int64_t i1,
+                                         int64_t j0, int64_t j1) {
+  int64_t iFull = i0 + (i1 - i0) / 8 * 8, jFull = j0 + (j1 - j0) / 8 * 8;
+  for (int64_t i = i0; i < iFull; i += 8)
+    for (int64_t j = j0; j < jFull; j += 8)
+      transpose8x8(in + i * c + j, c, out + j * r + i, r);
+  for (int64_t i = i0; i < i1; ++i)
+    for (int64_t j = i < iFull ? jFull : j0; j < j1; ++j)
+      out[j * r + i] = in[i * c + j];
+}
+
+} // namespace
+
 // out[b][j][i] = in[b][i][j] for in [B, R, C], in 32x32 tiles.
 static Expected<Tensor> transposeBatched(const Tensor &x, int64_t b, int64_t r,
                                          int64_t c,
@@ -1241,11 +1371,8 @@ static Expected<Tensor> transposeBatched(const Tensor &x, int64_t b, int64_t r,
   ThreadPool::parallelFor(0, b * rt * ct, [&](int64_t task) {
     int64_t bi = task / (rt * ct), i0 = (task / ct) % rt * kTile,
             j0 = task % ct * kTile;
-    const float *src = in + bi * r * c;
-    float *dst = out + bi * r * c;
-    for (int64_t i = i0; i < std::min(r, i0 + kTile); ++i)
-      for (int64_t j = j0; j < std::min(c, j0 + kTile); ++j)
-        dst[j * r + i] = src[i * c + j];
+    transposeTile(in + bi * r * c, out + bi * r * c, r, c, i0,
+                  std::min(r, i0 + kTile), j0, std::min(c, j0 + kTile));
   });
   return y;
 }

@@ -293,6 +293,18 @@ static void testLayouts() {
   std::vector<double> same(img.data<float>(),
                            img.data<float>() + img.numElements());
   compare("tokens_to_image", back, same, 0);
+  // The clustering logits' transpose: full 8x8 blocks, ragged rows and
+  // columns, more than one 32x32 tile each way.
+  Tensor logits = randomTensor({2, 70, 44});
+  Tensor logitsT = checkOk(transposeLast(logits), "transpose");
+  CHECK(logitsT.dim(0) == 2 && logitsT.dim(1) == 44 && logitsT.dim(2) == 70);
+  std::vector<double> wantT(logits.numElements());
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t i = 0; i < 70; ++i)
+      for (int64_t j = 0; j < 44; ++j)
+        wantT[(b * 44 + j) * 70 + i] =
+            logits.data<float>()[(b * 70 + i) * 44 + j];
+  compare("transpose_last", logitsT, wantT, 0);
 
   Tensor x = randomTensor({2, 3, 12});
   Tensor heads = checkOk(splitHeads(x, 4), "split");
@@ -386,6 +398,9 @@ int main() {
   // 3x3 stride 1 on a multiple of 16 channels: the interior slides with
   // the taps in registers, the border goes per pixel.
   testConv(2, 32, 32, 6, 7, 3, 1, 1, 32, true);
+  // 7x7 likewise, sliding 8 (AVX-512) or 4 (AVX2) pixels at a time: 13
+  // interior columns leave a partial block.
+  testConv(1, 32, 32, 9, 19, 7, 1, 3, 32, true);
   testConv(2, 7, 5, 8, 8, 3, 2, 1, 1, false); // a transition, no bias
   // Window rows of 32 floats or more: the GEMM reads them in place
   // (implicit im2col), gathering only the windows on the border.
