@@ -926,13 +926,6 @@ depthwiseInterior3x3(const float *img, float *out, int64_t oy, int64_t w,
   }
 }
 
-// The interior pixels [p, w - p) of an interior output row of a K×K,
-// stride-1, padding-p (p = K / 2) depthwise convolution, Width channels
-// and Block pixels at a time: per kernel row, the Block + K - 1 input
-// vectors the block needs are loaded once and each tap once, for K·Block
-// FMAs (the per-pixel form loads a tap and an input per FMA: the
-// clustering net's 7x7 ran at a third of the speed). The Block sums and
-// the inputs must fit the register file. No GELU; the caller applies it.
 // Sums of pixels [ox, ox + Pixels), channels [c0, c0 + Width), of an
 // interior row: a function, not a lambda, so that it inlines into each
 // target clone (a lambda kept the baseline's SSE2 and spilled).
@@ -1024,7 +1017,8 @@ depthwiseTokensRow(const float *img, float *out, int64_t oy, int64_t h,
                   p);
   depthwisePixels(img, out, oy, h, w, c, k, s, p, taps, bias, addInput, gelu,
                   wo - p, wo);
-  // Registers: 7x7 keeps Block sums and Block + 6 inputs.
+  // 3x3 keeps its 9 taps in registers: the 7x7 form (inputs in registers,
+  // taps loaded) ran 12% slower on a 56x56x384 stage-1 image.
   if (k == 3 && width == 16)
     depthwiseInterior3x3<16>(img, out, oy, w, c, taps, bias, addInput);
   else if (k == 3)
