@@ -87,56 +87,79 @@ void zeroRows(KernelBuilder &k, Value buf, int64_t rows, Value widthPad) {
   });
 }
 
+/// a > b ? a : b, the form x86's vmaxps computes: with arith.maximumf's
+/// NaN checks, the per-row max of the online softmax was a long serial
+/// chain of compares and blends (6% of attention's time). The max only
+/// stabilises the exps that follow, so it may drop a NaN: the NaN still
+/// reaches the result through its own exp.
+Value maxForExp(KernelBuilder &k, Value a, Value b) {
+  return k.select(k.cmpf(arith::CmpFPredicate::OGT, a, b), a, b);
+}
+
 /// The largest lane of the vectors at(j) for j = 0, width, ... < len
-/// (-inf when there are none).
+/// (-inf when there are none), by maxForExp, reduced as a shuffle tree.
 Value maxOverVectors(KernelBuilder &k, Value len,
                      function_ref<Value(Value)> at) {
-  return k.reduce(CombiningKind::MAXIMUMF,
-                  k.loop(k.idx(0), len, k.idx(k.width), {k.splat(-kInf)},
-                         [&](Value j, ValueRange a) -> SmallVector<Value> {
-                           return {k.maxf(a[0], at(j))};
-                         })[0]);
+  Value lanes = k.loop(k.idx(0), len, k.idx(k.width), {k.splat(-kInf)},
+                       [&](Value j, ValueRange a) -> SmallVector<Value> {
+                         return {maxForExp(k, a[0], at(j))};
+                       })[0];
+  for (int64_t half = k.width / 2; half >= 1; half /= 2) {
+    SmallVector<int64_t> mask;
+    for (int64_t i = 0; i < k.width; ++i)
+      mask.push_back((i + half) % k.width);
+    lanes = maxForExp(
+        k, lanes, vector::ShuffleOp::create(k.b, k.loc, lanes, lanes, mask));
+  }
+  return vector::ExtractOp::create(k.b, k.loc, lanes, ArrayRef<int64_t>{0});
 }
 
 /// Σ over the lanes of exp(at(j) − max) for the same vectors; `store(j, e)`,
-/// when given, keeps each exp vector (the softmax numerators).
+/// when given, keeps each exp vector (the softmax numerators). The lanes
+/// are summed as a tree (reassoc): the ordered reduction was a chain of 16
+/// dependent scalar adds per row and tile.
 Value sumExpOverVectors(KernelBuilder &k, Value len, Value max,
                         function_ref<Value(Value)> at,
                         function_ref<void(Value, Value)> store = nullptr) {
   Value maxVec = k.splat(max);
-  return k.reduce(CombiningKind::ADD,
-                  k.loop(k.idx(0), len, k.idx(k.width), {k.splat(0.0)},
-                         [&](Value j, ValueRange a) -> SmallVector<Value> {
-                           Value e = k.exp(k.subf(at(j), maxVec));
-                           if (store)
-                             store(j, e);
-                           return {k.addf(a[0], e)};
-                         })[0]);
+  Value lanes = k.loop(k.idx(0), len, k.idx(k.width), {k.splat(0.0)},
+                       [&](Value j, ValueRange a) -> SmallVector<Value> {
+                         Value e = k.exp(k.subf(at(j), maxVec));
+                         if (store)
+                           store(j, e);
+                         return {k.addf(a[0], e)};
+                       })[0];
+  auto sum = vector::ReductionOp::create(k.b, k.loc, CombiningKind::ADD, lanes);
+  sum.setFastmath(arith::FastMathFlags::reassoc);
+  return sum;
 }
+
+/// Row r's running softmax statistics after one more tile.
+struct OnlineSoftmaxStep {
+  Value max, sum;
+  /// exp(oldMax − newMax): what the row's accumulator must be scaled by
+  /// before the tile's P · V is added (0 on the first tile).
+  Value correction;
+};
 
 /// One online-softmax step of row `r` over a tile of `len` scores, read a
 /// vector at a time by `scoresAt` (-inf in masked lanes). Leaves
-/// exp(s − newMax) in p[r, :len], rescales acc[r, :accPad] by
-/// exp(oldMax − newMax), and returns the new running max and sum. The tile
-/// must hold at least one real score, so the new max is finite.
-std::pair<Value, Value> onlineSoftmaxStep(KernelBuilder &k,
-                                          function_ref<Value(Value)> scoresAt,
-                                          Value p, int64_t r, Value len,
-                                          Value acc, Value accPad, Value oldMax,
-                                          Value oldSum) {
-  Value zero = k.idx(0), vwIdx = k.idx(k.width), rIdx = k.idx(r);
+/// exp(s − newMax) in p[r, :len]; the caller rescales the accumulator by
+/// the returned correction (accumulateWeightedRows does it as it adds the
+/// tile, saving a pass over the row). The tile must hold at least one real
+/// score, so the new max is finite.
+OnlineSoftmaxStep onlineSoftmaxStep(KernelBuilder &k,
+                                    function_ref<Value(Value)> scoresAt,
+                                    Value p, int64_t r, Value len, Value oldMax,
+                                    Value oldSum) {
+  Value rIdx = k.idx(r);
   Value newMax = k.maxf(oldMax, maxOverVectors(k, len, scoresAt));
   Value correction = k.exp(k.subf(oldMax, newMax));
   Value sum =
       sumExpOverVectors(k, len, newMax, scoresAt, [&](Value j, Value e) {
         k.writeVec(e, p, {rIdx, j}, true);
       });
-  Value corrVec = k.splat(correction);
-  k.loop(zero, accPad, vwIdx, [&](Value cc) {
-    Value a = k.readVec(acc, {rIdx, cc}, true);
-    k.writeVec(k.mulf(a, corrVec), acc, {rIdx, cc}, true);
-  });
-  return {newMax, k.addf(k.mulf(oldSum, correction), sum)};
+  return {newMax, k.addf(k.mulf(oldSum, correction), sum), correction};
 }
 
 /// How many vectors per row a register tile of `rows` rows can hold: the
@@ -170,19 +193,25 @@ void forVectorGroups(KernelBuilder &k, Value len, int64_t group,
 /// register tile of rows × (up to 4) vectors: per j, each source vector
 /// is loaded once and each p[r, j] broadcast once for all its FMAs.
 /// `srcAt(j, cc)` reads that vector of row j of the source (tokens or
-/// values).
+/// values). With `rowScales`, acc[r, :] is first scaled by rowScales[r]
+/// (an online softmax's correction), in the same pass.
 void accumulateWeightedRows(KernelBuilder &k, Value acc, Value p, int64_t rows,
                             Value accPad, Value len,
-                            function_ref<Value(Value, Value)> srcAt) {
+                            function_ref<Value(Value, Value)> srcAt,
+                            ArrayRef<Value> rowScales = {}) {
   Value zero = k.idx(0);
   forVectorGroups(
       k, accPad, vectorsPerRow(k, rows), [&](Value cc0, int64_t group) {
         SmallVector<Value> cols, accs;
         for (int64_t v = 0; v < group; ++v)
           cols.push_back(k.add(cc0, k.idx(v * k.width)));
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t v = 0; v < group; ++v)
-            accs.push_back(k.readVec(acc, {k.idx(r), cols[v]}, true));
+        for (int64_t r = 0; r < rows; ++r) {
+          Value scale = rowScales.empty() ? Value() : k.splat(rowScales[r]);
+          for (int64_t v = 0; v < group; ++v) {
+            Value a = k.readVec(acc, {k.idx(r), cols[v]}, true);
+            accs.push_back(scale ? k.mulf(a, scale) : a);
+          }
+        }
         accs = k.loop(zero, len, k.idx(1), accs,
                       [&](Value j, ValueRange a) -> SmallVector<Value> {
                         SmallVector<Value> src, out;
@@ -266,7 +295,7 @@ Value emitPool(KernelBuilder &k, Value weightsT, Value xT,
     SmallVector<Value> stats =
         k.loop(zero, n, k.idx(cols), init, [&](Value n0, ValueRange state) {
           Value tn = k.minIdx(k.idx(cols), k.sub(n, n0));
-          SmallVector<Value> next;
+          SmallVector<Value> next, corrections;
           for (int64_t r = 0; r < rows; ++r) {
             if (!fused) {
               k.loop(zero, tn, vwIdx, [&](Value j) {
@@ -278,19 +307,22 @@ Value emitPool(KernelBuilder &k, Value weightsT, Value xT,
               continue;
             }
             // Padding lanes read -inf so exp() makes them 0.
-            auto [newMax, newSum] = onlineSoftmaxStep(
+            OnlineSoftmaxStep step = onlineSoftmaxStep(
                 k,
                 [&](Value j) {
                   return k.readVec(w, {b, clusterRows[r], k.add(n0, j)}, false,
                                    -kInf);
                 },
-                p, r, tn, acc, cPad, state[2 * r], state[2 * r + 1]);
-            next.append({newMax, newSum});
+                p, r, tn, state[2 * r], state[2 * r + 1]);
+            next.append({step.max, step.sum});
+            corrections.push_back(step.correction);
           }
           accumulateWeightedRows(
-              k, acc, p, rows, cPad, tn, [&](Value j, Value cc) {
+              k, acc, p, rows, cPad, tn,
+              [&](Value j, Value cc) {
                 return k.readVec(x, {b, k.add(n0, j), cc}, false);
-              });
+              },
+              corrections);
           return next;
         });
     forValidRows(k, base, rows, m, [&](int64_t r, Value row) {
@@ -399,15 +431,39 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
   Value scale = attentionScale(k, op.getScale(), d);
   int64_t rows = tc.rows, cols = tc.cols, vw = k.width;
   Value zero = k.idx(0), vwIdx = k.idx(vw);
-  Value dvPad = k.padToWidth(dv);
+  Value dPad = k.padToWidth(d), dvPad = k.padToWidth(dv);
+  // With one scale the normalised rows go straight to the output; several
+  // add up in `total` first.
+  bool oneScale = keys.size() == 1;
+  int64_t staticD = cast<ShapedType>(op.getQ().getType()).getDimSize(3);
+  int64_t staticDPad = ShapedType::isDynamic(staticD)
+                           ? ShapedType::kDynamic
+                           : (staticD + vw - 1) / vw * vw;
 
   k.parallel({batch, heads, k.ceilDiv(n, rows)}, [&](ValueRange ivs) {
     Value b = ivs[0], h = ivs[1], base = k.mul(ivs[2], k.idx(rows));
     SmallVector<Value> queryRows = clampedRows(k, base, rows, n);
-    Value total = k.scratch({rows, ShapedType::kDynamic}, k.f32(), {dvPad});
+    // The tile's queries, pre-scaled, in a buffer of their own: read from
+    // q, the clamped row indices went into every broadcast's address and
+    // LLVM recomputed them on each step of the score loop (a third of the
+    // kernel's time).
+    Value qs = ShapedType::isDynamic(staticDPad)
+                   ? k.scratch({rows, ShapedType::kDynamic}, k.f32(), {dPad})
+                   : k.scratch({rows, staticDPad}, k.f32());
+    Value scaleVec = k.splat(scale);
+    k.loop(zero, dPad, vwIdx, [&](Value cc) {
+      for (int64_t r = 0; r < rows; ++r)
+        k.writeVec(
+            k.mulf(k.readVec(q, {b, h, queryRows[r], cc}, false), scaleVec), qs,
+            {k.idx(r), cc}, true);
+    });
+    Value total;
+    if (!oneScale) {
+      total = k.scratch({rows, ShapedType::kDynamic}, k.f32(), {dvPad});
+      zeroRows(k, total, rows, dvPad);
+    }
     Value acc = k.scratch({rows, ShapedType::kDynamic}, k.f32(), {dvPad});
     Value p = k.scratch({rows, cols}, k.f32());
-    zeroRows(k, total, rows, dvPad);
     for (size_t s = 0; s < keys.size(); ++s) {
       zeroRows(k, acc, rows, dvPad);
       Value m = counts[s], mPad = countsPad[s], kt = keysT[s], v = values[s];
@@ -429,7 +485,8 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
                             true);
                       },
                       [&](int64_t r, Value dd) {
-                        return k.loadF32(q, {b, h, queryRows[r], dd});
+                        return memref::LoadOp::create(k.b, k.loc, qs,
+                                                      ValueRange{k.idx(r), dd});
                       },
                       [&](Value qv, Value kv, Value a) {
                         return k.fma(qv, kv, a);
@@ -437,30 +494,41 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
                   for (int64_t v = 0; v < group; ++v) {
                     Value col = k.add(mc, k.idx(v * vw));
                     Value mask = k.laneMask(k.sub(m, k.add(m0, col)));
-                    for (int64_t r = 0; r < rows; ++r) {
-                      Value sc = k.select(
-                          mask, k.mulf(accs[r * group + v], k.splat(scale)),
-                          k.splat(-kInf));
-                      k.writeVec(sc, p, {k.idx(r), col}, true);
-                    }
+                    for (int64_t r = 0; r < rows; ++r)
+                      k.writeVec(
+                          k.select(mask, accs[r * group + v], k.splat(-kInf)),
+                          p, {k.idx(r), col}, true);
                   }
                 });
             // Online softmax (each tile holds at least one real cluster),
-            // then acc += P · V over the real clusters of the tile.
-            SmallVector<Value> next;
+            // then acc = acc · correction + P · V over the tile's real
+            // clusters.
+            SmallVector<Value> next, corrections;
             for (int64_t r = 0; r < rows; ++r) {
-              auto [newMax, newSum] = onlineSoftmaxStep(
+              OnlineSoftmaxStep step = onlineSoftmaxStep(
                   k, [&](Value j) { return k.readVec(p, {k.idx(r), j}, true); },
-                  p, r, tm, acc, dvPad, state[2 * r], state[2 * r + 1]);
-              next.append({newMax, newSum});
+                  p, r, tm, state[2 * r], state[2 * r + 1]);
+              next.append({step.max, step.sum});
+              corrections.push_back(step.correction);
             }
             accumulateWeightedRows(
                 k, acc, p, rows, dvPad, k.minIdx(tm, k.sub(m, m0)),
                 [&](Value j, Value cc) {
                   return k.readVec(v, {b, h, k.add(m0, j), cc}, false);
-                });
+                },
+                corrections);
             return next;
           });
+      if (oneScale) {
+        forValidRows(k, base, rows, n, [&](int64_t r, Value row) {
+          Value inv = k.splat(k.divf(k.f32c(1.0), stats[2 * r + 1]));
+          k.loop(zero, dvPad, vwIdx, [&](Value cc) {
+            Value a = k.readVec(acc, {k.idx(r), cc}, true);
+            k.writeVec(k.mulf(a, inv), o, {b, h, row, cc}, false);
+          });
+        });
+        break;
+      }
       // Scales add their normalised outputs (SPEC §2.7: no joint softmax).
       for (int64_t r = 0; r < rows; ++r) {
         Value inv = k.splat(k.divf(k.f32c(1.0), stats[2 * r + 1]));
@@ -472,6 +540,8 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
         });
       }
     }
+    if (oneScale)
+      return;
     forValidRows(k, base, rows, n, [&](int64_t r, Value row) {
       k.loop(zero, dvPad, vwIdx, [&](Value cc) {
         k.writeVec(k.readVec(total, {k.idx(r), cc}, true), o, {b, h, row, cc},

@@ -16,8 +16,13 @@
 // CHECK:           memref.alloca_scope
 // CHECK-DAG:       memref.alloca({{.*}}) {alignment = 64 : i64} : memref<4x?xf32>
 // CHECK-DAG:       memref.alloca() {alignment = 64 : i64} : memref<4x64xf32>
-// CHECK:           vector.reduction <maximumf>
+// The row max is a shuffle tree of compare-selects (what vmaxps computes)
+// and the sum of exps a reassociable reduction, not ordered chains.
+// CHECK:           vector.shuffle {{.*}} [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]
+// CHECK-NEXT:      arith.cmpf ogt
+// CHECK-NEXT:      arith.select
 // CHECK:           math.exp %{{.+}} : vector<16xf32>
+// CHECK:           vector.reduction <add>, %{{.+}} fastmath<reassoc>
 // CHECK:           vector.fma {{.*}} : vector<16xf32>
 // CHECK:         bufferization.to_tensor %[[Y]] restrict writable
 // CHECK-NOT:     clus.
@@ -73,10 +78,19 @@ func.func @attention_two_scales(%q: tensor<1x2x50x24xf32>, %k1: tensor<1x2x7x24x
 // -----
 
 // A `clus.tile` attribute overrides the pass options for that op only.
+// The tile's queries, pre-scaled, go to a [rows, d] scratch that the score
+// loop broadcasts from; with one scale there is one [rows, dv] accumulator
+// and no second one for the sum over scales.
 
 // CHECK-LABEL: func.func @tile_attribute
+// CHECK:         %[[QS:.+]] = memref.alloca() {alignment = 64 : i64} : memref<2x16xf32>
+// CHECK:         memref.alloca({{.*}}) {alignment = 64 : i64} : memref<2x?xf32>
+// CHECK-NOT:     memref<2x?xf32>
 // CHECK:         memref.alloca() {alignment = 64 : i64} : memref<2x32xf32>
+// CHECK-NOT:     memref.alloca
 // CHECK-NOT:     memref<4x64xf32>
+// CHECK:         memref.load %[[QS]]
+// CHECK:         vector.fma
 func.func @tile_attribute(%q: tensor<1x1x9x16xf32>, %k: tensor<1x1x5x16xf32>, %v: tensor<1x1x5x16xf32>) -> tensor<1x1x9x16xf32> {
   %o = clus.attention %q, [%k, %v] {clus.tile = {rows = 2 : i64, cols = 32 : i64}} : tensor<1x1x9x16xf32>, [tensor<1x1x5x16xf32>, tensor<1x1x5x16xf32>]
   return %o : tensor<1x1x9x16xf32>
