@@ -96,14 +96,8 @@ Value maxForExp(KernelBuilder &k, Value a, Value b) {
   return k.select(k.cmpf(arith::CmpFPredicate::OGT, a, b), a, b);
 }
 
-/// The largest lane of the vectors at(j) for j = 0, width, ... < len
-/// (-inf when there are none), by maxForExp, reduced as a shuffle tree.
-Value maxOverVectors(KernelBuilder &k, Value len,
-                     function_ref<Value(Value)> at) {
-  Value lanes = k.loop(k.idx(0), len, k.idx(k.width), {k.splat(-kInf)},
-                       [&](Value j, ValueRange a) -> SmallVector<Value> {
-                         return {maxForExp(k, a[0], at(j))};
-                       })[0];
+/// The largest lane of `lanes` by maxForExp, reduced as a shuffle tree.
+Value laneMax(KernelBuilder &k, Value lanes) {
   for (int64_t half = k.width / 2; half >= 1; half /= 2) {
     SmallVector<int64_t> mask;
     for (int64_t i = 0; i < k.width; ++i)
@@ -114,24 +108,37 @@ Value maxOverVectors(KernelBuilder &k, Value len,
   return vector::ExtractOp::create(k.b, k.loc, lanes, ArrayRef<int64_t>{0});
 }
 
+/// The largest lane of the vectors at(j) for j = 0, width, ... < len
+/// (-inf when there are none), by maxForExp.
+Value maxOverVectors(KernelBuilder &k, Value len,
+                     function_ref<Value(Value)> at) {
+  return laneMax(k, k.loop(k.idx(0), len, k.idx(k.width), {k.splat(-kInf)},
+                           [&](Value j, ValueRange a) -> SmallVector<Value> {
+                             return {maxForExp(k, a[0], at(j))};
+                           })[0]);
+}
+
+/// The lanes of `lanes` summed as a tree (reassoc): the ordered reduction
+/// was a chain of 16 dependent scalar adds per row and tile.
+Value laneSum(KernelBuilder &k, Value lanes) {
+  auto sum = vector::ReductionOp::create(k.b, k.loc, CombiningKind::ADD, lanes);
+  sum.setFastmath(arith::FastMathFlags::reassoc);
+  return sum;
+}
+
 /// Σ over the lanes of exp(at(j) − max) for the same vectors; `store(j, e)`,
-/// when given, keeps each exp vector (the softmax numerators). The lanes
-/// are summed as a tree (reassoc): the ordered reduction was a chain of 16
-/// dependent scalar adds per row and tile.
+/// when given, keeps each exp vector (the softmax numerators).
 Value sumExpOverVectors(KernelBuilder &k, Value len, Value max,
                         function_ref<Value(Value)> at,
                         function_ref<void(Value, Value)> store = nullptr) {
   Value maxVec = k.splat(max);
-  Value lanes = k.loop(k.idx(0), len, k.idx(k.width), {k.splat(0.0)},
-                       [&](Value j, ValueRange a) -> SmallVector<Value> {
-                         Value e = k.exp(k.subf(at(j), maxVec));
-                         if (store)
-                           store(j, e);
-                         return {k.addf(a[0], e)};
-                       })[0];
-  auto sum = vector::ReductionOp::create(k.b, k.loc, CombiningKind::ADD, lanes);
-  sum.setFastmath(arith::FastMathFlags::reassoc);
-  return sum;
+  return laneSum(k, k.loop(k.idx(0), len, k.idx(k.width), {k.splat(0.0)},
+                           [&](Value j, ValueRange a) -> SmallVector<Value> {
+                             Value e = k.exp(k.subf(at(j), maxVec));
+                             if (store)
+                               store(j, e);
+                             return {k.addf(a[0], e)};
+                           })[0]);
 }
 
 /// Row r's running softmax statistics after one more tile.
@@ -142,24 +149,51 @@ struct OnlineSoftmaxStep {
   Value correction;
 };
 
-/// One online-softmax step of row `r` over a tile of `len` scores, read a
-/// vector at a time by `scoresAt` (-inf in masked lanes). Leaves
-/// exp(s − newMax) in p[r, :len]; the caller rescales the accumulator by
-/// the returned correction (accumulateWeightedRows does it as it adds the
-/// tile, saving a pass over the row). The tile must hold at least one real
-/// score, so the new max is finite.
-OnlineSoftmaxStep onlineSoftmaxStep(KernelBuilder &k,
-                                    function_ref<Value(Value)> scoresAt,
-                                    Value p, int64_t r, Value len, Value oldMax,
-                                    Value oldSum) {
-  Value rIdx = k.idx(r);
-  Value newMax = k.maxf(oldMax, maxOverVectors(k, len, scoresAt));
-  Value correction = k.exp(k.subf(oldMax, newMax));
-  Value sum =
-      sumExpOverVectors(k, len, newMax, scoresAt, [&](Value j, Value e) {
-        k.writeVec(e, p, {rIdx, j}, true);
-      });
-  return {newMax, k.addf(k.mulf(oldSum, correction), sum), correction};
+/// One online-softmax step of rows [0, rows) over a tile of `len` scores
+/// each, read a vector at a time by `scoresAt(r, j)` (-inf in masked
+/// lanes); `state` holds each row's running max and sum, interleaved.
+/// Leaves exp(s − newMax) in p[r, :len]; the caller rescales the
+/// accumulator by the returned corrections (accumulateWeightedRows does it
+/// as it adds the tile, saving a pass over the row). The rows' loops run
+/// side by side so that their chains of dependent maxes, exps and adds
+/// overlap (one row after another, 4 rows took 10% more of attention's
+/// time). The tile must hold at least one real score per row, so the new
+/// maxes are finite.
+SmallVector<OnlineSoftmaxStep>
+onlineSoftmaxRows(KernelBuilder &k, int64_t rows,
+                  function_ref<Value(int64_t, Value)> scoresAt, Value p,
+                  Value len, ValueRange state) {
+  Value zero = k.idx(0), step = k.idx(k.width);
+  SmallVector<Value> lanes =
+      k.loop(zero, len, step, SmallVector<Value>(rows, k.splat(-kInf)),
+             [&](Value j, ValueRange a) -> SmallVector<Value> {
+               SmallVector<Value> next;
+               for (int64_t r = 0; r < rows; ++r)
+                 next.push_back(maxForExp(k, a[r], scoresAt(r, j)));
+               return next;
+             });
+  SmallVector<OnlineSoftmaxStep> steps(rows);
+  SmallVector<Value> maxVecs;
+  for (int64_t r = 0; r < rows; ++r) {
+    Value oldMax = state[2 * r];
+    steps[r].max = k.maxf(oldMax, laneMax(k, lanes[r]));
+    steps[r].correction = k.exp(k.subf(oldMax, steps[r].max));
+    maxVecs.push_back(k.splat(steps[r].max));
+  }
+  lanes = k.loop(zero, len, step, SmallVector<Value>(rows, k.splat(0.0)),
+                 [&](Value j, ValueRange a) -> SmallVector<Value> {
+                   SmallVector<Value> next;
+                   for (int64_t r = 0; r < rows; ++r) {
+                     Value e = k.exp(k.subf(scoresAt(r, j), maxVecs[r]));
+                     k.writeVec(e, p, {k.idx(r), j}, true);
+                     next.push_back(k.addf(a[r], e));
+                   }
+                   return next;
+                 });
+  for (int64_t r = 0; r < rows; ++r)
+    steps[r].sum = k.addf(k.mulf(state[2 * r + 1], steps[r].correction),
+                          laneSum(k, lanes[r]));
+  return steps;
 }
 
 /// How many vectors per row a register tile of `rows` rows can hold: the
@@ -296,26 +330,26 @@ Value emitPool(KernelBuilder &k, Value weightsT, Value xT,
         k.loop(zero, n, k.idx(cols), init, [&](Value n0, ValueRange state) {
           Value tn = k.minIdx(k.idx(cols), k.sub(n, n0));
           SmallVector<Value> next, corrections;
-          for (int64_t r = 0; r < rows; ++r) {
-            if (!fused) {
+          if (fused) {
+            // Padding lanes read -inf so exp() makes them 0.
+            for (const OnlineSoftmaxStep &step : onlineSoftmaxRows(
+                     k, rows,
+                     [&](int64_t r, Value j) {
+                       return k.readVec(w, {b, clusterRows[r], k.add(n0, j)},
+                                        false, -kInf);
+                     },
+                     p, tn, state)) {
+              next.append({step.max, step.sum});
+              corrections.push_back(step.correction);
+            }
+          } else {
+            for (int64_t r = 0; r < rows; ++r)
               k.loop(zero, tn, vwIdx, [&](Value j) {
                 Value z =
                     k.readVec(w, {b, clusterRows[r], k.add(n0, j)}, false, 0.0);
                 k.writeVec(z, p, {k.idx(r), j}, true);
               });
-              next.append({state[2 * r], state[2 * r + 1]});
-              continue;
-            }
-            // Padding lanes read -inf so exp() makes them 0.
-            OnlineSoftmaxStep step = onlineSoftmaxStep(
-                k,
-                [&](Value j) {
-                  return k.readVec(w, {b, clusterRows[r], k.add(n0, j)}, false,
-                                   -kInf);
-                },
-                p, r, tn, state[2 * r], state[2 * r + 1]);
-            next.append({step.max, step.sum});
-            corrections.push_back(step.correction);
+            next.append(state.begin(), state.end());
           }
           accumulateWeightedRows(
               k, acc, p, rows, cPad, tn,
@@ -504,10 +538,12 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
             // then acc = acc · correction + P · V over the tile's real
             // clusters.
             SmallVector<Value> next, corrections;
-            for (int64_t r = 0; r < rows; ++r) {
-              OnlineSoftmaxStep step = onlineSoftmaxStep(
-                  k, [&](Value j) { return k.readVec(p, {k.idx(r), j}, true); },
-                  p, r, tm, state[2 * r], state[2 * r + 1]);
+            for (const OnlineSoftmaxStep &step : onlineSoftmaxRows(
+                     k, rows,
+                     [&](int64_t r, Value j) {
+                       return k.readVec(p, {k.idx(r), j}, true);
+                     },
+                     p, tm, state)) {
               next.append({step.max, step.sum});
               corrections.push_back(step.correction);
             }

@@ -16,8 +16,11 @@
 // CHECK:           memref.alloca_scope
 // CHECK-DAG:       memref.alloca({{.*}}) {alignment = 64 : i64} : memref<4x?xf32>
 // CHECK-DAG:       memref.alloca() {alignment = 64 : i64} : memref<4x64xf32>
-// The row max is a shuffle tree of compare-selects (what vmaxps computes)
-// and the sum of exps a reassociable reduction, not ordered chains.
+// The 4 rows' softmax loops run side by side (one loop carries their 4
+// max vectors); a row's max is a shuffle tree of compare-selects (what
+// vmaxps computes) and its sum of exps a reassociable reduction, not
+// ordered chains.
+// CHECK:           scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK:           vector.shuffle {{.*}} [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]
 // CHECK-NEXT:      arith.cmpf ogt
 // CHECK-NEXT:      arith.select
