@@ -57,6 +57,9 @@ constexpr int64_t kNarrowWidth = 16;
 // rows ran 1.4x slower in place (measured with a kernel call per window
 // row), where the per-row overhead outweighs 9 k steps.
 constexpr int64_t kMinWindowRow = 32;
+// The smallest image (bytes) whose 3x3 depthwise rows apply GELU in the
+// convolution's loop rather than in a pass after it: this VM's L2.
+constexpr int64_t kFuseGeluBytes = 2 << 20;
 // The deepest GEMM whose tiles prefetch the next tile's rows.
 constexpr int64_t kMaxPrefetchDepth = 384;
 // Rows per parallel task (a multiple of both): the panel (in · 48 floats)
@@ -310,22 +313,26 @@ __attribute__((target("arch=x86-64-v3"))) inline void invert(VecOf<8> &m) {
 // GELU, which took 40% of PaCa's depthwise-convolution-plus-GELU time.
 // 1/|q| comes from `invert` (the exponent trick and three Newton steps
 // before it were 10% slower). (|q| is in [0.0142, 2.4] on the clamped
-// range.)
+// range.) Only where geluVectorised() holds: `invert` needs AVX2 or
+// AVX-512.
+template <int64_t Lanes>
+[[gnu::always_inline]] inline VecOf<Lanes> geluVec(VecOf<Lanes> a) {
+  using Vec = VecOf<Lanes>;
+  Vec x = __builtin_elementwise_min(
+      __builtin_elementwise_max(a * 0.70710678118654752f, Vec(-4.0f)),
+      Vec(4.0f));
+  Vec p, q;
+  erfTerms(x * x, p, q);
+  Vec r = -q; // positive
+  invert(r);
+  return (0.5f * a) * (1.0f - (x * p) * r);
+}
+
 template <int64_t Lanes>
 [[gnu::always_inline]] inline void geluSpanDivisionFree(float *v, int64_t n) {
-  using Vec = VecOf<Lanes>;
   int64_t i = 0;
-  for (; i + Lanes <= n; i += Lanes) {
-    Vec a = loadVec<Lanes>(v + i);
-    Vec x = __builtin_elementwise_min(
-        __builtin_elementwise_max(a * 0.70710678118654752f, Vec(-4.0f)),
-        Vec(4.0f));
-    Vec p, q;
-    erfTerms(x * x, p, q);
-    Vec r = -q; // positive
-    invert(r);
-    storeVec<Lanes>(v + i, (0.5f * a) * (1.0f - (x * p) * r));
-  }
+  for (; i + Lanes <= n; i += Lanes)
+    storeVec<Lanes>(v + i, geluVec<Lanes>(loadVec<Lanes>(v + i)));
   for (; i < n; ++i)
     v[i] = geluExact(v[i]);
 }
@@ -340,6 +347,17 @@ __attribute__((target("arch=x86-64-v3"))) void geluSpanAvx2(float *v,
   geluSpanDivisionFree<8>(v, n);
 }
 #endif
+
+// Whether this CPU runs geluVec (AVX-512, or AVX2 with FMA).
+bool geluVectorised() {
+#ifdef CLUSOPT_WIDE_GEMM
+  static const bool has = hasAvx512() || (__builtin_cpu_supports("avx2") &&
+                                          __builtin_cpu_supports("fma"));
+  return has;
+#else
+  return false;
+#endif
+}
 
 // v[i] = GELU(v[i]), in the widest form this CPU runs.
 void geluSpan(float *v, int64_t n) {
@@ -930,12 +948,14 @@ depthwisePixels(const float *img, float *out, int64_t oy, int64_t h, int64_t w,
 // stride-1, padding-1 depthwise convolution, Width channels at a time:
 // the group's 9 taps stay in registers while the row slides past, so each
 // FMA loads one input vector where the per-pixel form also loads a tap
-// (on this VM the loads set the pace). No GELU; the caller applies it.
+// (on this VM the loads set the pace). With `gelu` (only where
+// geluVectorised()), GELU is applied to each vector before it is stored,
+// so that its arithmetic overlaps the convolution's cache misses.
 template <int64_t Width>
 [[gnu::always_inline]] inline void
 depthwiseInterior3x3(const float *img, float *out, int64_t oy, int64_t w,
                      int64_t c, const float *taps, const float *bias,
-                     bool addInput) {
+                     bool addInput, bool gelu) {
   for (int64_t c0 = 0; c0 < c; c0 += Width) {
     float t[3][3][Width], b[Width];
     for (int64_t ky = 0; ky < 3; ++ky)
@@ -968,6 +988,14 @@ depthwiseInterior3x3(const float *img, float *out, int64_t oy, int64_t w,
           for (int64_t j = 0; j < Width; ++j)
             acc[j] += t[ky][kx][j] * src[j];
         }
+#ifdef CLUSOPT_WIDE_GEMM
+      if (gelu) {
+        VecOf<Width> v;
+        std::memcpy(&v, acc, sizeof(v));
+        storeVec<Width>(out + ox * c + c0, geluVec<Width>(v));
+        continue;
+      }
+#endif
       for (int64_t j = 0; j < Width; ++j)
         out[ox * c + c0 + j] = acc[j];
     }
@@ -1067,17 +1095,24 @@ depthwiseTokensRow(const float *img, float *out, int64_t oy, int64_t h,
                   wo - p, wo);
   // 3x3 keeps its 9 taps in registers: the 7x7 form (inputs in registers,
   // taps loaded) ran 12% slower on a 56x56x384 stage-1 image.
+  // GELU inside the convolution where the image outgrows L2 and the
+  // convolution waits on memory: stage 1's rows (4.8 MB image) took 0.91x
+  // the time, stage 2's (2.4 MB) 0.97x, but stage 3's (1 MB, in L2)
+  // 1.04x: there a pass over the finished row overlaps better.
+  bool fuseGelu = gelu && k == 3 && geluVectorised() &&
+                  h * w * c * int64_t(sizeof(float)) > kFuseGeluBytes;
   if (k == 3 && width == 16)
-    depthwiseInterior3x3<16>(img, out, oy, w, c, taps, bias, addInput);
+    depthwiseInterior3x3<16>(img, out, oy, w, c, taps, bias, addInput,
+                             fuseGelu);
   else if (k == 3)
-    depthwiseInterior3x3<8>(img, out, oy, w, c, taps, bias, addInput);
+    depthwiseInterior3x3<8>(img, out, oy, w, c, taps, bias, addInput, fuseGelu);
 #ifdef CLUSOPT_WIDE_GEMM
   else if (width == 16)
     depthwiseInterior7x7Wide(img, out, oy, w, c, taps, bias, addInput);
 #endif
   else
     depthwiseInteriorSliding<7, 4, 8>(img, out, oy, w, c, taps, bias, addInput);
-  if (gelu)
+  if (gelu && !fuseGelu)
     geluSpan(out + p * c, (wo - 2 * p) * c);
 }
 

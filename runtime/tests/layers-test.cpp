@@ -401,6 +401,8 @@ int main() {
   // 7x7 likewise, sliding 8 (AVX-512) or 4 (AVX2) pixels at a time: 13
   // interior columns leave a partial block.
   testConv(1, 32, 32, 9, 19, 7, 1, 3, 32, true);
+  // A 3x3 depthwise image over 2 MB: GELU goes inside the sliding loop.
+  testConv(1, 1024, 1024, 24, 24, 3, 1, 1, 1024, true);
   testConv(2, 7, 5, 8, 8, 3, 2, 1, 1, false); // a transition, no bias
   // Window rows of 32 floats or more: the GEMM reads them in place
   // (implicit im2col), gathering only the windows on the border.
