@@ -10,7 +10,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <type_traits>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -366,7 +365,7 @@ void geluSpan(float *v, int64_t n) {
   static const auto span = [] {
     if (hasAvx512())
       return &geluSpanAvx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    if (geluVectorised())
       return &geluSpanAvx2;
     return &geluSpanPortable;
   }();
@@ -1098,14 +1097,14 @@ depthwiseTokensRow(const float *img, float *out, int64_t oy, int64_t h,
                   p);
   depthwisePixels(img, out, oy, h, w, c, k, s, p, taps, bias, addInput, gelu,
                   wo - p, wo);
-  // 3x3 keeps its 9 taps in registers: the 7x7 form (inputs in registers,
-  // taps loaded) ran 12% slower on a 56x56x384 stage-1 image.
   // GELU inside the convolution where the image outgrows L2 and the
   // convolution waits on memory: stage 1's rows (4.8 MB image) took 0.91x
   // the time, stage 2's (2.4 MB) 0.97x, but stage 3's (1 MB, in L2)
   // 1.04x: there a pass over the finished row overlaps better.
   bool fuseGelu = gelu && k == 3 && geluVectorised() &&
                   h * w * c * int64_t(sizeof(float)) > kFuseGeluBytes;
+  // 3x3 keeps its 9 taps in registers: the 7x7 form (inputs in registers,
+  // taps loaded) ran 12% slower on a 56x56x384 stage-1 image.
   if (k == 3 && width == 16)
     depthwiseInterior3x3<16>(img, out, oy, w, c, taps, bias, addInput,
                              fuseGelu);

@@ -277,18 +277,25 @@ static void testElementwise() {
   compare("add", s, wantAdd, 1e-6);
 }
 
+// x [B, R, C] with its last two axes swapped, [B, C, R], as doubles.
+static std::vector<double> transposedLast(const Tensor &x) {
+  int64_t b = x.dim(0), r = x.dim(1), c = x.dim(2);
+  std::vector<double> want(x.numElements());
+  for (int64_t bi = 0; bi < b; ++bi)
+    for (int64_t i = 0; i < r; ++i)
+      for (int64_t j = 0; j < c; ++j)
+        want[(bi * c + j) * r + i] = x.data<float>()[(bi * r + i) * c + j];
+  return want;
+}
+
 static void testLayouts() {
   // [B, C, H, W] -> tokens -> image is the identity; tokens[b][p][c] =
   // image[b][c][p]. Sizes past one 32x32 transpose tile.
   Tensor img = randomTensor({2, 45, 5, 9});
   Tensor tok = checkOk(imageToTokens(img), "to tokens");
   CHECK(tok.dim(0) == 2 && tok.dim(1) == 45 && tok.dim(2) == 45);
-  std::vector<double> want(img.numElements());
-  for (int64_t b = 0; b < 2; ++b)
-    for (int64_t c = 0; c < 45; ++c)
-      for (int64_t p = 0; p < 45; ++p)
-        want[(b * 45 + p) * 45 + c] = img.data<float>()[(b * 45 + c) * 45 + p];
-  compare("image_to_tokens", tok, want, 0);
+  compare("image_to_tokens", tok,
+          transposedLast(checkOk(img.reshape({2, 45, 45}), "reshape")), 0);
   Tensor back = checkOk(tokensToImage(tok, 5, 9), "to image");
   std::vector<double> same(img.data<float>(),
                            img.data<float>() + img.numElements());
@@ -298,13 +305,7 @@ static void testLayouts() {
   Tensor logits = randomTensor({2, 70, 44});
   Tensor logitsT = checkOk(transposeLast(logits), "transpose");
   CHECK(logitsT.dim(0) == 2 && logitsT.dim(1) == 44 && logitsT.dim(2) == 70);
-  std::vector<double> wantT(logits.numElements());
-  for (int64_t b = 0; b < 2; ++b)
-    for (int64_t i = 0; i < 70; ++i)
-      for (int64_t j = 0; j < 44; ++j)
-        wantT[(b * 44 + j) * 70 + i] =
-            logits.data<float>()[(b * 70 + i) * 44 + j];
-  compare("transpose_last", logitsT, wantT, 0);
+  compare("transpose_last", logitsT, transposedLast(logits), 0);
 
   Tensor x = randomTensor({2, 3, 12});
   Tensor heads = checkOk(splitHeads(x, 4), "split");

@@ -108,16 +108,6 @@ Value laneMax(KernelBuilder &k, Value lanes) {
   return vector::ExtractOp::create(k.b, k.loc, lanes, ArrayRef<int64_t>{0});
 }
 
-/// The largest lane of the vectors at(j) for j = 0, width, ... < len
-/// (-inf when there are none), by maxForExp.
-Value maxOverVectors(KernelBuilder &k, Value len,
-                     function_ref<Value(Value)> at) {
-  return laneMax(k, k.loop(k.idx(0), len, k.idx(k.width), {k.splat(-kInf)},
-                           [&](Value j, ValueRange a) -> SmallVector<Value> {
-                             return {maxForExp(k, a[0], at(j))};
-                           })[0]);
-}
-
 /// The lanes of `lanes` summed as a tree (reassoc): the ordered reduction
 /// was a chain of 16 dependent scalar adds per row and tile.
 Value laneSum(KernelBuilder &k, Value lanes) {
@@ -126,19 +116,64 @@ Value laneSum(KernelBuilder &k, Value lanes) {
   return sum;
 }
 
+/// Per row r < rows, the lane-wise maxForExp of the vectors at(r, j) for
+/// j = 0, width, ... < len (-inf lanes when there are none). The rows share
+/// one loop, so that their chains of dependent maxes overlap.
+SmallVector<Value> maxLanesOfRows(KernelBuilder &k, int64_t rows, Value len,
+                                  function_ref<Value(int64_t, Value)> at) {
+  return k.loop(k.idx(0), len, k.idx(k.width),
+                SmallVector<Value>(rows, k.splat(-kInf)),
+                [&](Value j, ValueRange a) -> SmallVector<Value> {
+                  SmallVector<Value> next;
+                  for (int64_t r = 0; r < rows; ++r)
+                    next.push_back(maxForExp(k, a[r], at(r, j)));
+                  return next;
+                });
+}
+
+/// Per row r < rows, the lane-wise sums of exp(at(r, j) − maxes[r]) over
+/// the same vectors, in one loop; `store(r, j, e)`, when given, keeps each
+/// exp vector (the softmax numerators).
+SmallVector<Value>
+sumExpLanesOfRows(KernelBuilder &k, int64_t rows, Value len,
+                  ArrayRef<Value> maxes, function_ref<Value(int64_t, Value)> at,
+                  function_ref<void(int64_t, Value, Value)> store = nullptr) {
+  SmallVector<Value> maxVecs;
+  for (Value max : maxes)
+    maxVecs.push_back(k.splat(max));
+  return k.loop(k.idx(0), len, k.idx(k.width),
+                SmallVector<Value>(rows, k.splat(0.0)),
+                [&](Value j, ValueRange a) -> SmallVector<Value> {
+                  SmallVector<Value> next;
+                  for (int64_t r = 0; r < rows; ++r) {
+                    Value e = k.exp(k.subf(at(r, j), maxVecs[r]));
+                    if (store)
+                      store(r, j, e);
+                    next.push_back(k.addf(a[r], e));
+                  }
+                  return next;
+                });
+}
+
+/// The largest lane of the vectors at(j) for j = 0, width, ... < len
+/// (-inf when there are none), by maxForExp.
+Value maxOverVectors(KernelBuilder &k, Value len,
+                     function_ref<Value(Value)> at) {
+  return laneMax(
+      k, maxLanesOfRows(k, 1, len, [&](int64_t, Value j) { return at(j); })[0]);
+}
+
 /// Σ over the lanes of exp(at(j) − max) for the same vectors; `store(j, e)`,
 /// when given, keeps each exp vector (the softmax numerators).
 Value sumExpOverVectors(KernelBuilder &k, Value len, Value max,
                         function_ref<Value(Value)> at,
                         function_ref<void(Value, Value)> store = nullptr) {
-  Value maxVec = k.splat(max);
-  return laneSum(k, k.loop(k.idx(0), len, k.idx(k.width), {k.splat(0.0)},
-                           [&](Value j, ValueRange a) -> SmallVector<Value> {
-                             Value e = k.exp(k.subf(at(j), maxVec));
-                             if (store)
-                               store(j, e);
-                             return {k.addf(a[0], e)};
-                           })[0]);
+  auto storeRow = [&](int64_t, Value j, Value e) { store(j, e); };
+  return laneSum(k,
+                 sumExpLanesOfRows(
+                     k, 1, len, {max}, [&](int64_t, Value j) { return at(j); },
+                     store ? function_ref<void(int64_t, Value, Value)>(storeRow)
+                           : nullptr)[0]);
 }
 
 /// Row r's running softmax statistics after one more tile.
@@ -163,36 +198,22 @@ SmallVector<OnlineSoftmaxStep>
 onlineSoftmaxRows(KernelBuilder &k, int64_t rows,
                   function_ref<Value(int64_t, Value)> scoresAt, Value p,
                   Value len, ValueRange state) {
-  Value zero = k.idx(0), step = k.idx(k.width);
-  SmallVector<Value> lanes =
-      k.loop(zero, len, step, SmallVector<Value>(rows, k.splat(-kInf)),
-             [&](Value j, ValueRange a) -> SmallVector<Value> {
-               SmallVector<Value> next;
-               for (int64_t r = 0; r < rows; ++r)
-                 next.push_back(maxForExp(k, a[r], scoresAt(r, j)));
-               return next;
-             });
+  SmallVector<Value> maxLanes = maxLanesOfRows(k, rows, len, scoresAt);
   SmallVector<OnlineSoftmaxStep> steps(rows);
-  SmallVector<Value> maxVecs;
+  SmallVector<Value> maxes;
   for (int64_t r = 0; r < rows; ++r) {
     Value oldMax = state[2 * r];
-    steps[r].max = k.maxf(oldMax, laneMax(k, lanes[r]));
+    steps[r].max = k.maxf(oldMax, laneMax(k, maxLanes[r]));
     steps[r].correction = k.exp(k.subf(oldMax, steps[r].max));
-    maxVecs.push_back(k.splat(steps[r].max));
+    maxes.push_back(steps[r].max);
   }
-  lanes = k.loop(zero, len, step, SmallVector<Value>(rows, k.splat(0.0)),
-                 [&](Value j, ValueRange a) -> SmallVector<Value> {
-                   SmallVector<Value> next;
-                   for (int64_t r = 0; r < rows; ++r) {
-                     Value e = k.exp(k.subf(scoresAt(r, j), maxVecs[r]));
-                     k.writeVec(e, p, {k.idx(r), j}, true);
-                     next.push_back(k.addf(a[r], e));
-                   }
-                   return next;
-                 });
+  SmallVector<Value> sumLanes = sumExpLanesOfRows(
+      k, rows, len, maxes, scoresAt, [&](int64_t r, Value j, Value e) {
+        k.writeVec(e, p, {k.idx(r), j}, true);
+      });
   for (int64_t r = 0; r < rows; ++r)
     steps[r].sum = k.addf(k.mulf(state[2 * r + 1], steps[r].correction),
-                          laneSum(k, lanes[r]));
+                          laneSum(k, sumLanes[r]));
   return steps;
 }
 
@@ -469,10 +490,6 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
   // With one scale the normalised rows go straight to the output; several
   // add up in `total` first.
   bool oneScale = keys.size() == 1;
-  int64_t staticD = cast<ShapedType>(op.getQ().getType()).getDimSize(3);
-  int64_t staticDPad = ShapedType::isDynamic(staticD)
-                           ? ShapedType::kDynamic
-                           : (staticD + vw - 1) / vw * vw;
 
   k.parallel({batch, heads, k.ceilDiv(n, rows)}, [&](ValueRange ivs) {
     Value b = ivs[0], h = ivs[1], base = k.mul(ivs[2], k.idx(rows));
@@ -480,10 +497,8 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
     // The tile's queries, pre-scaled, in a buffer of their own: read from
     // q, the clamped row indices went into every broadcast's address and
     // LLVM recomputed them on each step of the score loop (a third of the
-    // kernel's time).
-    Value qs = ShapedType::isDynamic(staticDPad)
-                   ? k.scratch({rows, ShapedType::kDynamic}, k.f32(), {dPad})
-                   : k.scratch({rows, staticDPad}, k.f32());
+    // kernel's time). (Static head dims fold to a static shape.)
+    Value qs = k.scratch({rows, ShapedType::kDynamic}, k.f32(), {dPad});
     Value scaleVec = k.splat(scale);
     k.loop(zero, dPad, vwIdx, [&](Value cc) {
       for (int64_t r = 0; r < rows; ++r)
