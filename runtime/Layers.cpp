@@ -57,9 +57,6 @@ constexpr int64_t kNarrowWidth = 16;
 // rows ran 1.4x slower in place (measured with a kernel call per window
 // row), where the per-row overhead outweighs 9 k steps.
 constexpr int64_t kMinWindowRow = 32;
-// The smallest image (bytes) whose 3x3 depthwise rows apply GELU in the
-// convolution's loop rather than in a pass after it: this VM's L2.
-constexpr int64_t kFuseGeluBytes = 2 << 20;
 // The deepest GEMM whose tiles prefetch the next tile's rows.
 constexpr int64_t kMaxPrefetchDepth = 384;
 // Rows per parallel task (a multiple of both): the panel (in · 48 floats)
@@ -948,68 +945,10 @@ depthwisePixels(const float *img, float *out, int64_t oy, int64_t h, int64_t w,
   }
 }
 
-// The interior pixels [1, w - 1) of an interior output row of a 3x3,
-// stride-1, padding-1 depthwise convolution, Width channels at a time:
-// the group's 9 taps stay in registers while the row slides past, so each
-// FMA loads one input vector where the per-pixel form also loads a tap
-// (on this VM the loads set the pace). With `gelu` (only where
-// geluVectorised()), GELU is applied to each vector before it is stored,
-// so that its arithmetic overlaps the convolution's cache misses.
-template <int64_t Width>
-[[gnu::always_inline]] inline void
-depthwiseInterior3x3(const float *img, float *out, int64_t oy, int64_t w,
-                     int64_t c, const float *taps, const float *bias,
-                     bool addInput, bool gelu) {
-  for (int64_t c0 = 0; c0 < c; c0 += Width) {
-    float t[3][3][Width], b[Width];
-    for (int64_t ky = 0; ky < 3; ++ky)
-      for (int64_t kx = 0; kx < 3; ++kx)
-        for (int64_t j = 0; j < Width; ++j)
-          t[ky][kx][j] = taps[(ky * 3 + kx) * c + c0 + j];
-    for (int64_t j = 0; j < Width; ++j)
-      b[j] = bias[c0 + j];
-    const float *above = img + ((oy - 1) * w - 1) * c + c0;
-    for (int64_t ox = 1; ox + 1 < w; ++ox) {
-      // The next group's lines of the pixel entering the window, and of
-      // this output pixel: a group reads a line per pixel, c·4 bytes
-      // apart, a stride that crosses pages too often for the hardware
-      // prefetchers; with the image in L3 (fc1 has just written it) the
-      // misses made stage 2's convolution twice as slow as on a warm
-      // image. (Prefetching the next row's first group as well was 5%
-      // slower.)
-      if (c0 + Width < c) {
-        for (int64_t ky = 0; ky < 3; ++ky)
-          __builtin_prefetch(above + (ky * w + ox + 2) * c + Width, 0, 3);
-        __builtin_prefetch(out + ox * c + c0 + Width, 1, 3);
-      }
-      float acc[Width];
-      const float *self = img + (oy * w + ox) * c + c0;
-      for (int64_t j = 0; j < Width; ++j)
-        acc[j] = addInput ? b[j] + self[j] : b[j];
-      for (int64_t ky = 0; ky < 3; ++ky)
-        for (int64_t kx = 0; kx < 3; ++kx) {
-          const float *src = above + (ky * w + ox + kx) * c;
-          for (int64_t j = 0; j < Width; ++j)
-            acc[j] += t[ky][kx][j] * src[j];
-        }
-#ifdef CLUSOPT_WIDE_GEMM
-      if (gelu) {
-        VecOf<Width> v;
-        std::memcpy(&v, acc, sizeof(v));
-        storeVec<Width>(out + ox * c + c0, geluVec<Width>(v));
-        continue;
-      }
-#endif
-      for (int64_t j = 0; j < Width; ++j)
-        out[ox * c + c0 + j] = acc[j];
-    }
-  }
-}
-
 // Sums of pixels [ox, ox + Pixels), channels [c0, c0 + Width), of an
 // interior row: a function, not a lambda, so that it inlines into each
 // target clone (a lambda kept the baseline's SSE2 and spilled).
-template <int64_t K, int64_t Pixels, int64_t Width>
+template <int64_t K, int64_t Pixels, int64_t Width, bool Gelu = false>
 [[gnu::always_inline]] inline void
 depthwiseSlidingPixels(const float *img, float *out, int64_t oy, int64_t ox,
                        int64_t w, int64_t c, int64_t c0, const float *taps,
@@ -1031,8 +970,13 @@ depthwiseSlidingPixels(const float *img, float *out, int64_t oy, int64_t ox,
         acc[i] += t * in[i + kx];
     }
   }
-  for (int64_t i = 0; i < Pixels; ++i)
+  for (int64_t i = 0; i < Pixels; ++i) {
+#ifdef CLUSOPT_WIDE_GEMM
+    if constexpr (Gelu)
+      acc[i] = geluVec<Width>(acc[i]);
+#endif
     storeVec<Width>(out + (ox + i) * c + c0, acc[i]);
+  }
 }
 
 // The interior pixels [p, w - p) of an interior output row of a K×K,
@@ -1058,6 +1002,53 @@ depthwiseInteriorSliding(const float *img, float *out, int64_t oy, int64_t w,
                                           bias, addInput);
   }
 }
+
+// The same pixels of a 3x3 convolution in the other order: Block pixels
+// at a time, all channel groups of those pixels before the next block,
+// with GELU (`Gelu`, only where geluVectorised()) on each vector before it
+// is stored. A group-outer pass over a row reads one line per pixel,
+// c·4 bytes apart, three rows of them, which on PaCa's wide hidden layers
+// (384-1280 channels) overflows L1 and waits on L2 and L3; this order
+// reads each pixel's channels in sequence, and its working set (3 rows of
+// Block + 2 pixels and the taps) stays in L1. Against the group-outer
+// form with its taps in registers and the lines prefetched, on an input
+// in L3 as fc1 leaves it: 0.76x the time at stage 1's 56x56x384, 0.78x
+// at stage 2's, 0.83x at stage 3's (convolution and GELU, 2 threads).
+template <int64_t Block, int64_t Width, bool Gelu>
+[[gnu::always_inline]] inline void
+depthwiseInterior3x3PixelMajor(const float *img, float *out, int64_t oy,
+                               int64_t w, int64_t c, const float *taps,
+                               const float *bias, bool addInput) {
+  constexpr int64_t kChunk = 256;
+  for (int64_t cc = 0; cc < c; cc += kChunk) {
+    int64_t cEnd = std::min(c, cc + kChunk);
+    int64_t ox = 1;
+    for (; ox + Block <= w - 1; ox += Block)
+      for (int64_t c0 = cc; c0 < cEnd; c0 += Width)
+        depthwiseSlidingPixels<3, Block, Width, Gelu>(img, out, oy, ox, w, c,
+                                                      c0, taps, bias, addInput);
+    for (; ox < w - 1; ++ox)
+      for (int64_t c0 = cc; c0 < cEnd; c0 += Width)
+        depthwiseSlidingPixels<3, 1, Width, Gelu>(img, out, oy, ox, w, c, c0,
+                                                  taps, bias, addInput);
+  }
+}
+
+#ifdef CLUSOPT_WIDE_GEMM
+// The AVX-512 form: 4 sums, 6 inputs and a tap of 16 lanes per step, in
+// zmm registers, which the x86-64-v4 clone (preferring 256 bits) splits.
+__attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
+depthwiseInterior3x3Wide(const float *img, float *out, int64_t oy, int64_t w,
+                         int64_t c, const float *taps, const float *bias,
+                         bool addInput, bool gelu) {
+  if (gelu)
+    depthwiseInterior3x3PixelMajor<4, 16, true>(img, out, oy, w, c, taps, bias,
+                                                addInput);
+  else
+    depthwiseInterior3x3PixelMajor<4, 16, false>(img, out, oy, w, c, taps, bias,
+                                                 addInput);
+}
+#endif
 
 #ifdef CLUSOPT_WIDE_GEMM
 // 7x7 with AVX-512: 8 sums and 14 inputs of 16 lanes need zmm registers,
@@ -1097,19 +1088,21 @@ depthwiseTokensRow(const float *img, float *out, int64_t oy, int64_t h,
                   p);
   depthwisePixels(img, out, oy, h, w, c, k, s, p, taps, bias, addInput, gelu,
                   wo - p, wo);
-  // GELU inside the convolution where the image outgrows L2 and the
-  // convolution waits on memory: stage 1's rows (4.8 MB image) took 0.91x
-  // the time, stage 2's (2.4 MB) 0.97x, but stage 3's (1 MB, in L2)
-  // 1.04x: there a pass over the finished row overlaps better.
-  bool fuseGelu = gelu && k == 3 && geluVectorised() &&
-                  h * w * c * int64_t(sizeof(float)) > kFuseGeluBytes;
-  // 3x3 keeps its 9 taps in registers: the 7x7 form (inputs in registers,
-  // taps loaded) ran 12% slower on a 56x56x384 stage-1 image.
+  // 3x3 applies GELU to each vector as it stores it (see
+  // depthwiseInterior3x3PixelMajor).
+  bool fuseGelu = gelu && k == 3 && geluVectorised();
+#ifdef CLUSOPT_WIDE_GEMM
   if (k == 3 && width == 16)
-    depthwiseInterior3x3<16>(img, out, oy, w, c, taps, bias, addInput,
+    depthwiseInterior3x3Wide(img, out, oy, w, c, taps, bias, addInput,
                              fuseGelu);
+  else
+#endif
+      if (k == 3 && fuseGelu)
+    depthwiseInterior3x3PixelMajor<4, 8, true>(img, out, oy, w, c, taps, bias,
+                                               addInput);
   else if (k == 3)
-    depthwiseInterior3x3<8>(img, out, oy, w, c, taps, bias, addInput, fuseGelu);
+    depthwiseInterior3x3PixelMajor<4, 8, false>(img, out, oy, w, c, taps, bias,
+                                                addInput);
 #ifdef CLUSOPT_WIDE_GEMM
   else if (width == 16)
     depthwiseInterior7x7Wide(img, out, oy, w, c, taps, bias, addInput);

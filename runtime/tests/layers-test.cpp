@@ -396,14 +396,16 @@ int main() {
   testConv(1, 3, 3, 9, 9, 3, 2, 1, 3, false);  // strided depthwise
   // Channels that take the 64-, 16- and 1-wide depthwise paths.
   testConv(1, 83, 83, 5, 6, 3, 1, 1, 83, true);
-  // 3x3 stride 1 on a multiple of 16 channels: the interior slides with
-  // the taps in registers, the border goes per pixel.
+  // 3x3 stride 1 on a multiple of 16 channels: the interior goes 4 pixels
+  // at a time (5 interior columns leave a partial block), the border per
+  // pixel.
   testConv(2, 32, 32, 6, 7, 3, 1, 1, 32, true);
   // 7x7 likewise, sliding 8 (AVX-512) or 4 (AVX2) pixels at a time: 13
   // interior columns leave a partial block.
   testConv(1, 32, 32, 9, 19, 7, 1, 3, 32, true);
-  // A 3x3 depthwise image over 2 MB: GELU goes inside the sliding loop.
-  testConv(1, 1024, 1024, 24, 24, 3, 1, 1, 1024, true);
+  // 3x3 over more channels than one chunk of 256: a full chunk, then a
+  // partial one.
+  testConv(1, 272, 272, 6, 11, 3, 1, 1, 272, true);
   testConv(2, 7, 5, 8, 8, 3, 2, 1, 1, false); // a transition, no bias
   // Window rows of 32 floats or more: the GEMM reads them in place
   // (implicit im2col), gathering only the windows on the border.
