@@ -984,80 +984,77 @@ depthwiseSlidingPixels(const float *img, float *out, int64_t oy, int64_t ox,
 // and Block pixels at a time: per kernel row, the Block + K - 1 input
 // vectors the block needs are loaded once and each tap once, for K·Block
 // FMAs (the per-pixel form loads a tap and an input per FMA). The Block
-// sums and the inputs must fit the register file. No GELU; the caller
-// applies it.
-template <int64_t K, int64_t Block, int64_t Width>
+// sums and the inputs must fit the register file. With `Gelu` (only where
+// geluVectorised()), GELU is applied to each vector before it is stored.
+//
+// Channels go in chunks of Chunk, and within a chunk pixel blocks are the
+// outer loop, so a block's groups read each pixel's channels in sequence
+// and the working set (K rows of Block + K - 1 pixels of a chunk, and the
+// taps) stays in L1. Chunk = Width is the group-outer order, which reads
+// one line per pixel, c·4 bytes apart, K rows of them: on PaCa's hidden
+// layers (384-1280 channels) that overflowed L1 and waited on L2 and L3.
+// In the model (8 alternating rounds), 3x3 blocks of 4 pixels in chunks of
+// 256 channels took 0.90x the time of the group-outer form (with its taps
+// in registers and the next group's lines prefetched) at stage 1, 0.85x
+// at stage 2, 1.0x at stage 3; the clustering net's 7x7 with blocks of 4
+// in chunks of 64 made the whole net 0.94x (blocks of 8 or 2 and chunks of
+// 32 or 128 were slower).
+template <int64_t K, int64_t Block, int64_t Width, int64_t Chunk, bool Gelu>
 [[gnu::always_inline]] inline void
-depthwiseInteriorSliding(const float *img, float *out, int64_t oy, int64_t w,
-                         int64_t c, const float *taps, const float *bias,
-                         bool addInput) {
+depthwiseInteriorPixelMajor(const float *img, float *out, int64_t oy, int64_t w,
+                            int64_t c, const float *taps, const float *bias,
+                            bool addInput) {
   constexpr int64_t kPad = K / 2;
-  for (int64_t c0 = 0; c0 < c; c0 += Width) {
+  for (int64_t cc = 0; cc < c; cc += Chunk) {
+    int64_t cEnd = std::min(c, cc + Chunk);
     int64_t ox = kPad;
     for (; ox + Block <= w - kPad; ox += Block)
-      depthwiseSlidingPixels<K, Block, Width>(img, out, oy, ox, w, c, c0, taps,
-                                              bias, addInput);
-    for (; ox < w - kPad; ++ox)
-      depthwiseSlidingPixels<K, 1, Width>(img, out, oy, ox, w, c, c0, taps,
-                                          bias, addInput);
-  }
-}
-
-// The same pixels of a 3x3 convolution in the other order: Block pixels
-// at a time, all channel groups of those pixels before the next block,
-// with GELU (`Gelu`, only where geluVectorised()) on each vector before it
-// is stored. A group-outer pass over a row reads one line per pixel,
-// c·4 bytes apart, three rows of them, which on PaCa's wide hidden layers
-// (384-1280 channels) overflows L1 and waits on L2 and L3; this order
-// reads each pixel's channels in sequence, and its working set (3 rows of
-// Block + 2 pixels and the taps) stays in L1. Against the group-outer
-// form with its taps in registers and the lines prefetched, on an input
-// in L3 as fc1 leaves it: 0.76x the time at stage 1's 56x56x384, 0.78x
-// at stage 2's, 0.83x at stage 3's (convolution and GELU, 2 threads).
-template <int64_t Block, int64_t Width, bool Gelu>
-[[gnu::always_inline]] inline void
-depthwiseInterior3x3PixelMajor(const float *img, float *out, int64_t oy,
-                               int64_t w, int64_t c, const float *taps,
-                               const float *bias, bool addInput) {
-  constexpr int64_t kChunk = 256;
-  for (int64_t cc = 0; cc < c; cc += kChunk) {
-    int64_t cEnd = std::min(c, cc + kChunk);
-    int64_t ox = 1;
-    for (; ox + Block <= w - 1; ox += Block)
       for (int64_t c0 = cc; c0 < cEnd; c0 += Width)
-        depthwiseSlidingPixels<3, Block, Width, Gelu>(img, out, oy, ox, w, c,
+        depthwiseSlidingPixels<K, Block, Width, Gelu>(img, out, oy, ox, w, c,
                                                       c0, taps, bias, addInput);
-    for (; ox < w - 1; ++ox)
+    for (; ox < w - kPad; ++ox)
       for (int64_t c0 = cc; c0 < cEnd; c0 += Width)
-        depthwiseSlidingPixels<3, 1, Width, Gelu>(img, out, oy, ox, w, c, c0,
+        depthwiseSlidingPixels<K, 1, Width, Gelu>(img, out, oy, ox, w, c, c0,
                                                   taps, bias, addInput);
   }
 }
 
-#ifdef CLUSOPT_WIDE_GEMM
-// The AVX-512 form: 4 sums, 6 inputs and a tap of 16 lanes per step, in
-// zmm registers, which the x86-64-v4 clone (preferring 256 bits) splits.
-__attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
-depthwiseInterior3x3Wide(const float *img, float *out, int64_t oy, int64_t w,
-                         int64_t c, const float *taps, const float *bias,
-                         bool addInput, bool gelu) {
-  if (gelu)
-    depthwiseInterior3x3PixelMajor<4, 16, true>(img, out, oy, w, c, taps, bias,
-                                                addInput);
+// The interior of a 3x3 or 7x7 row, 8 channels at a time: 3x3 in blocks of
+// 4 pixels in chunks of 256 channels; 7x7 (AVX2's 16 registers hold 4 sums
+// and 10 inputs of 8 lanes) group by group.
+[[gnu::always_inline]] inline void
+depthwiseInteriorNarrow(const float *img, float *out, int64_t oy, int64_t w,
+                        int64_t c, int64_t k, const float *taps,
+                        const float *bias, bool addInput, bool gelu) {
+  if (k == 7)
+    depthwiseInteriorPixelMajor<7, 4, 8, 8, false>(img, out, oy, w, c, taps,
+                                                   bias, addInput);
+  else if (gelu)
+    depthwiseInteriorPixelMajor<3, 4, 8, 256, true>(img, out, oy, w, c, taps,
+                                                    bias, addInput);
   else
-    depthwiseInterior3x3PixelMajor<4, 16, false>(img, out, oy, w, c, taps, bias,
-                                                 addInput);
+    depthwiseInteriorPixelMajor<3, 4, 8, 256, false>(img, out, oy, w, c, taps,
+                                                     bias, addInput);
 }
-#endif
 
 #ifdef CLUSOPT_WIDE_GEMM
-// 7x7 with AVX-512: 8 sums and 14 inputs of 16 lanes need zmm registers,
-// which the x86-64-v4 clone (preferring 256 bits) would split and spill.
+// The same with AVX-512, 16 channels at a time in zmm registers (which the
+// x86-64-v4 clone, preferring 256 bits, would split): 3x3 in blocks of 4
+// pixels in chunks of 256 channels (4 sums, 6 inputs and a tap), 7x7 in
+// blocks of 4 in chunks of 64 (4 sums, 10 inputs and a tap).
 __attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
-depthwiseInterior7x7Wide(const float *img, float *out, int64_t oy, int64_t w,
-                         int64_t c, const float *taps, const float *bias,
-                         bool addInput) {
-  depthwiseInteriorSliding<7, 8, 16>(img, out, oy, w, c, taps, bias, addInput);
+depthwiseInteriorWide(const float *img, float *out, int64_t oy, int64_t w,
+                      int64_t c, int64_t k, const float *taps,
+                      const float *bias, bool addInput, bool gelu) {
+  if (k == 7)
+    depthwiseInteriorPixelMajor<7, 4, 16, 64, false>(img, out, oy, w, c, taps,
+                                                     bias, addInput);
+  else if (gelu)
+    depthwiseInteriorPixelMajor<3, 4, 16, 256, true>(img, out, oy, w, c, taps,
+                                                     bias, addInput);
+  else
+    depthwiseInteriorPixelMajor<3, 4, 16, 256, false>(img, out, oy, w, c, taps,
+                                                      bias, addInput);
 }
 #endif
 
@@ -1088,27 +1085,17 @@ depthwiseTokensRow(const float *img, float *out, int64_t oy, int64_t h,
                   p);
   depthwisePixels(img, out, oy, h, w, c, k, s, p, taps, bias, addInput, gelu,
                   wo - p, wo);
-  // 3x3 applies GELU to each vector as it stores it (see
-  // depthwiseInterior3x3PixelMajor).
+  // 3x3 applies GELU to each vector as it stores it; the 7x7 (the
+  // clustering net's) in a pass after the row.
   bool fuseGelu = gelu && k == 3 && geluVectorised();
 #ifdef CLUSOPT_WIDE_GEMM
-  if (k == 3 && width == 16)
-    depthwiseInterior3x3Wide(img, out, oy, w, c, taps, bias, addInput,
-                             fuseGelu);
+  if (width == 16)
+    depthwiseInteriorWide(img, out, oy, w, c, k, taps, bias, addInput,
+                          fuseGelu);
   else
 #endif
-      if (k == 3 && fuseGelu)
-    depthwiseInterior3x3PixelMajor<4, 8, true>(img, out, oy, w, c, taps, bias,
-                                               addInput);
-  else if (k == 3)
-    depthwiseInterior3x3PixelMajor<4, 8, false>(img, out, oy, w, c, taps, bias,
-                                                addInput);
-#ifdef CLUSOPT_WIDE_GEMM
-  else if (width == 16)
-    depthwiseInterior7x7Wide(img, out, oy, w, c, taps, bias, addInput);
-#endif
-  else
-    depthwiseInteriorSliding<7, 4, 8>(img, out, oy, w, c, taps, bias, addInput);
+    depthwiseInteriorNarrow(img, out, oy, w, c, k, taps, bias, addInput,
+                            fuseGelu);
   if (gelu && !fuseGelu)
     geluSpan(out + p * c, (wo - 2 * p) * c);
 }

@@ -403,6 +403,8 @@ int main() {
   // 7x7 likewise, sliding 8 (AVX-512) or 4 (AVX2) pixels at a time: 13
   // interior columns leave a partial block.
   testConv(1, 32, 32, 9, 19, 7, 1, 3, 32, true);
+  // 7x7 over more channels than its chunk of 64 (AVX-512).
+  testConv(1, 80, 80, 8, 9, 7, 1, 3, 80, true);
   // 3x3 over more channels than one chunk of 256: a full chunk, then a
   // partial one.
   testConv(1, 272, 272, 6, 11, 3, 1, 1, 272, true);
