@@ -1019,42 +1019,33 @@ depthwiseInteriorPixelMajor(const float *img, float *out, int64_t oy, int64_t w,
   }
 }
 
-// The interior of a 3x3 or 7x7 row, 8 channels at a time: 3x3 in blocks of
-// 4 pixels in chunks of 256 channels; 7x7 (AVX2's 16 registers hold 4 sums
-// and 10 inputs of 8 lanes) group by group.
+// The interior of a 3x3 or 7x7 row, Width channels at a time, in blocks of
+// 4 pixels: 3x3 in chunks of 256 channels (4 sums, 6 inputs and a tap in
+// registers), 7x7 in chunks of Chunk7 (4 sums, 10 inputs and a tap).
+template <int64_t Width, int64_t Chunk7>
 [[gnu::always_inline]] inline void
-depthwiseInteriorNarrow(const float *img, float *out, int64_t oy, int64_t w,
-                        int64_t c, int64_t k, const float *taps,
-                        const float *bias, bool addInput, bool gelu) {
+depthwiseInterior(const float *img, float *out, int64_t oy, int64_t w,
+                  int64_t c, int64_t k, const float *taps, const float *bias,
+                  bool addInput, bool gelu) {
   if (k == 7)
-    depthwiseInteriorPixelMajor<7, 4, 8, 8, false>(img, out, oy, w, c, taps,
-                                                   bias, addInput);
+    depthwiseInteriorPixelMajor<7, 4, Width, Chunk7, false>(
+        img, out, oy, w, c, taps, bias, addInput);
   else if (gelu)
-    depthwiseInteriorPixelMajor<3, 4, 8, 256, true>(img, out, oy, w, c, taps,
-                                                    bias, addInput);
+    depthwiseInteriorPixelMajor<3, 4, Width, 256, true>(img, out, oy, w, c,
+                                                        taps, bias, addInput);
   else
-    depthwiseInteriorPixelMajor<3, 4, 8, 256, false>(img, out, oy, w, c, taps,
-                                                     bias, addInput);
+    depthwiseInteriorPixelMajor<3, 4, Width, 256, false>(img, out, oy, w, c,
+                                                         taps, bias, addInput);
 }
 
 #ifdef CLUSOPT_WIDE_GEMM
-// The same with AVX-512, 16 channels at a time in zmm registers (which the
-// x86-64-v4 clone, preferring 256 bits, would split): 3x3 in blocks of 4
-// pixels in chunks of 256 channels (4 sums, 6 inputs and a tap), 7x7 in
-// blocks of 4 in chunks of 64 (4 sums, 10 inputs and a tap).
+// 16 channels at a time in zmm registers, which the x86-64-v4 clone
+// (preferring 256 bits) would split; the 7x7 in chunks of 64.
 __attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
 depthwiseInteriorWide(const float *img, float *out, int64_t oy, int64_t w,
                       int64_t c, int64_t k, const float *taps,
                       const float *bias, bool addInput, bool gelu) {
-  if (k == 7)
-    depthwiseInteriorPixelMajor<7, 4, 16, 64, false>(img, out, oy, w, c, taps,
-                                                     bias, addInput);
-  else if (gelu)
-    depthwiseInteriorPixelMajor<3, 4, 16, 256, true>(img, out, oy, w, c, taps,
-                                                     bias, addInput);
-  else
-    depthwiseInteriorPixelMajor<3, 4, 16, 256, false>(img, out, oy, w, c, taps,
-                                                      bias, addInput);
+  depthwiseInterior<16, 64>(img, out, oy, w, c, k, taps, bias, addInput, gelu);
 }
 #endif
 
@@ -1094,7 +1085,8 @@ depthwiseTokensRow(const float *img, float *out, int64_t oy, int64_t h,
                           fuseGelu);
   else
 #endif
-    depthwiseInteriorNarrow(img, out, oy, w, c, k, taps, bias, addInput,
+    // 8 channels; AVX2's 16 registers take the 7x7 group by group.
+    depthwiseInterior<8, 8>(img, out, oy, w, c, k, taps, bias, addInput,
                             fuseGelu);
   if (gelu && !fuseGelu)
     geluSpan(out + p * c, (wo - 2 * p) * c);
