@@ -971,10 +971,16 @@ depthwiseSlidingPixels(const float *img, float *out, int64_t oy, int64_t ox,
     }
   }
   for (int64_t i = 0; i < Pixels; ++i) {
+    if constexpr (Gelu) {
 #ifdef CLUSOPT_WIDE_GEMM
-    if constexpr (Gelu)
       acc[i] = geluVec<Width>(acc[i]);
+#else
+      // (Unreached: without the wide kernels geluVectorised() is false and
+      // the caller applies GELU after the row; exact all the same.)
+      for (int64_t j = 0; j < Width; ++j)
+        acc[i][j] = geluExact(acc[i][j]);
 #endif
+    }
     storeVec<Width>(out + (ox + i) * c + c0, acc[i]);
   }
 }
