@@ -204,22 +204,27 @@ static void testConv(int64_t b, int64_t cin, int64_t cout, int64_t h, int64_t w,
 }
 
 static void testNorms() {
-  Tensor x = randomTensor({2, 5, 37}, 3.0f), g = randomTensor({37}),
-         be = randomTensor({37});
-  Tensor y = checkOk(layerNorm(x, g, be, 1e-6f), "layer_norm");
-  std::vector<double> want(x.numElements());
-  for (int64_t r = 0; r < 10; ++r) {
-    double mean = 0, var = 0;
-    for (int64_t i = 0; i < 37; ++i)
-      mean += x.data<float>()[r * 37 + i] / 37.0;
-    for (int64_t i = 0; i < 37; ++i)
-      var += std::pow(x.data<float>()[r * 37 + i] - mean, 2) / 37.0;
-    for (int64_t i = 0; i < 37; ++i)
-      want[r * 37 + i] = (x.data<float>()[r * 37 + i] - mean) /
-                             std::sqrt(var + 1e-6) * g.data<float>()[i] +
-                         be.data<float>()[i];
+  // 37 channels: a vector block of 32 and a remainder; 96 and 100: whole
+  // 16-lane vectors (PaCa's 96), then a remainder after them.
+  for (int64_t c : {37, 96, 100}) {
+    Tensor x = randomTensor({2, 5, c}, 3.0f), g = randomTensor({c}),
+           be = randomTensor({c});
+    Tensor y = checkOk(layerNorm(x, g, be, 1e-6f), "layer_norm");
+    std::vector<double> want(x.numElements());
+    for (int64_t r = 0; r < 10; ++r) {
+      double mean = 0, var = 0;
+      for (int64_t i = 0; i < c; ++i)
+        mean += x.data<float>()[r * c + i] / double(c);
+      for (int64_t i = 0; i < c; ++i)
+        var += std::pow(x.data<float>()[r * c + i] - mean, 2) / double(c);
+      for (int64_t i = 0; i < c; ++i)
+        want[r * c + i] = (x.data<float>()[r * c + i] - mean) /
+                              std::sqrt(var + 1e-6) * g.data<float>()[i] +
+                          be.data<float>()[i];
+    }
+    compare(("layer_norm over " + std::to_string(c)).c_str(), y, want);
   }
-  compare("layer_norm", y, want);
+  Tensor g = randomTensor({37}), be = randomTensor({37});
 
   // LN2d on [2, 37, 9, 11]: 99 pixels, a full strip of 64 and a partial one.
   Tensor img = randomTensor({2, 37, 9, 11}, 2.0f);
