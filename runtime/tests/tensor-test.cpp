@@ -12,9 +12,11 @@
 #include "llvm/ADT/bit.h"
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <vector>
 
 using namespace clusopt::runtime;
@@ -116,6 +118,24 @@ static void checkThreads() {
   std::atomic<int> calls{0};
   ThreadPool::parallelFor(5, 5, [&](int64_t) { ++calls; });
   CHECK(calls == 0);
+  // Every index exactly once, whatever the thread count and range, with
+  // the first thread's share slow (the others must take from it).
+  for (int count : {2, 3}) {
+    ThreadPool::setNumThreads(count);
+    for (auto range :
+         {std::pair<int64_t, int64_t>{0, 1}, {3, 5}, {0, 7}, {10, 1013}}) {
+      int64_t begin = range.first, end = range.second;
+      std::vector<std::atomic<int>> seen(end);
+      ThreadPool::parallelFor(begin, end, [&](int64_t i) {
+        if (i - begin < (end - begin) / count)
+          std::this_thread::sleep_for(std::chrono::microseconds(50));
+        ++seen[i];
+      });
+      for (int64_t i = 0; i < end; ++i)
+        CHECK(seen[i] == (i >= begin ? 1 : 0));
+    }
+  }
+  ThreadPool::setNumThreads(3);
   ThreadPool::setNumThreads(0);
   CHECK(ThreadPool::numThreads() == 1);
   llvm::outs() << "threads: parallelFor used " << threads.size()
