@@ -157,9 +157,9 @@ microKernelBody(const TileRows &x, const float *panel, const TileStore &store,
     for (int64_t r = 0; r < Rows; ++r)
       ar[r] = x.start[r] + seg * x.stride[r];
     const float *segPanel = panel + seg * x.depth * Linear::kPanel;
-    // Unrolled by 4: the GEMM parts of PaCa-tiny took 0.92-0.985x the time
-    // (16 alternating rounds; by 2: 0.95-0.99x), fewer loop uops between
-    // the FMAs.
+    // Unrolled by 4, fewer loop uops between the FMAs: the GEMM parts of
+    // PaCa-tiny took 0.94-0.99x the time (20 alternating rounds, both
+    // orders).
 #pragma clang loop unroll_count(4)
     for (int64_t k = 0; k < x.depth; ++k) {
       const float *wp = segPanel + k * Linear::kPanel;
