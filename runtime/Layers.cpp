@@ -550,12 +550,13 @@ void Linear::run(const Io &io, int64_t rows) const {
   // that late stages read each weight panel from memory once per GEMM
   // instead of once per row block.
   bool panelMajor = out > rows;
-  // Shallow GEMMs prefetch the next tile's rows of x and of y while the
-  // micro-kernel runs: with x and y in L3 (the layer before has just
-  // written x), stage 1's GEMMs took 0.94-1.0x the time with it (fc2
-  // 0.94x, q/k/v/proj 0.97x), stage 3's fc1 (depth 320) 1.0x; for deeper
-  // ones the extra lines cost more than they saved (1.04-1.07x), their x
-  // rows being reused across many panels.
+  // Shallow GEMMs prefetch the next tile's rows of y while the
+  // micro-kernel runs (without it, stage 1's and 2's MLPs took 1.01-1.02x
+  // the time). They prefetched its rows of x too while x came from L3;
+  // since parallelFor's owned shares keep a thread's rows of x in its own
+  // L2, stage 1's GEMMs took 0.96-0.98x the time without that (16 rounds,
+  // both orders). For deeper GEMMs the extra lines cost more than they
+  // saved (1.04-1.07x), their x rows being reused across many panels.
   bool prefetchNext = in <= kMaxPrefetchDepth && !io.window;
   // The epilogue of tiles that storeTile stores.
   StoreMode mode = io.add && io.add == io.y ? StoreMode::Accumulate
@@ -621,10 +622,6 @@ void Linear::run(const Io &io, int64_t rows) const {
       if (prefetchNext && direct)
         for (int64_t row = r0 + step; row < std::min(rowEnd, r0 + 2 * step);
              ++row) {
-          // (A head-split row is `segments` runs elsewhere: its y only.)
-          const float *next = io.rowStart(in, row);
-          for (int64_t c = 0; segments == 1 && c < in; c += 16)
-            __builtin_prefetch(next + c, 0, 3);
           float *dst = io.resultStart(out, row) + firstHead * headStride +
                        (col0 - firstHead * headDim);
           for (int64_t c = 0; c < kPanel; c += 16)
