@@ -26,7 +26,9 @@ public:
   static int threadIndex();
 
   /// Calls `body(i)` for every i in [begin, end), in dynamic chunks across
-  /// the pool. `body` must not throw and must be safe to run concurrently.
+  /// the pool: thread t takes the t-th contiguous share of the range first,
+  /// then chunks of the others' shares that are left. `body` must not
+  /// throw and must be safe to run concurrently.
   static void parallelFor(int64_t begin, int64_t end,
                           llvm::function_ref<void(int64_t)> body);
 };
