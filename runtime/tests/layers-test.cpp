@@ -405,8 +405,8 @@ int main() {
   // at a time (5 interior columns leave a partial block), the border per
   // pixel.
   testConv(2, 32, 32, 6, 7, 3, 1, 1, 32, true);
-  // 7x7 likewise, sliding 8 (AVX-512) or 4 (AVX2) pixels at a time: 13
-  // interior columns leave a partial block.
+  // 7x7 likewise, 4 pixels at a time: 13 interior columns leave a
+  // partial block.
   testConv(1, 32, 32, 9, 19, 7, 1, 3, 32, true);
   // 7x7 over more channels than its chunk of 64 (AVX-512).
   testConv(1, 80, 80, 8, 9, 7, 1, 3, 80, true);

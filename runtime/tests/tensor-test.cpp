@@ -135,7 +135,6 @@ static void checkThreads() {
         CHECK(seen[i] == (i >= begin ? 1 : 0));
     }
   }
-  ThreadPool::setNumThreads(3);
   ThreadPool::setNumThreads(0);
   CHECK(ThreadPool::numThreads() == 1);
   llvm::outs() << "threads: parallelFor used " << threads.size()
