@@ -1,6 +1,7 @@
 //===- Safetensors.cpp - Hardened safetensors reader and writer -----------===//
 
 #include "runtime/Safetensors.h"
+#include "lib/Support/OutputFiles.h"
 #include "runtime/Json.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -358,20 +359,16 @@ Error clusopt::runtime::writeSafetensors(
   // Pad with spaces so the data section starts 8-byte aligned.
   text.append((8 - text.size() % 8) % 8, ' ');
 
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
-  if (ec)
-    return llvm::createStringError(path + ": cannot write: " + ec.message());
-  char length[8];
-  llvm::support::endian::write64le(length, text.size());
-  os.write(length, 8);
-  os << text;
-  for (const auto &entry : tensors)
-    os.write(static_cast<const char *>(entry.second.raw()),
-             entry.second.numBytes());
-  os.close();
-  if (os.has_error())
-    return llvm::createStringError(path +
-                                   ": write failed: " + os.error().message());
-  return Error::success();
+  // Atomically: a failed write leaves the previous file, and a symlink at
+  // `path` is replaced rather than written through.
+  return clusopt::writeOutput(path, [&](llvm::raw_pwrite_stream &os) {
+    char length[8];
+    llvm::support::endian::write64le(length, text.size());
+    os.write(length, 8);
+    os << text;
+    for (const auto &entry : tensors)
+      os.write(static_cast<const char *>(entry.second.raw()),
+               entry.second.numBytes());
+    return Error::success();
+  });
 }

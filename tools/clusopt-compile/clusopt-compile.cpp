@@ -13,6 +13,7 @@
 #include "lib/Conversion/ClusToVector/ClusToVector.h"
 #include "lib/Conversion/Passes.h"
 #include "lib/Pipelines/Pipelines.h"
+#include "lib/Support/OutputFiles.h"
 #include "lib/Transforms/Passes.h"
 #include "lib/Tuning/CpuTarget.h"
 #include "lib/Tuning/TuningDatabase.h"
@@ -41,16 +42,18 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 
 #include <set>
+#include <tuple>
+#include <vector>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -286,8 +289,58 @@ json::Value shapeJson(ShapedType t) {
 /// The memref descriptor struct for a tensor type, as the C interface of
 /// the LLVM lowering lays it out.
 std::string descriptorName(RankedTensorType t) {
-  return "clusopt_memref_" + std::to_string(t.getRank()) + "d_" +
-         dtypeName(t.getElementType());
+  std::string name = "clusopt_memref_" + std::to_string(t.getRank()) + "d_" +
+                     dtypeName(t.getElementType());
+  // Other element types print as MLIR text: keep the name an identifier.
+  for (char &c : name)
+    if (!llvm::isAlnum(c))
+      c = '_';
+  return name;
+}
+
+/// Why `name` cannot appear in the C header (as _mlir_ciface_<name> and
+/// <name>_results) or as a kernel symbol, if it cannot.
+std::optional<std::string> cIdentifierProblem(StringRef name) {
+  static const std::set<StringRef> keywords = {
+      "alignas",      "alignof",  "auto",          "bool",      "break",
+      "case",         "char",     "const",         "constexpr", "continue",
+      "default",      "do",       "double",        "else",      "enum",
+      "extern",       "false",    "float",         "for",       "goto",
+      "if",           "inline",   "int",           "long",      "nullptr",
+      "register",     "restrict", "return",        "short",     "signed",
+      "sizeof",       "static",   "static_assert", "struct",    "switch",
+      "thread_local", "true",     "typedef",       "typeof",    "typeof_unqual",
+      "union",        "unsigned", "void",          "volatile",  "while"};
+  if (name.empty() || llvm::isDigit(name.front()) ||
+      !llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; }))
+    return "is not a valid C identifier ([A-Za-z_][A-Za-z0-9_]*)";
+  if (keywords.count(name))
+    return "is a C keyword";
+  if (name.starts_with("__") ||
+      (name.size() > 1 && name[0] == '_' && llvm::isUpper(name[1])))
+    return "is reserved in C (it starts with '__' or '_' and an uppercase "
+           "letter)";
+  return std::nullopt;
+}
+
+/// Function names go into the C header and the kernels' symbols verbatim,
+/// so every one must be a plain C identifier.
+LogicalResult checkFunctionNames(ModuleOp module) {
+  bool ok = true;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (std::optional<std::string> problem =
+            cIdentifierProblem(func.getSymName())) {
+      std::string escaped;
+      raw_string_ostream os(escaped);
+      llvm::printEscapedString(func.getSymName(), os);
+      emitError(func.getLoc())
+          << "clusopt-compile: function name '" << escaped << "' " << *problem
+          << "; it would go verbatim into the C header and "
+             "symbol names";
+      ok = false;
+    }
+  }
+  return success(ok);
 }
 
 /// Gives every op with a kernel and no clus.tile of its own the tile of its
@@ -493,15 +546,18 @@ std::string headerText(ArrayRef<EntryPoint> entries, StringRef guardStem,
   return s;
 }
 
+LogicalResult reportError(llvm::Error err) {
+  if (err)
+    errs() << "clusopt-compile: error: " << llvm::toString(std::move(err))
+           << "\n";
+  return failure();
+}
+
+/// Writes `path` atomically (lib/Support/OutputFiles.h): a failed or
+/// interrupted run leaves the previous file.
 LogicalResult writeFile(StringRef path, StringRef contents) {
-  std::string error;
-  auto file = openOutputFile(path, &error);
-  if (!file) {
-    errs() << "clusopt-compile: error: " << error << "\n";
-    return failure();
-  }
-  file->os() << contents;
-  file->keep();
+  if (llvm::Error err = clusopt::writeOutput(path, contents))
+    return reportError(std::move(err));
   return success();
 }
 
@@ -541,19 +597,10 @@ toOptimizedLLVM(ModuleOp module, TargetMachine &machine, StringRef triple,
   return llvmModule;
 }
 
-/// Writes `llvmModule` as assembly or an object file to `path`.
+/// Writes `llvmModule` as assembly or an object file to `os`.
 LogicalResult emitMachineCode(llvm::Module &llvmModule, TargetMachine &machine,
-                              StringRef path, CodeGenFileType type) {
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec,
-                          type == CodeGenFileType::AssemblyFile
-                              ? sys::fs::OF_Text
-                              : sys::fs::OF_None);
-  if (ec) {
-    errs() << "clusopt-compile: error: cannot write " << path << ": "
-           << ec.message() << "\n";
-    return failure();
-  }
+                              llvm::raw_pwrite_stream &os,
+                              CodeGenFileType type) {
   legacy::PassManager codegen;
   if (machine.addPassesToEmitFile(codegen, os, nullptr, type)) {
     errs() << "clusopt-compile: error: " << machine.getTargetTriple().str()
@@ -561,6 +608,20 @@ LogicalResult emitMachineCode(llvm::Module &llvmModule, TargetMachine &machine,
     return failure();
   }
   codegen.run(llvmModule);
+  return success();
+}
+
+/// Writes `llvmModule` as assembly or an object file to `path`, atomically.
+LogicalResult emitMachineCode(llvm::Module &llvmModule, TargetMachine &machine,
+                              StringRef path, CodeGenFileType type) {
+  llvm::Expected<clusopt::PendingOutput> out =
+      clusopt::PendingOutput::create(path);
+  if (!out)
+    return reportError(out.takeError());
+  if (failed(emitMachineCode(llvmModule, machine, out->os(), type)))
+    return failure();
+  if (llvm::Error err = out->commit())
+    return reportError(std::move(err));
   return success();
 }
 
@@ -599,19 +660,50 @@ void markArgumentsReadOnly(ModuleOp module) {
   });
 }
 
-/// Links `objPath` into the shared library `outputFile` with the system's
-/// clang (as Triton links with the host compiler), then removes it.
-LogicalResult linkSharedLibrary(StringRef objPath,
+/// The sidecars of --emit=so (and of a GPU binary's manifest): <stem>.h and
+/// <stem>.json beside the output.
+std::string sidecarPath(StringRef extension) {
+  SmallString<128> path(outputFile);
+  sys::path::replace_extension(path, extension);
+  return path.str().str();
+}
+
+/// Before any work: every file this run writes can be written, and none is
+/// another (`-o k.h` would be replaced by the header).
+LogicalResult checkOutputs(bool header, bool manifest) {
+  if (outputFile == "-")
+    return success();
+  std::vector<std::pair<std::string, std::string>> outputs = {
+      {"-o", outputFile}};
+  if (header)
+    outputs.push_back({"the C header", sidecarPath("h")});
+  if (manifest)
+    outputs.push_back({"the JSON manifest", sidecarPath("json")});
+  for (auto &[role, path] : outputs)
+    if (llvm::Error err = clusopt::checkOutputPath(path))
+      return reportError(std::move(err));
+  if (llvm::Error err = clusopt::checkDistinctOutputs(outputs)) {
+    errs() << "clusopt-compile: error: " << llvm::toString(std::move(err))
+           << " (the header and manifest are written beside the output as "
+              "<stem>.h and <stem>.json: give -o another extension)\n";
+    return failure();
+  }
+  return success();
+}
+
+/// Links `objPath` into the shared library `libPath` (in the scratch
+/// directory) with the system's clang, as Triton links with the host
+/// compiler.
+LogicalResult linkSharedLibrary(StringRef objPath, StringRef libPath,
                                 ArrayRef<std::string> extraArgs) {
   std::string clang = CLUSOPT_LLVM_BIN_DIR "/clang";
   SmallVector<std::string> argStorage = {
-      clang,         "-shared", "-fPIC",    "--rtlib=compiler-rt",
-      objPath.str(), "-o",      outputFile, "-lm"};
+      clang,         "-shared", "-fPIC",       "--rtlib=compiler-rt",
+      objPath.str(), "-o",      libPath.str(), "-lm"};
   argStorage.append(extraArgs.begin(), extraArgs.end());
   SmallVector<StringRef> args(argStorage.begin(), argStorage.end());
   std::string linkError;
-  int rc = sys::ExecuteAndWait(clang, args, std::nullopt, {}, 0, 0, &linkError);
-  sys::fs::remove(objPath);
+  int rc = clusopt::runProgram(clang, args, {}, &linkError);
   if (rc != 0) {
     errs() << "clusopt-compile: error: linking " << outputFile << " failed ("
            << rc << ") " << linkError << "\n";
@@ -643,11 +735,42 @@ json::Array entryPointsJson(MutableArrayRef<EntryPoint> entries) {
   return entryJson;
 }
 
-LogicalResult writeJson(StringRef path, json::Value value) {
-  std::string text;
-  raw_string_ostream os(text);
-  os << llvm::formatv("{0:2}", value) << "\n";
-  return writeFile(path, text);
+std::string jsonText(json::Value value) {
+  return llvm::formatv("{0:2}\n", value).str();
+}
+
+/// Writes the linked library `linked` to -o, and its manifest and header
+/// beside it. All three are written in full before any replaces its path,
+/// so a failure leaves the previous set.
+LogicalResult installLibrary(StringRef linked, json::Value manifest,
+                             StringRef header) {
+  auto library = llvm::MemoryBuffer::getFile(linked, /*IsText=*/false,
+                                             /*RequiresNullTerminator=*/false);
+  sys::fs::file_status status;
+  if (!library || sys::fs::status(linked, status)) {
+    errs() << "clusopt-compile: error: cannot read the linked library "
+           << linked << "\n";
+    return failure();
+  }
+  std::vector<clusopt::PendingOutput> outputs;
+  for (auto [path, contents, mode] :
+       {std::tuple<std::string, std::string, unsigned>{
+            outputFile.getValue(), (*library)->getBuffer().str(),
+            status.permissions()},
+        {sidecarPath("json"), jsonText(std::move(manifest)),
+         sys::fs::all_read | sys::fs::all_write},
+        {sidecarPath("h"), header.str(),
+         sys::fs::all_read | sys::fs::all_write}}) {
+    auto out = clusopt::PendingOutput::create(path, mode);
+    if (!out)
+      return reportError(out.takeError());
+    out->os() << contents;
+    outputs.push_back(std::move(*out));
+  }
+  for (clusopt::PendingOutput &out : outputs)
+    if (llvm::Error err = out.commit())
+      return reportError(std::move(err));
+  return success();
 }
 
 /// A launch dimension: its value when constant, else "dynamic".
@@ -709,13 +832,16 @@ int compileGpu() {
     errs() << "clusopt-compile: error: binary output needs -o <path>\n";
     return 1;
   }
+  if (failed(checkOutputs(/*header=*/emit == Emit::So,
+                          /*manifest=*/emit != Emit::MLIR)))
+    return 1;
 
   MLIRContext context(makeRegistry());
   context.loadAllAvailableDialects();
   SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
   OwningOpRef<ModuleOp> module = parseInput(sourceMgr, context);
-  if (!module)
+  if (!module || failed(checkFunctionNames(*module)))
     return 1;
   clusopt::CpuPipelineOptions unused;
   FailureOr<SmallVector<EntryPoint>> entries =
@@ -746,7 +872,7 @@ int compileGpu() {
   if (failed(binary.run(*module)))
     return 1;
 
-  SmallString<128> stem(outputFile);
+  SmallString<128> stem(sys::path::filename(outputFile));
   sys::path::replace_extension(stem, "");
   json::Object manifest{
       {"format", "clusopt-kernels/1"},
@@ -765,14 +891,23 @@ int compileGpu() {
       return 1;
     }
     auto object = cast<gpu::ObjectAttr>(binaries.front().getObjects()[0]);
-    if (failed(writeFile(outputFile, object.getObject().getValue())))
-      return 1;
     if (outputFile == "-")
-      return 0;
+      return failed(writeFile(outputFile, object.getObject().getValue()));
+    // The binary and its manifest: both written before either is renamed.
     manifest["binary"] = sys::path::filename(outputFile).str();
     manifest["entry_points"] = entryPointsJson(*entries);
-    return failed(writeJson((stem + ".json").str(), std::move(manifest))) ? 1
-                                                                          : 0;
+    auto binaryOut = clusopt::PendingOutput::create(outputFile);
+    if (!binaryOut)
+      return failed(reportError(binaryOut.takeError()));
+    binaryOut->os() << object.getObject().getValue();
+    auto manifestOut = clusopt::PendingOutput::create(sidecarPath("json"));
+    if (!manifestOut)
+      return failed(reportError(manifestOut.takeError()));
+    manifestOut->os() << jsonText(std::move(manifest));
+    for (clusopt::PendingOutput *out : {&*binaryOut, &*manifestOut})
+      if (llvm::Error err = out->commit())
+        return failed(reportError(std::move(err)));
+    return 0;
   }
 
   // Host code: the host CPU's target machine, then a shared library whose
@@ -786,21 +921,22 @@ int compileGpu() {
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       toOptimizedLLVM(*module, *machine, host->triple, 2, llvmContext);
-  std::string objPath = outputFile + ".o";
-  if (!llvmModule || failed(emitMachineCode(*llvmModule, *machine, objPath,
-                                            CodeGenFileType::ObjectFile)))
+  if (!llvmModule)
     return 1;
-  if (failed(linkSharedLibrary(objPath, {})))
+  auto scratch = clusopt::ScratchDirectory::create("clusopt-compile");
+  if (!scratch)
+    return failed(reportError(scratch.takeError()));
+  std::string objPath = (*scratch)->file("kernels.o");
+  std::string libPath = (*scratch)->file("kernels.so");
+  if (failed(emitMachineCode(*llvmModule, *machine, objPath,
+                             CodeGenFileType::ObjectFile)) ||
+      failed(linkSharedLibrary(objPath, libPath, {})))
     return 1;
   manifest["library"] = sys::path::filename(outputFile).str();
-  manifest["header"] = (sys::path::filename(stem) + ".h").str();
+  manifest["header"] = (stem + ".h").str();
   manifest["entry_points"] = entryPointsJson(*entries);
-  if (failed(writeJson((stem + ".json").str(), std::move(manifest))) ||
-      failed(writeFile((stem + ".h").str(),
-                       headerText(*entries, sys::path::filename(stem),
-                                  /*gpu=*/true))))
-    return 1;
-  return 0;
+  return failed(installLibrary(libPath, std::move(manifest),
+                               headerText(*entries, stem, /*gpu=*/true)));
 }
 
 int compile() {
@@ -824,13 +960,16 @@ int compile() {
            << target->name << "\n";
     return 1;
   }
+  bool library = emit == Emit::So && !printTileSpace;
+  if (failed(checkOutputs(/*header=*/library, /*manifest=*/library)))
+    return 1;
 
   MLIRContext context(makeRegistry());
   context.loadAllAvailableDialects();
   SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
   OwningOpRef<ModuleOp> module = parseInput(sourceMgr, context);
-  if (!module)
+  if (!module || failed(checkFunctionNames(*module)))
     return 1;
 
   if (printTileSpace) {
@@ -879,34 +1018,37 @@ int compile() {
     return failed(writeFile(outputFile, text)) ? 1 : 0;
   }
 
-  // Object code goes to the output, or to a temporary for --emit=so.
-  SmallString<128> objPath(outputFile);
-  if (emit == Emit::So) {
-    if (outputFile == "-") {
-      errs() << "clusopt-compile: error: --emit=so needs -o <path>\n";
-      return 1;
-    }
-    objPath += ".o";
-  }
-  if (failed(emitMachineCode(*llvmModule, *machine, objPath,
-                             emit == Emit::Asm ? CodeGenFileType::AssemblyFile
-                                               : CodeGenFileType::ObjectFile)))
-    return 1;
   if (emit != Emit::So)
-    return 0;
+    return failed(emitMachineCode(*llvmModule, *machine, outputFile,
+                                  emit == Emit::Asm
+                                      ? CodeGenFileType::AssemblyFile
+                                      : CodeGenFileType::ObjectFile));
+  if (outputFile == "-") {
+    errs() << "clusopt-compile: error: --emit=so needs -o <path>\n";
+    return 1;
+  }
 
+  // The object and the linked library go to a private scratch directory;
+  // the library is then copied to -o atomically.
+  auto scratch = clusopt::ScratchDirectory::create("clusopt-compile");
+  if (!scratch)
+    return failed(reportError(scratch.takeError()));
+  std::string objPath = (*scratch)->file("kernels.o");
+  std::string libPath = (*scratch)->file("kernels.so");
   // Kernels need libomp, found through an rpath.
   std::string libDir = CLUSOPT_LLVM_LIB_DIR;
-  if (failed(linkSharedLibrary(
-          objPath, {"-L" + libDir, "-lomp", "-Wl,-rpath," + libDir})))
+  if (failed(emitMachineCode(*llvmModule, *machine, objPath,
+                             CodeGenFileType::ObjectFile)) ||
+      failed(linkSharedLibrary(
+          objPath, libPath, {"-L" + libDir, "-lomp", "-Wl,-rpath," + libDir})))
     return 1;
 
-  SmallString<128> stem(outputFile);
+  SmallString<128> stem(sys::path::filename(outputFile));
   sys::path::replace_extension(stem, "");
   json::Object manifest{
       {"format", "clusopt-kernels/1"},
       {"library", sys::path::filename(outputFile).str()},
-      {"header", (sys::path::filename(stem) + ".h").str()},
+      {"header", (stem + ".h").str()},
       {"target", json::Object{{"name", target->name},
                               {"triple", target->triple},
                               {"cpu", target->cpu},
@@ -915,14 +1057,8 @@ int compile() {
       {"default_tile", json::Object{{"rows", options.rows.getValue()},
                                     {"cols", options.cols.getValue()}}},
       {"entry_points", entryPointsJson(*entries)}};
-  std::string manifestText;
-  raw_string_ostream ms(manifestText);
-  ms << llvm::formatv("{0:2}", json::Value(std::move(manifest))) << "\n";
-  if (failed(writeFile((stem + ".json").str(), manifestText)) ||
-      failed(writeFile((stem + ".h").str(),
-                       headerText(*entries, sys::path::filename(stem)))))
-    return 1;
-  return 0;
+  return failed(
+      installLibrary(libPath, std::move(manifest), headerText(*entries, stem)));
 }
 
 } // namespace

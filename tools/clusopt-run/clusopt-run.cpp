@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "lib/Support/OutputFiles.h"
 #include "runtime/Image.h"
 #include "runtime/KernelLibrary.h"
 #include "runtime/Safetensors.h"
@@ -242,17 +243,12 @@ static Error writeNpy(StringRef path, const Tensor &t) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  std::error_code ec;
-  raw_fd_ostream os(path, ec, sys::fs::OF_None);
-  if (ec)
-    return createStringError(path + ": cannot write: " + ec.message());
-  os << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff)
-     << char(header.size() >> 8) << header;
-  os.write(static_cast<const char *>(t.raw()), t.numBytes());
-  os.close();
-  if (os.has_error())
-    return createStringError(path + ": write failed: " + os.error().message());
-  return Error::success();
+  return clusopt::writeOutput(path, [&](raw_pwrite_stream &os) {
+    os << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff)
+       << char(header.size() >> 8) << header;
+    os.write(static_cast<const char *>(t.raw()), t.numBytes());
+    return Error::success();
+  });
 }
 
 static Expected<Tensor> loadImages(const Model &model) {

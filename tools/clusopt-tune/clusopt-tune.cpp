@@ -12,6 +12,7 @@
 
 #include "dialect/Clus/ClusDialect.h"
 #include "lib/Conversion/ClusToVector/ClusToVector.h"
+#include "lib/Support/OutputFiles.h"
 #include "lib/Tuning/CpuTarget.h"
 #include "lib/Tuning/TuningDatabase.h"
 
@@ -25,7 +26,6 @@
 
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/STLExtras.h"
-#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -38,7 +38,6 @@
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SHA256.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/ToolOutputFile.h"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -473,8 +472,7 @@ llvm::Error Tuner::compileAll(OpTuning &t, llvm::ArrayRef<size_t> which,
           compiler, c.mlir, targetFlag, "--no-tune", "--emit=so", "-o", c.so};
       std::optional<llvm::StringRef> redirects[] = {std::nullopt, c.log, c.log};
       std::string error;
-      int rc = sys::ExecuteAndWait(compiler, args, std::nullopt, redirects, 0,
-                                   0, &error);
+      int rc = clusopt::runProgram(compiler, args, redirects, &error);
       c.compiled = rc == 0;
       c.failed = rc != 0;
       progress.bar(label, ++done, todo.size());
@@ -899,12 +897,8 @@ int manageDatabase() {
     llvm::outs() << text;
     return 0;
   }
-  std::string error;
-  auto out = openOutputFile(exportPath, &error);
-  if (!out)
-    return fail(error);
-  out->os() << text;
-  out->keep();
+  if (llvm::Error err = clusopt::writeOutput(exportPath, text))
+    return fail(llvm::toString(std::move(err)));
   return 0;
 }
 
@@ -947,6 +941,9 @@ int tuneModule() {
     return fail("--target=" + target->name +
                 " code cannot run on this machine, so it cannot be measured "
                 "here");
+  if (!reportJson.empty())
+    if (llvm::Error err = clusopt::checkOutputPath(reportJson))
+      return fail(llvm::toString(std::move(err)));
   auto start = Clock::now();
 
   // clusopt-compile from the same directory: the search space is its
@@ -965,20 +962,23 @@ int tuneModule() {
   if (!db)
     return fail(llvm::toString(db.takeError()));
 
-  llvm::SmallString<128> tempDir;
-  if (std::error_code ec =
-          sys::fs::createUniqueDirectory("clusopt-tune", tempDir))
-    return fail("cannot create a temporary directory: " + ec.message());
-  llvm::scope_exit cleanup([&] { sys::fs::remove_directories(tempDir); });
+  // Scratch files (candidate modules and libraries) go to a private
+  // directory, removed on exit and on SIGINT/SIGTERM/SIGHUP; first remove
+  // those that killed runs (kill -9) left behind.
+  clusopt::removeStaleScratchDirectories("clusopt-tune");
+  clusopt::removeStaleScratchDirectories("clusopt-compile");
+  auto scratch = clusopt::ScratchDirectory::create("clusopt-tune");
+  if (!scratch)
+    return fail(llvm::toString(scratch.takeError()));
+  llvm::StringRef tempDir = (*scratch)->path();
 
-  llvm::SmallString<128> spacePath(tempDir);
-  sys::path::append(spacePath, "space.json");
+  std::string spacePath = (*scratch)->file("space.json");
   {
     std::string targetFlag = "--target=" + target->name;
     llvm::StringRef args[] = {
         compiler, inputFile, targetFlag, "--print-tile-space", "-o", spacePath};
     std::string error;
-    if (sys::ExecuteAndWait(compiler, args, std::nullopt, {}, 0, 0, &error))
+    if (clusopt::runProgram(compiler, args, {}, &error))
       return fail("clusopt-compile --print-tile-space failed on " + inputFile +
                   " " + error);
   }
@@ -1029,7 +1029,7 @@ int tuneModule() {
   }
 
   // One default build gives the entry points' shapes for the harness.
-  Tuner tuner(*module, *target, compiler.str().str(), tempDir.str().str());
+  Tuner tuner(*module, *target, compiler.str().str(), tempDir.str());
   Progress progress;
   progress.line(llvm::formatv("tuning {0} for {1} ({2}, {3}): {4} ops with a "
                               "kernel, budget {5} s, database {6}",
@@ -1104,11 +1104,8 @@ int tuneModule() {
                                                {"elapsed_s", seconds(start)},
                                                {"ops", std::move(reportOps)}}))
             .str();
-    auto out = openOutputFile(reportJson, &error);
-    if (!out)
-      return fail(error);
-    out->os() << text;
-    out->keep();
+    if (llvm::Error err = clusopt::writeOutput(reportJson, text))
+      return fail(llvm::toString(std::move(err)));
   }
   return 0;
 }
@@ -1127,7 +1124,12 @@ int main(int argc, char **argv) {
       "  clusopt-tune paca.mlir --target=host --budget=30\n"
       "  clusopt-tune --list\n"
       "  clusopt-tune --export=records.json\n"
-      "  clusopt-tune --import=records.json --db=team.sqlite\n");
+      "  clusopt-tune --import=records.json --db=team.sqlite\n\n"
+      "Candidates are compiled into a private clusopt-tune-<pid>-XXXXXX\n"
+      "directory in $TMPDIR, removed on exit and on SIGINT, SIGTERM and\n"
+      "SIGHUP; each run also removes the directories that runs of this user\n"
+      "killed with SIGKILL left there. --report-json and --export files are\n"
+      "replaced atomically.\n");
   if (listRecords || !exportPath.empty() || !importPath.empty())
     return manageDatabase();
   return tuneModule();
