@@ -229,26 +229,40 @@ bool removeTree(int parentFd, const char *name, int depth) {
 #endif
 }
 
+/// Set by the handler: runProgram starts no more children, and stops one it
+/// has just started.
+std::atomic<bool> terminating{false};
+
 /// Terminates the tracked children (SIGTERM, so that they clean up; SIGKILL
-/// after 3 s) and waits for them.
+/// after 3 s) and waits for them. Other threads may start a child
+/// meanwhile, so the table is scanned again until it stays empty.
 void terminateChildren() {
-  for (std::atomic<pid_t> &child : children)
-    if (pid_t pid = child.load(); pid > 0)
-      kill(pid, SIGTERM);
-  for (std::atomic<pid_t> &child : children) {
-    pid_t pid = child.load();
-    if (pid <= 0)
-      continue;
-    bool gone = false;
-    for (int i = 0; i < 300 && !gone; ++i) {
-      gone = waitpid(pid, nullptr, WNOHANG) != 0;
-      if (!gone)
-        pause(10);
+  terminating = true;
+  for (int round = 0, quiet = 0; round < 10 && quiet < 2; ++round) {
+    bool any = false;
+    for (std::atomic<pid_t> &child : children)
+      if (pid_t pid = child.load(); pid > 0) {
+        kill(pid, SIGTERM);
+        any = true;
+      }
+    for (std::atomic<pid_t> &child : children) {
+      pid_t pid = child.load();
+      if (pid <= 0)
+        continue;
+      bool gone = false;
+      for (int i = 0; i < 300 && !gone; ++i) {
+        gone = waitpid(pid, nullptr, WNOHANG) != 0;
+        if (!gone)
+          pause(10);
+      }
+      if (!gone) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+      }
+      child.compare_exchange_strong(pid, 0);
     }
-    if (!gone) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
+    quiet = any ? 0 : quiet + 1;
+    pause(5);
   }
 }
 
@@ -258,11 +272,12 @@ void onTerminationSignal(int sig, siginfo_t *info, void *context) {
   for (int i = 0; i < kMaxScratch; ++i) {
     if (scratchState[i].load() != Ready)
       continue;
-    // A grandchild (the linker) may still add a file: try a few times.
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      if (removeTree(AT_FDCWD, scratchPaths[i], 0))
-        break;
-      pause(20);
+    // Other threads of this process, or a grandchild (the linker), may
+    // still add a file or make the directory: remove it until it has been
+    // gone twice in a row, 10 ms apart.
+    for (int attempt = 0, gone = 0; attempt < 20 && gone < 2; ++attempt) {
+      gone = removeTree(AT_FDCWD, scratchPaths[i], 0) ? gone + 1 : 0;
+      pause(10);
     }
   }
   errno = savedErrno;
@@ -311,30 +326,38 @@ llvm::Expected<std::unique_ptr<ScratchDirectory>>
 ScratchDirectory::create(StringRef tool) {
   installSignalHandlers();
   std::unique_ptr<ScratchDirectory> scratch(new ScratchDirectory);
-  std::string prefix = (tool + "-" + Twine(getpid())).str();
-  if (std::error_code ec = fs::createUniqueDirectory(prefix, scratch->dir)) {
+  // The name is registered for the signal handler before the directory is
+  // made (0700 from the start), so a signal at any point removes it.
+  std::error_code ec;
+  for (int attempt = 0; attempt < 128; ++attempt) {
+    fs::createUniquePath(tool + "-" + Twine(getpid()) + "-%%%%%%", scratch->dir,
+                         /*MakeAbsolute=*/true);
+    (void)fs::make_absolute(scratch->dir);
+    if (scratch->slot < 0 && scratch->dir.size() < PATH_MAX) {
+      for (int i = 0; i < kMaxScratch && scratch->slot < 0; ++i) {
+        int expected = Free;
+        if (scratchState[i].compare_exchange_strong(expected, Claimed))
+          scratch->slot = i;
+      }
+    }
+    if (scratch->slot >= 0) {
+      scratchState[scratch->slot] = Claimed;
+      std::memcpy(scratchPaths[scratch->slot], scratch->dir.c_str(),
+                  scratch->dir.size() + 1);
+      scratchState[scratch->slot] = Ready;
+    }
+    ec = fs::create_directory(scratch->dir, /*IgnoreExisting=*/false,
+                              fs::owner_all);
+    if (ec != std::errc::file_exists)
+      break;
+  }
+  if (ec) {
+    if (scratch->slot >= 0)
+      scratchState[scratch->slot] = Free;
     llvm::SmallString<128> tmp;
     path::system_temp_directory(/*ErasedOnReboot=*/true, tmp);
     return llvm::createStringError("cannot create a scratch directory in " +
                                    tmp + ": " + ec.message());
-  }
-  (void)fs::make_absolute(scratch->dir);
-  if (std::error_code ec = fs::setPermissions(scratch->dir, fs::owner_all)) {
-    (void)fs::remove(scratch->dir);
-    return llvm::createStringError("cannot make " + scratch->dir +
-                                   " private: " + ec.message());
-  }
-  if (scratch->dir.size() < PATH_MAX) {
-    for (int i = 0; i < kMaxScratch; ++i) {
-      int expected = Free;
-      if (!scratchState[i].compare_exchange_strong(expected, Claimed))
-        continue;
-      std::memcpy(scratchPaths[i], scratch->dir.c_str(),
-                  scratch->dir.size() + 1);
-      scratchState[i] = Ready;
-      scratch->slot = i;
-      break;
-    }
   }
   return std::move(scratch);
 }
@@ -386,6 +409,11 @@ int clusopt::runProgram(StringRef program, llvm::ArrayRef<StringRef> args,
                         llvm::ArrayRef<std::optional<StringRef>> redirects,
                         std::string *error) {
   installSignalHandlers();
+  if (terminating) {
+    if (error)
+      *error = "interrupted";
+    return -1;
+  }
   bool executionFailed = false;
   llvm::sys::ProcessInfo child = llvm::sys::ExecuteNoWait(
       program, args, std::nullopt, redirects, 0, error, &executionFailed);
@@ -397,8 +425,12 @@ int clusopt::runProgram(StringRef program, llvm::ArrayRef<StringRef> args,
     if (children[i].compare_exchange_strong(expected, child.Pid))
       slot = i;
   }
+  if (terminating) // The handler may have scanned the table already.
+    kill(child.Pid, SIGTERM);
   llvm::sys::ProcessInfo done = llvm::sys::Wait(child, std::nullopt, error);
-  if (slot >= 0)
-    children[slot] = 0;
+  if (slot >= 0) {
+    pid_t pid = child.Pid;
+    children[slot].compare_exchange_strong(pid, 0);
+  }
   return done.ReturnCode;
 }

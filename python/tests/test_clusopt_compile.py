@@ -5,8 +5,11 @@ describes the entry points, tiles and target."""
 
 import ctypes
 import json
+import os
 import pathlib
+import signal
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -161,3 +164,65 @@ func.func @fill(%x: tensor<8xf32>) -> tensor<8xf32> {
     free_result(out)
     np.testing.assert_array_equal(got, np.full(8, 7.0, np.float32))
     np.testing.assert_array_equal(x, np.arange(8, dtype=np.float32))
+
+
+def test_interrupted_compile_keeps_previous_outputs(tmp_path):
+    """SIGTERM while the library is being built: the previous library,
+    header and manifest stay as they were (or, if the signal came late, the
+    new set is complete), and no temporary is left beside them or in
+    TMPDIR."""
+    if not target_runs_here("x86-64-v3"):
+        pytest.skip("x86-64-v3 does not run on this CPU")
+    src = tmp_path / "paca.mlir"
+    src.write_text(SOURCE)
+    out = tmp_path / "out"
+    out.mkdir()
+    names = ["paca.so", "paca.h", "paca.json"]
+    for name in names:
+        (out / name).write_text("previous " + name)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen(
+        [str(build_dir() / "bin" / "clusopt-compile"), str(src),
+         "--target=x86-64-v3", "--no-tune", "-o", str(out / "paca.so")],
+        env=dict(os.environ, TMPDIR=str(tmp)), stderr=subprocess.DEVNULL)
+    # The scratch directory appears just before code generation and linking.
+    deadline = time.monotonic() + 120
+    while (not list(tmp.iterdir()) and proc.poll() is None
+           and time.monotonic() < deadline):
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    contents = [(out / name).read_bytes() for name in names]
+    if proc.returncode == -signal.SIGTERM:
+        assert contents == [b"previous " + n.encode() for n in names]
+    else:
+        assert proc.returncode == 0
+        assert all(not c.startswith(b"previous") for c in contents)
+    assert sorted(os.listdir(out)) == sorted(names)
+    assert os.listdir(tmp) == []
+
+
+def test_user_strings_escaped_in_outputs(tmp_path):
+    """Strings from the user reach generated text only escaped or mangled:
+    a source path and an output name with a quote, a backslash and a
+    newline give valid JSON that names them, and a header guard that is an
+    identifier."""
+    if not target_runs_here("x86-64-v3"):
+        pytest.skip("x86-64-v3 does not run on this CPU")
+    src = tmp_path / 'we"ird\\\nname.mlir'
+    src.write_text(SOURCE)
+    compile_tool = str(build_dir() / "bin" / "clusopt-compile")
+    res = subprocess.run([compile_tool, str(src), "--target=x86-64",
+                          "--print-tile-space"],
+                         check=True, capture_output=True, text=True)
+    ops = json.loads(res.stdout)["ops"]
+    assert ops and all("we\\22ird" in op["location"] for op in ops)
+    out = tmp_path / 'o"u\\t\nx.so'
+    subprocess.run([compile_tool, str(src), "--target=x86-64-v3",
+                    "--no-tune", "-o", str(out)], check=True)
+    manifest = json.loads((tmp_path / 'o"u\\t\nx.json').read_text())
+    assert manifest["library"] == out.name
+    assert manifest["header"] == 'o"u\\t\nx.h'
+    header = (tmp_path / 'o"u\\t\nx.h').read_text()
+    assert "#ifndef CLUSOPT_KERNELS_O_U_T_X_H\n" in header

@@ -250,3 +250,19 @@ def test_bad_images(tiny, tmp_path):
     (tmp_path / "x.jpg").write_bytes(b"\xff\xd8\xff\xe0")
     expect_error(["--weights", path, "--image", tmp_path / "x.jpg"],
                  "unsupported image format")
+
+
+def test_dump_logits_replaces_a_symlink(tiny, tmp_path):
+    """--dump-logits writes atomically: a symlink planted at the path is
+    replaced, its target untouched, and no temporary is left."""
+    _, _, path = tiny
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    (tmp_path / "logits.npy").symlink_to(victim)
+    run("--weights", path, "--random", "--resolution", 64, "--runs", 1,
+        "--dump-logits", tmp_path / "logits.npy")
+    assert victim.read_text() == "keep me"
+    assert not (tmp_path / "logits.npy").is_symlink()
+    assert np.load(tmp_path / "logits.npy").shape == (1, 1000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["logits.npy",
+                                                          "victim"]

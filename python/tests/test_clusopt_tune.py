@@ -4,8 +4,10 @@ then uses. Timings are never asserted."""
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
+import time
 
 import pytest
 
@@ -261,3 +263,84 @@ def test_tiny_search_end_to_end(tmp_path):
     assert len(json.loads(exported.read_text())["records"][0][
         "measurements"]) == con.execute(
             "select count(*) from measurements").fetchone()[0]
+
+
+def scratch_env(tmp_path):
+    """A TMPDIR of the test's own, so what is left in it is the tools'."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    return tmp, dict(os.environ, TMPDIR=str(tmp))
+
+
+def test_scratch_removed_and_stale_swept(tmp_path):
+    """A run removes its scratch directory, and the directories that runs
+    killed with SIGKILL left (their pid is gone) but nothing else; the
+    report and export replace a symlink planted at their path."""
+    if not target_runs_here("x86-64-v3"):
+        pytest.skip("x86-64-v3 does not run on this CPU")
+    tmp, env = scratch_env(tmp_path)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = [tmp / f"clusopt-tune-{dead.pid}-a1b2c3",
+             tmp / f"clusopt-compile-{dead.pid}-d4e5f6"]
+    for d in stale:
+        (d / "sub").mkdir(parents=True)
+        (d / "sub" / "c0_r1_c8.so").write_text("left by kill -9")
+    kept = [tmp / f"clusopt-tune-{os.getpid()}-a1b2c3",  # still running
+            tmp / f"unrelated-{dead.pid}-a1b2c3"]
+    for d in kept:
+        d.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    for name in ("report.json", "export.json"):
+        (tmp_path / name).symlink_to(victim)
+    db = tmp_path / "tune.sqlite"
+    src = write(tmp_path, "a.mlir", attention(n=50))
+    run(tool("clusopt-tune"), str(src), "--target=x86-64-v3", "--budget=1",
+        f"--db={db}", "--jobs=2", f"--report-json={tmp_path / 'report.json'}",
+        env=env)
+    run(tool("clusopt-tune"), f"--export={tmp_path / 'export.json'}",
+        f"--db={db}", env=env)
+    assert sorted(os.listdir(tmp)) == sorted(d.name for d in kept)
+    assert victim.read_text() == "keep me"
+    for name in ("report.json", "export.json"):
+        assert not (tmp_path / name).is_symlink()
+    assert json.loads((tmp_path / "report.json").read_text())["ops"]
+    assert json.loads((tmp_path / "export.json").read_text())["records"]
+    assert not list(tmp_path.glob(".*.tmp-*"))
+
+
+def test_help_says_where_scratch_goes():
+    out = run(tool("clusopt-tune"), "--help").stdout
+    assert "clusopt-tune-<pid>-XXXXXX" in out
+    assert "killed with SIGKILL" in out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT,
+                                 signal.SIGHUP], ids=lambda s: s.name)
+def test_interrupted_run_leaves_nothing(tmp_path, sig):
+    """SIGTERM/SIGINT/SIGHUP in the middle of compiling candidates: the
+    tuner stops its clusopt-compile children, and neither leaves a file in
+    TMPDIR."""
+    if not target_runs_here("x86-64-v3"):
+        pytest.skip("x86-64-v3 does not run on this CPU")
+    tmp, env = scratch_env(tmp_path)
+    src = write(tmp_path, "a.mlir", attention(n=50))
+    proc = subprocess.Popen(
+        [tool("clusopt-tune"), str(src), "--target=x86-64-v3", "--budget=60",
+         f"--db={tmp_path / 'tune.sqlite'}", "--jobs=2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        # Candidate modules beyond the default: the parallel compiles run.
+        while (len(list(tmp.glob("clusopt-tune-*/c*.mlir"))) < 2
+               and time.monotonic() < deadline and proc.poll() is None):
+            time.sleep(0.02)
+        time.sleep(0.2)
+        assert proc.poll() is None, "the tuner finished before the signal"
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == -sig
+    assert os.listdir(tmp) == []

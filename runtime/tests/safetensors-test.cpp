@@ -95,6 +95,32 @@ static void roundTrip() {
                << errorOf(file.load("ids", DType::I32, {5}), "load") << "\n";
 }
 
+/// The writer replaces a symlink planted at its path instead of writing
+/// through it, and a failed write keeps the previous file.
+static void writerReplacesSymlinks() {
+  std::string victim = dir + "/victim", link = pathOf("link");
+  std::ofstream(victim) << "victim";
+  CHECK(::symlink("victim", link.c_str()) == 0);
+  Tensor w = checkOk(Tensor::empty(DType::F32, {3}), "w");
+  checkOk(writeSafetensors(link, {{"w", w}}, {}), "write over a symlink");
+  std::string text;
+  std::ifstream(victim) >> text;
+  CHECK(text == "victim");
+  llvm::sys::fs::file_status status;
+  CHECK(!llvm::sys::fs::status(link, status, /*Follow=*/false));
+  CHECK(status.type() == llvm::sys::fs::file_type::regular_file);
+  CHECK(checkOk(SafetensorsFile::open(link), "open").tensors().size() == 1);
+  llvm::Error err = writeSafetensors(link, {{"a", w}, {"a", w}}, {});
+  CHECK(static_cast<bool>(err));
+  llvm::consumeError(std::move(err));
+  CHECK(checkOk(SafetensorsFile::open(link), "reopen").tensors().size() == 1);
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec))
+    CHECK(it->path().find(".tmp-") == std::string::npos);
+  llvm::outs() << "symlink: replaced, its target kept\n";
+}
+
 static void brokenFiles() {
   const char *ok = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   {
@@ -215,6 +241,7 @@ int main(int argc, char **argv) {
   dir = argv[1];
   llvm::sys::fs::create_directories(dir);
   roundTrip();
+  writerReplacesSymlinks();
   brokenFiles();
   llvm::outs() << "safetensors-test: OK\n";
   return 0;
