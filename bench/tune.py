@@ -175,8 +175,10 @@ def main():
         src = tmp / "small.mlir"
         src.write_text(SMALL)
         searched, table, t_search = tune(src, tmp / "search.sqlite", *flags)
-        full, table_full, t_full = tune(src, tmp / "full.sqlite", *flags,
-                                        "--exhaustive")
+        # --exhaustive has no budget (clusopt-tune refuses both).
+        unbudgeted = [f for f in flags if not f.startswith("--budget")]
+        full, table_full, t_full = tune(src, tmp / "full.sqlite",
+                                        *unbudgeted, "--exhaustive")
         pick = searched["ops"][0]["record"]["tile"]
         best = full["ops"][0]["record"]["tile"]
         print(f"\n## small attention [1,2,784,48] x [1,2,49,48]: search "

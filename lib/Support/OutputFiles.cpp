@@ -133,14 +133,30 @@ Error clusopt::writeOutput(StringRef path, StringRef contents) {
   });
 }
 
-Error clusopt::checkOutputPath(StringRef path) {
+Error clusopt::checkOutputPath(StringRef path, StringRef flag) {
   if (path == "-")
     return Error::success();
+  auto error = [&](const Twine &what) -> Error {
+    if (flag.empty())
+      return writeError(path, what);
+    return llvm::createStringError(flag + "=" + path + ": " + what);
+  };
+  if (path.empty())
+    return error("needs a path");
   if (fs::is_directory(path))
-    return writeError(path, "it is a directory");
-  StringRef parent = path::parent_path(path);
-  if (!parent.empty() && !fs::is_directory(parent))
-    return writeError(path, "no directory " + parent);
+    return error("is a directory; give a file name");
+  if (fs::exists(path) && !fs::is_regular_file(path) &&
+      !fs::is_symlink_file(path))
+    return Error::success(); // A device or pipe, written directly.
+  if (fs::exists(path) && fs::access(path, fs::AccessMode::Write))
+    return error("the file is not writable");
+  llvm::SmallString<128> dir = path::parent_path(path);
+  if (dir.empty())
+    dir = ".";
+  if (!fs::is_directory(dir))
+    return error("directory " + dir + " does not exist");
+  if (fs::access(dir, fs::AccessMode::Write))
+    return error("directory " + dir + " is not writable");
   return Error::success();
 }
 

@@ -67,8 +67,9 @@ writeOutput(llvm::StringRef path,
 llvm::Error writeOutput(llvm::StringRef path, llvm::StringRef contents);
 
 /// Checks, before any work, that `path` can be an output: not a directory,
-/// in a directory that exists.
-llvm::Error checkOutputPath(llvm::StringRef path);
+/// in a directory that exists, and both writable. "-" (stdout) and existing
+/// devices or pipes always can. An error names `flag` when one is given.
+llvm::Error checkOutputPath(llvm::StringRef path, llvm::StringRef flag = "");
 
 /// Checks that no two of the outputs a run writes (role, path) are the same
 /// file, e.g. `-o k.h` and the C header written beside it as k.h.

@@ -8,6 +8,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/SHA256.h"
@@ -15,6 +16,7 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <cmath>
 #include <ctime>
 #include <random>
 
@@ -73,6 +75,8 @@ CREATE INDEX measurements_by_record ON measurements (record_id);
 constexpr const char *kRecordColumns =
     "id, uid, key_json, rows, cols, median_ns, default_rows, default_cols, "
     "default_median_ns, speedup, measured, pruned, elapsed_s, created";
+constexpr const char *kMeasurementColumns =
+    "record_id, rows, cols, phase, median_ns, spread_ns, samples";
 
 /// A prepared statement, finalized on scope exit.
 class Statement {
@@ -90,6 +94,9 @@ public:
   /// SQLITE_ROW, SQLITE_DONE or an error code.
   int step() { return sqlite3_step(stmt); }
   int64_t integer(int c) { return sqlite3_column_int64(stmt, c); }
+  /// SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB or SQLITE_NULL.
+  int type(int c) { return sqlite3_column_type(stmt, c); }
+  StringRef name(int c) { return sqlite3_column_name(stmt, c); }
   double real(int c) { return sqlite3_column_double(stmt, c); }
   std::string text(int c) {
     auto *p = reinterpret_cast<const char *>(sqlite3_column_text(stmt, c));
@@ -136,6 +143,114 @@ Expected<TileConfig> tileFromJson(const json::Value *v, StringRef what) {
   if (!rows || !cols)
     return llvm::createStringError(what + " needs integer rows and cols");
   return TileConfig{*rows, *cols};
+}
+
+/// Column `c` of the current row as an integer, a number or text; an error
+/// says what is there instead (NULL, or a value of another type), so a
+/// damaged row is never read as 0 or "".
+Error columnError(Statement &s, int c, StringRef expected) {
+  int type = s.type(c);
+  if (type == SQLITE_NULL)
+    return llvm::createStringError(s.name(c) + " is NULL");
+  StringRef typeName = type == SQLITE_INTEGER ? "an integer"
+                       : type == SQLITE_FLOAT ? "a real"
+                       : type == SQLITE_TEXT  ? "text"
+                                              : "a blob";
+  std::string value =
+      type == SQLITE_BLOB ? std::string() : " '" + s.text(c) + "'";
+  if (value.size() > 40)
+    value = value.substr(0, 36) + "...'";
+  return llvm::createStringError(s.name(c) + " is " + typeName + value +
+                                 ", expected " + expected);
+}
+Expected<int64_t> integerColumn(Statement &s, int c) {
+  if (s.type(c) != SQLITE_INTEGER)
+    return columnError(s, c, "an integer");
+  return s.integer(c);
+}
+Expected<double> numberColumn(Statement &s, int c) {
+  if (s.type(c) != SQLITE_INTEGER && s.type(c) != SQLITE_FLOAT)
+    return columnError(s, c, "a number");
+  return s.real(c);
+}
+Expected<std::string> textColumn(Statement &s, int c) {
+  if (s.type(c) != SQLITE_TEXT)
+    return columnError(s, c, "text");
+  return s.text(c);
+}
+
+std::string tileText(const TileConfig &t) {
+  return llvm::formatv("rows={0},cols={1}", t.rows, t.cols).str();
+}
+
+/// What makes a record unusable, whether read from a database or a JSON
+/// export: tiles out of range, times that are negative or not finite.
+std::optional<std::string> recordProblem(const TuningRecord &r) {
+  auto tile = [](StringRef what,
+                 const TileConfig &t) -> std::optional<std::string> {
+    // The target's vector width is checked where the tile is used.
+    if (std::optional<std::string> problem = tileProblem(t, 1))
+      return (what + " " + tileText(t) + ": " + *problem).str();
+    return std::nullopt;
+  };
+  auto time = [](StringRef what, double v) -> std::optional<std::string> {
+    if (!std::isfinite(v) || v < 0)
+      return llvm::formatv("{0} must be a finite number >= 0, got {1}", what, v)
+          .str();
+    return std::nullopt;
+  };
+  if (auto p = tile("tile", r.tile))
+    return p;
+  if (auto p = tile("default_tile", r.defaultTile))
+    return p;
+  for (auto [what, v] : {std::pair<StringRef, double>{"median_ns", r.medianNs},
+                         {"default_median_ns", r.defaultMedianNs},
+                         {"elapsed_s", r.elapsedS}})
+    if (auto p = time(what, v))
+      return p;
+  if (!std::isfinite(r.speedup) || r.speedup <= 0)
+    return llvm::formatv("speedup must be a finite number > 0, got {0}",
+                         r.speedup)
+        .str();
+  if (r.measured < 0 || r.pruned < 0)
+    return llvm::formatv("measured and pruned must be >= 0, got {0} and {1}",
+                         r.measured, r.pruned)
+        .str();
+  for (auto [i, m] : llvm::enumerate(r.measurements)) {
+    std::string what = llvm::formatv("measurement {0}", i).str();
+    if (auto p = tile(what + " tile", m.tile))
+      return p;
+    if (auto p = time(what + " median_ns", m.medianNs))
+      return p;
+    if (auto p = time(what + " spread_ns", m.spreadNs))
+      return p;
+    if (m.samples < 0)
+      return what + " samples must be >= 0";
+  }
+  return std::nullopt;
+}
+
+/// An SQLite URI that opens `path` read-only as immutable: no locks and
+/// no -shm file, for a WAL database in a directory this process cannot
+/// write.
+std::string immutableUri(StringRef path) {
+  SmallString<128> absolute(path);
+  llvm::sys::fs::make_absolute(absolute);
+  std::string uri = "file:";
+  for (char c : absolute) {
+    if (llvm::isAlnum(c) || StringRef("/-_.~").contains(c))
+      uri += c;
+    else
+      uri += llvm::formatv("%{0:X-2}", static_cast<unsigned char>(c)).str();
+  }
+  return uri + "?immutable=1";
+}
+
+/// Whether `path` is an SQLite file in WAL mode (header bytes 18 and 19).
+bool isWalFile(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFileSlice(path, 20, 0);
+  return buffer && (*buffer)->getBufferSize() == 20 &&
+         (*buffer)->getBuffer()[18] == 2 && (*buffer)->getBuffer()[19] == 2;
 }
 
 } // namespace
@@ -307,8 +422,8 @@ Expected<TuningRecord> TuningRecord::fromJson(const json::Value &value) {
       r.measurements.push_back(std::move(meas));
     }
   }
-  if (std::optional<std::string> problem = tileProblem(r.tile, 1))
-    return llvm::createStringError("tile: " + *problem);
+  if (std::optional<std::string> problem = recordProblem(r))
+    return llvm::createStringError(*problem);
   return r;
 }
 
@@ -338,10 +453,16 @@ Error TuningDatabase::error(const llvm::Twine &what) const {
   if (code == SQLITE_NOTADB)
     why = "not a SQLite database (" + why + ")";
   else if (code == SQLITE_CORRUPT)
-    why = "the database is corrupt (" + why + ")";
+    why = "the database is corrupt (" + why + "); remove or replace it";
   else if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
-    why = "the database is locked by another process (" + why +
-          "); try again when it is done";
+    why = llvm::formatv("the database is locked by another process ({0}) "
+                        "past the {1} ms timeout "
+                        "(CLUSOPT_TUNING_DB_TIMEOUT_MS); try again when it is "
+                        "done",
+                        why, timeoutMs)
+              .str();
+  else if (code == SQLITE_READONLY)
+    why = "the file is read-only (" + why + ")";
   return llvm::createStringError("tuning database " + dbPath + ": " +
                                  what.str() + ": " + why);
 }
@@ -357,6 +478,15 @@ Expected<std::unique_ptr<TuningDatabase>> TuningDatabase::open(StringRef path,
                                                                Mode mode) {
   if (path.empty())
     return llvm::createStringError("no tuning database path");
+  int timeoutMs = 10000;
+  if (std::optional<std::string> env =
+          llvm::sys::Process::GetEnv("CLUSOPT_TUNING_DB_TIMEOUT_MS"))
+    if (StringRef(*env).trim().getAsInteger(10, timeoutMs) || timeoutMs < 0 ||
+        timeoutMs > 3600000)
+      return llvm::createStringError(
+          "CLUSOPT_TUNING_DB_TIMEOUT_MS must be a whole number of "
+          "milliseconds in [0, 3600000], got '" +
+          *env + "'");
   bool exists = llvm::sys::fs::exists(path);
   if (!exists && mode == Mode::Lookup)
     return llvm::createStringError("tuning database " + path.str() +
@@ -372,21 +502,57 @@ Expected<std::unique_ptr<TuningDatabase>> TuningDatabase::open(StringRef path,
                                        ": cannot create " + dir.str() + ": " +
                                        ec.message());
   }
+  if (mode == Mode::Update) {
+    // Say so before any work: SQLite would fail only at its first write.
+    StringRef dir = llvm::sys::path::parent_path(path);
+    auto writable = [](StringRef p) {
+      return !llvm::sys::fs::access(p, llvm::sys::fs::AccessMode::Write);
+    };
+    if (exists && !writable(path))
+      return llvm::createStringError(
+          "tuning database " + path.str() +
+          " is read-only; clusopt-tune writes its records there: make it "
+          "writable, or give another --db");
+    if (!writable(dir.empty() ? "." : dir))
+      return llvm::createStringError(
+          "tuning database " + path.str() + ": its directory " +
+          (dir.empty() ? "." : dir) +
+          " is not writable (SQLite keeps its journal there); give another "
+          "--db");
+  }
+  // Lookups open read-only, so listing or compiling never writes the file
+  // (nor needs write permission). A WAL file needs its -shm beside it; in
+  // a directory we cannot write, with no -wal left to replay, read the
+  // file as immutable instead.
+  std::string name = path.str();
+  int flags = SQLITE_OPEN_NOMUTEX;
+  if (mode == Mode::Update) {
+    flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  } else {
+    flags |= SQLITE_OPEN_READONLY;
+    StringRef dir = llvm::sys::path::parent_path(path);
+    if (isWalFile(path) && !llvm::sys::fs::exists(path + "-shm") &&
+        !llvm::sys::fs::exists(path + "-wal") &&
+        llvm::sys::fs::access(dir.empty() ? "." : dir,
+                              llvm::sys::fs::AccessMode::Write)) {
+      name = immutableUri(path);
+      flags |= SQLITE_OPEN_URI;
+    }
+  }
   sqlite3 *raw = nullptr;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-  if (mode == Mode::Update)
-    flags |= SQLITE_OPEN_CREATE;
-  int rc = sqlite3_open_v2(path.str().c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(name.c_str(), &raw, flags, nullptr);
   std::unique_ptr<TuningDatabase> db(new TuningDatabase(raw, path.str()));
   if (rc != SQLITE_OK)
     return db->error("cannot open");
-  int timeoutMs = 10000;
-  if (std::optional<std::string> env =
-          llvm::sys::Process::GetEnv("CLUSOPT_TUNING_DB_TIMEOUT_MS"))
-    StringRef(*env).getAsInteger(10, timeoutMs);
+  db->timeoutMs = timeoutMs;
   sqlite3_busy_timeout(raw, timeoutMs);
   if (Error err = db->validate(mode))
     return std::move(err);
+  if (mode == Mode::Update && sqlite3_db_readonly(raw, "main") == 1)
+    return llvm::createStringError(
+        "tuning database " + path.str() +
+        ": the file is read-only; clusopt-tune needs to write it: make it "
+        "writable, or give another --db");
   return db;
 }
 
@@ -467,8 +633,7 @@ Error TuningDatabase::validate(Mode mode) {
   // Every column the queries use must be there.
   for (auto [table, columns] :
        {std::pair<StringRef, StringRef>{"records", kRecordColumns},
-        {"measurements",
-         "record_id, rows, cols, phase, median_ns, spread_ns, samples"}}) {
+        {"measurements", kMeasurementColumns}}) {
     Statement s(db,
                 ("SELECT " + columns + " FROM " + table + " LIMIT 0").str());
     if (version != kSchemaVersion || !s.ok())
@@ -478,12 +643,154 @@ Error TuningDatabase::validate(Mode mode) {
                         dbPath, version, table, sqlite3_errmsg(db))
               .str());
   }
+  // A damaged page can hide records (a lookup then silently finds none) or
+  // break a query halfway through a listing: check every page and index
+  // first. Cheap at the size of a tuning database.
+  {
+    Statement s(db, "PRAGMA integrity_check(4)");
+    SmallVector<std::string> problems;
+    int rc = SQLITE_ERROR;
+    while (s.ok() && (rc = s.step()) == SQLITE_ROW) {
+      // One row per problem, some with several lines under a heading.
+      std::string text = s.text(0);
+      SmallVector<StringRef> lines;
+      StringRef(text).split(lines, '\n', -1, /*KeepEmpty=*/false);
+      for (StringRef line : lines)
+        if (!line.starts_with("*** in database"))
+          problems.push_back(line.trim().str());
+    }
+    int code = sqlite3_extended_errcode(db) & 0xff;
+    if (rc != SQLITE_DONE && code != SQLITE_CORRUPT && code != SQLITE_NOTADB)
+      return error("cannot check the database's integrity");
+    if (rc != SQLITE_DONE)
+      problems = {sqlite3_errmsg(db)};
+    if (problems.size() != 1 || problems.front() != "ok") {
+      if (problems.size() > 3)
+        problems.resize(3);
+      return llvm::createStringError(
+          "tuning database " + dbPath +
+          " is corrupt (PRAGMA integrity_check: " + llvm::join(problems, "; ") +
+          "); remove or replace the file");
+    }
+  }
   initialized = true;
-  if (mode == Mode::Update)
+  if (mode == Mode::Update) {
     // WAL: lookups and other tuners read while one tuner writes.
-    return exec("PRAGMA journal_mode = WAL");
+    if (Error err = exec("PRAGMA journal_mode = WAL"))
+      return err;
+    // Fail now, not after the measurements, if another process holds the
+    // write lock past the busy timeout.
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) !=
+        SQLITE_OK)
+      return error("cannot take the write lock");
+    return exec("ROLLBACK");
+  }
   return Error::success();
 }
+
+namespace {
+
+Error badRow(StringRef dbPath, const llvm::Twine &row, Error problem) {
+  return llvm::createStringError(
+      "tuning database " + dbPath + ": " + row.str() + ": " +
+      llvm::toString(std::move(problem)) +
+      "; remove the record (or the database), or re-import it from an export");
+}
+
+/// The record in the current row of a query for kRecordColumns and the key
+/// columns; an error names the row and what is wrong with it.
+Expected<TuningRecord> readRecord(Statement &s, StringRef dbPath) {
+  TuningRecord r;
+  r.id = s.integer(0);
+  // The row as the messages name it: id, op and key hash when readable.
+  std::string row = "record " + std::to_string(r.id);
+  if (s.type(15) == SQLITE_TEXT && s.type(14) == SQLITE_TEXT)
+    row += " (" + s.text(15) + ", key " + s.text(14).substr(0, 12) + ")";
+  auto bad = [&](Error problem) {
+    return badRow(dbPath, row, std::move(problem));
+  };
+  auto bad2 = [&](const llvm::Twine &what) {
+    return bad(llvm::createStringError(what));
+  };
+#define READ(var, kind, column)                                                \
+  auto var = kind##Column(s, column);                                          \
+  if (!var)                                                                    \
+    return bad(var.takeError());
+  READ(uid, text, 1)
+  READ(keyText, text, 2)
+  READ(rows, integer, 3)
+  READ(cols, integer, 4)
+  READ(median, number, 5)
+  READ(defaultRows, integer, 6)
+  READ(defaultCols, integer, 7)
+  READ(defaultMedian, number, 8)
+  READ(speedup, number, 9)
+  READ(measured, integer, 10)
+  READ(pruned, integer, 11)
+  READ(elapsed, number, 12)
+  READ(created, text, 13)
+  READ(keyHash, text, 14)
+  READ(op, text, 15)
+  READ(triple, text, 16)
+  READ(cpu, text, 17)
+  READ(features, text, 18)
+  READ(compiler, text, 19)
+#undef READ
+  Expected<json::Value> keyJson = json::parse(*keyText);
+  if (!keyJson)
+    return bad2("key_json is not JSON: " + llvm::toString(keyJson.takeError()));
+  Expected<TuningKey> key = TuningKey::fromJson(*keyJson);
+  if (!key)
+    return bad2("key_json: " + llvm::toString(key.takeError()));
+  r.key = *key;
+  // The columns beside key_json must say the same; a record never
+  // applies to another target or compiler.
+  if (*keyHash != r.key.hash() || *op != r.key.op || *triple != r.key.triple ||
+      *cpu != r.key.cpu || *features != r.key.features ||
+      *compiler != r.key.compiler)
+    return bad2("inconsistent: its key columns disagree with key_json");
+  r.uid = *uid;
+  r.tile = {*rows, *cols};
+  r.medianNs = *median;
+  r.defaultTile = {*defaultRows, *defaultCols};
+  r.defaultMedianNs = *defaultMedian;
+  r.speedup = *speedup;
+  r.measured = *measured;
+  r.pruned = *pruned;
+  r.elapsedS = *elapsed;
+  r.created = *created;
+  if (r.uid.empty())
+    return bad2("uid is empty");
+  if (std::optional<std::string> problem = recordProblem(r))
+    return bad2(*problem);
+  return r;
+}
+
+/// One row of a query for "id, " + kMeasurementColumns.
+Expected<TuningMeasurement> readMeasurement(Statement &m) {
+  TuningMeasurement meas;
+  Expected<int64_t> rows = integerColumn(m, 2);
+  if (!rows)
+    return rows.takeError();
+  Expected<int64_t> cols = integerColumn(m, 3);
+  if (!cols)
+    return cols.takeError();
+  Expected<std::string> phase = textColumn(m, 4);
+  if (!phase)
+    return phase.takeError();
+  Expected<double> median = numberColumn(m, 5);
+  if (!median)
+    return median.takeError();
+  Expected<double> spread = numberColumn(m, 6);
+  if (!spread)
+    return spread.takeError();
+  Expected<int64_t> samples = integerColumn(m, 7);
+  if (!samples)
+    return samples.takeError();
+  return TuningMeasurement{{*rows, *cols}, *phase, *median, *spread, *samples};
+}
+
+} // namespace
 
 Expected<std::vector<TuningRecord>>
 TuningDatabase::select(StringRef where, const TuningKey *key,
@@ -502,56 +809,36 @@ TuningDatabase::select(StringRef where, const TuningKey *key,
   }
   int rc;
   while ((rc = s.step()) == SQLITE_ROW) {
-    TuningRecord r;
-    r.id = s.integer(0);
-    r.uid = s.text(1);
-    Expected<json::Value> keyJson = json::parse(s.text(2));
-    if (!keyJson)
-      return llvm::joinErrors(error("record " + std::to_string(r.id)),
-                              keyJson.takeError());
-    Expected<TuningKey> k = TuningKey::fromJson(*keyJson);
-    if (!k)
-      return k.takeError();
-    r.key = *k;
-    // The columns beside key_json must say the same; a record never
-    // applies to another target or compiler.
-    if (s.text(14) != r.key.hash() || s.text(15) != r.key.op ||
-        s.text(16) != r.key.triple || s.text(17) != r.key.cpu ||
-        s.text(18) != r.key.features || s.text(19) != r.key.compiler)
-      return llvm::createStringError(
-          llvm::formatv("tuning database {0}: record {1} is inconsistent "
-                        "(its key columns disagree with key_json)",
-                        dbPath, r.id)
-              .str());
-    r.tile = {s.integer(3), s.integer(4)};
-    r.medianNs = s.real(5);
-    r.defaultTile = {s.integer(6), s.integer(7)};
-    r.defaultMedianNs = s.real(8);
-    r.speedup = s.real(9);
-    r.measured = s.integer(10);
-    r.pruned = s.integer(11);
-    r.elapsedS = s.real(12);
-    r.created = s.text(13);
-    out.push_back(std::move(r));
+    Expected<TuningRecord> r = readRecord(s, dbPath);
+    if (!r)
+      return r.takeError();
+    out.push_back(std::move(*r));
   }
   if (rc != SQLITE_DONE)
     return error("cannot read records");
   if (!withMeasurements)
     return out;
   for (TuningRecord &r : out) {
-    Statement m(db, "SELECT rows, cols, phase, median_ns, spread_ns, samples "
-                    "FROM measurements WHERE record_id = ?1 ORDER BY id");
+    Statement m(db, (llvm::Twine("SELECT id, ") + kMeasurementColumns +
+                     " FROM measurements WHERE record_id = ?1 ORDER BY id")
+                        .str());
     if (!m.ok())
       return error("cannot query measurements");
     m.bind(1, r.id);
-    while ((rc = m.step()) == SQLITE_ROW)
-      r.measurements.push_back({{m.integer(0), m.integer(1)},
-                                m.text(2),
-                                m.real(3),
-                                m.real(4),
-                                m.integer(5)});
+    while ((rc = m.step()) == SQLITE_ROW) {
+      Expected<TuningMeasurement> meas = readMeasurement(m);
+      if (!meas)
+        return badRow(dbPath,
+                      llvm::formatv("measurement {0} of record {1} ({2})",
+                                    m.integer(0), r.id, r.key.op),
+                      meas.takeError());
+      r.measurements.push_back(std::move(*meas));
+    }
     if (rc != SQLITE_DONE)
       return error("cannot read measurements");
+    if (std::optional<std::string> problem = recordProblem(r))
+      return badRow(dbPath, "record " + std::to_string(r.id),
+                    llvm::createStringError(*problem));
   }
   return out;
 }

@@ -83,11 +83,14 @@ std::string defaultTuningDbPath();
 
 class TuningDatabase {
 public:
-  /// Lookup opens an existing file and never writes; Update creates the
-  /// file (and its directory) when missing. Either fails, naming the path,
-  /// on a file that is not SQLite, belongs to another application, has a
-  /// newer or damaged schema, or stays locked past the busy timeout
-  /// ($CLUSOPT_TUNING_DB_TIMEOUT_MS, default 10000); the file is left as is.
+  /// Lookup opens an existing file read-only and never writes; Update
+  /// creates the file (and its directory) when missing, and checks that it
+  /// can take the write lock. Either fails, naming the path, on a file that
+  /// is not SQLite, belongs to another application, has a newer or damaged
+  /// schema, fails PRAGMA integrity_check, is read-only (Update), or stays
+  /// locked past the busy timeout ($CLUSOPT_TUNING_DB_TIMEOUT_MS, default
+  /// 10000); the file is left as is. Reading a record whose columns are
+  /// NULL, of the wrong type or out of range fails naming the record.
   enum class Mode { Lookup, Update };
   static llvm::Expected<std::unique_ptr<TuningDatabase>>
   open(llvm::StringRef path, Mode mode);
@@ -113,6 +116,7 @@ private:
   sqlite3 *db;
   std::string dbPath;
   bool initialized = false; // false: an empty file opened for lookup
+  int timeoutMs = 0;        // busy timeout, for messages
 };
 
 } // namespace clusopt

@@ -4,9 +4,12 @@ then uses. Timings are never asserted."""
 
 import json
 import os
+import pathlib
+import shutil
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -344,3 +347,300 @@ def test_interrupted_run_leaves_nothing(tmp_path, sig):
         proc.kill()
     assert proc.returncode == -sig
     assert os.listdir(tmp) == []
+
+
+# --- Bad requests fail at once, naming the flag -------------------------
+
+@pytest.mark.parametrize("flags,message", [
+    (["--budget=-1"], "--budget must be a number of seconds in (0, 86400], "
+                      "got -1"),
+    (["--budget=nan"], "--budget must be a number of seconds in (0, 86400], "
+                       "got nan"),
+    (["--budget=inf"], "got inf"),
+    (["--budget=0"], "got 0"),
+    (["--budget=1e9"], "got 1e+09"),
+    (["--jobs=0"], "--jobs must be in [1, 1024], got 0"),
+    (["--jobs=5000"], "--jobs must be in [1, 1024], got 5000"),
+    (["--exhaustive", "--budget=3"], "--exhaustive measures every legal "
+                                     "tile with no budget"),
+    (["--print-keys", "--budget=3"], "--budget does not apply to "
+                                     "--print-keys"),
+    (["--list"], "--list works on the database and takes no input file"),
+    (["--tile=rows=2,rows=3"], "Unknown command line argument '--tile"),
+])
+def test_tune_rejects_bad_flags(tmp_path, flags, message):
+    src = write(tmp_path, "a.mlir", attention())
+    db = tmp_path / "t.sqlite"
+    res = run(tool("clusopt-tune"), str(src), f"--db={db}", *flags,
+              check=False)
+    assert res.returncode != 0, res.stdout
+    assert message in res.stderr, res.stderr
+    assert not db.exists()
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--list", "--export=-"], "--list and --export cannot be combined"),
+    (["--list", "--budget=3"], "--budget applies only when tuning a "
+                               "module, not with --list"),
+    (["--export=-", "--target=host"], "--target does not apply to --export"),
+    (["--list", "--db="], "--db needs a path"),
+    (["--export=/nonexistent-dir/x.json"],
+     "--export=/nonexistent-dir/x.json: directory /nonexistent-dir does not "
+     "exist"),
+])
+def test_database_actions_reject_bad_flags(flags, message):
+    res = run(tool("clusopt-tune"), *flags, check=False)
+    assert res.returncode != 0, res.stdout
+    assert message in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("tile,message", [
+    ("rows=2,rows=3", "--tile=rows=2,rows=3: rows is given twice"),
+    ("rows=2,depth=1", "unknown key 'depth'; the keys are rows and cols"),
+    ("rows=2,,cols=8", "empty entry; expected rows=R,cols=C"),
+    ("rows=two", "rows must be an integer, got 'two'"),
+    ("rows=0", "rows must be in [1, 8], got 0"),
+    ("cols=12", "cols must be a multiple of the vector width 8 in [8, 4096], "
+                "got 12"),
+])
+def test_compile_rejects_bad_tile(tmp_path, tile, message):
+    src = write(tmp_path, "a.mlir", attention())
+    res = run(tool("clusopt-compile"), str(src), "--target=x86-64-v3",
+              "--emit=mlir", "-o", os.devnull, f"--tile={tile}", check=False)
+    assert res.returncode != 0
+    assert f"clusopt-compile: error: --tile={tile}: " in res.stderr
+    assert message in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("where", ["missing-dir/r.json", "."])
+def test_report_json_path_checked_before_tuning(tmp_path, where):
+    src = write(tmp_path, "a.mlir", attention())
+    db = tmp_path / "t.sqlite"
+    report = tmp_path / where
+    start = time.monotonic()
+    res = run(tool("clusopt-tune"), str(src), f"--db={db}", "--budget=5",
+              f"--report-json={report}", check=False)
+    assert time.monotonic() - start < 1.0
+    assert res.returncode != 0
+    assert f"--report-json={report}: " in res.stderr
+    assert ("does not exist" if "missing" in where else "is a directory") \
+        in res.stderr
+    assert "compiled" not in res.stderr and not db.exists()
+
+
+# --- Damaged, locked and read-only databases ----------------------------
+
+def filled_db(tmp_path, target="x86-64-v3", count=40, name="t.sqlite"):
+    """A database of `count` records (several pages) for attention()."""
+    key = key_json(tmp_path, attention(), target)
+    db = tmp_path / name
+    res = import_records(tmp_path, db, [record(key, f"r{i}")
+                                        for i in range(count)])
+    assert res.returncode == 0, res.stderr
+    return db
+
+
+def compile_with(tmp_path, db, target="x86-64-v3", env=None):
+    src = write(tmp_path, "a.mlir", attention())
+    return run(tool("clusopt-compile"), str(src), f"--target={target}",
+               "--emit=mlir", "-o", os.devnull, f"--tuning-db={db}",
+               check=False, env=env)
+
+
+def test_corrupt_page_is_an_error_everywhere(tmp_path):
+    db = filled_db(tmp_path)
+    con = sqlite3.connect(db)
+    pages, size = (con.execute("pragma page_count").fetchone()[0],
+                   con.execute("pragma page_size").fetchone()[0])
+    con.close()
+    assert pages >= 4
+    data = bytearray(db.read_bytes())
+    middle = pages // 2 * size
+    data[middle:middle + size] = b"\xde\xad\xbe\xef" * (size // 4)
+    db.write_bytes(bytes(data))
+    src = write(tmp_path, "a.mlir", attention())
+    for args in ([tool("clusopt-tune"), "--list", f"--db={db}"],
+                 [tool("clusopt-tune"), f"--export=-", f"--db={db}"],
+                 [tool("clusopt-tune"), str(src), "--target=x86-64-v3",
+                  "--budget=1", f"--db={db}"],
+                 [tool("clusopt-compile"), str(src), "--target=x86-64-v3",
+                  "--emit=mlir", "-o", os.devnull, f"--tuning-db={db}"]):
+        res = run(*args, check=False)
+        assert res.returncode != 0, (args, res.stdout)
+        assert f"tuning database {db} is corrupt (PRAGMA integrity_check: " \
+            in res.stderr, res.stderr
+        assert "remove or replace the file" in res.stderr
+        assert "another row available" not in res.stderr
+        assert "screened" not in res.stderr
+    assert "--no-tune compiles without the database" in res.stderr
+    assert db.read_bytes() == bytes(data)
+
+
+def damage_row(db, sql):
+    """Runs `sql` on `db` after dropping the NOT NULL constraints, as an
+    old or foreign writer could have left the file."""
+    con = sqlite3.connect(db)
+    con.execute("pragma writable_schema = on")
+    con.execute("update sqlite_master set sql = replace(sql, ' NOT NULL', "
+                "'') where type = 'table'")
+    con.commit()
+    con.close()
+    con = sqlite3.connect(db)
+    con.execute(sql)
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize("sql,problem", [
+    ("update records set rows = 99 where id = 2",
+     "tile rows=99,cols=8: rows must be in [1, 8], got 99"),
+    ("update records set rows = NULL where id = 2", "rows is NULL"),
+    ("update records set cols = 'wide' where id = 2",
+     "cols is text 'wide', expected an integer"),
+    ("update records set speedup = -1 where id = 2",
+     "speedup must be a finite number > 0, got -1"),
+    ("update records set key_json = '{' where id = 2", "key_json is not JSON"),
+])
+def test_bad_row_is_named(tmp_path, sql, problem):
+    db = filled_db(tmp_path, count=2)
+    damage_row(db, sql)
+    for args in ([tool("clusopt-tune"), "--list", f"--db={db}"],
+                 [tool("clusopt-tune"), "--export=-", f"--db={db}"]):
+        res = run(*args, check=False)
+        assert res.returncode != 0
+        assert f"tuning database {db}: record 2 (clus.attention, key " \
+            in res.stderr, res.stderr
+        assert problem in res.stderr
+        assert "another row available" not in res.stderr
+    if "key_json" in sql:
+        return  # the row no longer matches the key compile looks up
+    # Record 2 is the newest for this key, so compile reads it too.
+    res = compile_with(tmp_path, db)
+    assert res.returncode != 0
+    assert f"tuning database {db}: record 2 (clus.attention" in res.stderr
+    assert problem in res.stderr
+
+
+def test_bad_measurement_row_is_named(tmp_path):
+    db = filled_db(tmp_path, count=2)
+    damage_row(db, "update measurements set phase = NULL where id = 2")
+    res = run(tool("clusopt-tune"), "--export=-", f"--db={db}", check=False)
+    assert res.returncode != 0
+    assert (f"tuning database {db}: measurement 2 of record 2 "
+            "(clus.attention): phase is NULL") in res.stderr
+
+
+def test_record_tile_illegal_for_its_target(tmp_path):
+    """cols = 12 is a legal size somewhere, but not a multiple of the
+    8 lanes of the x86-64-v3 target the record's key names."""
+    db = filled_db(tmp_path, count=1)
+    damage_row(db, "update records set cols = 12")
+    res = compile_with(tmp_path, db)
+    assert res.returncode != 0
+    assert f"tuning database {db}: record 1 (clus.attention, key " \
+        in res.stderr
+    assert ("tile rows=2,cols=12 is not legal for --target=x86-64-v3: cols "
+            "must be a multiple of the vector width 8") in res.stderr
+
+
+def test_tune_fails_before_measuring_when_locked(tmp_path):
+    db = filled_db(tmp_path, count=1)
+    src = write(tmp_path, "a.mlir", attention())
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("begin immediate")  # the write lock; readers still read
+    env = dict(os.environ, CLUSOPT_TUNING_DB_TIMEOUT_MS="200")
+    try:
+        start = time.monotonic()
+        res = run(tool("clusopt-tune"), str(src), "--target=x86-64-v3",
+                  "--budget=5", f"--db={db}", check=False, env=env)
+        assert time.monotonic() - start < 3
+    finally:
+        holder.execute("rollback")
+        holder.close()
+    assert res.returncode != 0
+    assert (f"tuning database {db}: cannot take the write lock: the database "
+            "is locked by another process") in res.stderr
+    assert "past the 200 ms timeout (CLUSOPT_TUNING_DB_TIMEOUT_MS)" \
+        in res.stderr
+    assert "compiled" not in res.stderr and "screened" not in res.stderr
+
+
+def test_lock_taken_during_tuning_keeps_the_results(tmp_path):
+    if not target_runs_here("x86-64-v3"):
+        pytest.skip("x86-64-v3 does not run on this CPU")
+    db = filled_db(tmp_path, count=1)
+    src = write(tmp_path, "a.mlir", attention())
+    env = dict(os.environ, CLUSOPT_TUNING_DB_TIMEOUT_MS="200")
+    proc = subprocess.Popen(
+        [tool("clusopt-tune"), str(src), "--target=x86-64-v3", "--budget=2",
+         f"--db={db}", "--jobs=2"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=env)
+    # The first line comes once the database is open and checked, before
+    # any candidate is compiled; take the write lock then.
+    first = proc.stderr.readline()
+    assert "clusopt-tune: tuning " in first
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("begin immediate")
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        holder.execute("rollback")
+        holder.close()
+    assert proc.returncode != 0
+    assert "keeping the results and trying again at the end" in err
+    assert f"could not store 1 measured record(s) in {db}:" in err
+    kept = [p for p in tmp_path.iterdir() if ".unsaved-" in p.name]
+    assert len(kept) == 1 and f"they are kept in {kept[0]}" in err
+    assert f"--import={kept[0]} --db={db}" in err
+    assert "clus.attention" in out and "records in" not in out
+    run(tool("clusopt-tune"), f"--import={kept[0]}", f"--db={db}")
+    listed = json.loads(run(tool("clusopt-tune"), "--list",
+                            f"--db={db}").stdout)
+    assert len(listed) == 2
+
+
+def test_lookups_never_write(tmp_path):
+    """--list, --export and compile open the database read-only: the file
+    keeps its bytes and its modification time."""
+    db = filled_db(tmp_path, count=3)
+    before, mtime = db.read_bytes(), db.stat().st_mtime_ns
+    run(tool("clusopt-tune"), "--list", f"--db={db}")
+    run(tool("clusopt-tune"), "--export=-", f"--db={db}")
+    assert compile_with(tmp_path, db).returncode == 0
+    assert db.read_bytes() == before and db.stat().st_mtime_ns == mtime
+
+
+def test_read_only_database_as_another_user(tmp_path):
+    """Permissions only bind a user without root's override: as nobody, a
+    0444 database in a 0555 directory can be listed and compiled against,
+    and clusopt-tune says it cannot write it before measuring anything."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to run as another user")
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if run(*nobody, tool("clusopt-tune"), "--help",
+           check=False).returncode != 0:
+        pytest.skip("the build is not readable by nobody")
+    shared = pathlib.Path(tempfile.mkdtemp(prefix="clusopt-ro-"))
+    try:
+        db = filled_db(tmp_path, count=2)
+        (shared / "t.sqlite").write_bytes(db.read_bytes())
+        src = shared / "a.mlir"
+        src.write_text(attention())
+        db = shared / "t.sqlite"
+        db.chmod(0o444)
+        shared.chmod(0o555)
+        listed = run(*nobody, tool("clusopt-tune"), "--list", f"--db={db}")
+        assert len(json.loads(listed.stdout)) == 2
+        res = run(*nobody, tool("clusopt-compile"), str(src),
+                  "--target=x86-64-v3", "--emit=mlir", "-o", os.devnull,
+                  f"--tuning-db={db}", check=False)
+        assert res.returncode == 0, res.stderr
+        res = run(*nobody, tool("clusopt-tune"), str(src),
+                  "--target=x86-64-v3", "--budget=1", f"--db={db}",
+                  check=False)
+        assert res.returncode != 0
+        assert f"tuning database {db} is read-only" in res.stderr
+        assert "compiled" not in res.stderr
+    finally:
+        shared.chmod(0o755)
+        shutil.rmtree(shared)

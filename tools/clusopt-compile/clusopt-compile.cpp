@@ -16,6 +16,7 @@
 #include "lib/Support/OutputFiles.h"
 #include "lib/Transforms/Passes.h"
 #include "lib/Tuning/CpuTarget.h"
+#include "lib/Tuning/ToolFlags.h"
 #include "lib/Tuning/TuningDatabase.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -149,28 +150,18 @@ FailureOr<CpuTarget> resolveTarget(StringRef name) {
   return *target;
 }
 
-/// Parses --tile=rows=R,cols=C (either entry may be omitted).
+/// Applies --tile (rows=R,cols=C, either entry optional) to `options`.
 LogicalResult parseTile(StringRef text, int64_t width,
                         clusopt::CpuPipelineOptions &options) {
-  clusopt::TileConfig tile{options.rows, options.cols};
-  SmallVector<StringRef> entries;
-  text.split(entries, ',', -1, /*KeepEmpty=*/false);
-  for (StringRef entry : entries) {
-    auto [key, value] = entry.split('=');
-    if ((key != "rows" && key != "cols") ||
-        value.getAsInteger(10, key == "rows" ? tile.rows : tile.cols)) {
-      errs() << "clusopt-compile: error: --tile: expected rows=R,cols=C with "
-                "integer values, got '"
-             << entry << "'\n";
-      return failure();
-    }
-  }
-  if (std::optional<std::string> problem = clusopt::tileProblem(tile, width)) {
-    errs() << "clusopt-compile: error: --tile: " << *problem << "\n";
+  llvm::Expected<clusopt::TileConfig> tile =
+      clusopt::parseTileFlag(text, width, {options.rows, options.cols});
+  if (!tile) {
+    errs() << "clusopt-compile: error: " << llvm::toString(tile.takeError())
+           << "\n";
     return failure();
   }
-  options.rows = tile.rows;
-  options.cols = tile.cols;
+  options.rows = tile->rows;
+  options.cols = tile->cols;
   return success();
 }
 
@@ -373,6 +364,17 @@ LogicalResult applyTuningRecords(ModuleOp module, const CpuTarget &target) {
     if (!*record)
       return WalkResult::advance();
     const clusopt::TuningRecord &r = **record;
+    // The key holds the target, so a tile illegal for it is a bad row.
+    if (std::optional<std::string> problem =
+            clusopt::tileProblem(r.tile, target.vectorWidth)) {
+      (void)fail(llvm::createStringError(llvm::formatv(
+          "tuning database {0}: record {1} ({2}, key {3}): tile "
+          "rows={4},cols={5} is not legal for --target={6}: {7}; remove the "
+          "record",
+          path, r.id, r.key.op, r.key.hash().substr(0, 12), r.tile.rows,
+          r.tile.cols, target.name, *problem)));
+      return WalkResult::interrupt();
+    }
     op->setAttr(
         "clus.tile",
         b.getDictionaryAttr(
@@ -821,7 +823,7 @@ int compileGpu() {
            << " emits mlir, ptx, cubin, fatbin or so\n";
     return 1;
   }
-  if (!tileOption.empty() || printTileSpace) {
+  if (tileOption.getNumOccurrences() || printTileSpace) {
     errs() << "clusopt-compile: error: --tile and --print-tile-space are for "
               "CPU targets; the GPU kernels' tiles are fixed (16 rows per "
               "warp, 32 keys per tile)\n";
@@ -952,7 +954,8 @@ int compile() {
     return 1;
   clusopt::CpuPipelineOptions options;
   options.vectorWidth = target->vectorWidth;
-  if (failed(parseTile(tileOption, target->vectorWidth, options)))
+  if (tileOption.getNumOccurrences() &&
+      failed(parseTile(tileOption, target->vectorWidth, options)))
     return 1;
   if (emit == Emit::So && !target->runsHere) {
     errs() << "clusopt-compile: error: --emit=so links for this machine; "
@@ -981,12 +984,12 @@ int compile() {
   }
 
   // Precedence: clus.tile attribute > --tile > tuning database > default.
-  if (tileOption.empty() && !noTune &&
-      failed(applyTuningRecords(*module, *target)))
+  bool tileGiven = tileOption.getNumOccurrences() > 0;
+  if (!tileGiven && !noTune && failed(applyTuningRecords(*module, *target)))
     return 1;
 
-  FailureOr<SmallVector<EntryPoint>> entries = collectEntryPoints(
-      *module, options, tileOption.empty() ? "default" : "--tile");
+  FailureOr<SmallVector<EntryPoint>> entries =
+      collectEntryPoints(*module, options, tileGiven ? "--tile" : "default");
   if (failed(entries))
     return 1;
 

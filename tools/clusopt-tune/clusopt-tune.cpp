@@ -14,6 +14,7 @@
 #include "lib/Conversion/ClusToVector/ClusToVector.h"
 #include "lib/Support/OutputFiles.h"
 #include "lib/Tuning/CpuTarget.h"
+#include "lib/Tuning/ToolFlags.h"
 #include "lib/Tuning/TuningDatabase.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -45,6 +46,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -382,6 +385,7 @@ struct OpTuning {
   std::map<TileConfig, size_t, TileLess> index;
   std::string skipped; // why it was not tuned
   TuningRecord record;
+  bool stored = false; // record is in the database
 };
 
 class Tuner {
@@ -833,6 +837,83 @@ llvm::Error Tuner::tune(OpTuning &t, size_t opNumber, size_t opCount,
 // Driver
 //===----------------------------------------------------------------------===//
 
+// Ranges of the numeric flags.
+constexpr int kMaxBudgetSeconds = 24 * 3600;
+constexpr unsigned kMaxJobs = 1024;
+
+/// Checks every flag and how they combine before anything is read,
+/// compiled or measured, so a bad request fails at once and names the flag.
+llvm::Error checkFlags() {
+  auto error = [](const llvm::Twine &message) {
+    return llvm::createStringError(message);
+  };
+  llvm::SmallVector<llvm::StringRef> actions;
+  if (listRecords.getNumOccurrences())
+    actions.push_back("--list");
+  if (exportPath.getNumOccurrences())
+    actions.push_back("--export");
+  if (importPath.getNumOccurrences())
+    actions.push_back("--import");
+  if (actions.size() > 1)
+    return error(actions[0] + " and " + actions[1] +
+                 " cannot be combined; give one of --list, --export and "
+                 "--import");
+  if (dbPath.getNumOccurrences() && dbPath.empty())
+    return error("--db needs a path");
+  if (importPath.getNumOccurrences() && importPath.empty())
+    return error("--import needs a path ('-' is stdin)");
+  if (exportPath.getNumOccurrences())
+    if (llvm::Error err = clusopt::checkOutputPath(exportPath, "--export"))
+      return err;
+  // Flags that only mean something when tuning a module.
+  std::pair<llvm::StringRef, bool> tuningFlags[] = {
+      {"--budget", budget.getNumOccurrences() > 0},
+      {"--jobs", jobs.getNumOccurrences() > 0},
+      {"--exhaustive", exhaustive.getNumOccurrences() > 0},
+      {"--report-json", reportJson.getNumOccurrences() > 0}};
+  if (!actions.empty()) {
+    if (!inputFile.empty())
+      return error(actions[0] +
+                   " works on the database and takes no input "
+                   "file (got " +
+                   inputFile + ")");
+    for (auto [flag, given] : tuningFlags)
+      if (given)
+        return error(flag + " applies only when tuning a module, not with " +
+                     actions[0]);
+    for (auto [flag, given] : {std::pair<llvm::StringRef, bool>{
+                                   "--target", targetName.getNumOccurrences()},
+                               {"--print-keys", printKeys.getNumOccurrences()}})
+      if (given)
+        return error(flag + " does not apply to " + actions[0]);
+    return llvm::Error::success();
+  }
+  if (printKeys) {
+    for (auto [flag, given] : tuningFlags)
+      if (given)
+        return error(flag + " does not apply to --print-keys");
+    return llvm::Error::success();
+  }
+  if (exhaustive && budget.getNumOccurrences())
+    return error("--exhaustive measures every legal tile with no budget; "
+                 "drop --budget or --exhaustive");
+  if (!std::isfinite(budget) || budget <= 0 || budget > kMaxBudgetSeconds) {
+    char given[32];
+    std::snprintf(given, sizeof(given), "%g", budget.getValue());
+    return error(llvm::formatv("--budget must be a number of seconds in (0, "
+                               "{0}], got {1}",
+                               kMaxBudgetSeconds, given));
+  }
+  if (jobs.getNumOccurrences() && (jobs < 1 || jobs > kMaxJobs))
+    return error(llvm::formatv("--jobs must be in [1, {0}], got {1}", kMaxJobs,
+                               jobs.getValue()));
+  // Before a tune that may take minutes, not after it.
+  if (reportJson.getNumOccurrences())
+    if (llvm::Error err = clusopt::checkOutputPath(reportJson, "--report-json"))
+      return err;
+  return llvm::Error::success();
+}
+
 std::string databasePath() {
   return dbPath.getNumOccurrences() ? dbPath.getValue()
                                     : clusopt::defaultTuningDbPath();
@@ -902,6 +983,37 @@ int manageDatabase() {
   return 0;
 }
 
+/// Writes records the database refused as an export that --import takes,
+/// beside the database or else in the temporary directory; returns its path.
+llvm::Expected<std::string> saveUnstored(llvm::ArrayRef<TuningRecord *> records,
+                                         llvm::StringRef dbPath) {
+  json::Array list;
+  for (const TuningRecord *r : records)
+    list.push_back(r->toJson(/*withMeasurements=*/true));
+  std::string text =
+      llvm::formatv("{0:2}\n",
+                    json::Value(json::Object{{"format", "clusopt-tuning/1"},
+                                             {"records", std::move(list)}}))
+          .str();
+  int fd;
+  llvm::SmallString<128> kept;
+  std::error_code ec =
+      sys::fs::createUniqueFile(dbPath + ".unsaved-%%%%%%.json", fd, kept);
+  if (ec)
+    ec = sys::fs::createTemporaryFile("clusopt-tune-unsaved", "json", fd, kept);
+  if (ec)
+    return llvm::createStringError(ec, "cannot create a file: " + ec.message());
+  llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+  os << text;
+  os.close();
+  if (std::error_code writeError = os.error()) {
+    os.clear_error();
+    return llvm::createStringError(writeError, "cannot write " + kept + ": " +
+                                                   writeError.message());
+  }
+  return kept.str().str();
+}
+
 int tuneModule() {
   if (inputFile.empty())
     return fail("no input file (clusopt-tune in.mlir --target=...)");
@@ -941,9 +1053,6 @@ int tuneModule() {
     return fail("--target=" + target->name +
                 " code cannot run on this machine, so it cannot be measured "
                 "here");
-  if (!reportJson.empty())
-    if (llvm::Error err = clusopt::checkOutputPath(reportJson))
-      return fail(llvm::toString(std::move(err)));
   auto start = Clock::now();
 
   // clusopt-compile from the same directory: the search space is its
@@ -1037,6 +1146,7 @@ int tuneModule() {
                               target->cpu, ops.size(), budget.getValue(),
                               path));
   json::Array reportOps;
+  std::string storeError;
   size_t number = 0, toTune = llvm::count_if(ops, [](const OpTuning &t) {
                        return t.skipped.empty();
                      });
@@ -1060,9 +1170,31 @@ int tuneModule() {
                                   t.skipped));
       continue;
     }
+    // Store each record as soon as it is measured. Once the database
+    // refuses one (locked past the timeout, say), keep tuning and try the
+    // rest once more at the end, so nothing measured is lost.
+    if (storeError.empty()) {
+      llvm::Expected<bool> stored = (*db)->insert(t.record);
+      if (stored) {
+        t.stored = true;
+      } else {
+        storeError = llvm::toString(stored.takeError());
+        progress.line("warning: " + storeError +
+                      "; keeping the results and trying again at the end");
+      }
+    }
+  }
+  std::vector<TuningRecord *> unstored;
+  for (OpTuning &t : ops) {
+    if (!t.skipped.empty() || t.stored)
+      continue;
     llvm::Expected<bool> stored = (*db)->insert(t.record);
-    if (!stored)
-      return fail(llvm::toString(stored.takeError()));
+    if (stored)
+      t.stored = true;
+    else
+      storeError = llvm::toString(stored.takeError());
+    if (!t.stored)
+      unstored.push_back(&t.record);
   }
 
   // The report.
@@ -1094,9 +1226,9 @@ int tuneModule() {
                           t.op->getName().getStringRef(), t.function,
                           t.skipped);
   if (bestRatio > 0)
-    os << llvm::formatv("best against default: {0:f2}x; {1:f1} s in all; "
-                        "records in {2}\n",
-                        bestRatio, seconds(start), path);
+    os << llvm::formatv("best against default: {0:f2}x; {1:f1} s in all{2}\n",
+                        bestRatio, seconds(start),
+                        unstored.empty() ? "; records in " + path : "");
   if (!reportJson.empty()) {
     std::string text =
         llvm::formatv("{0:2}\n",
@@ -1106,6 +1238,18 @@ int tuneModule() {
             .str();
     if (llvm::Error err = clusopt::writeOutput(reportJson, text))
       return fail(llvm::toString(std::move(err)));
+  }
+  if (!unstored.empty()) {
+    llvm::Expected<std::string> kept = saveUnstored(unstored, path);
+    if (!kept)
+      return fail(llvm::formatv("could not store {0} measured record(s) in "
+                                "{1}: {2}; and could not keep them either: {3}",
+                                unstored.size(), path, storeError,
+                                llvm::toString(kept.takeError())));
+    return fail(llvm::formatv("could not store {0} measured record(s) in {1}: "
+                              "{2}; they are kept in {3}: add them with "
+                              "clusopt-tune --import={3} --db={1}",
+                              unstored.size(), path, storeError, *kept));
   }
   return 0;
 }
@@ -1130,7 +1274,10 @@ int main(int argc, char **argv) {
       "SIGHUP; each run also removes the directories that runs of this user\n"
       "killed with SIGKILL left there. --report-json and --export files are\n"
       "replaced atomically.\n");
-  if (listRecords || !exportPath.empty() || !importPath.empty())
+  if (llvm::Error err = checkFlags())
+    return fail(llvm::toString(std::move(err)));
+  if (listRecords || exportPath.getNumOccurrences() ||
+      importPath.getNumOccurrences())
     return manageDatabase();
   return tuneModule();
 }
