@@ -376,18 +376,27 @@ Expected<Tensor> SafetensorsFile::load(StringRef name, DType dtype,
   int64_t n = t->numElements();
   if (copyFloatsAllFinite(p, data_ + e->begin, n))
     return t;
+  return tensorError(name, nonFiniteSummary(p, n));
+}
+
+std::string clusopt::runtime::nonFiniteSummary(const float *values, int64_t n) {
   int64_t count = 0, first = -1;
   for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(p[i])) {
+    if (!std::isfinite(values[i])) {
       ++count;
       if (first < 0)
         first = i;
     }
-  return tensorError(name, llvm::formatv("{0} of {1} values are not finite "
-                                         "(the first, at flat index {2}, is "
-                                         "{3})",
-                                         count, n, first, p[first])
-                               .str());
+  if (!count)
+    return "";
+  float v = first < 0 ? 0 : values[first];
+  return llvm::formatv("{0} of {1} values are not finite (the first, at flat "
+                       "index {2}, is {3})",
+                       count, n, first,
+                       std::isnan(v) ? "NaN"
+                       : v > 0       ? "+inf"
+                                     : "-inf")
+      .str();
 }
 
 Error clusopt::runtime::writeSafetensors(

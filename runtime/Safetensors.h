@@ -87,6 +87,11 @@ private:
   std::map<std::string, std::string> metadata_;
 };
 
+/// "2 of 147456 values are not finite (the first, at flat index 580, is
+/// NaN)" for `n` floats holding NaNs or infinities; empty when all are
+/// finite.
+std::string nonFiniteSummary(const float *values, int64_t n);
+
 /// The safetensors spelling of a runtime dtype ("F32", "F16", ...).
 llvm::StringRef safetensorsDTypeName(DType dtype);
 

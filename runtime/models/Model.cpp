@@ -4,7 +4,6 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
-#include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <set>
@@ -20,16 +19,13 @@ void Profile::add(const std::string &label, double seconds) {
   entries_[it->second].second += seconds;
 }
 
-int64_t clusopt::runtime::countNonFinite(const Tensor &t, int64_t *first) {
+int64_t clusopt::runtime::countNonFinite(const Tensor &t) {
   if (t.dtype() != DType::F32)
     return 0;
   const float *p = t.data<float>();
   int64_t n = t.numElements(), count = 0;
   for (int64_t i = 0; i < n; ++i)
     count += !std::isfinite(p[i]);
-  if (count && first)
-    *first =
-        std::find_if(p, p + n, [](float v) { return !std::isfinite(v); }) - p;
   return count;
 }
 

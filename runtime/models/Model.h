@@ -24,8 +24,8 @@
 namespace clusopt::runtime {
 
 /// The number of NaNs and infinities in an f32 tensor (0 for other
-/// dtypes), and the flat index of the first in `first` when there is one.
-int64_t countNonFinite(const Tensor &t, int64_t *first = nullptr);
+/// dtypes).
+int64_t countNonFinite(const Tensor &t);
 
 /// Wall time per layer kind and stage, in the order first seen; and, with
 /// output checks on, the first layer whose output is not finite.

@@ -564,13 +564,10 @@ int main(int argc, char **argv) {
   Expected<Tensor> images = loadImages(*model);
   if (!images)
     return fail(toString(images.takeError()));
-  int64_t firstBad = 0;
-  if (int64_t bad = countNonFinite(*images, &firstBad))
-    return fail(formatv("{0}: {1} of {2} values are not finite (the first, "
-                        "at flat index {3}, is {4})",
-                        imagePath, bad, images->numElements(), firstBad,
-                        images->data<float>()[firstBad])
-                    .str());
+  if (std::string bad =
+          nonFiniteSummary(images->data<float>(), images->numElements());
+      !bad.empty())
+    return fail(imagePath + ": " + bad);
 
   // One warm-up run (page faults, first-touch), then the timed ones.
   Expected<Tensor> logits = model->forward(*images);
