@@ -2,6 +2,8 @@
 
 #include "runtime/Image.h"
 
+#include "lib/Support/InputFile.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -319,11 +321,9 @@ Expected<RgbImage> decodePng(StringRef data, StringRef name) {
 }
 
 Expected<RgbImage> readPng(StringRef path) {
-  auto buffer = MemoryBuffer::getFile(path, /*IsText=*/false,
-                                      /*RequiresNullTerminator=*/false);
+  auto buffer = readInputFile(path, kImageInput);
   if (!buffer)
-    return createStringError(path +
-                             ": cannot read: " + buffer.getError().message());
+    return buffer.takeError();
   return decodePng((*buffer)->getBuffer(), path);
 }
 

@@ -42,7 +42,8 @@ public:
   /// `__metadata__`), which bounds the parser's memory to about 400 MB.
   static constexpr size_t kMaxHeaderObjects = 100'000;
 
-  /// Maps (or reads) and validates a file. Errors start with the path.
+  /// Maps (or reads) and validates a file, which must be a regular file of
+  /// at most 64 GiB (clusopt::kWeightsInput). Errors start with the path.
   static llvm::Expected<SafetensorsFile> open(llvm::StringRef path);
   /// Validates a file already in memory; errors start with the buffer's
   /// identifier.
@@ -60,6 +61,9 @@ public:
   /// The raw little-endian bytes of a tensor (not aligned).
   llvm::ArrayRef<uint8_t> bytes(const SafetensorsEntry &entry) const;
 
+  /// "tensor 'NAME': not found in the weights file", with a hint when the
+  /// file has the name with a `module.` prefix (a DDP-wrapped model's).
+  llvm::Error notFoundError(llvm::StringRef name) const;
   /// Checks that tensor `name` exists with `dtype` and `shape`, as a model
   /// config expects, e.g. "tensor 'blocks.0.attn.q.weight': expected shape
   /// [96, 96], got [96, 95]".
@@ -67,9 +71,12 @@ public:
                      llvm::ArrayRef<int64_t> shape) const;
   /// Copies tensor `name` into an aligned Tensor (F32, F16, BF16 or I32).
   llvm::Expected<Tensor> load(llvm::StringRef name) const;
-  /// expect() and then load().
+  /// expect() and then load(). With `requireFinite`, an F32 tensor holding
+  /// a NaN or an infinity is an error naming the tensor, the count and the
+  /// first (checked while copying, so it costs next to nothing).
   llvm::Expected<Tensor> load(llvm::StringRef name, DType dtype,
-                              llvm::ArrayRef<int64_t> shape) const;
+                              llvm::ArrayRef<int64_t> shape,
+                              bool requireFinite = false) const;
 
 private:
   SafetensorsFile() = default;
@@ -79,6 +86,11 @@ private:
   std::vector<SafetensorsEntry> entries_;
   std::map<std::string, std::string> metadata_;
 };
+
+/// "2 of 147456 values are not finite (the first, at flat index 580, is
+/// NaN)" for `n` floats holding NaNs or infinities; empty when all are
+/// finite.
+std::string nonFiniteSummary(const float *values, int64_t n);
 
 /// The safetensors spelling of a runtime dtype ("F32", "F16", ...).
 llvm::StringRef safetensorsDTypeName(DType dtype);

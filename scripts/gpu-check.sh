@@ -8,11 +8,48 @@
 #      $CLUSOPT_GPU_TARGET=sm_80|sm_86|sm_89|sm_90),
 #   2. python/tests/test_gpu_runtime.py and test_gpu_compile.py,
 #   3. the lit tests of the GPU path (names matching gpu, cuda or nvvm),
-# and prints a summary. Extra arguments go to the numerics pytest run, e.g.
+# and prints a summary. Selection options go to the numerics pytest run, e.g.
 #   scripts/gpu-check.sh -k attention
 # Without a usable GPU it stops after the build with the reason (there the
 # GPU tests skip; scripts/test.sh runs the compile-only ones everywhere).
 set -uo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: scripts/gpu-check.sh [-h|--help] [-k EXPR] [-m EXPR] [-x] [-v] [--lf]
+                            [-- PYTEST-ARGS...]
+
+Builds clusopt, then runs the GPU checks on this machine's NVIDIA GPU
+(sm_80 or newer; needs the CUDA driver and ptxas): the numerics harness on
+clus-gpu-to-nvvm, the GPU runtime and compile tests, and the lit GPU tests;
+prints a summary. Stops after the build when no GPU is usable.
+
+  -h, --help      print this help and exit (nothing is built)
+  -k EXPR, -m EXPR, -x, -v, --lf
+                  passed to the numerics pytest run (e.g. -k attention)
+  -- ARGS...      everything after -- is passed to that run unchanged
+
+Environment: CLUSOPT_GPU_TARGET=sm_80|sm_86|sm_89|sm_90 (default: sm_90 on
+compute capability 9.0 or more, else sm_80), CLUSOPT_BUILD_DIR (build), LIT.
+EOF
+}
+
+# Only known options: a typo must not start a long build and GPU run.
+pytest_args=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    -h|--help) usage; exit 0 ;;
+    -k|-m)
+      if [ $# -lt 2 ]; then
+        echo "gpu-check: $1 needs a value" >&2; usage >&2; exit 2
+      fi
+      pytest_args+=("$1" "$2"); shift 2 ;;
+    -x|-v|-vv|--lf) pytest_args+=("$1"); shift ;;
+    --) shift; pytest_args+=("$@"); break ;;
+    *) echo "gpu-check: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
 cd "$(dirname "$0")/.." || exit 1
 BUILD_DIR=${CLUSOPT_BUILD_DIR:-build}
 export CLUSOPT_BUILD_DIR=$BUILD_DIR
@@ -71,7 +108,7 @@ step() {
 
 step "numerics on clus-gpu-to-nvvm@$target" \
   python3 -m pytest -q -rs python/tests/test_numerics.py --full \
-    --backend "clus-gpu-to-nvvm@$target" "$@"
+    --backend "clus-gpu-to-nvvm@$target" ${pytest_args[@]+"${pytest_args[@]}"}
 step "GPU runtime and GPU compile tests" \
   python3 -m pytest -q -rs python/tests/test_gpu_runtime.py \
     python/tests/test_gpu_compile.py

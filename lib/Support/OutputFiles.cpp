@@ -153,6 +153,8 @@ Error clusopt::checkOutputPath(StringRef path, StringRef flag) {
   llvm::SmallString<128> dir = path::parent_path(path);
   if (dir.empty())
     dir = ".";
+  if (fs::exists(dir) && !fs::is_directory(dir))
+    return error(dir + " is not a directory");
   if (!fs::is_directory(dir))
     return error("directory " + dir + " does not exist");
   if (fs::access(dir, fs::AccessMode::Write))

@@ -3,8 +3,10 @@ generated kernels (build/runtime/models/paca_kernels.so) against the NumPy
 float64 reference forward (clusopt.models.paca), with seeded random weights;
 then its errors for broken weights and inputs."""
 
+import os
 import pathlib
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -25,9 +27,9 @@ def tool():
     return str(path)
 
 
-def run(*args, check=True):
+def run(*args, check=True, timeout=120, env=None):
     out = subprocess.run([tool(), *map(str, args)], capture_output=True,
-                         text=True, timeout=120)
+                         text=True, timeout=timeout, env=env)
     if check and out.returncode:
         pytest.fail(f"clusopt-run failed ({out.returncode}):\n{out.stderr}")
     return out
@@ -168,8 +170,8 @@ def broken_weights(tiny, tmp_path, edit):
     return path
 
 
-def expect_error(args, message):
-    out = run(*args, check=False)
+def expect_error(args, message, timeout=120, env=None):
+    out = run(*args, check=False, timeout=timeout, env=env)
     assert out.returncode == 1, out.stdout
     assert "clusopt-run: error: " in out.stderr
     assert message in out.stderr, out.stderr
@@ -215,8 +217,26 @@ def test_truncated_weights(tiny, tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["--random", "--resolution", 100],
      "--resolution 100 is not a positive multiple of 32"),
-    (["--random", "--batch", 0], "--batch must be at least 1"),
-    (["--random", "--threads", 0], "--threads must be a positive integer"),
+    (["--random", "--batch", 0],
+     "--batch must be an integer from 1 to 65536, got 0"),
+    # Once narrowed to int: batch 1.
+    (["--random", "--batch", 4294967297],
+     "--batch must be an integer from 1 to 65536, got 4294967297"),
+    (["--random", "--batch", -3],
+     "--batch must be an integer from 1 to 65536, got -3"),
+    (["--random", "--resolution", 4294967328],
+     "--resolution must be an integer from 1 to 8192, got 4294967328"),
+    (["--random", "--runs", 0],
+     "--runs must be an integer from 1 to 100000, got 0"),
+    (["--random", "--runs", 4294967297],
+     "--runs must be an integer from 1 to 100000, got 4294967297"),
+    (["--random", "--seed", -1],
+     "--seed must be an integer from 0 to 4294967295, got -1"),
+    (["--random", "--threads", 0],
+     "--threads must be an integer from 1 to 1024, got '0'"),
+    # libomp aborts when it cannot start this many threads.
+    (["--random", "--threads", 100000],
+     "--threads must be an integer from 1 to 1024, got '100000'"),
     (["--random", "--model", "paca_huge"], "unknown model 'paca_huge'"),
     (["--random", "--model", "paca_huge_dense"],
      "unknown model 'paca_huge_dense'"),
@@ -266,3 +286,154 @@ def test_dump_logits_replaces_a_symlink(tiny, tmp_path):
     assert np.load(tmp_path / "logits.npy").shape == (1, 1000)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["logits.npy",
                                                           "victim"]
+
+
+# Errors that must come at once: a hang or a full run fails the timeout.
+FAST = 30
+
+
+def test_special_and_oversized_files(tiny, tmp_path):
+    """A FIFO blocked forever and /dev/zero was read until memory ran out;
+    both, a directory and a file over the size limit are refused by name
+    before anything is read."""
+    _, _, path = tiny
+    fifo = tmp_path / "fifo.npy"
+    os.mkfifo(fifo)
+    not_regular = "not a regular file (weights are read from regular files " \
+        "of at most 64 GiB)"
+    expect_error(["--weights", "/dev/zero", "--random"],
+                 "/dev/zero: is a character device, " + not_regular, FAST)
+    expect_error(["--weights", fifo, "--random"],
+                 f"{fifo}: is a FIFO, " + not_regular, FAST)
+    expect_error(["--weights", tmp_path, "--random"],
+                 f"{tmp_path}: is a directory, " + not_regular, FAST)
+    for image in ["/dev/zero", fifo]:
+        expect_error(["--weights", path, "--image", image],
+                     "not a regular file (images are read from regular "
+                     "files of at most 1 GiB)", FAST)
+    # Sparse files: the size is refused, nothing is read.
+    big = tmp_path / "big.safetensors"
+    with open(big, "wb") as f:
+        f.truncate((64 << 30) + 1)
+    expect_error(["--weights", big, "--random"],
+                 f"{big}: 68719476737 bytes, over the 64 GiB limit for "
+                 "weights", FAST)
+    for name in ["big.npy", "big.bin", "big.png"]:
+        with open(tmp_path / name, "wb") as f:
+            f.truncate((1 << 30) + 1)
+        expect_error(["--weights", path, "--image", tmp_path / name],
+                     f"{name}: 1073741825 bytes, over the 1 GiB limit for "
+                     "images", FAST)
+
+
+def test_omp_num_threads_is_capped(tiny):
+    _, _, path = tiny
+    env = dict(os.environ, OMP_NUM_THREADS="100000")
+    expect_error(["--weights", path, "--random", "--resolution", 64],
+                 "OMP_NUM_THREADS asks for 100000 threads, more than the "
+                 "limit of 1024 (set it lower, or pass --threads)", FAST, env)
+    # --threads overrides it.
+    run("--weights", path, "--random", "--resolution", 64, "--runs", 1,
+        "--threads", 2, env=env)
+
+
+def test_non_finite_weight_is_named(tiny, tmp_path):
+    def edit(w):
+        t = w["stage2.1.mlp.fc1.weight"].copy()
+        t[3, 4] = np.nan
+        t[5, 0] = np.inf
+        w["stage2.1.mlp.fc1.weight"] = t
+    path = broken_weights(tiny, tmp_path, edit)
+    expect_error(["--weights", path, "--random", "--resolution", 64],
+                 "tensor 'stage2.1.mlp.fc1.weight': 2 of 147456 values are "
+                 "not finite (the first, at flat index 580, is NaN)")
+
+
+def test_non_finite_pixel_is_reported(tiny, tmp_path):
+    _, _, path = tiny
+    images = np.zeros((1, 3, 64, 64), np.float32)
+    images[0, 1, 2, 3] = np.nan
+    np.save(tmp_path / "nan.npy", images)
+    expect_error(["--weights", path, "--image", tmp_path / "nan.npy"],
+                 "nan.npy: 1 of 12288 values are not finite (the first, at "
+                 "flat index 4227, is NaN)")
+    images[0, 1, 2, 3] = 0
+    images[0, 0, 0, 1] = -np.inf
+    images.tofile(tmp_path / "inf.bin")
+    expect_error(["--weights", path, "--image", tmp_path / "inf.bin",
+                  "--resolution", 64],
+                 "inf.bin: 1 of 12288 values are not finite (the first, at "
+                 "flat index 1, is -inf)")
+
+
+def test_non_finite_logits_fail_and_profile_names_the_layer(tiny, tmp_path):
+    """Finite weights that overflow gave all-NaN logits, a top-5 of NaNs and
+    exit status 0."""
+    def edit(w):
+        w["stage2.1.mlp.fc1.weight"] = np.full_like(
+            w["stage2.1.mlp.fc1.weight"], 3e38)
+    path = broken_weights(tiny, tmp_path, edit)
+    args = ["--weights", path, "--random", "--resolution", 64, "--runs", 1]
+    out = run(*args, check=False)
+    assert out.returncode == 1 and "top-5" not in out.stdout
+    assert ("clusopt-run: error: 1000 of 1000 logits are not finite (NaN or "
+            "infinite); --profile names the first layer whose output is not "
+            "finite") in out.stderr
+    expect_error(args + ["--profile"],
+                 "1000 of 1000 logits are not finite (NaN or infinite); the "
+                 "first layer whose output is not finite is 'stage2 mlp "
+                 "fc1/fc2 in block stage2.1' (49152 of 49152 values)")
+
+
+def test_unused_weights_are_an_error(tmp_path):
+    """paca_small's weights ran as paca_tiny, 178 tensors ignored."""
+    cfg = paca.config("small")
+    weights = paca.random_weights(cfg, seed=7, bias_std=0.02)
+    path = tmp_path / "small.safetensors"
+    export.export_state_dict(weights, path, dtype="f32")
+    args = ["--model", "paca_tiny", "--weights", path, "--random",
+            "--resolution", 64, "--runs", 1]
+    expect_error(args,
+                 f"{path}: 178 of its 417 tensors are not used by paca_tiny: "
+                 "'stage1.2.attn.cluster_norm.bias', "
+                 "'stage1.2.attn.cluster_norm.weight', 'stage1.2.attn.k.bias', "
+                 "'stage1.2.attn.k.weight', 'stage1.2.attn.proj.bias', ... "
+                 "(another model's weights? --allow-unused-weights ignores "
+                 "them)")
+    out = run(*args, "--allow-unused-weights")
+    assert "model paca_tiny," in out.stdout
+
+
+def test_ddp_prefix_hint(tiny, tmp_path):
+    _, weights, _ = tiny
+    path = tmp_path / "ddp.safetensors"
+    export.export_state_dict({"module." + k: v for k, v in weights.items()},
+                             path, dtype="f32")
+    expect_error(["--weights", path, "--random", "--resolution", 64],
+                 "tensor 'patch_embed.proj.0.weight': not found in the "
+                 "weights file, but 'module.patch_embed.proj.0.weight' is: "
+                 "the weights were saved from a "
+                 "DistributedDataParallel/DataParallel wrapper; strip the "
+                 "'module.' prefix")
+
+
+@pytest.mark.parametrize("flag,target,message", [
+    ("--dump-logits", "missing/l.npy", "directory {d}/missing does not exist"),
+    ("--dump-logits", ".", "is a directory; give a file name"),
+    ("--dump-logits", "file/l.npy", "{d}/file is not a directory"),
+    ("--dump-assignments", "file", "exists and is not a directory"),
+    ("--dump-assignments", "file/sub", "{d}/file is not a directory"),
+])
+def test_bad_output_path_fails_before_the_run(tiny, tmp_path, flag, target,
+                                              message):
+    """These came only after a full run; 100000 runs at 224 would take
+    hours, so the timeout shows the check comes first."""
+    _, _, path = tiny
+    (tmp_path / "file").write_text("x")
+    model = ["--model", "clustr_b1"] if flag == "--dump-assignments" else []
+    start = time.monotonic()
+    expect_error([*model, "--weights", path, "--random", "--runs", 100000,
+                  flag, tmp_path / target],
+                 f"{flag}={tmp_path / target}: " +
+                 message.format(d=tmp_path), FAST)
+    assert time.monotonic() - start < FAST

@@ -6,6 +6,7 @@ same bilinear resize (align_corners=False) and ImageNet normalisation; then
 the decoder's errors for broken files, a mutation smoke test, and
 clusopt-run on a PNG against the same image as a .npy."""
 
+import os
 import pathlib
 import struct
 import subprocess
@@ -331,3 +332,27 @@ def test_clusopt_run_png_matches_npy(tmp_path):
                    tmp_path / "photo.img", "--resolution", 48)
     assert out.returncode == 1
     assert "--resolution 48 is not a positive multiple of 32" in out.stderr
+
+
+def run_driver(path, timeout=30):
+    out = subprocess.run([driver(), str(path), "32", "1", "/dev/null"],
+                         capture_output=True, text=True, timeout=timeout)
+    assert "Sanitizer" not in out.stderr and "runtime error" not in out.stderr
+    return out
+
+
+def test_special_and_oversized_files_refused(tmp_path):
+    """readPng read /dev/zero until memory ran out and blocked on a FIFO;
+    both, and a PNG over the 1 GiB limit (sparse), are refused at once."""
+    os.mkfifo(tmp_path / "fifo.png")
+    with open(tmp_path / "big.png", "wb") as f:
+        f.truncate((1 << 30) + 1)
+    limit = "not a regular file (images are read from regular files of at " \
+        "most 1 GiB)"
+    for path, message in [
+            ("/dev/zero", "/dev/zero: is a character device, " + limit),
+            (tmp_path / "fifo.png", "fifo.png: is a FIFO, " + limit),
+            (tmp_path / "big.png", "big.png: 1073741825 bytes, over the 1 GiB "
+             "limit for images")]:
+        out = run_driver(path)
+        assert out.returncode == 1 and message in out.stderr, out.stderr

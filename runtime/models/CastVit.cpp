@@ -34,7 +34,7 @@ Expected<CastConfig> CastConfig::fitTo(const SafetensorsFile &weights) const {
   CastConfig c = *this;
   const SafetensorsEntry *pos = weights.find("pos_embed");
   if (!pos)
-    return castError("tensor 'pos_embed': not found in the weights file");
+    return weights.notFoundError("pos_embed");
   if (pos->shape.size() != 3 || pos->shape[0] != 1 || pos->shape[2] != dim)
     return castError(llvm::formatv("tensor 'pos_embed': expected shape [1, N, "
                                    "{0}], got {1}",
@@ -50,8 +50,7 @@ Expected<CastConfig> CastConfig::fitTo(const SafetensorsFile &weights) const {
   while (weights.find(llvm::formatv("blocks.{0}.norm1.weight", c.depth).str()))
     ++c.depth;
   if (c.depth == 0)
-    return castError("tensor 'blocks.0.norm1.weight': not found in the "
-                     "weights file");
+    return weights.notFoundError("blocks.0.norm1.weight");
   // The depth is read from the weights, so a block with a missing norm1
   // would silently end the model early: reject any later block's tensors.
   for (const SafetensorsEntry &e : weights.tensors()) {
@@ -92,6 +91,8 @@ WeightShapes CastConfig::weightShapes() const {
     s.linear(p + "attn.qkv", 3 * c, c);
     if (!dense)
       s.add(p + "attn.surrogates", {heads, clusters, c / heads});
+    else
+      s.ignored.push_back(p + "attn.surrogates");
     s.linear(p + "attn.proj", c, c);
     s.norm(p + "norm2", c);
     s.linear(p + "mlp.fc1", hidden, c);
@@ -214,7 +215,7 @@ Expected<Tensor> CastVit::castAttention(const Block &b, const Tensor &q,
     // Aq = q·Sᵀ·scale and Ak = k·Sᵀ·scale [B, H, N, M] per (batch, head)
     // on the packed GEMM (the surrogates are a tiny [M, D] weight), then
     // their mean over heads G [B, N, M].
-    Timer timer(profile, "affinities Aq/Ak/G");
+    Timer timer(profile, "affinities Aq/Ak/G", {&aq, &ak, &g});
     ASSIGN_OR_RETURN(aq, Tensor::empty(DType::F32, {batch, heads, n, m}));
     ASSIGN_OR_RETURN(ak, Tensor::empty(DType::F32, {batch, heads, n, m}));
     ASSIGN_OR_RETURN(g, Tensor::empty(DType::F32, {batch, n, m}));
@@ -262,34 +263,38 @@ Expected<Tensor> CastVit::block(const Block &b, const Tensor &x,
   float eps = config_.eps;
   Tensor a, qkv, q, k, v, o, t;
   {
-    Timer timer(profile, "layer_norm");
+    Timer timer(profile, "layer_norm", {&a});
     ASSIGN_OR_RETURN(a, layerNorm(x, b.norm1.weight, b.norm1.bias, eps));
   }
   {
-    Timer timer(profile, "linear qkv/proj");
+    Timer timer(profile, "linear qkv/proj", {&q, &k, &v});
     ASSIGN_OR_RETURN(qkv, b.qkv(a));
     RETURN_IF_ERROR(splitQkv(qkv, config_.heads, q, k, v));
   }
   if (config_.dense) {
     // Plain softmax attention: the generated kernel with one (K, V) pair,
     // the tokens themselves.
-    Timer timer(profile, "attention (kernel)");
+    Timer timer(profile, "attention (kernel)", {&o});
     ASSIGN_OR_RETURN(o, callAttention(kernels_, q, k, v));
   } else {
     ASSIGN_OR_RETURN(o, castAttention(b, q, k, v, profile));
+    if (profile)
+      profile->checkOutput("cluster_attention (kernel)", o);
   }
   Tensor y;
   {
-    Timer timer(profile, "linear qkv/proj");
+    Timer timer(profile, "linear qkv/proj", {&y});
     ASSIGN_OR_RETURN(y, b.proj.fromHeads(o, x));
   }
   {
-    Timer timer(profile, "layer_norm");
+    Timer timer(profile, "layer_norm", {&t});
     ASSIGN_OR_RETURN(t, layerNorm(y, b.norm2.weight, b.norm2.bias, eps));
   }
-  Timer timer(profile, "mlp fc1/fc2 (+ gelu)");
-  ASSIGN_OR_RETURN(t, b.fc1(t, /*gelu=*/true));
-  RETURN_IF_ERROR(b.fc2.accumulate(t, y));
+  {
+    Timer timer(profile, "mlp fc1/fc2 (+ gelu)", {&y});
+    ASSIGN_OR_RETURN(t, b.fc1(t, /*gelu=*/true));
+    RETURN_IF_ERROR(b.fc2.accumulate(t, y));
+  }
   return y;
 }
 
@@ -305,7 +310,7 @@ Expected<Tensor> CastVit::forward(const Tensor &images,
         dtypeName(images.dtype()), shapeString(images.shape())));
   Tensor t;
   {
-    Timer timer(profile, "patch_embed + pos_embed");
+    Timer timer(profile, "patch_embed + pos_embed", {&t});
     ASSIGN_OR_RETURN(t, imageToTokens(images));
     ASSIGN_OR_RETURN(t, patchEmbed.onTokens(t, r, r));
     int64_t per = posEmbed.numElements();
@@ -315,8 +320,13 @@ Expected<Tensor> CastVit::forward(const Tensor &images,
       for (int64_t i = 0; i < per; ++i)
         tp[bi * per + i] += pp[i];
   }
-  for (const Block &b : blocks)
-    ASSIGN_OR_RETURN(t, block(b, t, profile));
+  for (size_t j = 0; j < blocks.size(); ++j) {
+    if (profile)
+      profile->setBlock(llvm::formatv("blocks.{0}", j).str());
+    ASSIGN_OR_RETURN(t, block(blocks[j], t, profile));
+  }
+  if (profile)
+    profile->setBlock("");
   Timer timer(profile, "norm + mean + head");
   ASSIGN_OR_RETURN(t, layerNorm(t, norm.weight, norm.bias, config_.eps));
   Tensor pooled;

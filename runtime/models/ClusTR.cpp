@@ -170,18 +170,18 @@ Expected<Tensor> ClusTR::block(const Block &b, int stage, const Tensor &x,
   const float eps = 1e-6f;
   Tensor a, q, o;
   {
-    Timer timer(profile, s + "layer_norm");
+    Timer timer(profile, s + "layer_norm", {&a});
     ASSIGN_OR_RETURN(a, layerNorm(x, b.norm1.weight, b.norm1.bias, eps));
   }
   {
-    Timer timer(profile, s + "linear q/kv/proj");
+    Timer timer(profile, s + "linear q/kv/proj", {&q});
     ASSIGN_OR_RETURN(q, b.q.toHeads(a, heads));
   }
   if (sr > 1) {
     Tensor weights, assign;
     {
       // w = exp(a·Ww + bw), one weight per token for the weighted means.
-      Timer timer(profile, s + "weight_layer");
+      Timer timer(profile, s + "weight_layer", {&weights});
       ASSIGN_OR_RETURN(weights, b.weightLayer(a));
       ASSIGN_OR_RETURN(weights, weights.reshape({batch, n}));
       float *p = weights.data<float>();
@@ -208,7 +208,7 @@ Expected<Tensor> ClusTR::block(const Block &b, int stage, const Tensor &x,
     for (int64_t sc = 0; sc < 2; ++sc) {
       Tensor xs;
       {
-        Timer timer(profile, s + "aggregate (kernel)");
+        Timer timer(profile, s + "aggregate (kernel)", {&xs});
         Tensor one;
         ASSIGN_OR_RETURN(one, scaleOf(assign, sc));
         std::vector<Tensor> r;
@@ -216,12 +216,12 @@ Expected<Tensor> ClusTR::block(const Block &b, int stage, const Tensor &x,
                                           {a, one, weights}));
         xs = std::move(r[0]);
       }
-      Timer timer(profile, s + "linear q/kv/proj");
+      Timer timer(profile, s + "linear q/kv/proj", {&k[sc], &v[sc]});
       Tensor kv;
       ASSIGN_OR_RETURN(kv, (sc ? b.kv2 : b.kv1)(xs));
       RETURN_IF_ERROR(splitKv(kv, heads, k[sc], v[sc]));
     }
-    Timer timer(profile, s + "attention (kernel)");
+    Timer timer(profile, s + "attention (kernel)", {&o});
     std::vector<Tensor> r;
     ASSIGN_OR_RETURN(r,
                      kernels_.call("attention2", {q, k[0], v[0], k[1], v[1]}));
@@ -229,11 +229,11 @@ Expected<Tensor> ClusTR::block(const Block &b, int stage, const Tensor &x,
   } else {
     Tensor kv, k, v;
     {
-      Timer timer(profile, s + "linear q/kv/proj");
+      Timer timer(profile, s + "linear q/kv/proj", {&k, &v});
       ASSIGN_OR_RETURN(kv, b.kv(a));
       RETURN_IF_ERROR(splitKv(kv, heads, k, v));
     }
-    Timer timer(profile, s + "attention (kernel)");
+    Timer timer(profile, s + "attention (kernel)", {&o});
     ASSIGN_OR_RETURN(o, callAttention(kernels_, q, k, v));
   }
   return projectAndConvMlp(
@@ -273,22 +273,28 @@ ClusTR::forwardWithClusterings(const Tensor &images, Profile *profile,
   Tensor t;
   int64_t h = hi, w = wi;
   {
-    Timer timer(profile, "stage1 patch_embed");
+    Timer timer(profile, "stage1 patch_embed", {&t});
     ASSIGN_OR_RETURN(t, imageToTokens(images));
   }
   for (int i = 0; i < 4; ++i) {
     const Stage &stage = stages[i];
     std::string s = "stage" + std::to_string(i + 1) + " ";
     {
-      Timer timer(profile, s + "patch_embed");
+      Timer timer(profile, s + "patch_embed", {&t});
       ASSIGN_OR_RETURN(t, stage.patchEmbed.onTokens(t, h, w));
       h = stage.patchEmbed.outputSize(h), w = stage.patchEmbed.outputSize(w);
       ASSIGN_OR_RETURN(
           t, layerNorm(t, stage.patchNorm.weight, stage.patchNorm.bias, 1e-5f));
     }
-    for (const Block &b : stage.blocks)
-      ASSIGN_OR_RETURN(t, block(b, i, t, h, w, profile, clusterings));
-    Timer timer(profile, i + 1 < 4 ? s + "norm" : "head");
+    for (size_t j = 0; j < stage.blocks.size(); ++j) {
+      if (profile)
+        profile->setBlock(llvm::formatv("stage{0}.{1}", i + 1, j).str());
+      ASSIGN_OR_RETURN(
+          t, block(stage.blocks[j], i, t, h, w, profile, clusterings));
+    }
+    if (profile)
+      profile->setBlock("");
+    Timer timer(profile, i + 1 < 4 ? s + "norm" : "head", {&t});
     ASSIGN_OR_RETURN(t,
                      layerNorm(t, stage.norm.weight, stage.norm.bias, 1e-6f));
   }

@@ -5,6 +5,8 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cassert>
+#include <cmath>
+#include <set>
 
 using namespace clusopt::runtime;
 using llvm::Error;
@@ -17,6 +19,39 @@ void Profile::add(const std::string &label, double seconds) {
   entries_[it->second].second += seconds;
 }
 
+int64_t clusopt::runtime::countNonFinite(const Tensor &t) {
+  if (t.dtype() != DType::F32)
+    return 0;
+  const float *p = t.data<float>();
+  int64_t n = t.numElements(), count = 0;
+  for (int64_t i = 0; i < n; ++i)
+    count += !std::isfinite(p[i]);
+  return count;
+}
+
+void Profile::checkOutput(const std::string &label, const Tensor &t) {
+  if (!checkOutputs_ || firstNonFinite_)
+    return;
+  if (int64_t count = countNonFinite(t))
+    firstNonFinite_ =
+        NonFinite{block_.empty() ? label : label + " in block " + block_, count,
+                  t.numElements()};
+}
+
+std::vector<std::string>
+clusopt::runtime::unusedWeights(const SafetensorsFile &file,
+                                const WeightShapes &shapes) {
+  std::set<llvm::StringRef> used;
+  for (const auto &entry : shapes)
+    used.insert(entry.first);
+  used.insert(shapes.ignored.begin(), shapes.ignored.end());
+  std::vector<std::string> unused;
+  for (const SafetensorsEntry &e : file.tensors())
+    if (!used.count(e.name))
+      unused.push_back(e.name);
+  return unused;
+}
+
 WeightLoader::WeightLoader(const SafetensorsFile &file,
                            const WeightShapes &shapes)
     : file_(file) {
@@ -27,7 +62,8 @@ WeightLoader::WeightLoader(const SafetensorsFile &file,
 Expected<Tensor> WeightLoader::get(const std::string &name) {
   auto it = shapes_.find(name);
   assert(it != shapes_.end() && "weight missing from the config's shapes");
-  return file_.load(name, DType::F32, it->second);
+  // One NaN weight turns every logit into NaN: name the tensor up front.
+  return file_.load(name, DType::F32, it->second, /*requireFinite=*/true);
 }
 
 Expected<Linear> WeightLoader::linear(const std::string &prefix, bool bias) {
@@ -100,24 +136,26 @@ Expected<Tensor> clusopt::runtime::projectAndConvMlp(
     const std::string &projLabel) {
   Tensor y, t;
   {
-    Timer timer(profile, prefix + projLabel);
+    Timer timer(profile, prefix + projLabel, {&y});
     ASSIGN_OR_RETURN(y, tail.proj.fromHeads(o, x));
   }
   {
-    Timer timer(profile, prefix + "layer_norm");
+    Timer timer(profile, prefix + "layer_norm", {&t});
     ASSIGN_OR_RETURN(t, layerNorm(y, tail.normWeight, tail.normBias, eps));
   }
   {
-    Timer timer(profile, prefix + "mlp fc1/fc2");
+    Timer timer(profile, prefix + "mlp fc1/fc2", {&t});
     ASSIGN_OR_RETURN(t, tail.fc1(t));
   }
   {
     // GELU(h + dwconv3x3(h)) in one pass over the token layout.
-    Timer timer(profile, prefix + "mlp dwconv + gelu");
+    Timer timer(profile, prefix + "mlp dwconv + gelu", {&t});
     ASSIGN_OR_RETURN(t, tail.dwconv.onTokens(t, h, w, /*addInput=*/true,
                                              /*gelu=*/true));
   }
-  Timer timer(profile, prefix + "mlp fc1/fc2");
-  RETURN_IF_ERROR(tail.fc2.accumulate(t, y));
+  {
+    Timer timer(profile, prefix + "mlp fc1/fc2", {&y});
+    RETURN_IF_ERROR(tail.fc2.accumulate(t, y));
+  }
   return y;
 }

@@ -14,25 +14,53 @@
 #include "runtime/Safetensors.h"
 
 #include <chrono>
+#include <initializer_list>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace clusopt::runtime {
 
-/// Wall time per layer kind and stage, in the order first seen.
+/// The number of NaNs and infinities in an f32 tensor (0 for other
+/// dtypes).
+int64_t countNonFinite(const Tensor &t);
+
+/// Wall time per layer kind and stage, in the order first seen; and, with
+/// output checks on, the first layer whose output is not finite.
 class Profile {
 public:
   void add(const std::string &label, double seconds);
   const std::vector<std::pair<std::string, double>> &entries() const {
     return entries_;
   }
-  void clear() { entries_.clear(), index_.clear(); }
+  void clear() { entries_.clear(), index_.clear(), firstNonFinite_.reset(); }
+
+  /// A layer output with NaNs or infinities.
+  struct NonFinite {
+    std::string layer; // "stage2 layer_norm in block stage2.1"
+    int64_t count = 0, total = 0;
+  };
+  /// Makes checkOutput() scan outputs (a pass over every layer's output, so
+  /// off by default: timed runs stay as fast as unprofiled ones).
+  void enableOutputChecks() { checkOutputs_ = true; }
+  /// The block the next layers belong to ("stage2.1"; empty outside one),
+  /// for naming a non-finite layer.
+  void setBlock(std::string block) { block_ = std::move(block); }
+  /// Records `t` as `label`'s output if checks are on and it is the first
+  /// non-finite one.
+  void checkOutput(const std::string &label, const Tensor &t);
+  const std::optional<NonFinite> &firstNonFinite() const {
+    return firstNonFinite_;
+  }
 
 private:
   std::vector<std::pair<std::string, double>> entries_;
   std::map<std::string, size_t> index_;
+  bool checkOutputs_ = false;
+  std::string block_;
+  std::optional<NonFinite> firstNonFinite_;
 };
 
 /// An image classifier on the runtime.
@@ -90,6 +118,10 @@ struct WeightShapes
   void add(std::string name, llvm::SmallVector<int64_t, 4> shape) {
     emplace_back(std::move(name), std::move(shape));
   }
+  /// Tensors a weights file may hold that the model ignores by design
+  /// (vit_dense runs on CAST's weights, without their surrogates); other
+  /// unused tensors are an error in clusopt-run.
+  std::vector<std::string> ignored;
   /// A Linear's `prefix.weight` [out, in] and `prefix.bias` [out].
   void linear(const std::string &prefix, int64_t out, int64_t in) {
     add(prefix + ".weight", {out, in});
@@ -110,26 +142,39 @@ struct WeightShapes
   }
 };
 
-/// Times a scope into a profile (when there is one).
+/// Times a scope into a profile (when there is one), then passes the
+/// scope's `outputs` (which must outlive the Timer) to
+/// Profile::checkOutput.
 class Timer {
 public:
-  Timer(Profile *profile, std::string label)
-      : profile_(profile), label_(std::move(label)),
+  Timer(Profile *profile, std::string label,
+        std::initializer_list<const Tensor *> outputs = {})
+      : profile_(profile), label_(std::move(label)), outputs_(outputs),
         start_(std::chrono::steady_clock::now()) {}
   ~Timer() {
-    if (profile_)
-      profile_->add(label_, std::chrono::duration<double>(
-                                std::chrono::steady_clock::now() - start_)
-                                .count());
+    if (!profile_)
+      return;
+    profile_->add(label_, std::chrono::duration<double>(
+                              std::chrono::steady_clock::now() - start_)
+                              .count());
+    for (const Tensor *t : outputs_)
+      profile_->checkOutput(label_, *t);
   }
 
 private:
   Profile *profile_;
   std::string label_;
+  llvm::SmallVector<const Tensor *, 3> outputs_;
   std::chrono::steady_clock::time_point start_;
 };
 
-/// Loads weights by name, every one checked against the config's shape.
+/// The tensors of `file` that `shapes` neither lists nor ignores, sorted
+/// by name.
+std::vector<std::string> unusedWeights(const SafetensorsFile &file,
+                                       const WeightShapes &shapes);
+
+/// Loads weights by name, every one checked against the config's shape and
+/// for NaNs and infinities.
 class WeightLoader {
 public:
   WeightLoader(const SafetensorsFile &file, const WeightShapes &shapes);

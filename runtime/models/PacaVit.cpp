@@ -143,14 +143,14 @@ Expected<Tensor> PacaVit::block(const Block &b, int stage, bool first,
   float eps = config_.eps;
   Tensor a, ctok, q, k, v, o;
   {
-    Timer timer(profile, s + "layer_norm");
+    Timer timer(profile, s + "layer_norm", {&a});
     ASSIGN_OR_RETURN(a, layerNorm(x, b.norm1.weight, b.norm1.bias, eps));
   }
   if (config_.clusters[stage] > 0) {
     if (first) {
       // The clustering net on `a` as an image: dw7, GELU, 1x1, GELU, 1x1
       // (the 1x1 convolutions as Linears on tokens), then logits [B, M, N].
-      Timer timer(profile, s + "clustering net");
+      Timer timer(profile, s + "clustering net", {&logits});
       Tensor c;
       ASSIGN_OR_RETURN(c, b.clusterDw.onTokens(a, h, w, /*addInput=*/false,
                                                /*gelu=*/true));
@@ -159,7 +159,7 @@ Expected<Tensor> PacaVit::block(const Block &b, int stage, bool first,
       ASSIGN_OR_RETURN(logits, transposeLast(c));
     }
     {
-      Timer timer(profile, s + "assign_pool (kernel)");
+      Timer timer(profile, s + "assign_pool (kernel)", {&ctok});
       std::vector<Tensor> r;
       ASSIGN_OR_RETURN(
           r, kernels_.call(pickEntry(kernels_,
@@ -170,20 +170,20 @@ Expected<Tensor> PacaVit::block(const Block &b, int stage, bool first,
                            {logits, a}));
       ctok = std::move(r[0]);
     }
-    Timer timer(profile, s + "layer_norm");
+    Timer timer(profile, s + "layer_norm", {&ctok});
     ASSIGN_OR_RETURN(
         ctok, layerNorm(ctok, b.clusterNorm.weight, b.clusterNorm.bias, eps));
   } else {
     ctok = a;
   }
   {
-    Timer timer(profile, s + "linear q/k/v/proj");
+    Timer timer(profile, s + "linear q/k/v/proj", {&q, &k, &v});
     ASSIGN_OR_RETURN(q, b.q.toHeads(a, heads));
     ASSIGN_OR_RETURN(k, b.k.toHeads(ctok, heads));
     ASSIGN_OR_RETURN(v, b.v.toHeads(ctok, heads));
   }
   {
-    Timer timer(profile, s + "attention (kernel)");
+    Timer timer(profile, s + "attention (kernel)", {&o});
     ASSIGN_OR_RETURN(o, callAttention(kernels_, q, k, v));
   }
   return projectAndConvMlp(
@@ -207,7 +207,7 @@ Expected<Tensor> PacaVit::forward(const Tensor &images,
   int64_t h = images.dim(2), w = images.dim(3);
   {
     // Everything runs on tokens [B, H·W, C]: LN2d on tokens is LayerNorm.
-    Timer timer(profile, "stem");
+    Timer timer(profile, "stem", {&t});
     ASSIGN_OR_RETURN(t, imageToTokens(images));
     ASSIGN_OR_RETURN(t, stem0.onTokens(t, h, w));
     h = stem0.outputSize(h), w = stem0.outputSize(w);
@@ -219,10 +219,15 @@ Expected<Tensor> PacaVit::forward(const Tensor &images,
     const Stage &stage = stages[i];
     // Cluster logits [B, M, N] of block 0, reused by the later blocks.
     Tensor clusterLogits;
-    for (size_t j = 0; j < stage.blocks.size(); ++j)
+    for (size_t j = 0; j < stage.blocks.size(); ++j) {
+      if (profile)
+        profile->setBlock(llvm::formatv("stage{0}.{1}", i + 1, j).str());
       ASSIGN_OR_RETURN(t, block(stage.blocks[j], i, j == 0, t, h, w,
                                 clusterLogits, profile));
-    Timer timer(profile, i + 1 < 4 ? "stage norm + transition" : "head");
+    }
+    if (profile)
+      profile->setBlock("");
+    Timer timer(profile, i + 1 < 4 ? "stage norm + transition" : "head", {&t});
     ASSIGN_OR_RETURN(t, layerNorm(t, stage.norm.weight, stage.norm.bias, eps));
     if (i + 1 < 4) {
       ASSIGN_OR_RETURN(t, stage.transition.onTokens(t, h, w));

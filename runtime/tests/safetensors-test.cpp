@@ -13,7 +13,10 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
+#include <cmath>
 #include <fstream>
+#include <limits>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace clusopt::runtime;
@@ -233,6 +236,45 @@ static void brokenFiles() {
           "open empty-shared");
 }
 
+/// NaN and infinite weights, the DDP `module.` hint, and files that are not
+/// regular files (read through clusopt::readInputFile).
+static void checkedInputs() {
+  Tensor w = checkOk(Tensor::empty(DType::F32, {3, 5000}), "w");
+  for (int64_t i = 0; i < w.numElements(); ++i)
+    w.data<float>()[i] = 1.0f;
+  // Past the first 4096-float chunk, so the chunked check sees it.
+  w.data<float>()[4100] = -std::numeric_limits<float>::infinity();
+  w.data<float>()[9000] = std::numeric_limits<float>::quiet_NaN();
+  Tensor ok = checkOk(Tensor::empty(DType::F32, {2}), "ok");
+  ok.data<float>()[0] = 3.4e38f, ok.data<float>()[1] = -0.0f;
+  std::string path = pathOf("non-finite");
+  checkOk(writeSafetensors(path, {{"module.head.weight", ok}, {"w", w}}),
+          "write non-finite");
+  SafetensorsFile file = checkOk(SafetensorsFile::open(path), "open");
+  llvm::outs() << "non-finite: "
+               << errorOf(file.load("w", DType::F32, {3, 5000},
+                                    /*requireFinite=*/true),
+                          "load w")
+               << "\n";
+  // Without the check (clusopt-safetensors prints such files).
+  CHECK(std::isnan(checkOk(file.load("w", DType::F32, {3, 5000}), "load w")
+                       .data<float>()[9000]));
+  Tensor big = checkOk(file.load("module.head.weight", DType::F32, {2},
+                                 /*requireFinite=*/true),
+                       "load finite");
+  CHECK(big.data<float>()[0] == 3.4e38f);
+  llvm::outs() << "ddp-prefix: "
+               << errorOf(file.load("head.weight", DType::F32, {2}), "load")
+               << "\n";
+
+  expectOpenError("dev-zero", "/dev/zero");
+  std::string fifo = dir + "/fifo";
+  ::unlink(fifo.c_str());
+  CHECK(::mkfifo(fifo.c_str(), 0600) == 0);
+  expectOpenError("fifo", fifo);
+  expectOpenError("directory", dir);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     llvm::errs() << "usage: clusopt-runtime-safetensors-test SCRATCH_DIR\n";
@@ -243,6 +285,7 @@ int main(int argc, char **argv) {
   roundTrip();
   writerReplacesSymlinks();
   brokenFiles();
+  checkedInputs();
   llvm::outs() << "safetensors-test: OK\n";
   return 0;
 }

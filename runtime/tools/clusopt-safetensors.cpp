@@ -44,10 +44,13 @@ int main(int argc, char **argv) {
     SmallVector<StringRef> parts;
     dims.split(parts, ',', -1, /*KeepEmpty=*/false);
     bool ok = dtype.has_value();
-    for (StringRef p : parts)
-      ok &= !p.getAsInteger(10, shape.emplace_back());
+    for (StringRef p : parts) {
+      int64_t &dim = shape.emplace_back();
+      ok &= !p.getAsInteger(10, dim) && dim >= 0;
+    }
     if (!ok)
-      return fail("bad --expect '" + spec + "' (NAME:DTYPE:D0,D1,...)");
+      return fail("bad --expect '" + spec +
+                  "' (NAME:DTYPE:D0,D1,... with dims non-negative integers)");
     if (Error err = file->expect(name, *dtype, shape))
       return fail(toString(std::move(err)));
   }

@@ -13,6 +13,7 @@
 #include "lib/Conversion/ClusToVector/ClusToVector.h"
 #include "lib/Conversion/Passes.h"
 #include "lib/Pipelines/Pipelines.h"
+#include "lib/Support/InputFile.h"
 #include "lib/Support/OutputFiles.h"
 #include "lib/Transforms/Passes.h"
 #include "lib/Tuning/CpuTarget.h"
@@ -637,13 +638,14 @@ DialectRegistry makeRegistry() {
 }
 
 OwningOpRef<ModuleOp> parseInput(SourceMgr &sourceMgr, MLIRContext &context) {
-  std::string error;
-  auto input = openInputFile(inputFile, &error);
+  auto input = clusopt::readInputFile(inputFile, clusopt::kMlirInput,
+                                      /*requiresNullTerminator=*/true,
+                                      /*allowStdin=*/true);
   if (!input) {
-    errs() << "clusopt-compile: error: " << error << "\n";
+    errs() << "clusopt-compile: error: " << toString(input.takeError()) << "\n";
     return nullptr;
   }
-  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+  sourceMgr.AddNewSourceBuffer(std::move(*input), SMLoc());
   return parseSourceFile<ModuleOp>(sourceMgr, &context);
 }
 

@@ -8,6 +8,7 @@
 #include "dialect/Clus/ClusDialect.h"
 #include "lib/Conversion/Passes.h"
 #include "lib/Pipelines/Pipelines.h"
+#include "lib/Support/InputFile.h"
 #include "lib/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -30,9 +31,19 @@ int main(int argc, char **argv) {
   mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<clusopt::clus::ClusDialect>();
 
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
+  auto [inputFile, outputFile] = mlir::registerAndParseCLIOptions(
       argc, argv,
       "clusopt optimizer driver: the clus dialect, its passes and "
       "pipelines, plus all of upstream MLIR\n",
-      registry));
+      registry);
+  // MlirOptMain reads the input itself; refuse a FIFO, a device or an
+  // oversized file first, as the other tools do.
+  if (llvm::Error err = clusopt::checkInputFile(inputFile, clusopt::kMlirInput,
+                                                /*allowStdin=*/true)) {
+    llvm::errs() << "clusopt-opt: error: " << llvm::toString(std::move(err))
+                 << "\n";
+    return 1;
+  }
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, inputFile, outputFile, registry));
 }

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "lib/Support/InputFile.h"
 #include "lib/Support/OutputFiles.h"
 #include "runtime/Image.h"
 #include "runtime/KernelLibrary.h"
@@ -22,6 +23,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -41,6 +43,16 @@ using namespace clusopt::runtime;
 using namespace llvm;
 
 static cl::OptionCategory category("clusopt-run options");
+
+// Limits on the integer flags: far above any real use, low enough that a
+// typo fails at once instead of in an allocation or inside libomp. Every
+// integer flag is parsed as int64_t and range-checked (cl's unsigned parser
+// rejects "-1" with a generic message, and an int64_t option mixed with an
+// int in `?:` narrows to int: --batch 4294967297 used to run with batch 1).
+constexpr int64_t kMaxBatch = 65536;
+constexpr int64_t kMaxResolution = 8192;
+constexpr int64_t kMaxRuns = 100000;
+constexpr int64_t kMaxThreads = 1024;
 static cl::opt<std::string>
     modelName("model",
               cl::desc("Model: paca_tiny, paca_small, paca_base, each also "
@@ -51,8 +63,14 @@ static cl::opt<std::string>
 static cl::opt<std::string> weightsPath(
     "weights",
     cl::desc("Weights (safetensors, f32, PyTorch state_dict names); every "
-             "tensor is checked against the model's config"),
+             "tensor is checked against the model's config (name, dtype, "
+             "shape, finite values), and tensors the model does not use are "
+             "an error"),
     cl::Required, cl::cat(category));
+static cl::opt<bool> allowUnusedWeights(
+    "allow-unused-weights",
+    cl::desc("Ignore tensors in --weights that the model does not use"),
+    cl::cat(category));
 static cl::opt<std::string> imagePath(
     "image",
     cl::desc("Input images: a PNG (8-bit gray, gray+alpha, RGB, RGBA or "
@@ -69,20 +87,20 @@ static cl::opt<bool>
     randomImage("random",
                 cl::desc("Run on seeded standard-normal images instead"),
                 cl::cat(category));
-static cl::opt<unsigned> seed("seed", cl::desc("Seed for --random (0)"),
-                              cl::init(0), cl::cat(category));
+static cl::opt<int64_t> seed("seed", cl::desc("Seed for --random (0)"),
+                             cl::init(0), cl::cat(category));
 static cl::opt<int64_t> batch("batch",
-                              cl::desc("Batch size for --random and .bin, "
-                                       "copies of a PNG (default 1; a .npy "
-                                       "gives its own)"),
-                              cl::init(0), cl::cat(category));
+                              cl::desc("Batch size for --random and "
+                                       ".bin, copies of a PNG (default "
+                                       "1; a .npy gives its own)"),
+                              cl::init(1), cl::cat(category));
 static cl::opt<int64_t> resolution(
     "resolution",
     cl::desc("Image height and width, a multiple of 32 for PaCa, the "
              "weights' resolution for CAST/ViT (default 224 for PaCa, the "
              "weights' for CAST/ViT, for --random, .bin and PNG, which is "
              "resized to it; for a .npy, checked against the file)"),
-    cl::init(0), cl::cat(category));
+    cl::init(1), cl::cat(category));
 // libLLVM.so already registers a "threads" option, so --threads is taken
 // out of argv before cl parses it (and documented in the overview).
 static int threads = 0;
@@ -109,8 +127,10 @@ static bool extractThreads(std::vector<char *> &args, std::string &error) {
     } else if (!arg.consume_front("=")) {
       continue;
     }
-    if (arg.getAsInteger(10, threads) || threads < 1) {
-      error = ("--threads must be a positive integer, got '" + arg + "'").str();
+    if (arg.getAsInteger(10, threads) || threads < 1 || threads > kMaxThreads) {
+      error = formatv("--threads must be an integer from 1 to {0}, got '{1}'",
+                      kMaxThreads, arg)
+                  .str();
       return false;
     }
     args.erase(args.begin() + i, args.begin() + i + count);
@@ -118,10 +138,11 @@ static bool extractThreads(std::vector<char *> &args, std::string &error) {
   }
   return true;
 }
-static cl::opt<unsigned> runs("runs",
-                              cl::desc("Timed runs after one warm-up; the "
-                                       "median is reported (default 5)"),
-                              cl::init(5), cl::cat(category));
+static cl::opt<int64_t> runs("runs",
+                             cl::desc("Timed runs after one warm-up; "
+                                      "the median is reported (default "
+                                      "5)"),
+                             cl::init(5), cl::cat(category));
 static cl::opt<bool>
     profile("profile",
             cl::desc("Also print wall time per layer kind and stage (one "
@@ -152,13 +173,22 @@ static int fail(const Twine &message) {
   return 1;
 }
 
+/// "--batch must be an integer from 1 to 65536, got 0" when out of range.
+static Error checkRange(const cl::opt<int64_t> &flag, int64_t min,
+                        int64_t max) {
+  if (flag >= min && flag <= max)
+    return Error::success();
+  return createStringError(formatv("--{0} must be an integer from {1} to {2}, "
+                                   "got {3}",
+                                   flag.ArgStr, min, max, flag.getValue())
+                               .str());
+}
+
 // Reads a .npy of little-endian f4/f8 in C order into an f32 tensor.
 static Expected<Tensor> readNpy(StringRef path) {
-  auto buffer = MemoryBuffer::getFile(path, /*IsText=*/false,
-                                      /*RequiresNullTerminator=*/false);
+  auto buffer = clusopt::readInputFile(path, clusopt::kImageInput);
   if (!buffer)
-    return createStringError(path +
-                             ": cannot read: " + buffer.getError().message());
+    return buffer.takeError();
   StringRef data = (*buffer)->getBuffer();
   auto bad = [&](const Twine &why) {
     return createStringError((path + ": not a supported .npy: " + why).str());
@@ -255,20 +285,17 @@ static Expected<Tensor> loadImages(const Model &model) {
   if (randomImage == !imagePath.empty())
     return createStringError("give exactly one of --image and --random");
   int64_t multiple = model.resolutionMultiple();
-  int64_t b = batch.getNumOccurrences() ? batch : 1,
-          r = resolution.getNumOccurrences() ? resolution
-                                             : model.defaultResolution();
-  if (b < 1)
-    return createStringError("--batch must be at least 1");
+  int64_t b = batch.getValue(), r = resolution.getNumOccurrences()
+                                        ? resolution.getValue()
+                                        : model.defaultResolution();
   StringRef path = imagePath;
   bool png = path.ends_with_insensitive(".png");
   if (!randomImage && !png && !path.ends_with(".bin") &&
       !path.ends_with(".npy")) {
     // Any other name: a PNG if it has the signature.
-    auto buffer = MemoryBuffer::getFile(path, false, false);
+    auto buffer = clusopt::readInputFile(path, clusopt::kImageInput);
     if (!buffer)
-      return createStringError(path +
-                               ": cannot read: " + buffer.getError().message());
+      return buffer.takeError();
     png = hasPngSignature((*buffer)->getBuffer());
   }
   if (randomImage || png || path.ends_with(".bin")) {
@@ -287,17 +314,16 @@ static Expected<Tensor> loadImages(const Model &model) {
     if (!t)
       return t.takeError();
     if (randomImage) {
-      std::mt19937 rng(seed);
+      std::mt19937 rng(static_cast<uint32_t>(seed.getValue()));
       std::normal_distribution<float> normal;
       float *p = t->data<float>();
       for (int64_t i = 0; i < t->numElements(); ++i)
         p[i] = normal(rng);
       return t;
     }
-    auto buffer = MemoryBuffer::getFile(imagePath, false, false);
+    auto buffer = clusopt::readInputFile(imagePath, clusopt::kImageInput);
     if (!buffer)
-      return createStringError(imagePath +
-                               ": cannot read: " + buffer.getError().message());
+      return buffer.takeError();
     if ((*buffer)->getBufferSize() != t->numBytes())
       return createStringError(
           formatv("{0}: {1} bytes, expected {2} for float32 {3} (set "
@@ -345,6 +371,36 @@ static Expected<Tensor> loadImages(const Model &model) {
   return t;
 }
 
+/// Fails early when --dump-assignments' directory cannot be written: an
+/// existing one must be a writable directory, a new one needs the first
+/// existing directory above it to be writable. (Files go through
+/// clusopt::checkOutputPath.)
+static Error checkOutputDirectory(StringRef flag, StringRef path) {
+  auto error = [&](const Twine &problem) {
+    return createStringError((flag + "=" + path + ": " + problem).str());
+  };
+  if (sys::fs::exists(path)) {
+    if (!sys::fs::is_directory(path))
+      return error("exists and is not a directory");
+    if (!sys::fs::can_write(path))
+      return error("not writable");
+    return Error::success();
+  }
+  SmallString<256> parent(path);
+  do {
+    sys::path::remove_filename(parent);
+    StringRef dir = parent.empty() ? StringRef(".") : StringRef(parent);
+    if (!sys::fs::exists(dir))
+      continue;
+    if (!sys::fs::is_directory(dir))
+      return error(dir + " is not a directory");
+    if (!sys::fs::can_write(dir))
+      return error("directory " + dir + " is not writable");
+    return Error::success();
+  } while (!parent.empty());
+  return Error::success();
+}
+
 /// The median of `v` (not empty).
 static double medianOf(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -378,6 +434,14 @@ int main(int argc, char **argv) {
       "--random --batch 1 \\\n      --resolution 224 --threads 2 "
       "--profile\n");
 
+  for (auto [flag, min, max] :
+       {std::tuple(&seed, int64_t(0), int64_t(UINT32_MAX)),
+        std::tuple(&batch, int64_t(1), kMaxBatch),
+        std::tuple(&resolution, int64_t(1), kMaxResolution),
+        std::tuple(&runs, int64_t(1), kMaxRuns)})
+    if (Error err = checkRange(*flag, min, max))
+      return fail(toString(std::move(err)));
+
   // The family picks the config and the default kernel library.
   bool cast = modelName == "cast_vit" || modelName == "vit_dense";
   bool clustr = StringRef(modelName).starts_with("clustr");
@@ -403,8 +467,23 @@ int main(int argc, char **argv) {
     return fail("--dump-assignments needs a ClusTR model");
   if (threads > 0)
     ThreadPool::setNumThreads(threads);
-  if (runs < 1)
-    return fail("--runs must be at least 1");
+  else if (ThreadPool::numThreads() > kMaxThreads)
+    // libomp aborts when it cannot start that many threads.
+    return fail(formatv("OMP_NUM_THREADS asks for {0} threads, more than "
+                        "the limit of {1} (set it lower, or pass --threads)",
+                        ThreadPool::numThreads(), kMaxThreads)
+                    .str());
+  // Input and output paths are checked before minutes of loading and
+  // running.
+  if (!imagePath.empty())
+    if (Error err = clusopt::checkInputFile(imagePath, clusopt::kImageInput))
+      return fail(toString(std::move(err)));
+  if (!dumpLogits.empty())
+    if (Error err = clusopt::checkOutputPath(dumpLogits, "--dump-logits"))
+      return fail(toString(std::move(err)));
+  if (!dumpAssignments.empty())
+    if (Error err = checkOutputDirectory("--dump-assignments", dumpAssignments))
+      return fail(toString(std::move(err)));
 
   std::string kernels = kernelsPath;
   if (kernels.empty())
@@ -425,6 +504,7 @@ int main(int argc, char **argv) {
   std::unique_ptr<Model> model;
   const ClusTR *clustrModel = nullptr; // for --dump-assignments
   std::string detail;                  // what the weights decided
+  WeightShapes shapes;                 // the tensors the model uses
   if (cast) {
     Expected<CastConfig> config = CastConfig::byName(modelName);
     if (config)
@@ -436,35 +516,80 @@ int main(int argc, char **argv) {
             .str() +
         (config->dense ? std::string(")")
                        : formatv(", capacity {0})", config->capacity()).str());
+    shapes = config->weightShapes();
     auto loaded = CastVit::load(*config, *weights, **library);
     if (!loaded)
       return fail(weightsPath + ": " + toString(loaded.takeError()));
     model = std::move(*loaded);
   } else if (clustr) {
+    shapes = clustrConfig->weightShapes();
     auto loaded = ClusTR::load(*clustrConfig, *weights, **library);
     if (!loaded)
       return fail(weightsPath + ": " + toString(loaded.takeError()));
     clustrModel = loaded->get();
     model = std::move(*loaded);
   } else {
+    shapes = pacaConfig->weightShapes();
     auto loaded = PacaVit::load(*pacaConfig, *weights, **library);
     if (!loaded)
       return fail(weightsPath + ": " + toString(loaded.takeError()));
     model = std::move(*loaded);
   }
 
+  // Tensors of another model (paca_small's run as paca_tiny) or a
+  // mistyped name would otherwise be ignored.
+  std::vector<std::string> unused = unusedWeights(*weights, shapes);
+  if (!unused.empty() && !allowUnusedWeights) {
+    std::string names;
+    for (size_t i = 0; i < std::min<size_t>(unused.size(), 5); ++i)
+      names += (i ? ", '" : "'") + unused[i] + "'";
+    return fail(formatv("{0}: {1} of its {2} tensors are not used by {3}: "
+                        "{4}{5} (another model's weights? "
+                        "--allow-unused-weights ignores them)",
+                        weightsPath, unused.size(), weights->tensors().size(),
+                        model->name(), names, unused.size() > 5 ? ", ..." : "")
+                    .str());
+  }
+
   // Images after the model: their resolution rules are the model's.
   Expected<Tensor> images = loadImages(*model);
   if (!images)
     return fail(toString(images.takeError()));
+  if (std::string bad =
+          nonFiniteSummary(images->data<float>(), images->numElements());
+      !bad.empty())
+    return fail(imagePath + ": " + bad);
 
   // One warm-up run (page faults, first-touch), then the timed ones.
   Expected<Tensor> logits = model->forward(*images);
   if (!logits)
     return fail(toString(logits.takeError()));
+  // Finite weights and inputs can still overflow; a top-5 of NaNs is no
+  // result.
+  if (int64_t bad = countNonFinite(*logits)) {
+    std::string where = "; --profile names the first layer whose output "
+                        "is not finite";
+    if (profile) {
+      Profile check;
+      check.enableOutputChecks();
+      if (Expected<Tensor> again = model->forward(*images, &check); !again)
+        return fail(toString(again.takeError()));
+      const std::optional<Profile::NonFinite> &first = check.firstNonFinite();
+      where = first ? formatv("; the first layer whose output is not finite "
+                              "is '{0}' ({1} of {2} values)",
+                              first->layer, first->count, first->total)
+                          .str()
+                    : "; the first layer whose output is not finite is the "
+                      "head";
+    }
+    return fail(formatv("{0} of {1} logits are not finite (NaN or "
+                        "infinite){2}",
+                        bad, logits->numElements(), where)
+                    .str());
+  }
   std::vector<double> times;
   std::vector<ClusTR::Clustering> clusterings;
-  for (unsigned i = 0; i < runs; ++i) {
+  for (int64_t i = 0; i < runs; ++i) {
     bool last = i + 1 == runs && !dumpAssignments.empty();
     if (last)
       clusterings.clear();
@@ -511,10 +636,10 @@ int main(int argc, char **argv) {
       outs() << format(" %lld (%.4f)", (long long)order[j], row[order[j]]);
     outs() << "\n";
   }
-  outs() << format("latency: median %.2f ms over %u runs (min %.2f, max "
+  outs() << format("latency: median %.2f ms over %lld runs (min %.2f, max "
                    "%.2f)\n",
-                   median * 1e3, runs.getValue(), times.front() * 1e3,
-                   times.back() * 1e3);
+                   median * 1e3, (long long)runs.getValue(),
+                   times.front() * 1e3, times.back() * 1e3);
 
   if (profile) {
     // As many profiled runs as timed ones, and each layer's median over
@@ -522,7 +647,7 @@ int main(int argc, char **argv) {
     std::vector<std::string> labels;
     std::map<std::string, std::vector<double>> perLabel;
     std::vector<double> totals;
-    for (unsigned i = 0; i < std::max(1u, runs.getValue()); ++i) {
+    for (int64_t i = 0; i < runs; ++i) {
       Profile prof;
       auto start = std::chrono::steady_clock::now();
       auto again = model->forward(*images, &prof);

@@ -12,6 +12,7 @@
 
 #include "dialect/Clus/ClusDialect.h"
 #include "lib/Conversion/ClusToVector/ClusToVector.h"
+#include "lib/Support/InputFile.h"
 #include "lib/Support/OutputFiles.h"
 #include "lib/Tuning/CpuTarget.h"
 #include "lib/Tuning/ToolFlags.h"
@@ -1028,10 +1029,12 @@ int tuneModule() {
   context.loadAllAvailableDialects();
   llvm::SourceMgr sourceMgr;
   std::string error;
-  auto input = openInputFile(inputFile, &error);
+  auto input = clusopt::readInputFile(inputFile, clusopt::kMlirInput,
+                                      /*requiresNullTerminator=*/true,
+                                      /*allowStdin=*/true);
   if (!input)
-    return fail(error);
-  sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
+    return fail(llvm::toString(input.takeError()));
+  sourceMgr.AddNewSourceBuffer(std::move(*input), llvm::SMLoc());
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
