@@ -1715,6 +1715,12 @@ struct ConvertClusToVectorPass
           << vectorWidth.getValue();
       return signalPassFailure();
     }
+    // The default tile is checked even when no op uses it.
+    if (std::optional<std::string> problem =
+            tileProblem(TileConfig{rows, cols}, vectorWidth)) {
+      getOperation()->emitError("invalid default tile: ") << *problem;
+      return signalPassFailure();
+    }
     // Pools first: a soft_assign they fuse may then be dead.
     SmallVector<Operation *> work;
     getOperation()->walk([&](PoolOp op) { work.push_back(op); });
