@@ -95,6 +95,9 @@ static constexpr const char *kGpuBinary =
     "lower-affine,convert-arith-to-llvm,convert-index-to-llvm,canonicalize,"
     "cse,gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
     "reconcile-unrealized-casts),"
+    // PTX 8.0's 4352 bytes of kernel parameters, checked here rather than
+    // by ptxas after the compiler has reported success.
+    "clus-gpu-check-kernel-params{{limit=4352},"
     "gpu-to-llvm,gpu-module-to-binary{{format={1} toolkit={2}},"
     "convert-math-to-llvm,canonicalize,cse,reconcile-unrealized-casts";
 

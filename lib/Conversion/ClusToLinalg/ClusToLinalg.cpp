@@ -1339,8 +1339,16 @@ struct ConvertClusToLinalgPass
     ConversionTarget target(*context);
     target.addIllegalDialect<ClusDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
-    if (keepGpuKernelOps)
+    if (keepGpuKernelOps) {
       target.addDynamicallyLegalDialect<ClusDialect>(hasGpuKernel);
+      // In the GPU pipeline every op's location carries its name, so that
+      // the kernels made from it (outlined much later, from loops) can
+      // still name it in diagnostics (clus-gpu-check-kernel-params).
+      getOperation()->walk([](Operation *op) {
+        if (isa<ClusDialect>(op->getDialect()) && !isa<NameLoc>(op->getLoc()))
+          op->setLoc(NameLoc::get(op->getName().getIdentifier(), op->getLoc()));
+      });
+    }
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();
