@@ -741,6 +741,14 @@ int compileGpu() {
   gpuOptions.format = emit == Emit::Ptx     ? "isa"
                       : emit == Emit::Cubin ? "bin"
                                             : "fatbin";
+  // Input whose kernels all fold away (a 0-sized dimension, or no clus op)
+  // launches nothing; its device binary is then a valid, empty one.
+  if (emit != Emit::So && module->getOps<gpu::GPUModuleOp>().empty()) {
+    OpBuilder builder = OpBuilder::atBlockEnd(module->getBody());
+    gpu::GPUModuleOp::create(builder, module->getLoc(), "kernels");
+    (*module)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                       builder.getUnitAttr());
+  }
   PassManager binary(&context);
   clusopt::buildGpuBinaryPipeline(binary, gpuOptions);
   if (failed(binary.run(*module)))
@@ -760,8 +768,9 @@ int compileGpu() {
   if (emit != Emit::So) {
     auto binaries = llvm::to_vector(module->getOps<gpu::BinaryOp>());
     if (binaries.size() != 1) {
-      errs() << "clusopt-compile: error: expected one device binary, got "
-             << binaries.size() << " (does the input have a clus op?)\n";
+      errs() << "clusopt-compile: error: internal: expected one device "
+                "binary, got "
+             << binaries.size() << "\n";
       return 1;
     }
     auto object = cast<gpu::ObjectAttr>(binaries.front().getObjects()[0]);
