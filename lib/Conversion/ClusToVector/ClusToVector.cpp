@@ -1768,6 +1768,38 @@ std::optional<std::string> clusopt::tileProblem(const TileConfig &tile,
   return text;
 }
 
+std::optional<int64_t> clusopt::streamedExtent(Operation *op) {
+  auto dimOf = [](Value v, unsigned d) -> std::optional<int64_t> {
+    auto t = cast<RankedTensorType>(v.getType());
+    if (t.isDynamicDim(d))
+      return std::nullopt;
+    return t.getDimSize(d);
+  };
+  if (auto pool = dyn_cast<PoolOp>(op))
+    return dimOf(pool.getZ(), 2);
+  if (auto attn = dyn_cast<AttentionOp>(op)) {
+    int64_t most = 0;
+    for (Value k : attn.getKeys()) {
+      std::optional<int64_t> m = dimOf(k, 2);
+      if (!m)
+        return std::nullopt;
+      most = std::max(most, *m);
+    }
+    return most;
+  }
+  if (auto ca = dyn_cast<ClusterAttentionOp>(op))
+    return dimOf(ca.getAk(), 2); // The summaries stream token tiles.
+  return std::nullopt;
+}
+
+TileConfig clusopt::clampTileToExtent(Operation *op, TileConfig tile,
+                                      int64_t width) {
+  if (std::optional<int64_t> extent = streamedExtent(op))
+    tile.cols = std::min(
+        tile.cols, std::max(width, (*extent + width - 1) / width * width));
+  return tile;
+}
+
 FailureOr<TileConfig>
 clusopt::resolveTileConfig(Operation *op, TileConfig defaults, int64_t width) {
   TileConfig tile = defaults;
@@ -1783,7 +1815,7 @@ clusopt::resolveTileConfig(Operation *op, TileConfig defaults, int64_t width) {
   }
   if (std::optional<std::string> problem = tileProblem(tile, width))
     return op->emitError("tile ") << *problem;
-  return tile;
+  return clampTileToExtent(op, tile, width);
 }
 
 bool clusopt::hasVectorKernel(Operation *op) {
