@@ -166,31 +166,6 @@ LogicalResult parseTile(StringRef text, int64_t width,
   return success();
 }
 
-/// The extent of the axis `cols` tiles for an op, when static.
-std::optional<int64_t> streamedExtent(Operation *op) {
-  auto dimOf = [](Value v, unsigned d) -> std::optional<int64_t> {
-    auto t = cast<RankedTensorType>(v.getType());
-    if (t.isDynamicDim(d))
-      return std::nullopt;
-    return t.getDimSize(d);
-  };
-  if (auto pool = dyn_cast<clusopt::clus::PoolOp>(op))
-    return dimOf(pool.getZ(), 2);
-  if (auto attn = dyn_cast<clusopt::clus::AttentionOp>(op)) {
-    int64_t most = 0;
-    for (Value k : attn.getKeys()) {
-      std::optional<int64_t> m = dimOf(k, 2);
-      if (!m)
-        return std::nullopt;
-      most = std::max(most, *m);
-    }
-    return most;
-  }
-  if (auto ca = dyn_cast<clusopt::clus::ClusterAttentionOp>(op))
-    return dimOf(ca.getAk(), 2); // The summaries stream token tiles.
-  return std::nullopt;
-}
-
 std::string locationString(Location loc) {
   std::string s;
   raw_string_ostream os(s);
@@ -210,7 +185,7 @@ json::Value tileSpaceJson(ModuleOp module, const CpuTarget &target,
     // scores); keep it within 16 KiB so it stays in L1 beside K/V rows.
     // Tiles past the padded extent only add masked lanes. A size the
     // kernel does not read stays at its default.
-    std::optional<int64_t> extent = streamedExtent(op);
+    std::optional<int64_t> extent = clusopt::streamedExtent(op);
     int64_t maxCols = clusopt::TileConfig::kMaxCols;
     if (extent)
       maxCols =
@@ -220,22 +195,33 @@ json::Value tileSpaceJson(ModuleOp module, const CpuTarget &target,
         knobs.rows ? clusopt::TileConfig::kMaxRows : options.rows.getValue();
     int64_t colsLo = knobs.cols ? w : options.cols.getValue();
     int64_t colsHi = knobs.cols ? maxCols : options.cols.getValue();
+    // The tile the op gets without a clus.tile of its own, as the pass
+    // resolves it: cols past the padded extent are clamped to it.
+    clusopt::TileConfig defaultTile = clusopt::clampTileToExtent(
+        op, {options.rows.getValue(), options.cols.getValue()}, w);
     json::Array legal, knobNames;
     if (knobs.rows)
       knobNames.push_back("rows");
     if (knobs.cols)
       knobNames.push_back("cols");
+    bool defaultListed = false;
     for (int64_t rows = rowsLo; rows <= rowsHi; ++rows)
       for (int64_t cols = colsLo; cols <= colsHi; cols += w)
-        if (!knobs.cols || rows * cols * 4 <= 16 * 1024)
+        if (!knobs.cols || rows * cols * 4 <= 16 * 1024) {
           legal.push_back(json::Object{{"rows", rows}, {"cols", cols}});
+          defaultListed |= rows == defaultTile.rows && cols == defaultTile.cols;
+        }
+    // A default past the scratch budget (from --tile) is still legal.
+    if (!defaultListed)
+      legal.push_back(
+          json::Object{{"rows", defaultTile.rows}, {"cols", defaultTile.cols}});
     auto func = op->getParentOfType<func::FuncOp>();
     ops.push_back(json::Object{
         {"op", op->getName().getStringRef()},
         {"function", func ? func.getSymName().str() : std::string()},
         {"location", locationString(op->getLoc())},
-        {"default", json::Object{{"rows", options.rows.getValue()},
-                                 {"cols", options.cols.getValue()}}},
+        {"default",
+         json::Object{{"rows", defaultTile.rows}, {"cols", defaultTile.cols}}},
         {"knobs", std::move(knobNames)},
         {"legal", std::move(legal)}});
   });
@@ -871,6 +857,14 @@ int compileGpu() {
   gpuOptions.format = emit == Emit::Ptx     ? "isa"
                       : emit == Emit::Cubin ? "bin"
                                             : "fatbin";
+  // Input whose kernels all fold away (a 0-sized dimension, or no clus op)
+  // launches nothing; its device binary is then a valid, empty one.
+  if (emit != Emit::So && module->getOps<gpu::GPUModuleOp>().empty()) {
+    OpBuilder builder = OpBuilder::atBlockEnd(module->getBody());
+    gpu::GPUModuleOp::create(builder, module->getLoc(), "kernels");
+    (*module)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                       builder.getUnitAttr());
+  }
   PassManager binary(&context);
   clusopt::buildGpuBinaryPipeline(binary, gpuOptions);
   if (failed(binary.run(*module)))
@@ -890,8 +884,9 @@ int compileGpu() {
   if (emit != Emit::So) {
     auto binaries = llvm::to_vector(module->getOps<gpu::BinaryOp>());
     if (binaries.size() != 1) {
-      errs() << "clusopt-compile: error: expected one device binary, got "
-             << binaries.size() << " (does the input have a clus op?)\n";
+      errs() << "clusopt-compile: error: internal: expected one device "
+                "binary, got "
+             << binaries.size() << "\n";
       return 1;
     }
     auto object = cast<gpu::ObjectAttr>(binaries.front().getObjects()[0]);
