@@ -790,8 +790,9 @@ std::pair<Value, Value> emitDpcKnn(KernelBuilder &k, DpcKnnOp op,
                                   ValueRange{k.idx(t)});
         continue;
       }
-      lists.push_back(
-          k.scratch({ShapedType::kDynamic}, k.f32(), ValueRange{listLen}));
+      // On the heap: k slots per row would overflow a worker's stack long
+      // before N does.
+      lists.push_back(k.alloc({listLen}, k.f32()));
       k.loop(zero, listLen, one, [&](Value t) {
         memref::StoreOp::create(bld, loc, k.f32c(kInf), lists.back(),
                                 ValueRange{t});

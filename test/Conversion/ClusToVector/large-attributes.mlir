@@ -12,12 +12,14 @@
 // would be millions).
 // SIZE: {{^[0-9]{1,4}$}}
 
-// The k nearest: a list of min-length slots sized at run time, filled
-// and shifted by loops.
+// The k nearest: a list of min-length slots sized at run time, on the
+// heap (k slots per row on a worker's stack could overflow it), filled and
+// shifted by loops.
 // CHECK-LABEL: func.func @dpc_knn_huge_k
-// CHECK:         memref.alloca(%{{.*}}) {alignment = 64 : i64} : memref<?xf32>
+// CHECK:         memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xf32>
 // CHECK:         scf.for
 // CHECK-NOT:     memref<2147483647xf32>
+// CHECK-NOT:     memref.alloca(%{{.*}}) {{.*}} : memref<?xf32>
 // CHECK-LABEL: func.func @dpc_knn_many_clusters
 func.func @dpc_knn_huge_k(%x: tensor<?x?x16xf32>)
     -> (tensor<?x1x?xi32>, tensor<?x1x8xi32>) {
