@@ -42,6 +42,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
 for target in "${TARGETS[@]}"; do
   max_len=4096 timeout=${CLUSOPT_FUZZ_TIMEOUT:-10} rss=${CLUSOPT_FUZZ_RSS_MB:-2048}
+  extra=()
   case $target in
   safetensors)
     corpus=runtime/fuzz/corpus dict=runtime/fuzz/safetensors.dict
@@ -56,6 +57,10 @@ for target in "${TARGETS[@]}"; do
     timeout=${CLUSOPT_FUZZ_TIMEOUT:-30} rss=${CLUSOPT_FUZZ_RSS_MB:-4096}
     build_dir=${CLUSOPT_ASAN_BUILD_DIR:-build-asan}
     build=(scripts/build.sh --asan)
+    # LLVM and MLIR fill global caches lazily, so almost every input frees
+    # less than it allocates and libFuzzer would run it twice to look for a
+    # leak (about 40% more time, and no leak found in the seeds).
+    extra=(-detect_leaks=0)
     ;;
   *)
     echo "fuzz: unknown target '$target' (safetensors, png, ir)"
@@ -78,7 +83,7 @@ for target in "${TARGETS[@]}"; do
   "$build_dir/bin/clusopt-$target-fuzzer" "$work/corpus" "${mode[@]}" \
     -dict="$dict" -max_total_time="$SECONDS_TO_RUN" -max_len="$max_len" \
     -timeout="$timeout" -rss_limit_mb="$rss" -print_final_stats=1 \
-    -artifact_prefix="$work/" 2>"$work/log" || status=$?
+    -artifact_prefix="$work/" "${extra[@]}" 2>"$work/log" || status=$?
   findings=$(find "$work" -maxdepth 1 -type f \
     \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' \
     -o -name 'leak-*' \) | sort)

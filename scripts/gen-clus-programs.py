@@ -12,7 +12,8 @@ static or dynamic (`?`) one by one, with random attributes inside the
 verifiers' rules (docs/dialect/ClusDialect.md). Result types follow the
 dialect's inference: a dim is static when any operand that carries it is.
 Cluster counts, k and iterations stay moderate (--max-clusters, --max-k), so
-the CI campaign compiles each program in seconds.
+the CI campaign compiles each program in seconds; the committed seeds are
+small (--max-funcs 1 --max-chains 1), as libFuzzer runs every seed first.
 """
 
 import argparse
@@ -101,8 +102,9 @@ class Func:
 
 
 class Generator:
-    def __init__(self, rng, max_clusters, max_k):
+    def __init__(self, rng, max_clusters, max_k, max_funcs, max_chains):
         self.rng, self.max_clusters, self.max_k = rng, max_clusters, max_k
+        self.max_funcs, self.max_chains = max_funcs, max_chains
 
     def sizes(self):
         r = self.rng
@@ -274,9 +276,9 @@ class Generator:
         chains = [self.paca, self.kmeans, self.segments, self.dpc_knn,
                   self.attention, self.cast]
         funcs = []
-        for i in range(r.choice([1, 1, 1, 2, 3])):
+        for i in range(min(r.choice([1, 1, 1, 2, 3]), self.max_funcs)):
             f = Func(r, f"f{i}", r.choice([0.0, 0.0, 0.3, 0.6, 1.0]))
-            for _ in range(r.choice([1, 1, 2])):
+            for _ in range(min(r.choice([1, 1, 2]), self.max_chains)):
                 r.choice(chains)(f, self.sizes(), r.choice(DTYPES))
             funcs.append(f.text())
         return "\n\n".join(funcs) + "\n"
@@ -290,8 +292,13 @@ def main():
                         "(default: stdout, programs split by `// -----`)")
     parser.add_argument("--max-clusters", type=int, default=16)
     parser.add_argument("--max-k", type=int, default=8)
+    parser.add_argument("--max-funcs", type=int, default=3,
+                        help="functions per program (at most)")
+    parser.add_argument("--max-chains", type=int, default=2,
+                        help="op chains per function (at most)")
     args = parser.parse_args()
-    gen = Generator(random.Random(args.seed), args.max_clusters, args.max_k)
+    gen = Generator(random.Random(args.seed), args.max_clusters, args.max_k,
+                    args.max_funcs, args.max_chains)
     programs = [gen.program() for _ in range(args.count)]
     if not args.out:
         sys.stdout.write("\n// -----\n\n".join(programs))

@@ -1,4 +1,4 @@
-func.func @f0(%a0: tensor<?x?x1xf32>) -> (tensor<?x2x?xi32>, tensor<?x2x2xi32>) {
-  %v1, %v2 = clus.dpc_knn %a0 clusters = [2, 2] k = 3 : tensor<?x?x1xf32>
-  return %v1, %v2 : tensor<?x2x?xi32>, tensor<?x2x2xi32>
+func.func @f0(%a0: tensor<1x3x7x48xf32>, %a1: tensor<1x3x10x48xf32>, %a2: tensor<1x3x10x64xf32>) -> (tensor<1x3x7x64xf32>) {
+  %v1 = clus.attention %a0, [%a1, %a2] : tensor<1x3x7x48xf32>, [tensor<1x3x10x48xf32>, tensor<1x3x10x64xf32>]
+  return %v1 : tensor<1x3x7x64xf32>
 }

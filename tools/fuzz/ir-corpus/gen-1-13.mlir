@@ -1,6 +1,4 @@
-func.func @f0(%a0: tensor<3x17x4xbf16>) -> (tensor<3x10x4xbf16>, tensor<3x17x4xbf16>) {
-  %v1, %v2 = clus.kmeans %a0 clusters = 10 iterations = 2 : tensor<3x17x4xbf16>
-  %v3 = clus.aggregate %a0, %v1 clusters = 10 eps = 0.0 : tensor<3x17x4xbf16>, tensor<3x17xi32>
-  %v4 = clus.broadcast %v3, %v1 : tensor<3x10x4xbf16>, tensor<3x17xi32>
-  return %v3, %v4 : tensor<3x10x4xbf16>, tensor<3x17x4xbf16>
+func.func @f0(%a0: tensor<1x7x4xf32>, %a1: tensor<1x7xi32>) -> (tensor<1x11x4xf32>) {
+  %v1 = clus.aggregate %a0, %a1 clusters = 11 reduction = sum eps = 1.0 : tensor<1x7x4xf32>, tensor<1x7xi32>
+  return %v1 : tensor<1x11x4xf32>
 }

@@ -1,11 +1,6 @@
-func.func @f0(%a0: tensor<?x3x33xf32>, %a1: tensor<?x3xi32>, %a2: tensor<1x3x33xf32>) -> (tensor<?x9x33xf32>, tensor<1x3x33xf32>) {
-  %v1 = clus.aggregate %a0, %a1 clusters = 9 : tensor<?x3x33xf32>, tensor<?x3xi32>
-  %v2 = clus.broadcast %a2, %a1 : tensor<1x3x33xf32>, tensor<?x3xi32>
-  return %v1, %v2 : tensor<?x9x33xf32>, tensor<1x3x33xf32>
-}
-
-func.func @f1(%a0: tensor<?x?x?xf32>, %a1: tensor<?x?x?xf32>) -> (tensor<?x?x?xf32>) {
-  %v1 = clus.soft_assign %a0 axis = tokens : tensor<?x?x?xf32>
-  %v2 = clus.pool %v1, %a1 : tensor<?x?x?xf32>, tensor<?x?x?xf32>
-  return %v2 : tensor<?x?x?xf32>
+func.func @f0(%a0: tensor<2x16x3xf32>) -> (tensor<2x2x3xf32>, tensor<2x16x3xf32>) {
+  %v1, %v2 = clus.kmeans %a0 clusters = 2 iterations = 3 metric = cosine : tensor<2x16x3xf32>
+  %v3 = clus.aggregate %a0, %v1 clusters = 2 reduction = mean eps = 1.0 : tensor<2x16x3xf32>, tensor<2x16xi32>
+  %v4 = clus.broadcast %v3, %v1 : tensor<2x2x3xf32>, tensor<2x16xi32>
+  return %v3, %v4 : tensor<2x2x3xf32>, tensor<2x16x3xf32>
 }

@@ -1,4 +1,4 @@
-func.func @f0(%a0: tensor<?x?x?x?xbf16>, %a1: tensor<?x?x?x?xbf16>, %a2: tensor<?x?x?x?xbf16>) -> (tensor<?x?x?x?xbf16>) {
-  %v1 = clus.attention %a0, [%a1, %a2] : tensor<?x?x?x?xbf16>, [tensor<?x?x?x?xbf16>, tensor<?x?x?x?xbf16>]
-  return %v1 : tensor<?x?x?x?xbf16>
+func.func @f0(%a0: tensor<3x7x196xbf16>) -> (tensor<3x7x196xbf16>) {
+  %v1 = clus.soft_assign %a0 : tensor<3x7x196xbf16>
+  return %v1 : tensor<3x7x196xbf16>
 }

@@ -1,5 +1,5 @@
-func.func @f0(%a0: tensor<1x6x8xi32>, %a1: tensor<1x2x8x15xf32>, %a2: tensor<1x2x8x15xf32>, %a3: tensor<1x2x8x15xf32>, %a4: tensor<1x2x8x6xf32>, %a5: tensor<1x2x8x6xf32>, %a6: tensor<1x17x8xf32>, %a7: tensor<1x17xi32>) -> (tensor<1x2x8x15xf32>, tensor<1x10x8xf32>) {
-  %v1 = clus.cluster_attention %a1, %a2, %a3 members(%a0) affinities(%a4, %a5) summaries = false : tensor<1x2x8x15xf32>, tensor<1x2x8x15xf32>, tensor<1x2x8x15xf32>, tensor<1x6x8xi32>, tensor<1x2x8x6xf32>, tensor<1x2x8x6xf32>
-  %v2 = clus.aggregate %a6, %a7 clusters = 10 reduction = sum : tensor<1x17x8xf32>, tensor<1x17xi32>
-  return %v1, %v2 : tensor<1x2x8x15xf32>, tensor<1x10x8xf32>
+func.func @f0(%a0: tensor<?x?x?xf32>, %a1: tensor<?x?x?xf32>) -> (tensor<?x?x?xf32>) {
+  %v1 = clus.soft_assign %a0 : tensor<?x?x?xf32>
+  %v2 = clus.pool %a0, %a1 : tensor<?x?x?xf32>, tensor<?x?x?xf32>
+  return %v2 : tensor<?x?x?xf32>
 }
