@@ -11,7 +11,7 @@
 #      each (scripts/fuzz.sh),
 #   6. the checked build (build-asan: assertions on and ASan/UBSan in the
 #      project's code): the lit suite through its tools, then the compiler's
-#      IR fuzzer for CLUSOPT_IR_FUZZ_SECONDS (default 90 s).
+#      IR fuzzer for CLUSOPT_IR_FUZZ_SECONDS (default 120 s).
 # The runtime's own test drivers run in the lit suite, built with ASan/UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,4 +52,4 @@ scripts/fuzz.sh 20 safetensors png
 echo "== checked build (assertions, ASan/UBSan): lit"
 scripts/build.sh --asan check-clusopt
 echo "== fuzz the compiler under the checked build"
-scripts/fuzz.sh "${CLUSOPT_IR_FUZZ_SECONDS:-90}" ir
+scripts/fuzz.sh "${CLUSOPT_IR_FUZZ_SECONDS:-120}" ir

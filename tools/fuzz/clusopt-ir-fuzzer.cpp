@@ -81,8 +81,10 @@ OwningOpRef<ModuleOp> lower(ModuleOp module, const llvm::Twine &stage,
   OwningOpRef<ModuleOp> copy = module.clone();
   PassManager pm(module.getContext());
   build(pm);
-  if (failed(pm.run(*copy)))
+  if (failed(pm.run(*copy))) {
+    log("stage " + stage + " failed");
     return nullptr;
+  }
   return copy;
 }
 
