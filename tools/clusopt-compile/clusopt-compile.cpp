@@ -19,27 +19,21 @@
 #include "lib/Tuning/CpuTarget.h"
 #include "lib/Tuning/ToolFlags.h"
 #include "lib/Tuning/TuningDatabase.h"
+#include "tools/clusopt-compile/Codegen.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Matchers.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
-#include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/IR/LLVMContext.h"
-#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
-#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -61,20 +55,14 @@ using namespace mlir;
 namespace cl = llvm::cl;
 namespace json = llvm::json;
 namespace sys = llvm::sys;
-namespace legacy = llvm::legacy;
 using llvm::CodeGenFileType;
-using llvm::CodeGenOptLevel;
 using llvm::errs;
 using llvm::raw_string_ostream;
 using llvm::SmallString;
 using llvm::SMLoc;
 using llvm::SourceMgr;
 using llvm::StringMap;
-using llvm::SubtargetFeatures;
 using llvm::TargetMachine;
-using llvm::TargetOptions;
-using llvm::TargetRegistry;
-using llvm::Triple;
 
 namespace {
 
@@ -551,52 +539,42 @@ LogicalResult writeFile(StringRef path, StringRef contents) {
 }
 
 std::unique_ptr<TargetMachine> makeTargetMachine(const CpuTarget &t) {
-  std::string error;
-  Triple triple(t.triple);
-  const llvm::Target *target = TargetRegistry::lookupTarget(triple, error);
-  if (!target) {
-    errs() << "clusopt-compile: error: no LLVM backend for " << t.triple << ": "
-           << error << "\n";
+  llvm::Expected<std::unique_ptr<TargetMachine>> machine =
+      clusopt::createTargetMachine(t);
+  if (!machine) {
+    errs() << "clusopt-compile: error: " << llvm::toString(machine.takeError())
+           << "\n";
     return nullptr;
   }
-  return std::unique_ptr<TargetMachine>(target->createTargetMachine(
-      triple, t.cpu, t.features, TargetOptions(), llvm::Reloc::PIC_,
-      std::nullopt, CodeGenOptLevel::Aggressive));
+  return std::move(*machine);
 }
 
 /// The LLVM IR of `module` for `machine`, optimised at `optLevel`; null
 /// after an error message.
-std::unique_ptr<llvm::Module>
-toOptimizedLLVM(ModuleOp module, TargetMachine &machine, StringRef triple,
-                unsigned optLevel, llvm::LLVMContext &context) {
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(module, context);
+std::unique_ptr<llvm::Module> toOptimizedLLVM(ModuleOp module,
+                                              TargetMachine &machine,
+                                              unsigned optLevel,
+                                              llvm::LLVMContext &context) {
+  llvm::Expected<std::unique_ptr<llvm::Module>> llvmModule =
+      clusopt::translateToOptimizedLLVM(module, machine, optLevel, context);
   if (!llvmModule) {
-    errs() << "clusopt-compile: error: translation to LLVM IR failed\n";
+    errs() << "clusopt-compile: error: "
+           << llvm::toString(llvmModule.takeError()) << "\n";
     return nullptr;
   }
-  llvmModule->setTargetTriple(Triple(triple));
-  llvmModule->setDataLayout(machine.createDataLayout());
-  if (llvm::Error err =
-          makeOptimizingTransformer(optLevel, 0, &machine)(llvmModule.get())) {
-    errs() << "clusopt-compile: error: LLVM optimisation failed: "
-           << llvm::toString(std::move(err)) << "\n";
-    return nullptr;
-  }
-  return llvmModule;
+  return std::move(*llvmModule);
 }
 
 /// Writes `llvmModule` as assembly or an object file to `os`.
 LogicalResult emitMachineCode(llvm::Module &llvmModule, TargetMachine &machine,
                               llvm::raw_pwrite_stream &os,
                               CodeGenFileType type) {
-  legacy::PassManager codegen;
-  if (machine.addPassesToEmitFile(codegen, os, nullptr, type)) {
-    errs() << "clusopt-compile: error: " << machine.getTargetTriple().str()
-           << " cannot emit this file type\n";
+  if (llvm::Error err =
+          clusopt::emitMachineCode(llvmModule, machine, os, type)) {
+    errs() << "clusopt-compile: error: " << llvm::toString(std::move(err))
+           << "\n";
     return failure();
   }
-  codegen.run(llvmModule);
   return success();
 }
 
@@ -616,10 +594,7 @@ LogicalResult emitMachineCode(llvm::Module &llvmModule, TargetMachine &machine,
 
 DialectRegistry makeRegistry() {
   DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registerAllToLLVMIRTranslations(registry);
-  registry.insert<clusopt::clus::ClusDialect>();
+  clusopt::registerCompilerDialects(registry);
   return registry;
 }
 
@@ -635,20 +610,7 @@ OwningOpRef<ModuleOp> parseInput(SourceMgr &sourceMgr, MLIRContext &context) {
   return parseSourceFile<ModuleOp>(sourceMgr, &context);
 }
 
-/// Callers own the tensors they pass in. One-shot bufferization treats
-/// function arguments as writable unless told otherwise, and would then let
-/// an op write its result into an input buffer.
-void markArgumentsReadOnly(ModuleOp module) {
-  module->walk([&](func::FuncOp func) {
-    if (func.isExternal())
-      return;
-    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-      if (isa<TensorType>(func.getArgument(i).getType()) &&
-          !func.getArgAttr(i, "bufferization.writable"))
-        func.setArgAttr(i, "bufferization.writable",
-                        BoolAttr::get(module.getContext(), false));
-  });
-}
+using clusopt::markArgumentsReadOnly;
 
 /// The sidecars of --emit=so (and of a GPU binary's manifest): <stem>.h and
 /// <stem>.json beside the output.
@@ -919,7 +881,7 @@ int compileGpu() {
     return 1;
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
-      toOptimizedLLVM(*module, *machine, host->triple, 2, llvmContext);
+      toOptimizedLLVM(*module, *machine, 2, llvmContext);
   if (!llvmModule)
     return 1;
   auto scratch = clusopt::ScratchDirectory::create("clusopt-compile");
@@ -1008,7 +970,7 @@ int compile() {
     return 1;
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
-      toOptimizedLLVM(*module, *machine, target->triple, 3, llvmContext);
+      toOptimizedLLVM(*module, *machine, 3, llvmContext);
   if (!llvmModule)
     return 1;
   if (emit == Emit::LLVM) {
