@@ -7,6 +7,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -200,6 +201,19 @@ constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
 struct sigaction previousActions[3];
 std::once_flag installed;
 
+/// Which of kSignals the process started with ignored (nohup ignores
+/// SIGHUP). Read before main: InitLLVM installs its handlers over SIG_IGN.
+const std::array<bool, 3> ignoredAtStart = [] {
+  std::array<bool, 3> ignored{};
+  for (int k = 0; k < 3; ++k) {
+    struct sigaction current;
+    ignored[k] = sigaction(kSignals[k], nullptr, &current) == 0 &&
+                 !(current.sa_flags & SA_SIGINFO) &&
+                 current.sa_handler == SIG_IGN;
+  }
+  return ignored;
+}();
+
 void pause(long milliseconds) {
   struct timespec t = {0, milliseconds * 1000000};
   nanosleep(&t, nullptr);
@@ -329,9 +343,15 @@ void installSignalHandlers() {
       for (int sig : kSignals)
         sigaddset(&action.sa_mask, sig);
       struct sigaction previous;
+      if (ignoredAtStart[k]) {
+        // Put back what InitLLVM replaced: LLVM's handler would unregister
+        // every handler, this one's included, and let the run go on.
+        signal(kSignals[k], SIG_IGN);
+        continue;
+      }
       if (sigaction(kSignals[k], nullptr, &previous) != 0 ||
           (!(previous.sa_flags & SA_SIGINFO) && previous.sa_handler == SIG_IGN))
-        continue; // An ignored signal (nohup) stays ignored.
+        continue;
       previousActions[k] = previous;
       sigaction(kSignals[k], &action, nullptr);
     }

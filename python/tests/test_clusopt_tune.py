@@ -333,7 +333,10 @@ def test_interrupted_run_leaves_nothing(tmp_path, sig):
     proc = subprocess.Popen(
         [tool("clusopt-tune"), str(src), "--target=x86-64-v3", "--budget=60",
          f"--db={tmp_path / 'tune.sqlite'}", "--jobs=2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # Whatever this test runs under (nohup ignores SIGHUP), the tuner
+        # starts with the default actions.
+        preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         # Candidate modules beyond the default: the parallel compiles run.
@@ -645,3 +648,32 @@ def test_read_only_database_as_another_user(tmp_path):
     finally:
         shared.chmod(0o755)
         shutil.rmtree(shared)
+
+
+def test_ignored_sighup_stays_ignored(tmp_path):
+    """Under nohup (SIGHUP ignored from the start) a SIGHUP neither stops
+    the tuner nor removes its scratch directory; SIGTERM still does both."""
+    if not target_runs_here("x86-64-v3"):
+        pytest.skip("x86-64-v3 does not run on this CPU")
+    tmp, env = scratch_env(tmp_path)
+    src = write(tmp_path, "a.mlir", attention(n=50))
+    proc = subprocess.Popen(
+        [tool("clusopt-tune"), str(src), "--target=x86-64-v3", "--budget=60",
+         f"--db={tmp_path / 'tune.sqlite'}", "--jobs=2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    try:
+        deadline = time.monotonic() + 60
+        while (not list(tmp.glob("clusopt-tune-*/c*.mlir"))
+               and time.monotonic() < deadline and proc.poll() is None):
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        assert proc.poll() is None, "SIGHUP stopped the tuner under nohup"
+        assert list(tmp.glob("clusopt-tune-*"))
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == -signal.SIGTERM
+    assert os.listdir(tmp) == []
