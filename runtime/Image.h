@@ -1,16 +1,22 @@
-//===- Image.h - PNG decoding and ImageNet preprocessing --------*- C++ -*-===//
+//===- Image.h - Image decoding and ImageNet preprocessing ------*- C++ -*-===//
 //
-// A small, strict PNG decoder (zlib for inflate and CRCs) and the
+// PNG and JPEG decoding through libpng and libjpeg-turbo, and the
 // preprocessing the models expect: RGB in [0, 1], a plain bilinear resize to
 // R x R (no crop) and ImageNet normalisation, giving NCHW float32.
 //
-// Supported: bit depth 8, colour types grayscale (0), RGB (2), palette (3),
-// gray+alpha (4) and RGBA (6), not interlaced, all five filter types. Alpha
-// is dropped (as PIL's convert("RGB") does); tRNS and other ancillary
-// chunks are ignored. Everything else (16-bit or sub-byte depths, Adam7
-// interlacing, unknown critical chunks, bad CRCs, a zlib stream that does
-// not inflate to exactly the size the header implies, data after IEND) is
-// an error naming the input and the problem.
+// PNG: every bit depth and colour type, interlaced or not. Palettes are
+// expanded, gray is replicated to RGB, alpha is dropped (as PIL's
+// convert("RGB") does) and 16-bit samples keep their high byte (PIL clips
+// 16-bit gray to 255 instead). Ancillary chunks (gamma, ICC profiles, tRNS,
+// text) are ignored. JPEG: baseline and progressive, gray, YCbCr, RGB, and
+// CMYK/YCCK converted as PIL does (Adobe-inverted when the file has an Adobe
+// marker, then R = (255 - C) * (255 - K) / 255). EXIF orientation is not
+// applied (PIL and timm do not either).
+//
+// A header larger than the pixel limit is refused before anything is
+// allocated for it; a truncated or corrupt file is an error naming the input
+// and the problem (the libraries' errors return through longjmp, never
+// exit()).
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,19 +39,29 @@ struct RgbImage {
   std::vector<uint8_t> pixels; // height * width * 3
 };
 
-/// Limits on what the decoder accepts (checked before any allocation that
-/// depends on the header).
-constexpr int64_t kMaxPngSide = 1 << 15;   // pixels per side
-constexpr int64_t kMaxPngPixels = 1 << 26; // width * height
+/// Limits on what the decoders accept (checked on the header, before any
+/// allocation that depends on it).
+constexpr int64_t kMaxImageSide = 1 << 15;   // pixels per side
+constexpr int64_t kMaxImagePixels = 1 << 26; // width * height
+/// Progressive JPEGs with thousands of tiny scans take minutes to decode;
+/// real encoders write about ten.
+constexpr int kMaxJpegScans = 1000;
 
-/// Whether `data` starts with the 8-byte PNG signature.
-bool hasPngSignature(llvm::StringRef data);
+enum class ImageFormat { Png, Jpeg, Unknown };
 
-/// Decodes a PNG held in memory; `name` prefixes every error message.
+/// The format by its signature: PNG's 8 bytes or JPEG's FF D8 FF.
+ImageFormat sniffImageFormat(llvm::StringRef data);
+
+/// Decode an image held in memory; `name` prefixes every error message.
 llvm::Expected<RgbImage> decodePng(llvm::StringRef data, llvm::StringRef name);
+llvm::Expected<RgbImage> decodeJpeg(llvm::StringRef data, llvm::StringRef name);
+/// PNG or JPEG by the signature (not the file name).
+llvm::Expected<RgbImage> decodeImage(llvm::StringRef data,
+                                     llvm::StringRef name);
 
-/// Reads and decodes the PNG at `path`.
-llvm::Expected<RgbImage> readPng(llvm::StringRef path);
+/// Reads the file at `path` (clusopt::readInputFile: a regular file of at
+/// most 1 GiB) and decodes it with decodeImage.
+llvm::Expected<RgbImage> readImage(llvm::StringRef path);
 
 /// ImageNet mean and standard deviation per RGB channel.
 constexpr double kImageNetMean[3] = {0.485, 0.456, 0.406};

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Fuzzes the runtime's safetensors reader and PNG decoder with libFuzzer for
+# Fuzzes the runtime's safetensors reader and image decoders with libFuzzer for
 # a bounded time each.
-#   scripts/fuzz.sh [SECONDS] [TARGET...]   (default 60; safetensors png)
+#   scripts/fuzz.sh [SECONDS] [TARGET...]   (default 60; safetensors image)
 # Builds build/bin/clusopt-TARGET-fuzzer (clang, ASan/UBSan, coverage),
 # starts from the seed corpus (runtime/fuzz/corpus for safetensors,
-# runtime/fuzz/png-corpus for png; copied, so new inputs stay out of the
+# runtime/fuzz/image-corpus (PNG and JPEG) for image; copied, so new inputs stay out of the
 # repository) and fails on any crash, leak, sanitizer report or timeout; the
 # input that caused it is kept in $BUILD_DIR/fuzz/TARGET/.
 set -euo pipefail
@@ -12,16 +12,16 @@ cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-60}
 shift || true
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(safetensors png)
+((${#TARGETS[@]})) || TARGETS=(safetensors image)
 BUILD_DIR=${CLUSOPT_BUILD_DIR:-build}
 [ -f "$BUILD_DIR/build.ninja" ] || scripts/build.sh
 
 for target in "${TARGETS[@]}"; do
   case $target in
   safetensors) corpus=runtime/fuzz/corpus dict=runtime/fuzz/safetensors.dict ;;
-  png) corpus=runtime/fuzz/png-corpus dict=runtime/fuzz/png.dict ;;
+  image) corpus=runtime/fuzz/image-corpus dict=runtime/fuzz/image.dict ;;
   *)
-    echo "fuzz: unknown target '$target' (safetensors, png)"
+    echo "fuzz: unknown target '$target' (safetensors, image)"
     exit 2
     ;;
   esac

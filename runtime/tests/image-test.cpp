@@ -1,10 +1,11 @@
-//===- image-test.cpp - Decode and preprocess one PNG ---------------------===//
+//===- image-test.cpp - Decode and preprocess one image -------------------===//
 //
-//   clusopt-runtime-image-test IN.png RESOLUTION BATCH OUT.npy
+//   clusopt-runtime-image-test IN RESOLUTION BATCH OUT.npy
 //
-// Decodes IN.png with the runtime's decoder (under ASan/UBSan), preprocesses
-// it to f32 [BATCH, 3, RESOLUTION, RESOLUTION] and writes that as a .npy;
-// on an error prints it and exits 1. python/tests/test_png.py drives it.
+// Decodes IN (PNG or JPEG) with the runtime (under ASan/UBSan), preprocesses
+// it to f32 [BATCH, 3, RESOLUTION, RESOLUTION] and writes that as a .npy
+// (RESOLUTION 0: the decoded pixels, u8 [H, W, 3]); on an error prints it
+// and exits 1. python/tests/test_images.py drives it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,7 +15,9 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 using namespace clusopt::runtime;
 using namespace llvm;
@@ -23,22 +26,35 @@ int main(int argc, char **argv) {
   int64_t resolution = 0, batch = 0;
   if (argc != 5 || StringRef(argv[2]).getAsInteger(10, resolution) ||
       StringRef(argv[3]).getAsInteger(10, batch)) {
-    errs() << "usage: clusopt-runtime-image-test IN.png RESOLUTION BATCH "
+    errs() << "usage: clusopt-runtime-image-test IN RESOLUTION BATCH "
               "OUT.npy\n";
     return 2;
   }
-  Expected<RgbImage> image = readPng(argv[1]);
+  Expected<RgbImage> image = readImage(argv[1]);
   if (!image) {
     errs() << "error: " << toString(image.takeError()) << "\n";
     return 1;
   }
-  Expected<Tensor> t = preprocessImage(*image, resolution, batch);
-  if (!t) {
-    errs() << "error: " << toString(t.takeError()) << "\n";
-    return 1;
+  const char *descr = "<f4";
+  std::vector<int64_t> shape = {image->height, image->width, 3};
+  StringRef bytes(reinterpret_cast<const char *>(image->pixels.data()),
+                  image->pixels.size());
+  std::optional<Tensor> t;
+  if (resolution != 0) {
+    Expected<Tensor> pre = preprocessImage(*image, resolution, batch);
+    if (!pre) {
+      errs() << "error: " << toString(pre.takeError()) << "\n";
+      return 1;
+    }
+    t = std::move(*pre);
+    shape = t->shape();
+    bytes = StringRef(static_cast<const char *>(t->raw()), t->numBytes());
+  } else {
+    descr = "|u1";
   }
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
-  for (int64_t d : t->shape())
+  std::string header = std::string("{'descr': '") + descr +
+                       "', 'fortran_order': False, " + "'shape': (";
+  for (int64_t d : shape)
     header += std::to_string(d) + ", ";
   header += "), }";
   header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
@@ -51,7 +67,7 @@ int main(int argc, char **argv) {
   }
   os << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff)
      << char(header.size() >> 8) << header;
-  os.write(static_cast<const char *>(t->raw()), t->numBytes());
+  os.write(bytes.data(), bytes.size());
   outs() << "decoded " << image->width << "x" << image->height << "\n";
   return 0;
 }

@@ -73,15 +73,15 @@ static cl::opt<bool> allowUnusedWeights(
     cl::cat(category));
 static cl::opt<std::string> imagePath(
     "image",
-    cl::desc("Input images: a PNG (8-bit gray, gray+alpha, RGB, RGBA or "
-             "palette, not interlaced; by the .png extension or the PNG "
-             "signature), decoded, alpha dropped, resized to --resolution "
+    cl::desc("Input images: a PNG (any bit depth and colour type) or JPEG "
+             "(baseline or progressive; gray, colour or CMYK), by the "
+             "signature, decoded, alpha dropped, resized to --resolution "
              "squared (bilinear, align_corners=false, no antialiasing, no "
              "crop) and normalised with the ImageNet mean and std, then "
              "replicated --batch times; or, already preprocessed, a .npy of "
              "float32 or float64 [B, 3, H, W] or [3, H, W] (C order), or a "
              ".bin of raw little-endian float32 NCHW whose shape is --batch "
-             "x 3 x --resolution x --resolution (JPEG is not decoded)"),
+             "x 3 x --resolution x --resolution"),
     cl::cat(category));
 static cl::opt<bool>
     randomImage("random",
@@ -289,23 +289,18 @@ static Expected<Tensor> loadImages(const Model &model) {
                                         ? resolution.getValue()
                                         : model.defaultResolution();
   StringRef path = imagePath;
-  bool png = path.ends_with_insensitive(".png");
-  if (!randomImage && !png && !path.ends_with(".bin") &&
-      !path.ends_with(".npy")) {
-    // Any other name: a PNG if it has the signature.
-    auto buffer = clusopt::readInputFile(path, clusopt::kImageInput);
-    if (!buffer)
-      return buffer.takeError();
-    png = hasPngSignature((*buffer)->getBuffer());
-  }
-  if (randomImage || png || path.ends_with(".bin")) {
+  // .npy and .bin by the name; anything else is decoded as a PNG or JPEG
+  // (by the signature).
+  bool encoded =
+      !randomImage && !path.ends_with(".bin") && !path.ends_with(".npy");
+  if (randomImage || encoded || path.ends_with(".bin")) {
     if (r < multiple || r % multiple)
       return createStringError(
           formatv("--resolution {0} is not a positive multiple of {1}", r,
                   multiple)
               .str());
-    if (png) {
-      Expected<RgbImage> image = readPng(path);
+    if (encoded) {
+      Expected<RgbImage> image = readImage(path);
       if (!image)
         return image.takeError();
       return preprocessImage(*image, r, b);
@@ -334,10 +329,6 @@ static Expected<Tensor> loadImages(const Model &model) {
     std::memcpy(t->raw(), (*buffer)->getBufferStart(), t->numBytes());
     return t;
   }
-  if (!StringRef(imagePath).ends_with(".npy"))
-    return createStringError(imagePath +
-                             ": unsupported image format (use a PNG, a .npy "
-                             "or a raw float32 .bin; JPEG is not decoded)");
   auto t = readNpy(imagePath);
   if (!t)
     return t.takeError();

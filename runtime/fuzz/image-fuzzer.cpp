@@ -1,6 +1,7 @@
-//===- png-fuzzer.cpp - libFuzzer target for the PNG decoder --------------===//
+//===- image-fuzzer.cpp - libFuzzer target for the image decoders ---------===//
 //
-// Any input must either fail with an error or decode to an image whose
+// Any input (PNG or JPEG, picked by the signature as clusopt-run does)
+// must either fail with an error or decode to an image whose
 // pixel buffer matches its size; accepted images are also preprocessed
 // (resized to 8 x 8 and normalised), and every output must be finite.
 //
@@ -16,8 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // No copy: libFuzzer's buffer is exactly `size` bytes, so any read past
   // the end is an ASan report.
   llvm::Expected<RgbImage> image =
-      decodePng(llvm::StringRef(reinterpret_cast<const char *>(data), size),
-                "fuzz-input");
+      decodeImage(llvm::StringRef(reinterpret_cast<const char *>(data), size),
+                  "fuzz-input");
   if (!image) {
     llvm::consumeError(image.takeError());
     return 0;
