@@ -331,59 +331,222 @@ Expected<RgbImage> readImage(StringRef path) {
   return decodeImage((*buffer)->getBuffer(), path);
 }
 
-Expected<Tensor> preprocessImage(const RgbImage &image, int64_t resolution,
+//===----------------------------------------------------------------------===//
+// Preprocessing
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+double bicubicFilter(double x) {
+  constexpr double a = -0.5;
+  x = std::fabs(x);
+  if (x < 1.0)
+    return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+  if (x < 2.0)
+    return (((x - 5) * x + 8) * x - 4) * a;
+  return 0.0;
+}
+
+double bilinearFilter(double x) {
+  x = std::fabs(x);
+  return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+// PIL's Resample.c: coefficients with 22 fraction bits, sums started at
+// one half, results clipped to 0..255.
+constexpr int kPrecisionBits = 32 - 8 - 2;
+
+struct Taps {
+  int64_t ksize = 0;
+  std::vector<int64_t> first, count; // per output index
+  std::vector<int32_t> weights;      // [out][ksize], fixed point
+};
+
+// precompute_coeffs and normalize_coeffs_8bpc, for outputs [begin, begin +
+// count) of outSize.
+Taps computeTaps(int64_t inSize, int64_t outSize, int64_t begin, int64_t count,
+                 Interpolation filter) {
+  double support = filter == Interpolation::Bicubic ? 2.0 : 1.0;
+  double (*kernel)(double) =
+      filter == Interpolation::Bicubic ? bicubicFilter : bilinearFilter;
+  double scale = double(inSize) / double(outSize);
+  double filterScale = std::max(scale, 1.0);
+  support *= filterScale;
+  Taps taps;
+  taps.ksize = int64_t(std::ceil(support)) * 2 + 1;
+  taps.first.resize(count);
+  taps.count.resize(count);
+  taps.weights.assign(count * taps.ksize, 0);
+  std::vector<double> k(taps.ksize);
+  double inverseScale = 1.0 / filterScale; // multiplied, as PIL does
+  for (int64_t o = 0; o < count; ++o) {
+    double center = (double(begin + o) + 0.5) * scale;
+    int64_t lo = std::max<int64_t>(int64_t(center - support + 0.5), 0);
+    int64_t hi = std::min<int64_t>(int64_t(center + support + 0.5), inSize);
+    double sum = 0.0;
+    for (int64_t i = 0; i < hi - lo; ++i) {
+      k[i] = kernel((double(i + lo) - center + 0.5) * inverseScale);
+      sum += k[i];
+    }
+    for (int64_t i = 0; i < hi - lo; ++i) {
+      double w = sum != 0.0 ? k[i] / sum : k[i];
+      w *= double(1 << kPrecisionBits);
+      taps.weights[o * taps.ksize + i] = int32_t(w < 0 ? -0.5 + w : 0.5 + w);
+    }
+    taps.first[o] = lo;
+    taps.count[o] = hi - lo;
+  }
+  return taps;
+}
+
+uint8_t clip8(int64_t v) {
+  if (v >= (int64_t(1) << kPrecisionBits << 8))
+    return 255;
+  if (v <= 0)
+    return 0;
+  return uint8_t(v >> kPrecisionBits);
+}
+
+} // namespace
+
+std::pair<int64_t, int64_t> resizedSize(int64_t imageHeight, int64_t imageWidth,
+                                        const PreprocessOptions &options) {
+  int64_t scaledH =
+              int64_t(std::floor(double(options.height) / options.cropPct)),
+          scaledW =
+              int64_t(std::floor(double(options.width) / options.cropPct));
+  if (scaledH == scaledW) {
+    // torchvision's Resize(int): the shorter side to the size.
+    int64_t shortSide = std::min(imageHeight, imageWidth),
+            longSide = std::max(imageHeight, imageWidth);
+    int64_t newLong = int64_t(double(scaledH * longSide) / double(shortSide));
+    return imageWidth <= imageHeight ? std::pair(newLong, scaledH)
+                                     : std::pair(scaledH, newLong);
+  }
+  // timm's ResizeKeepRatio (longest=0): Python's round, half to even.
+  double ratio = std::min(double(imageHeight) / double(scaledH),
+                          double(imageWidth) / double(scaledW));
+  return {int64_t(std::nearbyint(double(imageHeight) / ratio)),
+          int64_t(std::nearbyint(double(imageWidth) / ratio))};
+}
+
+RgbImage resizeImage(const RgbImage &image, int64_t height, int64_t width,
+                     Interpolation interpolation, int64_t top, int64_t left,
+                     int64_t windowHeight, int64_t windowWidth) {
+  if (windowHeight < 0)
+    windowHeight = height;
+  if (windowWidth < 0)
+    windowWidth = width;
+  RgbImage out;
+  out.width = windowWidth;
+  out.height = windowHeight;
+  out.pixels.resize(size_t(windowWidth * windowHeight * 3));
+  if (height == image.height && width == image.width) {
+    for (int64_t y = 0; y < windowHeight; ++y)
+      std::memcpy(out.pixels.data() + y * windowWidth * 3,
+                  image.pixels.data() + ((y + top) * width + left) * 3,
+                  size_t(windowWidth * 3));
+    return out;
+  }
+  Taps xs = computeTaps(image.width, width, left, windowWidth, interpolation);
+  Taps ys = computeTaps(image.height, height, top, windowHeight, interpolation);
+  // The horizontal pass first, on the rows the vertical pass reads, into an
+  // 8-bit image as in PIL. PIL skips a pass whose size does not change;
+  // its taps would be the identity anyway.
+  int64_t rowFirst = ys.first[0],
+          rowEnd = ys.first[windowHeight - 1] + ys.count[windowHeight - 1];
+  bool horizontal = width != image.width, vertical = height != image.height;
+  if (!horizontal) {
+    rowFirst = 0;
+    rowEnd = image.height;
+  }
+  RgbImage wide;
+  if (horizontal) {
+    wide.width = windowWidth;
+    wide.height = vertical ? rowEnd - rowFirst : windowHeight;
+    if (!vertical)
+      rowFirst = top;
+    wide.pixels.resize(size_t(wide.width * wide.height * 3));
+    for (int64_t y = 0; y < wide.height; ++y) {
+      const uint8_t *in =
+          image.pixels.data() + (y + rowFirst) * image.width * 3;
+      uint8_t *dst = wide.pixels.data() + y * windowWidth * 3;
+      for (int64_t x = 0; x < windowWidth; ++x) {
+        const int32_t *k = xs.weights.data() + x * xs.ksize;
+        const uint8_t *p = in + xs.first[x] * 3;
+        int64_t sum[3] = {1 << (kPrecisionBits - 1), 1 << (kPrecisionBits - 1),
+                          1 << (kPrecisionBits - 1)};
+        for (int64_t i = 0; i < xs.count[x]; ++i)
+          for (int c = 0; c < 3; ++c)
+            sum[c] += int64_t(p[i * 3 + c]) * k[i];
+        for (int c = 0; c < 3; ++c)
+          dst[x * 3 + c] = clip8(sum[c]);
+      }
+    }
+    if (!vertical)
+      return wide;
+  }
+  // The vertical pass reads `wide`, or the source's columns of the window.
+  const uint8_t *source =
+      horizontal ? wide.pixels.data() : image.pixels.data() + left * 3;
+  int64_t sourceStride = (horizontal ? windowWidth : image.width) * 3;
+  for (int64_t y = 0; y < windowHeight; ++y) {
+    const int32_t *k = ys.weights.data() + y * ys.ksize;
+    const uint8_t *in = source + (ys.first[y] - rowFirst) * sourceStride;
+    uint8_t *dst = out.pixels.data() + y * windowWidth * 3;
+    for (int64_t x = 0; x < windowWidth * 3; ++x) {
+      int64_t sum = 1 << (kPrecisionBits - 1);
+      for (int64_t i = 0; i < ys.count[y]; ++i)
+        sum += int64_t(in[i * sourceStride + x]) * k[i];
+      dst[x] = clip8(sum);
+    }
+  }
+  return out;
+}
+
+Expected<Tensor> preprocessImage(const RgbImage &image,
+                                 const PreprocessOptions &options,
                                  int64_t batch) {
-  if (resolution < 1 || batch < 1)
+  int64_t height = options.height, width = options.width;
+  if (height < 1 || width < 1 || batch < 1 || !(options.cropPct >= 0.01) ||
+      options.cropPct > 1)
     return createStringError(
-        formatv("preprocessImage: resolution {0} and batch {1} must be "
-                "positive",
-                resolution, batch)
+        formatv("preprocessImage: size {0}x{1} and batch {2} must be "
+                "positive, the crop fraction {3} from 0.01 to 1",
+                height, width, batch, options.cropPct)
             .str());
   if (image.width < 1 || image.height < 1 ||
       image.pixels.size() != size_t(image.width * image.height * 3))
     return createStringError("preprocessImage: malformed image");
-  auto t = Tensor::empty(DType::F32, {batch, 3, resolution, resolution});
+  auto [scaledH, scaledW] = resizedSize(image.height, image.width, options);
+  // The scaled image covers the crop when cropPct <= 1; the guard keeps a
+  // rounding surprise from reading outside it.
+  if (scaledH < height || scaledW < width)
+    return createStringError(
+        formatv("preprocessImage: {0}x{1} resized to {2}x{3} does not cover "
+                "the {4}x{5} crop",
+                image.height, image.width, scaledH, scaledW, height, width)
+            .str());
+  auto t = Tensor::empty(DType::F32, {batch, 3, height, width});
   if (!t)
     return t.takeError();
-
-  // Per output coordinate: the two source indices and the weight of the
-  // second, as in PyTorch's upsample_bilinear2d with align_corners=false.
-  struct Tap {
-    int64_t i0, i1;
-    double w1;
-  };
-  auto taps = [&](int64_t in) {
-    std::vector<Tap> result(resolution);
-    double scale = double(in) / double(resolution);
-    for (int64_t o = 0; o < resolution; ++o) {
-      double src = std::max(0.0, (double(o) + 0.5) * scale - 0.5);
-      int64_t i0 = std::min<int64_t>(int64_t(src), in - 1);
-      int64_t i1 = std::min<int64_t>(i0 + 1, in - 1);
-      result[o] = {i0, i1, src - double(i0)};
-    }
-    return result;
-  };
-  std::vector<Tap> ys = taps(image.height), xs = taps(image.width);
+  // torchvision's CenterCrop: int(round((size - crop) / 2.0)). Only the
+  // crop is resized (each output pixel depends only on its own position).
+  int64_t top = int64_t(std::nearbyint(double(scaledH - height) / 2.0));
+  int64_t left = int64_t(std::nearbyint(double(scaledW - width) / 2.0));
+  RgbImage crop = resizeImage(image, scaledH, scaledW, options.interpolation,
+                              top, left, height, width);
 
   float *out = t->data<float>();
-  int64_t plane = resolution * resolution;
-  const uint8_t *px = image.pixels.data();
-  for (int64_t c = 0; c < 3; ++c) {
-    float *dst = out + c * plane;
-    for (int64_t oy = 0; oy < resolution; ++oy) {
-      const Tap &ty = ys[oy];
-      const uint8_t *r0 = px + ty.i0 * image.width * 3 + c;
-      const uint8_t *r1 = px + ty.i1 * image.width * 3 + c;
-      for (int64_t ox = 0; ox < resolution; ++ox) {
-        const Tap &tx = xs[ox];
-        double top = r0[tx.i0 * 3] * (1 - tx.w1) + r0[tx.i1 * 3] * tx.w1;
-        double bottom = r1[tx.i0 * 3] * (1 - tx.w1) + r1[tx.i1 * 3] * tx.w1;
-        double v = (top * (1 - ty.w1) + bottom * ty.w1) / 255.0;
-        dst[oy * resolution + ox] =
-            float((v - kImageNetMean[c]) / kImageNetStd[c]);
-      }
+  int64_t plane = height * width;
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t y = 0; y < height; ++y) {
+      const uint8_t *row = crop.pixels.data() + y * width * 3 + c;
+      float *dst = out + c * plane + y * width;
+      for (int64_t x = 0; x < width; ++x)
+        dst[x] =
+            float((row[x * 3] / 255.0 - kImageNetMean[c]) / kImageNetStd[c]);
     }
-  }
   for (int64_t b = 1; b < batch; ++b)
     std::memcpy(out + b * 3 * plane, out, size_t(3 * plane) * sizeof(float));
   return t;

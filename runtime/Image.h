@@ -1,8 +1,9 @@
 //===- Image.h - Image decoding and ImageNet preprocessing ------*- C++ -*-===//
 //
 // PNG and JPEG decoding through libpng and libjpeg-turbo, and the
-// preprocessing the models expect: RGB in [0, 1], a plain bilinear resize to
-// R x R (no crop) and ImageNet normalisation, giving NCHW float32.
+// preprocessing timm evaluates with: an antialiased bicubic (or bilinear)
+// resize as PIL's, a centre crop, RGB in [0, 1] and ImageNet normalisation,
+// giving NCHW float32.
 //
 // PNG: every bit depth and colour type, interlaced or not. Palettes are
 // expanded, gray is replicated to RGB, alpha is dropped (as PIL's
@@ -29,6 +30,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace clusopt::runtime {
@@ -67,17 +69,45 @@ llvm::Expected<RgbImage> readImage(llvm::StringRef path);
 constexpr double kImageNetMean[3] = {0.485, 0.456, 0.406};
 constexpr double kImageNetStd[3] = {0.229, 0.224, 0.225};
 
-/// The model input for `image`: f32 [batch, 3, resolution, resolution],
-/// each of the `batch` images the same. Pixels become v / 255, the image is
-/// resized to resolution x resolution with bilinear interpolation and
-/// align_corners=false (half-pixel centres, source coordinates clamped at
-/// 0, no antialiasing: torch.nn.functional.interpolate(mode="bilinear",
-/// align_corners=False), i.e. torchvision's Resize on tensors with
-/// antialias=False; no crop, so the aspect ratio is not kept), then
-/// (x - mean) / std with the ImageNet constants. Computed in double, stored
-/// as float.
+/// PIL's resampling filters (Image.BICUBIC, a = -0.5, and Image.BILINEAR),
+/// antialiased: when downscaling, the support grows with the scale.
+enum class Interpolation { Bicubic, Bilinear };
+
+/// Evaluation preprocessing as timm does it (transforms_imagenet_eval):
+/// resize so that the image covers floor(size / cropPct) (per side), keeping
+/// the aspect ratio, then crop the centre to height x width.
+struct PreprocessOptions {
+  int64_t height = 224, width = 224;
+  double cropPct = 0.875; // 0.01 to 1
+  Interpolation interpolation = Interpolation::Bicubic;
+};
+
+/// The size (height, width) the image is resized to before the crop. Square
+/// targets follow torchvision's Resize(int): the shorter side becomes
+/// floor(size / cropPct), the longer int(that * long / short); other
+/// targets timm's ResizeKeepRatio: scale by min(h / sh, w / sw) and round
+/// each side.
+std::pair<int64_t, int64_t> resizedSize(int64_t imageHeight, int64_t imageWidth,
+                                        const PreprocessOptions &options);
+
+/// Resizes `image` as PIL's Image.resize((width, height), filter) does for
+/// RGB: separable, horizontal pass first, 8-bit intermediate, the same
+/// fixed-point coefficients and rounding (so results match PIL exactly).
+/// Only the window of windowHeight x windowWidth pixels at (top, left) of
+/// the resized image is computed and returned (-1: the whole of it).
+RgbImage resizeImage(const RgbImage &image, int64_t height, int64_t width,
+                     Interpolation interpolation, int64_t top = 0,
+                     int64_t left = 0, int64_t windowHeight = -1,
+                     int64_t windowWidth = -1);
+
+/// The model input for `image`: f32 [batch, 3, height, width], each of the
+/// `batch` images the same: resizeImage to resizedSize, a centre crop (top
+/// and left offsets rounded half to even, as torchvision's CenterCrop), v /
+/// 255, then (x - mean) / std with the ImageNet constants, computed in
+/// double and stored as float.
 llvm::Expected<Tensor> preprocessImage(const RgbImage &image,
-                                       int64_t resolution, int64_t batch = 1);
+                                       const PreprocessOptions &options,
+                                       int64_t batch = 1);
 
 } // namespace clusopt::runtime
 

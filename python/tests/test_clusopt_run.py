@@ -266,10 +266,13 @@ def test_bad_images(tiny, tmp_path):
                  "images are 64x64, --resolution says 96")
     (tmp_path / "x.png").write_bytes(b"\x89PNG")
     expect_error(["--weights", path, "--image", tmp_path / "x.png"],
-                 "x.png: bad PNG: missing the PNG signature")
+                 "x.png: not a PNG or JPEG image (no PNG or JPEG signature)")
     (tmp_path / "x.jpg").write_bytes(b"\xff\xd8\xff\xe0")
     expect_error(["--weights", path, "--image", tmp_path / "x.jpg"],
-                 "unsupported image format")
+                 "x.jpg: bad JPEG: Premature end of JPEG file")
+    (tmp_path / "x.gif").write_bytes(b"GIF89a")
+    expect_error(["--weights", path, "--image", tmp_path / "x.gif"],
+                 "x.gif: not a PNG or JPEG image")
 
 
 def test_dump_logits_replaces_a_symlink(tiny, tmp_path):

@@ -3,7 +3,8 @@
 // Any input (PNG or JPEG, picked by the signature as clusopt-run does)
 // must either fail with an error or decode to an image whose
 // pixel buffer matches its size; accepted images are also preprocessed
-// (resized to 8 x 8 and normalised), and every output must be finite.
+// (resized and cropped to 8 x 8 and normalised), and every output must be
+// finite.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (image->width < 1 || image->height < 1 ||
       image->pixels.size() != size_t(image->width * image->height * 3))
     __builtin_trap();
-  llvm::Expected<Tensor> t = preprocessImage(*image, 8);
+  llvm::Expected<Tensor> t = preprocessImage(*image, {8, 8});
   if (!t)
     __builtin_trap();
   for (int64_t i = 0; i < t->numElements(); ++i)

@@ -1,11 +1,13 @@
 //===- image-test.cpp - Decode and preprocess one image -------------------===//
 //
-//   clusopt-runtime-image-test IN RESOLUTION BATCH OUT.npy
+//   clusopt-runtime-image-test IN SIZE BATCH OUT.npy [CROP_PCT [bilinear]]
 //
-// Decodes IN (PNG or JPEG) with the runtime (under ASan/UBSan), preprocesses
-// it to f32 [BATCH, 3, RESOLUTION, RESOLUTION] and writes that as a .npy
-// (RESOLUTION 0: the decoded pixels, u8 [H, W, 3]); on an error prints it
-// and exits 1. python/tests/test_images.py drives it.
+// Decodes IN (PNG or JPEG) with the runtime (under ASan/UBSan) and writes a
+// .npy of: for SIZE N or HxW, the preprocessed f32 [BATCH, 3, H, W] (crop
+// fraction CROP_PCT, default 0.875; bicubic unless "bilinear"); for SIZE 0,
+// the decoded pixels, u8 [H, W, 3]; for SIZE rHxW, the decoded image
+// resized to HxW (resizeImage), u8 [H, W, 3]. On an error prints it and
+// exits 1. python/tests/test_images.py drives it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,14 +24,29 @@
 using namespace clusopt::runtime;
 using namespace llvm;
 
+// "N" or "HxW".
+static bool parseSize(StringRef text, int64_t &height, int64_t &width) {
+  auto [h, w] = text.split('x');
+  if (w.empty())
+    w = h;
+  return !h.getAsInteger(10, height) && !w.getAsInteger(10, width);
+}
+
 int main(int argc, char **argv) {
-  int64_t resolution = 0, batch = 0;
-  if (argc != 5 || StringRef(argv[2]).getAsInteger(10, resolution) ||
-      StringRef(argv[3]).getAsInteger(10, batch)) {
-    errs() << "usage: clusopt-runtime-image-test IN RESOLUTION BATCH "
-              "OUT.npy\n";
+  int64_t batch = 0;
+  PreprocessOptions options;
+  StringRef size = argc > 2 ? argv[2] : "";
+  bool resizeOnly = size.consume_front("r");
+  if (argc < 5 || argc > 7 || !parseSize(size, options.height, options.width) ||
+      (resizeOnly && (options.height < 1 || options.width < 1)) ||
+      StringRef(argv[3]).getAsInteger(10, batch) ||
+      (argc > 5 && StringRef(argv[5]).getAsDouble(options.cropPct))) {
+    errs() << "usage: clusopt-runtime-image-test IN SIZE BATCH OUT.npy "
+              "[CROP_PCT [bilinear]]\n";
     return 2;
   }
+  if (argc > 6 && StringRef(argv[6]) == "bilinear")
+    options.interpolation = Interpolation::Bilinear;
   Expected<RgbImage> image = readImage(argv[1]);
   if (!image) {
     errs() << "error: " << toString(image.takeError()) << "\n";
@@ -40,8 +57,15 @@ int main(int argc, char **argv) {
   StringRef bytes(reinterpret_cast<const char *>(image->pixels.data()),
                   image->pixels.size());
   std::optional<Tensor> t;
-  if (resolution != 0) {
-    Expected<Tensor> pre = preprocessImage(*image, resolution, batch);
+  if (resizeOnly) {
+    *image = resizeImage(*image, options.height, options.width,
+                         options.interpolation);
+    shape = {image->height, image->width, 3};
+    bytes = StringRef(reinterpret_cast<const char *>(image->pixels.data()),
+                      image->pixels.size());
+    descr = "|u1";
+  } else if (options.height != 0) {
+    Expected<Tensor> pre = preprocessImage(*image, options, batch);
     if (!pre) {
       errs() << "error: " << toString(pre.takeError()) << "\n";
       return 1;

@@ -75,9 +75,10 @@ static cl::opt<std::string> imagePath(
     "image",
     cl::desc("Input images: a PNG (any bit depth and colour type) or JPEG "
              "(baseline or progressive; gray, colour or CMYK), by the "
-             "signature, decoded, alpha dropped, resized to --resolution "
-             "squared (bilinear, align_corners=false, no antialiasing, no "
-             "crop) and normalised with the ImageNet mean and std, then "
+             "signature, decoded, alpha dropped, preprocessed as timm "
+             "evaluates (resized, aspect kept, to cover --resolution / "
+             "--crop-pct with PIL's antialiased --interpolation, centre "
+             "crop to --resolution, ImageNet mean and std), then "
              "replicated --batch times; or, already preprocessed, a .npy of "
              "float32 or float64 [B, 3, H, W] or [3, H, W] (C order), or a "
              ".bin of raw little-endian float32 NCHW whose shape is --batch "
@@ -94,13 +95,28 @@ static cl::opt<int64_t> batch("batch",
                                        ".bin, copies of a PNG (default "
                                        "1; a .npy gives its own)"),
                               cl::init(1), cl::cat(category));
-static cl::opt<int64_t> resolution(
+static cl::opt<std::string> resolution(
     "resolution",
-    cl::desc("Image height and width, a multiple of 32 for PaCa, the "
-             "weights' resolution for CAST/ViT (default 224 for PaCa, the "
-             "weights' for CAST/ViT, for --random, .bin and PNG, which is "
-             "resized to it; for a .npy, checked against the file)"),
-    cl::init(1), cl::cat(category));
+    cl::desc("Image size, N (square) or HxW (height x width), each a "
+             "multiple of 32 for PaCa, the weights' resolution for CAST/ViT "
+             "(default 224 for PaCa, the weights' for CAST/ViT; for "
+             "--random, .bin and images, which are cropped to it; for a "
+             ".npy, checked against the file)"),
+    cl::value_desc("N|HxW"), cl::cat(category));
+static cl::opt<double> cropPct(
+    "crop-pct",
+    cl::desc("Fraction of the resized image the centre crop keeps: images "
+             "are resized to cover floor(--resolution / crop-pct), as "
+             "timm's crop_pct (0.01 to 1, default 0.875)"),
+    cl::init(0.875), cl::cat(category));
+static cl::opt<Interpolation> interpolation(
+    "interpolation", cl::desc("Resampling for images (as PIL's, antialiased)"),
+    cl::values(clEnumValN(Interpolation::Bicubic, "bicubic",
+                          "Bicubic, a = -0.5 (default, as timm)"),
+               clEnumValN(Interpolation::Bilinear, "bilinear", "Bilinear")),
+    cl::init(Interpolation::Bicubic), cl::cat(category));
+// --resolution, parsed: height and width, 0 when not given.
+static int64_t resolutionHeight = 0, resolutionWidth = 0;
 // libLLVM.so already registers a "threads" option, so --threads is taken
 // out of argv before cl parses it (and documented in the overview).
 static int threads = 0;
@@ -182,6 +198,28 @@ static Error checkRange(const cl::opt<int64_t> &flag, int64_t min,
                                    "got {3}",
                                    flag.ArgStr, min, max, flag.getValue())
                                .str());
+}
+
+/// Parses --resolution N or HxW into resolutionHeight/Width.
+static Error parseResolution() {
+  if (!resolution.getNumOccurrences())
+    return Error::success();
+  StringRef text = resolution;
+  auto [h, w] = text.split('x');
+  bool square = !text.contains('x');
+  if (square)
+    w = h;
+  int64_t height = 0, width = 0;
+  if (h.getAsInteger(10, height) || w.getAsInteger(10, width) || height < 1 ||
+      height > kMaxResolution || width < 1 || width > kMaxResolution)
+    return createStringError(
+        formatv("--resolution must be {0} from 1 to {1}, got {2}",
+                square ? "an integer" : "HxW (height x width), integers",
+                kMaxResolution, text)
+            .str());
+  resolutionHeight = height;
+  resolutionWidth = width;
+  return Error::success();
 }
 
 // Reads a .npy of little-endian f4/f8 in C order into an f32 tensor.
@@ -285,27 +323,33 @@ static Expected<Tensor> loadImages(const Model &model) {
   if (randomImage == !imagePath.empty())
     return createStringError("give exactly one of --image and --random");
   int64_t multiple = model.resolutionMultiple();
-  int64_t b = batch.getValue(), r = resolution.getNumOccurrences()
-                                        ? resolution.getValue()
-                                        : model.defaultResolution();
+  int64_t b = batch.getValue();
+  int64_t h = resolutionHeight ? resolutionHeight : model.defaultResolution();
+  int64_t w = resolutionWidth ? resolutionWidth : model.defaultResolution();
   StringRef path = imagePath;
   // .npy and .bin by the name; anything else is decoded as a PNG or JPEG
   // (by the signature).
   bool encoded =
       !randomImage && !path.ends_with(".bin") && !path.ends_with(".npy");
   if (randomImage || encoded || path.ends_with(".bin")) {
-    if (r < multiple || r % multiple)
+    if (h < multiple || h % multiple || w < multiple || w % multiple)
       return createStringError(
-          formatv("--resolution {0} is not a positive multiple of {1}", r,
+          formatv("--resolution {0} is not a positive multiple of {1}",
+                  h == w ? std::to_string(h) : formatv("{0}x{1}", h, w).str(),
                   multiple)
               .str());
     if (encoded) {
       Expected<RgbImage> image = readImage(path);
       if (!image)
         return image.takeError();
-      return preprocessImage(*image, r, b);
+      PreprocessOptions options;
+      options.height = h;
+      options.width = w;
+      options.cropPct = cropPct;
+      options.interpolation = interpolation;
+      return preprocessImage(*image, options, b);
     }
-    auto t = Tensor::empty(DType::F32, {b, 3, r, r});
+    auto t = Tensor::empty(DType::F32, {b, 3, h, w});
     if (!t)
       return t.takeError();
     if (randomImage) {
@@ -349,8 +393,8 @@ static Expected<Tensor> loadImages(const Model &model) {
         formatv("{0}: resolution {1}x{2} is not a multiple of {3}", imagePath,
                 t->dim(2), t->dim(3), multiple)
             .str());
-  if (resolution.getNumOccurrences() &&
-      (t->dim(2) != resolution || t->dim(3) != resolution))
+  if (resolutionHeight &&
+      (t->dim(2) != resolutionHeight || t->dim(3) != resolutionWidth))
     return createStringError(
         formatv("{0}: images are {1}x{2}, --resolution says {3}", imagePath,
                 t->dim(2), t->dim(3), resolution.getValue())
@@ -428,10 +472,15 @@ int main(int argc, char **argv) {
   for (auto [flag, min, max] :
        {std::tuple(&seed, int64_t(0), int64_t(UINT32_MAX)),
         std::tuple(&batch, int64_t(1), kMaxBatch),
-        std::tuple(&resolution, int64_t(1), kMaxResolution),
         std::tuple(&runs, int64_t(1), kMaxRuns)})
     if (Error err = checkRange(*flag, min, max))
       return fail(toString(std::move(err)));
+  if (Error err = parseResolution())
+    return fail(toString(std::move(err)));
+  if (!(cropPct >= 0.01 && cropPct <= 1))
+    return fail(formatv("--crop-pct must be a number from 0.01 to 1, got {0}",
+                        cropPct.getValue())
+                    .str());
 
   // The family picks the config and the default kernel library.
   bool cast = modelName == "cast_vit" || modelName == "vit_dense";
