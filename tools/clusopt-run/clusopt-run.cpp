@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "lib/Support/CommandLine.h"
 #include "lib/Support/InputFile.h"
 #include "lib/Support/OutputFiles.h"
 #include "runtime/Image.h"
@@ -124,6 +125,7 @@ static int threads = 0;
 // Removes --threads N / --threads=N (one or two dashes) from argv; false on
 // a missing or bad value.
 static bool extractThreads(std::vector<char *> &args, std::string &error) {
+  int given = 0;
   for (size_t i = 1; i < args.size(); ++i) {
     StringRef arg = args[i];
     if (arg == "--")
@@ -142,6 +144,10 @@ static bool extractThreads(std::vector<char *> &args, std::string &error) {
       count = 2;
     } else if (!arg.consume_front("=")) {
       continue;
+    }
+    if (++given > 1) {
+      error = "--threads may be given only once";
+      return false;
     }
     if (arg.getAsInteger(10, threads) || threads < 1 || threads > kMaxThreads) {
       error = formatv("--threads must be an integer from 1 to {0}, got '{1}'",
@@ -456,18 +462,20 @@ int main(int argc, char **argv) {
   std::string threadsError;
   if (!extractThreads(args, threadsError))
     return fail(threadsError);
-  cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(
-      static_cast<int>(args.size()), args.data(),
-      "Run a model on the clusopt runtime and its generated kernels\n\n"
-      "Prints the logits' summary, each image's top-5 classes and the median "
-      "latency;\nwith --profile, the time per layer kind and stage.\n\n"
-      "  --threads=<N>   threads for the runtime's layers and the kernels "
-      "(one libomp\n                  pool; default: OMP_NUM_THREADS, else "
-      "every core)\n\n"
-      "Example:\n  clusopt-run --model paca_tiny --weights w.safetensors "
-      "--random --batch 1 \\\n      --resolution 224 --threads 2 "
-      "--profile\n");
+  if (!clusopt::parseCommandLine(
+          static_cast<int>(args.size()), args.data(),
+          "Run a model on the clusopt runtime and its generated kernels\n\n"
+          "Prints the logits' summary, each image's top-5 classes and the "
+          "median "
+          "latency;\nwith --profile, the time per layer kind and stage.\n\n"
+          "  --threads=<N>   threads for the runtime's layers and the kernels "
+          "(one libomp\n                  pool; default: OMP_NUM_THREADS, else "
+          "every core)\n\n"
+          "Example:\n  clusopt-run --model paca_tiny --weights w.safetensors "
+          "--random --batch 1 \\\n      --resolution 224 --threads 2 "
+          "--profile\n",
+          category))
+    return 1;
 
   for (auto [flag, min, max] :
        {std::tuple(&seed, int64_t(0), int64_t(UINT32_MAX)),
