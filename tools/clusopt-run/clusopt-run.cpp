@@ -1,7 +1,8 @@
 //===- clusopt-run.cpp - Run a model on the runtime and generated kernels -===//
 //
 // Loads a model's weights (safetensors) and its generated kernels, runs it
-// on an image or a random batch, and prints the logits, the top-5 classes,
+// on an image or a random batch, and prints the logits, the top-k classes
+// (softmax probabilities, ImageNet names; or JSON with --json),
 // the median latency and, with --profile, the time per layer.
 //
 //===----------------------------------------------------------------------===//
@@ -23,6 +24,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -160,6 +162,18 @@ static bool extractThreads(std::vector<char *> &args, std::string &error) {
   }
   return true;
 }
+static cl::opt<int64_t>
+    topk("topk",
+         cl::desc("Classes printed per image, by softmax probability, with "
+                  "the ImageNet class name for 1000-class models (1 to "
+                  "1000, default 5)"),
+         cl::init(5), cl::cat(category));
+static cl::opt<bool>
+    jsonOutput("json",
+               cl::desc("Print one JSON object per image (its top classes, "
+                        "probabilities, logits and names, and the median "
+                        "latency) instead of the text report"),
+               cl::cat(category));
 static cl::opt<int64_t> runs("runs",
                              cl::desc("Timed runs after one warm-up; "
                                       "the median is reported (default "
@@ -204,6 +218,18 @@ static Error checkRange(const cl::opt<int64_t> &flag, int64_t min,
                                    "got {3}",
                                    flag.ArgStr, min, max, flag.getValue())
                                .str());
+}
+
+#include "ImageNetClasses.inc"
+
+/// The ImageNet-1k class names, class 0 first.
+static ArrayRef<StringRef> imageNetClasses() {
+  static const std::vector<StringRef> classes = [] {
+    SmallVector<StringRef, 0> lines;
+    StringRef(kImageNetClassesText).rtrim('\n').split(lines, '\n');
+    return std::vector<StringRef>(lines.begin(), lines.end());
+  }();
+  return classes;
 }
 
 /// Parses --resolution N or HxW into resolutionHeight/Width.
@@ -465,7 +491,7 @@ int main(int argc, char **argv) {
   if (!clusopt::parseCommandLine(
           static_cast<int>(args.size()), args.data(),
           "Run a model on the clusopt runtime and its generated kernels\n\n"
-          "Prints the logits' summary, each image's top-5 classes and the "
+          "Prints the logits' summary, each image's top-k classes and the "
           "median "
           "latency;\nwith --profile, the time per layer kind and stage.\n\n"
           "  --threads=<N>   threads for the runtime's layers and the kernels "
@@ -480,6 +506,7 @@ int main(int argc, char **argv) {
   for (auto [flag, min, max] :
        {std::tuple(&seed, int64_t(0), int64_t(UINT32_MAX)),
         std::tuple(&batch, int64_t(1), kMaxBatch),
+        std::tuple(&topk, int64_t(1), int64_t(1000)),
         std::tuple(&runs, int64_t(1), kMaxRuns)})
     if (Error err = checkRange(*flag, min, max))
       return fail(toString(std::move(err)));
@@ -511,6 +538,9 @@ int main(int argc, char **argv) {
     }
     pacaConfig = std::move(*config);
   }
+  if (jsonOutput && profile)
+    return fail("--json and --profile cannot be combined (the profile is a "
+                "text table)");
   if (!dumpAssignments.empty() && !clustr)
     return fail("--dump-assignments needs a ClusTR model");
   if (threads > 0)
@@ -663,6 +693,60 @@ int main(int argc, char **argv) {
     lo = std::min(lo, l[i]), hi = std::max(hi, l[i]);
   }
   double mean = sum / logits->numElements();
+  // Each image's classes by softmax probability (computed in double, after
+  // subtracting the largest logit).
+  ArrayRef<StringRef> names = classes == int64_t(imageNetClasses().size())
+                                  ? imageNetClasses()
+                                  : ArrayRef<StringRef>();
+  int64_t k = std::min<int64_t>(topk, classes);
+  struct Ranked {
+    int64_t index;
+    double probability;
+    float logit;
+  };
+  auto rank = [&](int64_t image) {
+    const float *row = l + image * classes;
+    float top = *std::max_element(row, row + classes);
+    double total = 0;
+    for (int64_t c = 0; c < classes; ++c)
+      total += std::exp(double(row[c]) - top);
+    std::vector<int64_t> order(classes);
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                      [&](int64_t x, int64_t y) { return row[x] > row[y]; });
+    std::vector<Ranked> ranked;
+    for (int64_t j = 0; j < k; ++j)
+      ranked.push_back({order[j], std::exp(double(row[order[j]]) - top) / total,
+                        row[order[j]]});
+    return ranked;
+  };
+
+  if (jsonOutput) {
+    std::string source = randomImage ? std::string("random")
+                                     : json::fixUTF8(imagePath.getValue());
+    for (int64_t i = 0; i < b; ++i) {
+      json::OStream js(outs());
+      js.object([&] {
+        js.attribute("image", i);
+        js.attribute("source", source);
+        js.attribute("model", model->name());
+        js.attributeArray("top", [&] {
+          for (const Ranked &r : rank(i))
+            js.object([&] {
+              js.attribute("class", r.index);
+              if (!names.empty())
+                js.attribute("label", names[r.index]);
+              js.attribute("probability", r.probability);
+              js.attribute("logit", double(r.logit));
+            });
+        });
+        js.attribute("latency_ms", median * 1e3);
+      });
+      outs() << "\n";
+    }
+    return 0;
+  }
+
   outs() << "model " << model->name() << detail << ", images "
          << shapeString(images->shape()) << ", threads "
          << ThreadPool::numThreads() << ", kernels " << (*library)->path()
@@ -673,16 +757,15 @@ int main(int argc, char **argv) {
                        std::max(0.0, sq / logits->numElements() - mean * mean)),
                    lo, hi);
   for (int64_t i = 0; i < b; ++i) {
-    std::vector<int64_t> order(classes);
-    std::iota(order.begin(), order.end(), 0);
-    const float *row = l + i * classes;
-    int64_t k = std::min<int64_t>(5, classes);
-    std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                      [&](int64_t x, int64_t y) { return row[x] > row[y]; });
-    outs() << "image " << i << " top-5:";
-    for (int64_t j = 0; j < k; ++j)
-      outs() << format(" %lld (%.4f)", (long long)order[j], row[order[j]]);
-    outs() << "\n";
+    outs() << "image " << i << " top-" << k << " (class, probability, logit"
+           << (names.empty() ? "" : ", name") << "):\n";
+    for (const Ranked &r : rank(i)) {
+      outs() << format("  %4lld  %.4f  %9.4f", (long long)r.index,
+                       r.probability, r.logit);
+      if (!names.empty())
+        outs() << "  " << names[r.index];
+      outs() << "\n";
+    }
   }
   outs() << format("latency: median %.2f ms over %lld runs (min %.2f, max "
                    "%.2f)\n",
