@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 import pytest
+import PIL
 from PIL import Image
 
 from clusopt import export
@@ -141,6 +142,9 @@ def to_rgb(pixels, color_type, palette=None):
 # --- the reference: PIL + torchvision/timm's evaluation transforms ---------
 
 INTERPOLATION = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}
+# Pillow <= 12 always runs the horizontal pass first, as the runtime does:
+# identical bytes. Pillow 13 sometimes runs the vertical one first.
+PIL_SAME_ORDER = int(PIL.__version__.split(".")[0]) <= 12
 
 
 def resized_size(h, w, height, width, crop_pct):
@@ -278,7 +282,8 @@ def test_resize_matches_pil(tmp_path, h, w, rh, rw, interpolation):
     # Shrinking one axis while growing the other, Pillow 13's pass order
     # can differ by several levels at sharp edges (clipped intermediate).
     mixed = (rh < h) != (rw < w) and rh != h and rw != w
-    assert np.abs(got.astype(int) - want).max() <= (255 if mixed else 1)
+    tolerance = 0 if PIL_SAME_ORDER else 255 if mixed else 1
+    assert np.abs(got.astype(int) - want).max() <= tolerance
     # The same bytes as PIL's two passes run horizontal first, on noise.
     rgb = np.random.default_rng(h * w + rh).integers(0, 256, (h, w, 3),
                                                      np.uint8)
@@ -311,7 +316,7 @@ def test_preprocess_matches_timm_eval(tmp_path, size, resolution, crop_pct,
     assert got.shape == (1, 3, height, width)
     pixels = (got[0].transpose(1, 2, 0) * STD + MEAN) * 255
     want = reference_pixels(rgb, height, width, crop_pct, interpolation)
-    assert np.abs(pixels - want).max() <= 1.0 + 1e-3
+    assert np.abs(pixels - want).max() <= (0 if PIL_SAME_ORDER else 1) + 1e-3
 
 
 def test_preprocess_refuses_bad_crop_fraction(tmp_path):
