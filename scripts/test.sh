@@ -8,7 +8,10 @@
 #   4. the numerics of the index-heavy ops and of the optimised kernels again
 #      under ASan/UBSan,
 #   5. the safetensors reader and the image decoders under libFuzzer for 20 s
-#      each (scripts/fuzz.sh).
+#      each (scripts/fuzz.sh),
+#   6. the checked build (build-asan: assertions on and ASan/UBSan in the
+#      project's code): the lit suite through its tools, then the compiler's
+#      IR fuzzer for CLUSOPT_IR_FUZZ_SECONDS (default 120 s).
 # The runtime's own test drivers run in the lit suite, built with ASan/UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,4 +47,9 @@ ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   python3 -m pytest -q python/tests/test_numerics.py \
     --backend clus-cpu-to-llvm@x86-64-v3+asan -m "not large"
 echo "== fuzz the safetensors reader and the image decoders (20 s each)"
-scripts/fuzz.sh 20
+scripts/fuzz.sh 20 safetensors image
+
+echo "== checked build (assertions, ASan/UBSan): lit"
+scripts/build.sh --asan check-clusopt
+echo "== fuzz the compiler under the checked build"
+scripts/fuzz.sh "${CLUSOPT_IR_FUZZ_SECONDS:-120}" ir

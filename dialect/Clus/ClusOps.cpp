@@ -15,6 +15,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace clusopt::clus;
@@ -131,9 +132,15 @@ LogicalResult checkSameElementType(const Diag &diag, RankedTensorType expected,
                     expected.getElementType());
 }
 
+/// Counts (clusters, capacity, k, iterations) are at least 1 and, like the
+/// indices the i32 results hold, at most INT32_MAX, so lowerings can pad
+/// and multiply them in index arithmetic without overflow.
 LogicalResult checkAtLeastOne(const Diag &diag, StringRef attr, int64_t value) {
   if (value < 1)
     return diag.error("'", attr, "' must be >= 1, got ", value);
+  if (value > std::numeric_limits<int32_t>::max())
+    return diag.error("'", attr, "' must be at most ",
+                      std::numeric_limits<int32_t>::max(), ", got ", value);
   return success();
 }
 
@@ -277,6 +284,9 @@ LogicalResult DpcKnnOp::inferReturnTypes(MLIRContext *context,
   for (int64_t m : clusters) {
     if (m < 1)
       return diag.error("every entry of 'clusters' must be >= 1, got ", m);
+    if (m > std::numeric_limits<int32_t>::max())
+      return diag.error("every entry of 'clusters' must be at most ",
+                        std::numeric_limits<int32_t>::max(), ", got ", m);
     if (failed(checkClustersFitTokens(diag, m, dims.get("N"))))
       return failure();
   }

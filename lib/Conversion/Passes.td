@@ -173,4 +173,25 @@ def ClusGpuMergeModules : Pass<"clus-gpu-merge-modules", "::mlir::ModuleOp"> {
   }];
 }
 
+def ClusGpuCheckKernelParams
+    : Pass<"clus-gpu-check-kernel-params", "::mlir::ModuleOp"> {
+  let summary = "Reject GPU kernels whose parameters exceed the PTX limit";
+  let description = [{
+    Runs on NVVM kernels (`llvm.func` in a `gpu.module`, after
+    `convert-gpu-to-nvvm`). Sums each kernel's parameter bytes as the PTX
+    `.param` space lays them out (every memref is its descriptor's fields)
+    and fails, naming the clus op, the kernel, the bytes and the limit,
+    when the sum exceeds `limit`. ptxas would otherwise reject the PTX
+    ("uses too much parameter space") after the compiler reported success.
+    The default is the 4352-byte limit of PTX ISA 8.0, the ISA the GPU
+    pipeline emits.
+
+    Example: `--clus-gpu-check-kernel-params="limit=4352"`.
+  }];
+  let options = [
+    Option<"limit", "limit", "int64_t", /*default=*/"4352",
+           "Largest kernel parameter list in bytes">,
+  ];
+}
+
 #endif // CLUSOPT_CONVERSION_PASSES_TD

@@ -2,6 +2,8 @@
 
 #include "lib/Pipelines/Pipelines.h"
 
+#include "lib/Conversion/ClusToVector/ClusToVector.h"
+
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -93,6 +95,9 @@ static constexpr const char *kGpuBinary =
     "lower-affine,convert-arith-to-llvm,convert-index-to-llvm,canonicalize,"
     "cse,gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
     "reconcile-unrealized-casts),"
+    // PTX 8.0's 4352 bytes of kernel parameters, checked here rather than
+    // by ptxas after the compiler has reported success.
+    "clus-gpu-check-kernel-params{{limit=4352},"
     "gpu-to-llvm,gpu-module-to-binary{{format={1} toolkit={2}},"
     "convert-math-to-llvm,canonicalize,cse,reconcile-unrealized-casts";
 
@@ -150,6 +155,56 @@ void clusopt::buildClusToLLVMPipeline(OpPassManager &pm) {
         "clusopt: malformed built-in clus-to-llvm pipeline");
 }
 
+/// Registers a pipeline whose options are checked before it is built.
+/// Upstream's PassPipelineRegistration takes a builder that returns void,
+/// so a builder's failure would be dropped and the tool would run nothing
+/// and exit 0; here an invalid option fails the pipeline's parse.
+template <typename Options>
+static void registerCheckedPipeline(
+    StringRef arg, StringRef description,
+    std::function<std::optional<std::string>(const Options &)> problem,
+    std::function<void(OpPassManager &, const Options &)> builder) {
+  registerPassPipeline(
+      arg, description,
+      [=](OpPassManager &pm, StringRef optionsText,
+          function_ref<LogicalResult(const Twine &)> errorHandler) {
+        Options options;
+        if (failed(options.parseFromString(optionsText)))
+          return failure();
+        if (std::optional<std::string> text = problem(options))
+          return errorHandler(arg + ": " + *text);
+        builder(pm, options);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> optHandler) {
+        optHandler(Options());
+      });
+}
+
+std::optional<std::string>
+clusopt::cpuPipelineOptionsProblem(const CpuPipelineOptions &options) {
+  int64_t width = options.vectorWidth;
+  if (width != 4 && width != 8 && width != 16)
+    return llvm::formatv("vector-width must be 4, 8 or 16 f32 lanes, got {0}",
+                         width)
+        .str();
+  return tileProblem(TileConfig{options.rows, options.cols}, width);
+}
+
+std::optional<std::string>
+clusopt::gpuPipelineOptionsProblem(const GpuPipelineOptions &options) {
+  if (!isSupportedGpuChip(options.chip))
+    return llvm::formatv("unsupported chip '{0}'; expected sm_80, sm_86, "
+                         "sm_89 or sm_90",
+                         options.chip.getValue())
+        .str();
+  if (!llvm::is_contained({"isa", "bin", "fatbin"}, StringRef(options.format)))
+    return llvm::formatv("format must be isa, bin or fatbin, got '{0}'",
+                         options.format.getValue())
+        .str();
+  return std::nullopt;
+}
+
 void clusopt::registerPipelines() {
   PassPipelineRegistration<>(
       "clus-to-llvm",
@@ -157,38 +212,22 @@ void clusopt::registerPipelines() {
       "one-shot bufferization, loops), with C-interface wrappers on every "
       "function",
       buildClusToLLVMPipeline);
-  PassPipelineRegistration<CpuPipelineOptions>(
+  registerCheckedPipeline<CpuPipelineOptions>(
       "clus-cpu-to-llvm",
       "Optimised CPU lowering: tiled, fused, vectorised clus kernels "
       "(convert-clus-to-vector), multi-threaded through OpenMP, to the LLVM "
       "dialect with C-interface wrappers on every function",
-      buildClusCpuToLLVMPipeline);
+      cpuPipelineOptionsProblem, buildClusCpuToLLVMPipeline);
   PassPipelineRegistration<>(
       "clus-gpu-kernels",
       "GPU lowering, first half: clus ops on tensors to outlined NVIDIA "
       "kernels (gpu.module) and host code that launches them on device "
       "buffers",
       buildClusGpuKernelsPipeline);
-  PassPipelineRegistration<GpuPipelineOptions>(
+  registerCheckedPipeline<GpuPipelineOptions>(
       "clus-gpu-to-nvvm",
       "GPU lowering: clus ops on tensors to host code in the LLVM dialect "
       "that launches NVVM kernels embedded as PTX, cubin or fatbin (through "
       "the mgpu* runtime ABI), with C-interface wrappers on every function",
-      [](OpPassManager &pm, const GpuPipelineOptions &options) {
-        if (!isSupportedGpuChip(options.chip)) {
-          llvm::errs() << "clus-gpu-to-nvvm: unsupported chip '" << options.chip
-                       << "'; expected sm_80, sm_86, sm_89 "
-                       << "or sm_90\n";
-          return failure();
-        }
-        if (!llvm::is_contained({"isa", "bin", "fatbin"},
-                                StringRef(options.format))) {
-          llvm::errs() << "clus-gpu-to-nvvm: format must be isa, bin or "
-                          "fatbin, got '"
-                       << options.format << "'\n";
-          return failure();
-        }
-        buildClusGpuToNVVMPipeline(pm, options);
-        return success();
-      });
+      gpuPipelineOptionsProblem, buildClusGpuToNVVMPipeline);
 }

@@ -6,6 +6,9 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
+#include <optional>
+#include <string>
+
 namespace clusopt {
 
 /// clus on tensors → reference linalg → one-shot bufferization → LLVM
@@ -28,6 +31,11 @@ struct CpuPipelineOptions
       llvm::cl::desc("Default streamed-axis tile, a multiple of vector-width"),
       llvm::cl::init(128)};
 };
+
+/// What is wrong with the options (vector width, default tile), e.g.
+/// "vector-width must be 4, 8 or 16 f32 lanes, got 5"; nothing when valid.
+std::optional<std::string>
+cpuPipelineOptionsProblem(const CpuPipelineOptions &options);
 
 /// clus on tensors → tiled, vectorised kernels (reference lowering for ops
 /// without one) → one-shot bufferization → OpenMP → LLVM dialect.
@@ -55,6 +63,10 @@ struct GpuPipelineOptions
 
 /// The GPU architectures the GPU pipeline accepts.
 bool isSupportedGpuChip(llvm::StringRef chip);
+
+/// What is wrong with the options (chip, format); nothing when valid.
+std::optional<std::string>
+gpuPipelineOptionsProblem(const GpuPipelineOptions &options);
 
 /// clus on tensors → GPU kernels (convert-clus-to-gpu; the reference
 /// lowering's loops mapped to blocks and threads for the other ops) →

@@ -193,13 +193,17 @@ def test_kmeans(runnable, p, dtype, dynamic):
 DPC = [dict(B=1, N=7, C=32, clusters=(2,), k=5),
        dict(B=2, N=49, C=40, clusters=(2, 7), k=5),
        dict(B=1, N=13, C=24, clusters=(13, 1), k=3),
+       # k past the lowerings' unrolled lists: k < N, and k >= N.
+       dict(B=2, N=49, C=40, clusters=(20, 3), k=24),
+       dict(B=1, N=13, C=24, clusters=(5,), k=40),
        dict(B=1, N=1, C=24, clusters=(1,), k=5),
        dict(B=2, N=196, C=64, clusters=(49,), k=5),
        dict(B=1, N=784, C=64, clusters=(49, 196), k=5),
        dict(B=1, N=3136, C=64, clusters=(49, 196), k=5)]
 
 
-@pytest.mark.parametrize("p,dtype,dynamic", cases(DPC, large_after=5))
+@pytest.mark.parametrize("p,dtype,dynamic",
+                         cases(DPC, reduced_dtypes_after=5, large_after=7))
 def test_dpc_knn(runnable, p, dtype, dynamic):
     x = Inputs(4, dtype)
     tokens = x.floats((p["B"], p["N"], p["C"]))
@@ -288,11 +292,13 @@ TOPK = [dict(B=1, N=7, M=2, kappa=3, exclusive=False),
         dict(B=1, N=196, M=14, kappa=28, exclusive=True),
         dict(B=2, N=49, M=7, kappa=10, exclusive=False),
         dict(B=1, N=1, M=1, kappa=2, exclusive=True),
+        # κ past the CPU kernel's stack lists (heap lists).
+        dict(B=2, N=600, M=20, kappa=520, exclusive=False),
         dict(B=1, N=784, M=100, kappa=16, exclusive=True),
         dict(B=1, N=3136, M=196, kappa=32, exclusive=False)]
 
 
-@pytest.mark.parametrize("p,dtype,dynamic", cases(TOPK, large_after=6))
+@pytest.mark.parametrize("p,dtype,dynamic", cases(TOPK, large_after=7))
 def test_topk_members(runnable, p, dtype, dynamic):
     x = Inputs(8, dtype)
     g = x.floats((p["B"], p["N"], p["M"]))

@@ -20,27 +20,21 @@
 #include "lib/Tuning/CpuTarget.h"
 #include "lib/Tuning/ToolFlags.h"
 #include "lib/Tuning/TuningDatabase.h"
+#include "tools/clusopt-compile/Codegen.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Matchers.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
-#include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/IR/LLVMContext.h"
-#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
-#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -62,20 +56,14 @@ using namespace mlir;
 namespace cl = llvm::cl;
 namespace json = llvm::json;
 namespace sys = llvm::sys;
-namespace legacy = llvm::legacy;
 using llvm::CodeGenFileType;
-using llvm::CodeGenOptLevel;
 using llvm::errs;
 using llvm::raw_string_ostream;
 using llvm::SmallString;
 using llvm::SMLoc;
 using llvm::SourceMgr;
 using llvm::StringMap;
-using llvm::SubtargetFeatures;
 using llvm::TargetMachine;
-using llvm::TargetOptions;
-using llvm::TargetRegistry;
-using llvm::Triple;
 
 namespace {
 
@@ -167,31 +155,6 @@ LogicalResult parseTile(StringRef text, int64_t width,
   return success();
 }
 
-/// The extent of the axis `cols` tiles for an op, when static.
-std::optional<int64_t> streamedExtent(Operation *op) {
-  auto dimOf = [](Value v, unsigned d) -> std::optional<int64_t> {
-    auto t = cast<RankedTensorType>(v.getType());
-    if (t.isDynamicDim(d))
-      return std::nullopt;
-    return t.getDimSize(d);
-  };
-  if (auto pool = dyn_cast<clusopt::clus::PoolOp>(op))
-    return dimOf(pool.getZ(), 2);
-  if (auto attn = dyn_cast<clusopt::clus::AttentionOp>(op)) {
-    int64_t most = 0;
-    for (Value k : attn.getKeys()) {
-      std::optional<int64_t> m = dimOf(k, 2);
-      if (!m)
-        return std::nullopt;
-      most = std::max(most, *m);
-    }
-    return most;
-  }
-  if (auto ca = dyn_cast<clusopt::clus::ClusterAttentionOp>(op))
-    return dimOf(ca.getAk(), 2); // The summaries stream token tiles.
-  return std::nullopt;
-}
-
 std::string locationString(Location loc) {
   std::string s;
   raw_string_ostream os(s);
@@ -211,7 +174,7 @@ json::Value tileSpaceJson(ModuleOp module, const CpuTarget &target,
     // scores); keep it within 16 KiB so it stays in L1 beside K/V rows.
     // Tiles past the padded extent only add masked lanes. A size the
     // kernel does not read stays at its default.
-    std::optional<int64_t> extent = streamedExtent(op);
+    std::optional<int64_t> extent = clusopt::streamedExtent(op);
     int64_t maxCols = clusopt::TileConfig::kMaxCols;
     if (extent)
       maxCols =
@@ -221,22 +184,33 @@ json::Value tileSpaceJson(ModuleOp module, const CpuTarget &target,
         knobs.rows ? clusopt::TileConfig::kMaxRows : options.rows.getValue();
     int64_t colsLo = knobs.cols ? w : options.cols.getValue();
     int64_t colsHi = knobs.cols ? maxCols : options.cols.getValue();
+    // The tile the op gets without a clus.tile of its own, as the pass
+    // resolves it: cols past the padded extent are clamped to it.
+    clusopt::TileConfig defaultTile = clusopt::clampTileToExtent(
+        op, {options.rows.getValue(), options.cols.getValue()}, w);
     json::Array legal, knobNames;
     if (knobs.rows)
       knobNames.push_back("rows");
     if (knobs.cols)
       knobNames.push_back("cols");
+    bool defaultListed = false;
     for (int64_t rows = rowsLo; rows <= rowsHi; ++rows)
       for (int64_t cols = colsLo; cols <= colsHi; cols += w)
-        if (!knobs.cols || rows * cols * 4 <= 16 * 1024)
+        if (!knobs.cols || rows * cols * 4 <= 16 * 1024) {
           legal.push_back(json::Object{{"rows", rows}, {"cols", cols}});
+          defaultListed |= rows == defaultTile.rows && cols == defaultTile.cols;
+        }
+    // A default past the scratch budget (from --tile) is still legal.
+    if (!defaultListed)
+      legal.push_back(
+          json::Object{{"rows", defaultTile.rows}, {"cols", defaultTile.cols}});
     auto func = op->getParentOfType<func::FuncOp>();
     ops.push_back(json::Object{
         {"op", op->getName().getStringRef()},
         {"function", func ? func.getSymName().str() : std::string()},
         {"location", locationString(op->getLoc())},
-        {"default", json::Object{{"rows", options.rows.getValue()},
-                                 {"cols", options.cols.getValue()}}},
+        {"default",
+         json::Object{{"rows", defaultTile.rows}, {"cols", defaultTile.cols}}},
         {"knobs", std::move(knobNames)},
         {"legal", std::move(legal)}});
   });
@@ -566,52 +540,42 @@ LogicalResult writeFile(StringRef path, StringRef contents) {
 }
 
 std::unique_ptr<TargetMachine> makeTargetMachine(const CpuTarget &t) {
-  std::string error;
-  Triple triple(t.triple);
-  const llvm::Target *target = TargetRegistry::lookupTarget(triple, error);
-  if (!target) {
-    errs() << "clusopt-compile: error: no LLVM backend for " << t.triple << ": "
-           << error << "\n";
+  llvm::Expected<std::unique_ptr<TargetMachine>> machine =
+      clusopt::createTargetMachine(t);
+  if (!machine) {
+    errs() << "clusopt-compile: error: " << llvm::toString(machine.takeError())
+           << "\n";
     return nullptr;
   }
-  return std::unique_ptr<TargetMachine>(target->createTargetMachine(
-      triple, t.cpu, t.features, TargetOptions(), llvm::Reloc::PIC_,
-      std::nullopt, CodeGenOptLevel::Aggressive));
+  return std::move(*machine);
 }
 
 /// The LLVM IR of `module` for `machine`, optimised at `optLevel`; null
 /// after an error message.
-std::unique_ptr<llvm::Module>
-toOptimizedLLVM(ModuleOp module, TargetMachine &machine, StringRef triple,
-                unsigned optLevel, llvm::LLVMContext &context) {
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(module, context);
+std::unique_ptr<llvm::Module> toOptimizedLLVM(ModuleOp module,
+                                              TargetMachine &machine,
+                                              unsigned optLevel,
+                                              llvm::LLVMContext &context) {
+  llvm::Expected<std::unique_ptr<llvm::Module>> llvmModule =
+      clusopt::translateToOptimizedLLVM(module, machine, optLevel, context);
   if (!llvmModule) {
-    errs() << "clusopt-compile: error: translation to LLVM IR failed\n";
+    errs() << "clusopt-compile: error: "
+           << llvm::toString(llvmModule.takeError()) << "\n";
     return nullptr;
   }
-  llvmModule->setTargetTriple(Triple(triple));
-  llvmModule->setDataLayout(machine.createDataLayout());
-  if (llvm::Error err =
-          makeOptimizingTransformer(optLevel, 0, &machine)(llvmModule.get())) {
-    errs() << "clusopt-compile: error: LLVM optimisation failed: "
-           << llvm::toString(std::move(err)) << "\n";
-    return nullptr;
-  }
-  return llvmModule;
+  return std::move(*llvmModule);
 }
 
 /// Writes `llvmModule` as assembly or an object file to `os`.
 LogicalResult emitMachineCode(llvm::Module &llvmModule, TargetMachine &machine,
                               llvm::raw_pwrite_stream &os,
                               CodeGenFileType type) {
-  legacy::PassManager codegen;
-  if (machine.addPassesToEmitFile(codegen, os, nullptr, type)) {
-    errs() << "clusopt-compile: error: " << machine.getTargetTriple().str()
-           << " cannot emit this file type\n";
+  if (llvm::Error err =
+          clusopt::emitMachineCode(llvmModule, machine, os, type)) {
+    errs() << "clusopt-compile: error: " << llvm::toString(std::move(err))
+           << "\n";
     return failure();
   }
-  codegen.run(llvmModule);
   return success();
 }
 
@@ -631,10 +595,7 @@ LogicalResult emitMachineCode(llvm::Module &llvmModule, TargetMachine &machine,
 
 DialectRegistry makeRegistry() {
   DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registerAllToLLVMIRTranslations(registry);
-  registry.insert<clusopt::clus::ClusDialect>();
+  clusopt::registerCompilerDialects(registry);
   return registry;
 }
 
@@ -650,20 +611,7 @@ OwningOpRef<ModuleOp> parseInput(SourceMgr &sourceMgr, MLIRContext &context) {
   return parseSourceFile<ModuleOp>(sourceMgr, &context);
 }
 
-/// Callers own the tensors they pass in. One-shot bufferization treats
-/// function arguments as writable unless told otherwise, and would then let
-/// an op write its result into an input buffer.
-void markArgumentsReadOnly(ModuleOp module) {
-  module->walk([&](func::FuncOp func) {
-    if (func.isExternal())
-      return;
-    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-      if (isa<TensorType>(func.getArgument(i).getType()) &&
-          !func.getArgAttr(i, "bufferization.writable"))
-        func.setArgAttr(i, "bufferization.writable",
-                        BoolAttr::get(module.getContext(), false));
-  });
-}
+using clusopt::markArgumentsReadOnly;
 
 /// The sidecars of --emit=so (and of a GPU binary's manifest): <stem>.h and
 /// <stem>.json beside the output.
@@ -872,6 +820,14 @@ int compileGpu() {
   gpuOptions.format = emit == Emit::Ptx     ? "isa"
                       : emit == Emit::Cubin ? "bin"
                                             : "fatbin";
+  // Input whose kernels all fold away (a 0-sized dimension, or no clus op)
+  // launches nothing; its device binary is then a valid, empty one.
+  if (emit != Emit::So && module->getOps<gpu::GPUModuleOp>().empty()) {
+    OpBuilder builder = OpBuilder::atBlockEnd(module->getBody());
+    gpu::GPUModuleOp::create(builder, module->getLoc(), "kernels");
+    (*module)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                       builder.getUnitAttr());
+  }
   PassManager binary(&context);
   clusopt::buildGpuBinaryPipeline(binary, gpuOptions);
   if (failed(binary.run(*module)))
@@ -891,8 +847,9 @@ int compileGpu() {
   if (emit != Emit::So) {
     auto binaries = llvm::to_vector(module->getOps<gpu::BinaryOp>());
     if (binaries.size() != 1) {
-      errs() << "clusopt-compile: error: expected one device binary, got "
-             << binaries.size() << " (does the input have a clus op?)\n";
+      errs() << "clusopt-compile: error: internal: expected one device "
+                "binary, got "
+             << binaries.size() << "\n";
       return 1;
     }
     auto object = cast<gpu::ObjectAttr>(binaries.front().getObjects()[0]);
@@ -925,7 +882,7 @@ int compileGpu() {
     return 1;
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
-      toOptimizedLLVM(*module, *machine, host->triple, 2, llvmContext);
+      toOptimizedLLVM(*module, *machine, 2, llvmContext);
   if (!llvmModule)
     return 1;
   auto scratch = clusopt::ScratchDirectory::create("clusopt-compile");
@@ -1014,7 +971,7 @@ int compile() {
     return 1;
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
-      toOptimizedLLVM(*module, *machine, target->triple, 3, llvmContext);
+      toOptimizedLLVM(*module, *machine, 3, llvmContext);
   if (!llvmModule)
     return 1;
   if (emit == Emit::LLVM) {

@@ -670,6 +670,146 @@ Value countIf(OpBuilder &b, Location loc, Value condition, Value count) {
 // dpc_knn: density peaks with k-nearest-neighbour density.
 //===----------------------------------------------------------------------===//
 
+/// dpc_knn's k up to this many slots is a chain of k tensors updated by one
+/// linalg.generic; larger k is an scf.for over tokens on one [B, N, k]
+/// tensor, so code size, compile time and the GPU kernels' parameter
+/// lists do not grow with k.
+constexpr int64_t kMaxUnrolledSlots = 16;
+
+/// ρ = exp(−mean of the min(k, N) smallest D² per row), with `dist` D
+/// [B, N, N]: the k smallest as a sorted insertion chain, slot t keeping
+/// the t-th smallest seen so far, loops (b, i, j), j reduced.
+Value densityUnrolled(Emitter &e, Value dist, ArrayRef<OpFoldResult> rows,
+                      Value tokens, int64_t k) {
+  OpBuilder &rewriter = e.builder();
+  Location loc = e.location();
+  SmallVector<Access> slots;
+  for (int64_t t = 0; t < k; ++t)
+    slots.push_back({e.filledF32(rows, INFINITY), {0, 1}});
+  SmallVector<Value> smallest = e.generic(
+      3, {2}, {{dist, {0, 1, 2}}}, slots,
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value carry = arith::MulFOp::create(b, l, args[0], args[0]);
+        SmallVector<Value> updated;
+        for (int64_t t = 0; t < k; ++t) {
+          Value slot = args[1 + t];
+          updated.push_back(arith::MinimumFOp::create(b, l, slot, carry));
+          carry = arith::MaximumFOp::create(b, l, slot, carry);
+        }
+        return updated;
+      });
+  Value used = arith::MinUIOp::create(rewriter, loc, e.indexConst(k), tokens);
+  Value usedF32 = arith::SIToFPOp::create(
+      rewriter, loc, e.f32(),
+      arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(), used));
+  SmallVector<Access> slotIns;
+  for (Value s : smallest)
+    slotIns.push_back({s, {0, 1}});
+  return e.generic(
+      2, {}, slotIns, {{e.zeros(rows), {0, 1}}},
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value sum = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0));
+        for (int64_t t = 0; t < k; ++t) {
+          Value filled = arith::CmpIOp::create(
+              b, l, arith::CmpIPredicate::ult,
+              arith::ConstantIndexOp::create(b, l, t), used);
+          Value term = arith::SelectOp::create(
+              b, l, filled, args[t],
+              arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0)));
+          sum = arith::AddFOp::create(b, l, sum, term);
+        }
+        Value mean = arith::DivFOp::create(b, l, sum, usedF32);
+        return SmallVector<Value>{
+            math::ExpOp::create(b, l, arith::NegFOp::create(b, l, mean))};
+      })[0];
+}
+
+/// densityUnrolled for any k. With k >= N every D² counts, and the mean is
+/// a plain reduction. Otherwise slots [B, N, k] hold each row's k smallest
+/// D² in ascending order, and an scf.for over tokens j inserts D²[:, :, j]
+/// with one generic over (b, i, t): new[t] = min(old[t], max(old[t-1], v))
+/// (old[-1] = -inf) is the sorted insertion, each slot independent.
+Value densityLooped(Emitter &e, Value dist, OpFoldResult batch,
+                    OpFoldResult tokensSize, int64_t k) {
+  OpBuilder &rewriter = e.builder();
+  Location loc = e.location();
+  Value tokens = getValueOrCreateConstantIndexOp(rewriter, loc, tokensSize);
+  Value zero = e.indexConst(0), one = e.indexConst(1), kIndex = e.indexConst(k);
+  Value takeAll = arith::CmpIOp::create(
+      rewriter, loc, arith::CmpIPredicate::uge, kIndex, tokens);
+  // With k >= N: one unused slot and no insertion steps.
+  Value slotCount =
+      arith::SelectOp::create(rewriter, loc, takeAll, one, kIndex);
+  Value steps = arith::SelectOp::create(rewriter, loc, takeAll, zero, tokens);
+  SmallVector<OpFoldResult> rows = {batch, tokensSize};
+  SmallVector<OpFoldResult> slotSizes = {batch, tokensSize, slotCount};
+  auto distType = cast<RankedTensorType>(dist.getType());
+  auto columnType = RankedTensorType::get(
+      {distType.getDimSize(0), distType.getDimSize(1)}, e.f32());
+  auto loop = scf::ForOp::create(
+      rewriter, loc, zero, steps, one,
+      ValueRange{e.filledF32(slotSizes, INFINITY)},
+      [&](OpBuilder &b, Location l, Value j, ValueRange iter) {
+        Emitter inner(b, l);
+        Value old = iter[0];
+        Value column = tensor::ExtractSliceOp::create(
+            b, l, columnType, dist,
+            ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0), j},
+            ArrayRef<OpFoldResult>{batch, tokensSize, b.getIndexAttr(1)},
+            ArrayRef<OpFoldResult>(
+                SmallVector<OpFoldResult>(3, b.getIndexAttr(1))));
+        Value empty = tensor::EmptyOp::create(b, l, slotSizes, e.f32());
+        Value next = inner.generic(
+            3, {}, {{column, {0, 1}}, {old, {0, 1, 2}}}, {{empty, {0, 1, 2}}},
+            [&](OpBuilder &nb, Location nl, ValueRange args) {
+              Value v = arith::MulFOp::create(nb, nl, args[0], args[0]);
+              Value t = linalg::IndexOp::create(nb, nl, 2);
+              Value c0 = arith::ConstantIndexOp::create(nb, nl, 0);
+              Value c1 = arith::ConstantIndexOp::create(nb, nl, 1);
+              Value hasPrev = arith::CmpIOp::create(
+                  nb, nl, arith::CmpIPredicate::ugt, t, c0);
+              Value prevSlot = arith::SelectOp::create(
+                  nb, nl, hasPrev, arith::SubIOp::create(nb, nl, t, c1), c0);
+              Value prev = tensor::ExtractOp::create(
+                  nb, nl, old,
+                  ValueRange{linalg::IndexOp::create(nb, nl, 0),
+                             linalg::IndexOp::create(nb, nl, 1), prevSlot});
+              prev = arith::SelectOp::create(
+                  nb, nl, hasPrev, prev,
+                  arith::ConstantOp::create(nb, nl,
+                                            nb.getF32FloatAttr(-INFINITY)));
+              Value carried = arith::MaximumFOp::create(nb, nl, prev, v);
+              return SmallVector<Value>{
+                  arith::MinimumFOp::create(nb, nl, args[1], carried)};
+            })[0];
+        scf::YieldOp::create(b, l, next);
+      });
+  auto sumOver = [&](Value tensor, bool square) {
+    return e.generic(3, {2}, {{tensor, {0, 1, 2}}}, {{e.zeros(rows), {0, 1}}},
+                     [&](OpBuilder &b, Location l, ValueRange args) {
+                       Value v = args[0];
+                       if (square)
+                         v = arith::MulFOp::create(b, l, v, v);
+                       return SmallVector<Value>{
+                           arith::AddFOp::create(b, l, args[1], v)};
+                     })[0];
+  };
+  Value listed = sumOver(loop.getResult(0), /*square=*/false);
+  Value all = sumOver(dist, /*square=*/true);
+  Value used = arith::MinUIOp::create(rewriter, loc, kIndex, tokens);
+  Value usedF32 = arith::SIToFPOp::create(
+      rewriter, loc, e.f32(),
+      arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(), used));
+  return e.generic(
+      2, {}, {{listed, {0, 1}}, {all, {0, 1}}}, {{e.zeros(rows), {0, 1}}},
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value sum = arith::SelectOp::create(b, l, takeAll, args[1], args[0]);
+        Value mean = arith::DivFOp::create(b, l, sum, usedF32);
+        return SmallVector<Value>{
+            math::ExpOp::create(b, l, arith::NegFOp::create(b, l, mean))};
+      })[0];
+}
+
 struct DpcKnnLowering : OpRewritePattern<DpcKnnOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DpcKnnOp op,
@@ -705,49 +845,9 @@ struct DpcKnnLowering : OpRewritePattern<DpcKnnOp> {
                                  arith::MulFOp::create(b, l, norm, invSqrtC)};
                            })[0];
 
-    // The k smallest D² per row as a sorted insertion chain: slot t keeps the
-    // t-th smallest seen so far, loops (b, i, j), j reduced.
-    SmallVector<Access> slots;
-    for (int64_t t = 0; t < k; ++t)
-      slots.push_back({e.filledF32(rows, INFINITY), {0, 1}});
-    SmallVector<Value> smallest = e.generic(
-        3, {2}, {{dist, {0, 1, 2}}}, slots,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value carry = arith::MulFOp::create(b, l, args[0], args[0]);
-          SmallVector<Value> updated;
-          for (int64_t t = 0; t < k; ++t) {
-            Value slot = args[1 + t];
-            updated.push_back(arith::MinimumFOp::create(b, l, slot, carry));
-            carry = arith::MaximumFOp::create(b, l, slot, carry);
-          }
-          return updated;
-        });
-    // ρ = exp(−mean over the min(k, N) filled slots).
-    Value kIndex = e.indexConst(k);
-    Value used = arith::MinUIOp::create(rewriter, loc, kIndex, tokens);
-    Value usedF32 = arith::SIToFPOp::create(
-        rewriter, loc, e.f32(),
-        arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(), used));
-    SmallVector<Access> slotIns;
-    for (Value s : smallest)
-      slotIns.push_back({s, {0, 1}});
-    Value density = e.generic(
-        2, {}, slotIns, {{e.zeros(rows), {0, 1}}},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value sum = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0));
-          for (int64_t t = 0; t < k; ++t) {
-            Value filled = arith::CmpIOp::create(
-                b, l, arith::CmpIPredicate::ult,
-                arith::ConstantIndexOp::create(b, l, t), used);
-            Value term = arith::SelectOp::create(
-                b, l, filled, args[t],
-                arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0)));
-            sum = arith::AddFOp::create(b, l, sum, term);
-          }
-          Value mean = arith::DivFOp::create(b, l, sum, usedF32);
-          return SmallVector<Value>{
-              math::ExpOp::create(b, l, arith::NegFOp::create(b, l, mean))};
-        })[0];
+    Value density = k <= kMaxUnrolledSlots
+                        ? densityUnrolled(e, dist, rows, tokens, k)
+                        : densityLooped(e, dist, batch, tokensSize, k);
 
     // δ_i = min over denser j of D[i,j]; `found` marks tokens with a denser
     // one. Loops (b, i, j), j reduced.
@@ -1239,8 +1339,16 @@ struct ConvertClusToLinalgPass
     ConversionTarget target(*context);
     target.addIllegalDialect<ClusDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
-    if (keepGpuKernelOps)
+    if (keepGpuKernelOps) {
       target.addDynamicallyLegalDialect<ClusDialect>(hasGpuKernel);
+      // In the GPU pipeline every op's location carries its name, so that
+      // the kernels made from it (outlined much later, from loops) can
+      // still name it in diagnostics (clus-gpu-check-kernel-params).
+      getOperation()->walk([](Operation *op) {
+        if (isa<ClusDialect>(op->getDialect()) && !isa<NameLoc>(op->getLoc()))
+          op->setLoc(NameLoc::get(op->getName().getIdentifier(), op->getLoc()));
+      });
+    }
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

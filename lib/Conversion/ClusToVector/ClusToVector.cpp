@@ -682,20 +682,38 @@ SmallVector<Value> squaredDistances(KernelBuilder &k, Value x, Value colsT,
       });
 }
 
-/// Inserts `value` into the ascending list `list[base .. base+len)`,
-/// dropping the largest; branch-free over the list.
-void insertSorted(KernelBuilder &k, Value list, int64_t len, Value value) {
+/// Lists of up to this many entries (dpc_knn's k nearest distances) are
+/// unrolled into straight-line code, the fast path for the small k models
+/// use. Longer ones are loops of dynamic length, so compile time and code
+/// size do not grow with an attribute.
+constexpr int64_t kMaxUnrolledList = 16;
+
+/// Inserts `value` into the ascending list `list[0 .. len)`, dropping the
+/// largest; branch-free over the list. `len` is a constant up to
+/// kMaxUnrolledList (unrolled) or a dynamic index (an scf.for).
+void insertSorted(KernelBuilder &k, Value list, OpFoldResult len, Value value) {
   OpBuilder &b = k.b;
   auto lt = [&](Value a, Value c) {
     return arith::CmpFOp::create(b, k.loc, arith::CmpFPredicate::OLT, a, c);
   };
-  for (int64_t j = len - 1; j >= 1; --j) {
-    Value prev =
-        memref::LoadOp::create(b, k.loc, list, ValueRange{k.idx(j - 1)});
-    Value cur = memref::LoadOp::create(b, k.loc, list, ValueRange{k.idx(j)});
+  // Slot j takes slot j-1 when value ranks before it, value when it ranks
+  // before slot j only, else keeps its own.
+  auto step = [&](Value j, Value jm1) {
+    Value prev = memref::LoadOp::create(b, k.loc, list, ValueRange{jm1});
+    Value cur = memref::LoadOp::create(b, k.loc, list, ValueRange{j});
     Value placed = k.select(lt(value, cur), value, cur);
     Value next = k.select(lt(value, prev), prev, placed);
-    memref::StoreOp::create(b, k.loc, next, list, ValueRange{k.idx(j)});
+    memref::StoreOp::create(b, k.loc, next, list, ValueRange{j});
+  };
+  if (std::optional<int64_t> n = getConstantIntValue(len)) {
+    for (int64_t j = *n - 1; j >= 1; --j)
+      step(k.idx(j), k.idx(j - 1));
+  } else {
+    Value last = k.sub(cast<Value>(len), k.idx(1));
+    k.loop(k.idx(0), last, k.idx(1), [&](Value t) {
+      Value j = k.sub(last, t);
+      step(j, k.sub(j, k.idx(1)));
+    });
   }
   Value first = memref::LoadOp::create(b, k.loc, list, ValueRange{k.idx(0)});
   memref::StoreOp::create(b, k.loc, k.minf(first, value), list,
@@ -741,57 +759,99 @@ std::pair<Value, Value> emitDpcKnn(KernelBuilder &k, DpcKnnOp op,
   });
 
   // Phase 1: density from a running k-smallest per row; row max distance.
+  //
+  // Up to kMaxUnrolledList the list has k slots and straight-line inserts.
+  // Past it, the list has k slots (a loop) when k < N; when k >= N the
+  // density is over every distance, summed as they stream by, and there is
+  // no list: compile time and stack use never grow with k.
   Value rho = k.alloc({batch, nPad}, k.f32());
   Value rowMax = k.alloc({batch, n}, k.f32());
   Value kk = k.minIdx(k.idx(kNearest), n);
   Value kkF = arith::UIToFPOp::create(
       bld, loc, k.f32(),
       arith::IndexCastUIOp::create(bld, loc, bld.getI64Type(), kk));
+  bool unrolledList = kNearest <= kMaxUnrolledList;
+  Value takeAll, listLen;
+  if (!unrolledList) {
+    takeAll = cmpi(arith::CmpIPredicate::sge, k.idx(kNearest), n);
+    listLen = k.select(takeAll, one, k.idx(kNearest));
+  }
+  OpFoldResult listSize =
+      unrolledList ? OpFoldResult(bld.getIndexAttr(kNearest)) : listLen;
   k.parallel({batch, k.ceilDiv(n, rows)}, [&](ValueRange ivs) {
     Value b = ivs[0], base = k.mul(ivs[1], k.idx(rows));
     SmallVector<Value> tokenRows = clampedRows(k, base, rows, n);
     SmallVector<Value> lists;
     for (int64_t r = 0; r < rows; ++r) {
-      lists.push_back(k.scratch({kNearest}, k.f32()));
-      for (int64_t t = 0; t < kNearest; ++t)
+      if (unrolledList) {
+        lists.push_back(k.scratch({kNearest}, k.f32()));
+        for (int64_t t = 0; t < kNearest; ++t)
+          memref::StoreOp::create(bld, loc, k.f32c(kInf), lists.back(),
+                                  ValueRange{k.idx(t)});
+        continue;
+      }
+      // On the heap: k slots per row would overflow a worker's stack long
+      // before N does.
+      lists.push_back(k.alloc({listLen}, k.f32()));
+      k.loop(zero, listLen, one, [&](Value t) {
         memref::StoreOp::create(bld, loc, k.f32c(kInf), lists.back(),
-                                ValueRange{k.idx(t)});
+                                ValueRange{t});
+      });
     }
+    Value lastSlot =
+        k.sub(getValueOrCreateConstantIndexOp(bld, loc, listSize), one);
     Value lanes = k.scratch({vw}, k.f32());
-    SmallVector<Value> maxInit(rows, k.splat(0.0));
-    SmallVector<Value> maxes =
-        k.loop(zero, nPad, vwIdx, maxInit, [&](Value j, ValueRange a) {
+    // Per row: the running max distance, and past the unrolled lists the
+    // running sum of all distances.
+    SmallVector<Value> init(rows, k.splat(0.0));
+    if (!unrolledList)
+      init.append(rows, k.splat(0.0));
+    SmallVector<Value> running =
+        k.loop(zero, nPad, vwIdx, init, [&](Value j, ValueRange a) {
           SmallVector<Value> d2 =
               squaredDistances(k, x, xT, b, tokenRows, j, c);
           Value nValid = k.sub(n, j);
           Value mask = k.laneMask(nValid);
-          SmallVector<Value> out;
+          SmallVector<Value> out, sums;
           for (int64_t r = 0; r < rows; ++r) {
             Value masked = k.select(mask, d2[r], k.splat(kInf));
-            Value worst = memref::LoadOp::create(
-                bld, loc, lists[r], ValueRange{k.idx(kNearest - 1)});
+            Value worst = memref::LoadOp::create(bld, loc, lists[r],
+                                                 ValueRange{lastSlot});
             Value any =
                 k.reduce(CombiningKind::OR, cmpf(arith::CmpFPredicate::OLT,
                                                  masked, k.splat(worst)));
+            if (!unrolledList)
+              any = k.andI1(any, k.notI1(takeAll));
             // Rarely taken once the list fills: insert lane by lane.
             k.ifThen(any, [&] {
               k.writeVec(masked, lanes, {zero}, true);
               k.loop(zero, vwIdx, one, [&](Value l) {
                 Value v = memref::LoadOp::create(bld, loc, lanes, l);
-                insertSorted(k, lists[r], kNearest, v);
+                insertSorted(k, lists[r], listSize, v);
               });
             });
-            out.push_back(k.maxf(a[r], k.select(mask, d2[r], k.splat(0.0))));
+            Value present = k.select(mask, d2[r], k.splat(0.0));
+            out.push_back(k.maxf(a[r], present));
+            if (!unrolledList)
+              sums.push_back(k.addf(a[rows + r], present));
           }
+          out.append(sums);
           return out;
         });
+    ArrayRef<Value> maxes(running.data(), rows);
     forValidRows(k, base, rows, n, [&](int64_t r, Value row) {
-      Value sum = k.loop(zero, kk, one, {k.f32c(0.0)},
+      // The listed distances; with k >= N past the unrolled lists, none
+      // (the list has one slot) and the sum of all distances instead.
+      Value listed = unrolledList ? kk : k.select(takeAll, zero, kk);
+      Value sum = k.loop(zero, listed, one, {k.f32c(0.0)},
                          [&](Value t, ValueRange a) -> SmallVector<Value> {
                            Value v =
                                memref::LoadOp::create(bld, loc, lists[r], t);
                            return {k.addf(a[0], v)};
                          })[0];
+      if (!unrolledList)
+        sum = k.select(takeAll, k.reduce(CombiningKind::ADD, running[rows + r]),
+                       sum);
       Value meanD2 = k.divf(sum, k.mulf(kkF, cF));
       memref::StoreOp::create(bld, loc,
                               k.exp(arith::NegFOp::create(bld, loc, meanD2)),
@@ -871,62 +931,69 @@ std::pair<Value, Value> emitDpcKnn(KernelBuilder &k, DpcKnnOp op,
       centersType,
       dynamicSizes(centersType, {batch, k.idx(numScales), k.idx(maxM)}));
   Value centersT = k.alloc({batch, c, maxMPad}, k.f32());
+  // The running list lives on the heap and is filled and read by loops:
+  // max M is an attribute that may be as large as N.
+  Value vals = k.alloc({batch, k.idx(maxM)}, k.f32());
+  Value ids = k.alloc({batch, k.idx(maxM)}, bld.getIndexType());
   k.parallel({batch}, [&](ValueRange ivs) {
     Value b = ivs[0];
-    Value vals = k.scratch({maxM}, k.f32());
-    Value ids = k.scratch({maxM}, bld.getIndexType());
-    for (int64_t t = 0; t < maxM; ++t) {
-      memref::StoreOp::create(bld, loc, k.f32c(-kInf), vals,
-                              ValueRange{k.idx(t)});
-      memref::StoreOp::create(bld, loc, zero, ids, ValueRange{k.idx(t)});
-    }
+    k.loop(zero, k.idx(maxM), one, [&](Value t) {
+      memref::StoreOp::create(bld, loc, k.f32c(-kInf), vals, ValueRange{b, t});
+      memref::StoreOp::create(bld, loc, zero, ids, ValueRange{b, t});
+    });
     k.loop(zero, n, one, [&](Value i) {
       Value s = memref::LoadOp::create(bld, loc, score, ValueRange{b, i});
-      Value last =
-          memref::LoadOp::create(bld, loc, vals, ValueRange{k.idx(maxM - 1)});
+      Value last = memref::LoadOp::create(bld, loc, vals,
+                                          ValueRange{b, k.idx(maxM - 1)});
       k.ifThen(cmpf(arith::CmpFPredicate::OGT, s, last), [&] {
         // Shift down every entry below s, one slot at a time from the end.
         Value lastSlot = k.idx(maxM - 1);
         k.loop(zero, lastSlot, one, [&](Value t) {
           Value j = k.sub(lastSlot, t);
           Value jm1 = k.sub(j, one);
-          Value prev = memref::LoadOp::create(bld, loc, vals, jm1);
-          Value cur = memref::LoadOp::create(bld, loc, vals, j);
-          Value prevId = memref::LoadOp::create(bld, loc, ids, jm1);
-          Value curId = memref::LoadOp::create(bld, loc, ids, j);
+          Value prev =
+              memref::LoadOp::create(bld, loc, vals, ValueRange{b, jm1});
+          Value cur = memref::LoadOp::create(bld, loc, vals, ValueRange{b, j});
+          Value prevId =
+              memref::LoadOp::create(bld, loc, ids, ValueRange{b, jm1});
+          Value curId = memref::LoadOp::create(bld, loc, ids, ValueRange{b, j});
           Value shift = cmpf(arith::CmpFPredicate::OLT, prev, s);
           Value place = cmpf(arith::CmpFPredicate::OLT, cur, s);
           memref::StoreOp::create(
               bld, loc, k.select(shift, prev, k.select(place, s, cur)), vals,
-              j);
+              ValueRange{b, j});
           memref::StoreOp::create(
               bld, loc, k.select(shift, prevId, k.select(place, i, curId)), ids,
-              j);
+              ValueRange{b, j});
         });
-        Value first = memref::LoadOp::create(bld, loc, vals, zero);
-        Value firstId = memref::LoadOp::create(bld, loc, ids, zero);
+        Value first =
+            memref::LoadOp::create(bld, loc, vals, ValueRange{b, zero});
+        Value firstId =
+            memref::LoadOp::create(bld, loc, ids, ValueRange{b, zero});
         Value place = cmpf(arith::CmpFPredicate::OLT, first, s);
         memref::StoreOp::create(bld, loc, k.select(place, s, first), vals,
-                                zero);
+                                ValueRange{b, zero});
         memref::StoreOp::create(bld, loc, k.select(place, i, firstId), ids,
-                                zero);
+                                ValueRange{b, zero});
       });
     });
-    for (int64_t s = 0; s < numScales; ++s)
-      for (int64_t t = 0; t < maxM; ++t) {
-        Value id = memref::LoadOp::create(bld, loc, ids, ValueRange{k.idx(t)});
-        Value out =
-            t < scales[s]
-                ? arith::IndexCastOp::create(bld, loc, bld.getI32Type(), id)
-                      .getResult()
-                : k.i32(-1);
-        memref::StoreOp::create(bld, loc, out, centers,
-                                ValueRange{b, k.idx(s), k.idx(t)});
-      }
+    for (int64_t s = 0; s < numScales; ++s) {
+      k.loop(zero, k.idx(scales[s]), one, [&](Value t) {
+        Value id = memref::LoadOp::create(bld, loc, ids, ValueRange{b, t});
+        memref::StoreOp::create(
+            bld, loc,
+            arith::IndexCastOp::create(bld, loc, bld.getI32Type(), id), centers,
+            ValueRange{b, k.idx(s), t});
+      });
+      k.loop(k.idx(scales[s]), k.idx(maxM), one, [&](Value t) {
+        memref::StoreOp::create(bld, loc, k.i32(-1), centers,
+                                ValueRange{b, k.idx(s), t});
+      });
+    }
     k.loop(zero, maxMPad, one, [&](Value t) {
       Value valid = cmpi(arith::CmpIPredicate::slt, t, k.idx(maxM));
       Value id = memref::LoadOp::create(
-          bld, loc, ids, ValueRange{k.minIdx(t, k.idx(maxM - 1))});
+          bld, loc, ids, ValueRange{b, k.minIdx(t, k.idx(maxM - 1))});
       k.loop(zero, c, one, [&](Value cc) {
         Value v = k.loadF32(x, {b, id, cc});
         memref::StoreOp::create(bld, loc, k.select(valid, v, k.f32c(0.0)),
@@ -1277,6 +1344,10 @@ void insertRanked(KernelBuilder &k, Value vals, Value ids, int64_t capacity,
                           ValueRange{zero, lane});
 }
 
+/// The largest capacity whose ranked lists live on the stack (64 KiB of
+/// lists at 16 lanes); CAST's capacities (64-512) stay there.
+constexpr int64_t kMaxStackCapacity = 512;
+
 /// Per vector of clusters, one pass over the tokens keeps a running top-κ
 /// per cluster: O(N·M) compares plus O(κ) per insertion, O(M·κ) memory,
 /// instead of the O(N²·M) ranks of the reference lowering. A vector
@@ -1315,10 +1386,36 @@ Value emitTopKMembers(KernelBuilder &k, TopKMembersOp op) {
     });
   }
 
-  k.parallel({batch, k.ceilDiv(clusters, vw)}, [&](ValueRange ivs) {
+  // The ranked lists [κ, width] are stack scratch up to kMaxStackCapacity
+  // slots; past it, κ (an attribute) could overflow a thread's stack, so
+  // each iteration takes its own slice of a heap buffer
+  // [B, blocks, κ, width].
+  Value blocks = k.ceilDiv(clusters, vw);
+  Value heapVals, heapIds;
+  if (capacity > kMaxStackCapacity) {
+    heapVals = k.alloc({batch, blocks, k.idx(capacity), vwIdx}, k.f32());
+    heapIds = k.alloc({batch, blocks, k.idx(capacity), vwIdx}, i32);
+  }
+  auto listsOf = [&](Value heap, Value b, Value blk) {
+    auto type = cast<MemRefType>(heap.getType());
+    SmallVector<OpFoldResult> offsets = {b, blk, bld.getIndexAttr(0),
+                                         bld.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {bld.getIndexAttr(1), bld.getIndexAttr(1),
+                                       bld.getIndexAttr(capacity),
+                                       bld.getIndexAttr(vw)};
+    SmallVector<OpFoldResult> strides(4, bld.getIndexAttr(1));
+    MemRefType viewType = memref::SubViewOp::inferRankReducedResultType(
+        {capacity, vw}, type, offsets, sizes, strides);
+    return memref::SubViewOp::create(bld, loc, viewType, heap, offsets, sizes,
+                                     strides)
+        .getResult();
+  };
+  k.parallel({batch, blocks}, [&](ValueRange ivs) {
     Value b = ivs[0], m0 = k.mul(ivs[1], vwIdx);
-    Value vals = k.scratch({capacity, vw}, k.f32());
-    Value ids = k.scratch({capacity, vw}, i32);
+    Value vals = heapVals ? listsOf(heapVals, b, ivs[1])
+                          : k.scratch({capacity, vw}, k.f32());
+    Value ids =
+        heapIds ? listsOf(heapIds, b, ivs[1]) : k.scratch({capacity, vw}, i32);
     k.loop(zero, k.idx(capacity), one, [&](Value s) {
       k.writeVec(k.splat(-kInf), vals, {s, zero}, true);
       vector::TransferWriteOp::create(
@@ -1672,6 +1769,38 @@ std::optional<std::string> clusopt::tileProblem(const TileConfig &tile,
   return text;
 }
 
+std::optional<int64_t> clusopt::streamedExtent(Operation *op) {
+  auto dimOf = [](Value v, unsigned d) -> std::optional<int64_t> {
+    auto t = cast<RankedTensorType>(v.getType());
+    if (t.isDynamicDim(d))
+      return std::nullopt;
+    return t.getDimSize(d);
+  };
+  if (auto pool = dyn_cast<PoolOp>(op))
+    return dimOf(pool.getZ(), 2);
+  if (auto attn = dyn_cast<AttentionOp>(op)) {
+    int64_t most = 0;
+    for (Value k : attn.getKeys()) {
+      std::optional<int64_t> m = dimOf(k, 2);
+      if (!m)
+        return std::nullopt;
+      most = std::max(most, *m);
+    }
+    return most;
+  }
+  if (auto ca = dyn_cast<ClusterAttentionOp>(op))
+    return dimOf(ca.getAk(), 2); // The summaries stream token tiles.
+  return std::nullopt;
+}
+
+TileConfig clusopt::clampTileToExtent(Operation *op, TileConfig tile,
+                                      int64_t width) {
+  if (std::optional<int64_t> extent = streamedExtent(op))
+    tile.cols = std::min(
+        tile.cols, std::max(width, (*extent + width - 1) / width * width));
+  return tile;
+}
+
 FailureOr<TileConfig>
 clusopt::resolveTileConfig(Operation *op, TileConfig defaults, int64_t width) {
   TileConfig tile = defaults;
@@ -1687,7 +1816,7 @@ clusopt::resolveTileConfig(Operation *op, TileConfig defaults, int64_t width) {
   }
   if (std::optional<std::string> problem = tileProblem(tile, width))
     return op->emitError("tile ") << *problem;
-  return tile;
+  return clampTileToExtent(op, tile, width);
 }
 
 bool clusopt::hasVectorKernel(Operation *op) {
@@ -1713,6 +1842,12 @@ struct ConvertClusToVectorPass
       getOperation()->emitError("vector-width must be 4, 8 or 16 f32 lanes, "
                                 "got ")
           << vectorWidth.getValue();
+      return signalPassFailure();
+    }
+    // The default tile is checked even when no op uses it.
+    if (std::optional<std::string> problem =
+            tileProblem(TileConfig{rows, cols}, vectorWidth)) {
+      getOperation()->emitError("invalid default tile: ") << *problem;
       return signalPassFailure();
     }
     // Pools first: a soft_assign they fuse may then be dead.

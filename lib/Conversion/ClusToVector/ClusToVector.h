@@ -34,8 +34,19 @@ struct TileConfig {
 /// [1, 8], got 9"; nothing when it is legal.
 std::optional<std::string> tileProblem(const TileConfig &tile, int64_t width);
 
+/// The extent of the axis an op's `cols` tiles (tokens for pool and
+/// cluster_attention, the most clusters for attention), when static.
+std::optional<int64_t> streamedExtent(mlir::Operation *op);
+
+/// `tile` with `cols` at most the op's streamed extent padded to `width`:
+/// a larger tile runs the same single pass over the axis, so it is the
+/// same kernel, and --print-tile-space lists only tiles up to there.
+TileConfig clampTileToExtent(mlir::Operation *op, TileConfig tile,
+                             int64_t width);
+
 /// `defaults` overridden by the op's `clus.tile = {rows, cols}` attribute;
-/// emits an error on the op and fails when the result is illegal.
+/// emits an error on the op and fails when the result is illegal. The
+/// result is clamped to the op's extent (clampTileToExtent).
 mlir::FailureOr<TileConfig>
 resolveTileConfig(mlir::Operation *op, TileConfig defaults, int64_t width);
 

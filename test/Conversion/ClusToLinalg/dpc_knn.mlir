@@ -172,3 +172,30 @@ func.func @dpc_knn_f16_k1(%x: tensor<2x5x3xf16>) -> (tensor<2x2x5xi32>, tensor<2
   %a, %c = clus.dpc_knn %x clusters = [4, 1] k = 1 : tensor<2x5x3xf16>
   return %a, %c : tensor<2x2x5xi32>, tensor<2x2x4xi32>
 }
+
+// -----
+
+// Past 16 slots, k is no longer unrolled: the slots are one [B, N, k]
+// tensor (one slot when k >= N, whose density then sums every D²), and an
+// scf.for over tokens inserts column j of D² into all slots at once with
+// new[t] = min(old[t], max(old[t-1], D²)).
+
+// CHECK-LABEL: func.func @dpc_knn_large_k
+// CHECK-DAG:     %[[K:.+]] = arith.constant 2147483647 : index
+// CHECK-DAG:     %[[N:.+]] = tensor.dim %{{.+}}, %c1
+// CHECK:         %[[ALL:.+]] = arith.cmpi uge, %[[K]], %[[N]] : index
+// CHECK:         %[[SLOTS:.+]] = arith.select %[[ALL]], %{{.+}}, %[[K]] : index
+// CHECK:         %[[STEPS:.+]] = arith.select %[[ALL]], %{{.+}}, %[[N]] : index
+// CHECK:         scf.for %[[J:.+]] = %{{.+}} to %[[STEPS]] step %{{.+}} iter_args(%[[OLD:.+]] = %{{.+}}) -> (tensor<2x?x?xf32>)
+// CHECK:           tensor.extract_slice %{{.+}}[0, 0, %[[J]]] [2, %[[N]], 1] [1, 1, 1] : tensor<2x?x?xf32> to tensor<2x?xf32>
+// CHECK:           linalg.generic
+// CHECK:             tensor.extract %[[OLD]]
+// CHECK:             arith.maximumf
+// CHECK:             arith.minimumf
+// CHECK-NOT:         arith.minimumf
+// CHECK:           scf.yield
+// CHECK:         return
+func.func @dpc_knn_large_k(%x: tensor<2x?x16xf32>) -> (tensor<2x1x?xi32>, tensor<2x1x3xi32>) {
+  %a, %c = clus.dpc_knn %x clusters = [3] k = 2147483647 : tensor<2x?x16xf32>
+  return %a, %c : tensor<2x1x?xi32>, tensor<2x1x3xi32>
+}

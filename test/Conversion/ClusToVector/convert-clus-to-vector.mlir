@@ -57,7 +57,8 @@ func.func @shared_soft_assign(%l: tensor<1x3x9xf16>, %x: tensor<1x9x5xf16>) -> (
 
 // Flash attention: keys are transposed once into an f32 [B, H, D, M padded]
 // buffer; per (b, h, block of 4 queries) the kernel streams cluster tiles.
-// No [N, M] score buffer exists: the only score storage is the [4, 64] tile.
+// No [N, M] score buffer exists: the only score storage is the [4, 32]
+// tile (cols = 64 clamped to the 19 clusters padded to a vector of 16).
 // Both scales run inside the same parallel loop.
 
 // CHECK-LABEL: func.func @attention_two_scales
@@ -66,10 +67,10 @@ func.func @shared_soft_assign(%l: tensor<1x3x9xf16>, %x: tensor<1x9x5xf16>) -> (
 // CHECK:         memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x?x?xf32>
 // CHECK:         memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x?x?xf32>
 // CHECK:         scf.parallel (%{{.+}}, %{{.+}}, %{{.+}}) =
-// CHECK:           memref.alloca() {alignment = 64 : i64} : memref<4x64xf32>
-// CHECK:           scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c64{{(_[0-9]+)?}} iter_args
+// CHECK:           memref.alloca() {alignment = 64 : i64} : memref<4x32xf32>
+// CHECK:           scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c32{{(_[0-9]+)?}} iter_args
 // CHECK:             vector.create_mask
-// CHECK:           scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c64{{(_[0-9]+)?}} iter_args
+// CHECK:           scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c32{{(_[0-9]+)?}} iter_args
 // CHECK:             vector.create_mask
 // CHECK-NOT:     scf.parallel
 // CHECK:         return
@@ -80,7 +81,8 @@ func.func @attention_two_scales(%q: tensor<1x2x50x24xf32>, %k1: tensor<1x2x7x24x
 
 // -----
 
-// A `clus.tile` attribute overrides the pass options for that op only.
+// A `clus.tile` attribute overrides the pass options for that op only
+// (cols = 32, clamped to the 5 clusters padded to one vector of 16).
 // The tile's queries, pre-scaled, go to a [rows, d] scratch that the score
 // loop broadcasts from; with one scale there is one [rows, dv] accumulator
 // and no second one for the sum over scales.
@@ -89,7 +91,7 @@ func.func @attention_two_scales(%q: tensor<1x2x50x24xf32>, %k1: tensor<1x2x7x24x
 // CHECK:         %[[QS:.+]] = memref.alloca({{.*}}) {alignment = 64 : i64} : memref<2x?xf32>
 // CHECK:         memref.alloca({{.*}}) {alignment = 64 : i64} : memref<2x?xf32>
 // CHECK-NOT:     memref<2x?xf32>
-// CHECK:         memref.alloca() {alignment = 64 : i64} : memref<2x32xf32>
+// CHECK:         memref.alloca() {alignment = 64 : i64} : memref<2x16xf32>
 // CHECK-NOT:     memref.alloca
 // CHECK-NOT:     memref<4x64xf32>
 // CHECK:         memref.load %[[QS]]

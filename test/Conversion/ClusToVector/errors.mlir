@@ -3,7 +3,7 @@
 // RUN: not clusopt-opt %s --convert-clus-to-vector="vector-width=8 rows=0" 2>&1 | FileCheck %s --check-prefix=ROWS
 
 // WIDTH: vector-width must be 4, 8 or 16 f32 lanes, got 5
-// ROWS: tile rows must be in [1, 8], got 0
+// ROWS: error: invalid default tile: rows must be in [1, 8], got 0
 
 func.func @rows_too_large(%q: tensor<1x1x9x16xf32>, %k: tensor<1x1x5x16xf32>) -> tensor<1x1x9x16xf32> {
   // expected-error @+1 {{tile rows must be in [1, 8], got 9}}

@@ -346,6 +346,30 @@ func.func @dpc_knn_zero_k(%x: tensor<2x8x16xf32>) {
 
 // -----
 
+func.func @dpc_knn_huge_k(%x: tensor<2x?x16xf32>) {
+  // expected-error @+1 {{'clus.dpc_knn' op 'k' must be at most 2147483647, got 2147483648}}
+  %a, %c = clus.dpc_knn %x clusters = [4] k = 2147483648 : tensor<2x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @dpc_knn_huge_clusters(%x: tensor<2x?x16xf32>) {
+  // expected-error @+1 {{'clus.dpc_knn' op every entry of 'clusters' must be at most 2147483647, got 4294967296}}
+  %a, %c = clus.dpc_knn %x clusters = [4, 4294967296] : tensor<2x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @kmeans_huge_clusters(%x: tensor<2x?x16xf32>) {
+  // expected-error @+1 {{'clus.kmeans' op 'clusters' must be at most 2147483647, got 2147483648}}
+  %a, %c = clus.kmeans %x clusters = 2147483648 iterations = 1 : tensor<2x?x16xf32>
+  return
+}
+
+// -----
+
 func.func @dpc_knn_scalar_clusters(%x: tensor<2x8x16xf32>) {
   // expected-error @+1 {{expected '['}}
   %a, %c = clus.dpc_knn %x clusters = 4 : tensor<2x8x16xf32>

@@ -1,14 +1,21 @@
 // RUN: clusopt-compile %s --target=x86-64-v4 --print-tile-space | FileCheck %s
 // RUN: clusopt-compile %s --target=x86-64-v3 --tile=rows=2,cols=64 --print-tile-space | FileCheck %s --check-prefix=AVX2
 // RUN: clusopt-compile %s --target=x86-64-v4 --print-tile-space | FileCheck %s --check-prefix=ROWS
+// The manifest reports the clamped tile the kernel was compiled with (one
+// vector of the host's 8 or 16 lanes).
+// RUN: clusopt-compile %s --target=host --no-tune --emit=so -o %t.so
+// RUN: FileCheck %s --input-file=%t.json --check-prefix=MANIFEST
 
 // The legal tile space of each op with a kernel: rows 1-8, cols multiples
 // of the vector width up to the padded streamed extent (7 clusters → one
-// vector), scratch within 16 KiB.
+// vector), scratch within 16 KiB. The default is one of them: cols = 128
+// past the extent is the same single pass as the padded extent, and the
+// kernel is compiled with cols clamped to it (the listing used to show a
+// default of 128 beside legal tiles of 16 only).
 
 // CHECK:      "ops": [
 // CHECK:          "default": {
-// CHECK-NEXT:       "cols": 128,
+// CHECK-NEXT:       "cols": 16,
 // CHECK-NEXT:       "rows": 4
 // CHECK:          "function": "attention",
 // CHECK:          "legal": [
@@ -20,8 +27,15 @@
 // CHECK:        "target": "x86-64-v4",
 // CHECK-NEXT:   "vector_width": 16
 
+// MANIFEST:      "kernel": "vector",
+// MANIFEST-NEXT: "op": "clus.attention",
+// MANIFEST-NEXT: "tile": {
+// MANIFEST-NEXT:   "cols": {{8|16}},
+// MANIFEST-NEXT:   "rows": 4
+
+// --tile=cols=64 is clamped the same way (7 clusters: one vector of 8).
 // AVX2:          "default": {
-// AVX2-NEXT:       "cols": 64,
+// AVX2-NEXT:       "cols": 8,
 // AVX2-NEXT:       "rows": 2
 // AVX2:          "vector_width": 8
 func.func @attention(%q: tensor<1x2x50x24xf32>, %k: tensor<1x2x7x24xf32>) -> tensor<1x2x50x24xf32> {

@@ -1,0 +1,3 @@
+func.func @unknown_type(%x: !clus.tokens) {
+  return
+}

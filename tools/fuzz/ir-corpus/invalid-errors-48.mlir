@@ -1,0 +1,4 @@
+func.func @aggregate_batch(%x: tensor<2x8x16xf32>, %a: tensor<3x8xi32>) {
+  %y = clus.aggregate %x, %a clusters = 4 : tensor<2x8x16xf32>, tensor<3x8xi32>
+  return
+}

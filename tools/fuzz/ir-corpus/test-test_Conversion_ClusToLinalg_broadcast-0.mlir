@@ -1,0 +1,4 @@
+func.func @broadcast_f32(%y: tensor<2x4x3xf32>, %a: tensor<2x7xi32>) -> tensor<2x7x3xf32> {
+  %x = clus.broadcast %y, %a : tensor<2x4x3xf32>, tensor<2x7xi32>
+  return %x : tensor<2x7x3xf32>
+}

@@ -1,0 +1,4 @@
+func.func @broadcast_refined_result_type(%y: tensor<?x4x3xf32>, %a: tensor<2x7xi32>) -> tensor<2x7x3xf32> {
+  %x = clus.broadcast %y, %a : tensor<?x4x3xf32>, tensor<2x7xi32>
+  return %x : tensor<2x7x3xf32>
+}

@@ -1,0 +1,4 @@
+func.func @pool_dynamic_tokens(%z: tensor<2x4x?xf32>, %x: tensor<2x?x3xf32>) -> tensor<2x4x3xf32> {
+  %y = clus.pool %z, %x : tensor<2x4x?xf32>, tensor<2x?x3xf32>
+  return %y : tensor<2x4x3xf32>
+}

@@ -1,0 +1,4 @@
+func.func @soft_assign_tokens_f16(%l: tensor<1x3x5xf16>) -> tensor<1x3x5xf16> {
+  %z = clus.soft_assign %l axis = tokens : tensor<1x3x5xf16>
+  return %z : tensor<1x3x5xf16>
+}

@@ -1,0 +1,4 @@
+func.func @topk_capacity_exceeds_tokens(%g: tensor<1x3x2xf32>) -> tensor<1x2x8xi32> {
+  %m = clus.topk_members %g capacity = 8 : tensor<1x3x2xf32>
+  return %m : tensor<1x2x8xi32>
+}
