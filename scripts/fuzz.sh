@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes with libFuzzer for a bounded time per target.
-#   scripts/fuzz.sh [SECONDS] [TARGET...]   (default 60; safetensors png ir)
+#   scripts/fuzz.sh [SECONDS] [TARGET...]   (default 60; safetensors image ir)
 # Targets:
 #   safetensors  the runtime's safetensors reader (runtime/fuzz/corpus)
-#   png          the runtime's PNG decoder (runtime/fuzz/png-corpus)
+#   image        the runtime's PNG and JPEG decoding (runtime/fuzz/image-corpus)
 #   ir           the compiler (tools/fuzz/clusopt-ir-fuzzer.cpp): MLIR parser
 #                and verifiers, then the reference, CPU (vector width 8 and
 #                16, x86-64 objects) and GPU (PTX) pipelines, from
@@ -33,7 +33,7 @@ cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-60}
 shift || true
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(safetensors png ir)
+((${#TARGETS[@]})) || TARGETS=(safetensors image ir)
 JOBS=${CLUSOPT_FUZZ_JOBS:-1}
 
 symbolizer=/usr/lib/llvm-22/bin/llvm-symbolizer
@@ -48,8 +48,8 @@ for target in "${TARGETS[@]}"; do
     corpus=runtime/fuzz/corpus dict=runtime/fuzz/safetensors.dict
     build_dir=${CLUSOPT_BUILD_DIR:-build} build=(scripts/build.sh)
     ;;
-  png)
-    corpus=runtime/fuzz/png-corpus dict=runtime/fuzz/png.dict
+  image)
+    corpus=runtime/fuzz/image-corpus dict=runtime/fuzz/image.dict
     build_dir=${CLUSOPT_BUILD_DIR:-build} build=(scripts/build.sh)
     ;;
   ir)
@@ -63,7 +63,7 @@ for target in "${TARGETS[@]}"; do
     extra=(-detect_leaks=0)
     ;;
   *)
-    echo "fuzz: unknown target '$target' (safetensors, png, ir)"
+    echo "fuzz: unknown target '$target' (safetensors, image, ir)"
     exit 2
     ;;
   esac

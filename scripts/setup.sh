@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Installs everything clusopt needs on a fresh Debian machine: LLVM/MLIR 22,
 # clang 22, libomp 22 (the kernels' thread pool), SQLite (the tuning
-# database), zlib (PNG input), Ninja and CMake from Debian, NumPy and
-# pytest from PyPI.
+# database), libpng and libjpeg-turbo (image input), Ninja and CMake from
+# Debian, NumPy, pytest and Pillow (the tests' reference for image decoding
+# and resizing) from PyPI.
 # Idempotent: when everything is present it only checks, in about a second.
 set -euo pipefail
 
 APT_PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   clang-22 libclang-rt-22-dev clang-format-22 libomp-22-dev
-  ninja-build cmake libsqlite3-dev zlib1g-dev
+  ninja-build cmake libsqlite3-dev libpng-dev libjpeg62-turbo-dev
 )
-PIP_PACKAGES=(numpy pytest)
+PIP_PACKAGES=(numpy pytest pillow)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -26,7 +27,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import numpy, pytest" 2>/dev/null; then
+if ! python3 -c "import numpy, pytest, PIL" 2>/dev/null; then
   echo "setup: installing ${PIP_PACKAGES[*]}"
   python3 -m pip install -q "${PIP_PACKAGES[@]}"
 fi

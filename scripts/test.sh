@@ -7,7 +7,7 @@
 #      pipeline at AVX2 and AVX-512 (each skipped if this CPU lacks it),
 #   4. the numerics of the index-heavy ops and of the optimised kernels again
 #      under ASan/UBSan,
-#   5. the safetensors reader and the PNG decoder under libFuzzer for 20 s
+#   5. the safetensors reader and the image decoders under libFuzzer for 20 s
 #      each (scripts/fuzz.sh),
 #   6. the checked build (build-asan: assertions on and ASan/UBSan in the
 #      project's code): the lit suite through its tools, then the compiler's
@@ -46,8 +46,8 @@ LD_PRELOAD=$(clang-22 -print-file-name=libclang_rt.asan-x86_64.so) \
 ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   python3 -m pytest -q python/tests/test_numerics.py \
     --backend clus-cpu-to-llvm@x86-64-v3+asan -m "not large"
-echo "== fuzz the safetensors reader and the PNG decoder (20 s each)"
-scripts/fuzz.sh 20 safetensors png
+echo "== fuzz the safetensors reader and the image decoders (20 s each)"
+scripts/fuzz.sh 20 safetensors image
 
 echo "== checked build (assertions, ASan/UBSan): lit"
 scripts/build.sh --asan check-clusopt

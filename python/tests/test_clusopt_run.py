@@ -35,6 +35,26 @@ def run(*args, check=True, timeout=120, env=None):
     return out
 
 
+def printed_top(stdout, image):
+    """(class, probability, logit, name) per line of the image's top-k."""
+    lines = stdout.splitlines()
+    start = next(i for i, l in enumerate(lines)
+                 if l.startswith(f"image {image} top-"))
+    rows = []
+    for line in lines[start + 1:]:
+        if not line.startswith("  "):
+            break
+        cls, prob, logit, *name = line.split(maxsplit=3)
+        rows.append((int(cls), float(prob), float(logit),
+                     name[0] if name else None))
+    return rows
+
+
+def classes_file():
+    return pathlib.Path(__file__).parents[2] / "runtime" / "data" / \
+        "imagenet-classes.txt"
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """paca_tiny's config, seeded weights (biases and norms perturbed so
@@ -66,9 +86,7 @@ def test_logits_match_reference(tiny, tmp_path, shape):
     # The printed top-5 is the reference's (where the reference's margins
     # are wide enough to be unambiguous in f32).
     for i in range(shape[0]):
-        line = next(l for l in out.stdout.splitlines()
-                    if l.startswith(f"image {i} top-5:"))
-        top = [int(t) for t in line.split(":")[1].split()[::2]]
+        top = [row[0] for row in printed_top(out.stdout, i)]
         order = np.argsort(-want[i])
         if want[i][order[0]] - want[i][order[1]] > 1e-4:
             assert top[0] == order[0]
@@ -132,7 +150,7 @@ def test_random_batch_and_profile(tiny):
     out = run("--weights", path, "--random", "--batch", 2, "--resolution",
               64, "--threads", 2, "--runs", 2, "--profile")
     assert "images [2, 3, 64, 64], threads 2" in out.stdout
-    assert "image 1 top-5:" in out.stdout
+    assert "image 1 top-5 (class, probability, logit, name):" in out.stdout
     for label in ("stem", "stage1 assign_pool (kernel)",
                   "stage4 attention (kernel)", "stage3 mlp dwconv", "head",
                   "total (profiled runs)", "medians over 2 profiled runs"):
@@ -168,6 +186,57 @@ def broken_weights(tiny, tmp_path, edit):
     path = tmp_path / "broken.safetensors"
     export.export_state_dict(weights, path, dtype="f32")
     return path
+
+
+def test_top_classes_names_and_json(tiny, tmp_path):
+    """Softmax probabilities of the dumped logits, the ImageNet names
+    shipped in runtime/data (torchvision's list), --topk, and --json with
+    one object per image."""
+    _, _, path = tiny
+    names = classes_file().read_text().splitlines()
+    assert len(names) == 1000 and len(set(names)) == 1000
+    assert names[0] == "tench" and names[207] == "golden retriever"
+    assert names[999] == "toilet tissue"
+    out = run("--weights", path, "--random", "--batch", 2, "--resolution",
+              64, "--runs", 1, "--topk", 3, "--dump-logits",
+              tmp_path / "l.npy")
+    logits = np.load(tmp_path / "l.npy").astype(np.float64)
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    for i in range(2):
+        assert f"image {i} top-3 (class, probability, logit, name):" \
+            in out.stdout
+        rows = printed_top(out.stdout, i)
+        assert len(rows) == 3
+        assert [r[0] for r in rows] == list(np.argsort(-logits[i])[:3])
+        for cls, prob, logit, name in rows:
+            assert abs(prob - probs[i, cls]) <= 1e-4
+            assert abs(logit - logits[i, cls]) <= 1e-4
+            assert name == names[cls]
+    out = run("--weights", path, "--random", "--batch", 2, "--resolution",
+              64, "--runs", 1, "--topk", 2, "--json")
+    import json
+    objects = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [o["image"] for o in objects] == [0, 1]
+    for i, o in enumerate(objects):
+        assert o["source"] == "random" and o["model"] == "paca_tiny"
+        assert o["latency_ms"] > 0
+        assert [t["class"] for t in o["top"]] == \
+            list(np.argsort(-logits[i])[:2])
+        for t in o["top"]:
+            assert t["label"] == names[t["class"]]
+            assert abs(t["probability"] - probs[i, t["class"]]) <= 1e-6
+            assert abs(t["logit"] - logits[i, t["class"]]) <= 1e-6
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--topk", 0], "--topk must be an integer from 1 to 1000, got 0"),
+    (["--topk", 1001], "--topk must be an integer from 1 to 1000, got 1001"),
+    (["--json", "--profile"], "--json and --profile cannot be combined")])
+def test_top_class_flag_errors(tiny, args, message):
+    _, _, path = tiny
+    expect_error(["--weights", path, "--random", "--resolution", 64, *args],
+                 message)
 
 
 def expect_error(args, message, timeout=120, env=None):
@@ -266,10 +335,13 @@ def test_bad_images(tiny, tmp_path):
                  "images are 64x64, --resolution says 96")
     (tmp_path / "x.png").write_bytes(b"\x89PNG")
     expect_error(["--weights", path, "--image", tmp_path / "x.png"],
-                 "x.png: bad PNG: missing the PNG signature")
+                 "x.png: not a PNG or JPEG image (no PNG or JPEG signature)")
     (tmp_path / "x.jpg").write_bytes(b"\xff\xd8\xff\xe0")
     expect_error(["--weights", path, "--image", tmp_path / "x.jpg"],
-                 "unsupported image format")
+                 "x.jpg: bad JPEG: Premature end of JPEG file")
+    (tmp_path / "x.gif").write_bytes(b"GIF89a")
+    expect_error(["--weights", path, "--image", tmp_path / "x.gif"],
+                 "x.gif: not a PNG or JPEG image")
 
 
 def test_dump_logits_replaces_a_symlink(tiny, tmp_path):

@@ -1,10 +1,13 @@
-//===- image-test.cpp - Decode and preprocess one PNG ---------------------===//
+//===- image-test.cpp - Decode and preprocess one image -------------------===//
 //
-//   clusopt-runtime-image-test IN.png RESOLUTION BATCH OUT.npy
+//   clusopt-runtime-image-test IN SIZE BATCH OUT.npy [CROP_PCT [bilinear]]
 //
-// Decodes IN.png with the runtime's decoder (under ASan/UBSan), preprocesses
-// it to f32 [BATCH, 3, RESOLUTION, RESOLUTION] and writes that as a .npy;
-// on an error prints it and exits 1. python/tests/test_png.py drives it.
+// Decodes IN (PNG or JPEG) with the runtime (under ASan/UBSan) and writes a
+// .npy of: for SIZE N or HxW, the preprocessed f32 [BATCH, 3, H, W] (crop
+// fraction CROP_PCT, default 0.875; bicubic unless "bilinear"); for SIZE 0,
+// the decoded pixels, u8 [H, W, 3]; for SIZE rHxW, the decoded image
+// resized to HxW (resizeImage), u8 [H, W, 3]. On an error prints it and
+// exits 1. python/tests/test_images.py drives it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,31 +17,68 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 using namespace clusopt::runtime;
 using namespace llvm;
 
+// "N" or "HxW".
+static bool parseSize(StringRef text, int64_t &height, int64_t &width) {
+  auto [h, w] = text.split('x');
+  if (w.empty())
+    w = h;
+  return !h.getAsInteger(10, height) && !w.getAsInteger(10, width);
+}
+
 int main(int argc, char **argv) {
-  int64_t resolution = 0, batch = 0;
-  if (argc != 5 || StringRef(argv[2]).getAsInteger(10, resolution) ||
-      StringRef(argv[3]).getAsInteger(10, batch)) {
-    errs() << "usage: clusopt-runtime-image-test IN.png RESOLUTION BATCH "
-              "OUT.npy\n";
+  int64_t batch = 0;
+  PreprocessOptions options;
+  StringRef size = argc > 2 ? argv[2] : "";
+  bool resizeOnly = size.consume_front("r");
+  if (argc < 5 || argc > 7 || !parseSize(size, options.height, options.width) ||
+      (resizeOnly && (options.height < 1 || options.width < 1)) ||
+      StringRef(argv[3]).getAsInteger(10, batch) ||
+      (argc > 5 && StringRef(argv[5]).getAsDouble(options.cropPct))) {
+    errs() << "usage: clusopt-runtime-image-test IN SIZE BATCH OUT.npy "
+              "[CROP_PCT [bilinear]]\n";
     return 2;
   }
-  Expected<RgbImage> image = readPng(argv[1]);
+  if (argc > 6 && StringRef(argv[6]) == "bilinear")
+    options.interpolation = Interpolation::Bilinear;
+  Expected<RgbImage> image = readImage(argv[1]);
   if (!image) {
     errs() << "error: " << toString(image.takeError()) << "\n";
     return 1;
   }
-  Expected<Tensor> t = preprocessImage(*image, resolution, batch);
-  if (!t) {
-    errs() << "error: " << toString(t.takeError()) << "\n";
-    return 1;
+  const char *descr = "<f4";
+  std::vector<int64_t> shape = {image->height, image->width, 3};
+  StringRef bytes(reinterpret_cast<const char *>(image->pixels.data()),
+                  image->pixels.size());
+  std::optional<Tensor> t;
+  if (resizeOnly) {
+    *image = resizeImage(*image, options.height, options.width,
+                         options.interpolation);
+    shape = {image->height, image->width, 3};
+    bytes = StringRef(reinterpret_cast<const char *>(image->pixels.data()),
+                      image->pixels.size());
+    descr = "|u1";
+  } else if (options.height != 0) {
+    Expected<Tensor> pre = preprocessImage(*image, options, batch);
+    if (!pre) {
+      errs() << "error: " << toString(pre.takeError()) << "\n";
+      return 1;
+    }
+    t = std::move(*pre);
+    shape = t->shape();
+    bytes = StringRef(static_cast<const char *>(t->raw()), t->numBytes());
+  } else {
+    descr = "|u1";
   }
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
-  for (int64_t d : t->shape())
+  std::string header = std::string("{'descr': '") + descr +
+                       "', 'fortran_order': False, " + "'shape': (";
+  for (int64_t d : shape)
     header += std::to_string(d) + ", ";
   header += "), }";
   header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
@@ -51,7 +91,7 @@ int main(int argc, char **argv) {
   }
   os << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff)
      << char(header.size() >> 8) << header;
-  os.write(static_cast<const char *>(t->raw()), t->numBytes());
+  os.write(bytes.data(), bytes.size());
   outs() << "decoded " << image->width << "x" << image->height << "\n";
   return 0;
 }

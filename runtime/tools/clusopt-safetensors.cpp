@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "lib/Support/CommandLine.h"
 #include "runtime/Safetensors.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -17,12 +18,14 @@
 using namespace clusopt::runtime;
 using namespace llvm;
 
+static cl::OptionCategory category("clusopt-safetensors options");
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<file>"),
-                                      cl::Required);
+                                      cl::Required, cl::cat(category));
 static cl::list<std::string>
     expectations("expect",
                  cl::desc("NAME:DTYPE:D0,D1,... a tensor must exist with this "
-                          "dtype (f32, f16, bf16, i32) and shape"));
+                          "dtype (f32, f16, bf16, i32) and shape"),
+                 cl::cat(category));
 
 static int fail(const Twine &message) {
   errs() << "clusopt-safetensors: error: " << message << "\n";
@@ -31,7 +34,9 @@ static int fail(const Twine &message) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::ParseCommandLineOptions(argc, argv, "Check a safetensors file\n");
+  if (!clusopt::parseCommandLine(argc, argv, "Check a safetensors file\n",
+                                 category))
+    return 1;
   Expected<SafetensorsFile> file = SafetensorsFile::open(inputFile);
   if (!file)
     return fail(toString(file.takeError()));

@@ -13,6 +13,7 @@
 #include "lib/Conversion/ClusToVector/ClusToVector.h"
 #include "lib/Conversion/Passes.h"
 #include "lib/Pipelines/Pipelines.h"
+#include "lib/Support/CommandLine.h"
 #include "lib/Support/InputFile.h"
 #include "lib/Support/OutputFiles.h"
 #include "lib/Transforms/Passes.h"
@@ -1035,19 +1036,23 @@ int main(int argc, char **argv) {
   registerAllPasses();
   clusopt::registerConversionPasses();
   clusopt::registerTransformsPasses();
-  cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(
-      argc, argv,
-      "clusopt-compile: compile clus kernels for a CPU or an NVIDIA GPU\n\n"
-      "Lowers every function of the input through the optimised CPU\n"
-      "pipeline (clus-cpu-to-llvm: tiled, fused, vectorised kernels,\n"
-      "threaded with OpenMP), or for --target=sm_* through the GPU pipeline\n"
-      "(clus-gpu-to-nvvm: NVVM kernels, tensor cores for f16/bf16, PTX and\n"
-      "cubin through ptxas), and writes the result.\n\n"
-      "  clusopt-compile paca.mlir --target=x86-64-v4 --emit=so -o paca.so\n"
-      "  clusopt-compile paca.mlir --target=aarch64 --emit=asm -o -\n"
-      "  clusopt-compile paca.mlir --target=sm_90 --emit=ptx -o paca.ptx\n"
-      "  clusopt-compile paca.mlir --target=sm_80 --emit=so -o paca.so\n"
-      "  clusopt-compile paca.mlir --print-tile-space\n");
+  if (!clusopt::parseCommandLine(
+          argc, argv,
+          "clusopt-compile: compile clus kernels for a CPU or an NVIDIA GPU\n\n"
+          "Lowers every function of the input through the optimised CPU\n"
+          "pipeline (clus-cpu-to-llvm: tiled, fused, vectorised kernels,\n"
+          "threaded with OpenMP), or for --target=sm_* through the GPU "
+          "pipeline\n"
+          "(clus-gpu-to-nvvm: NVVM kernels, tensor cores for f16/bf16, PTX "
+          "and\n"
+          "cubin through ptxas), and writes the result.\n\n"
+          "  clusopt-compile paca.mlir --target=x86-64-v4 --emit=so -o "
+          "paca.so\n"
+          "  clusopt-compile paca.mlir --target=aarch64 --emit=asm -o -\n"
+          "  clusopt-compile paca.mlir --target=sm_90 --emit=ptx -o paca.ptx\n"
+          "  clusopt-compile paca.mlir --target=sm_80 --emit=so -o paca.so\n"
+          "  clusopt-compile paca.mlir --print-tile-space\n",
+          category))
+    return 1;
   return compile();
 }

@@ -8,6 +8,7 @@
 #include "dialect/Clus/ClusDialect.h"
 #include "lib/Conversion/Passes.h"
 #include "lib/Pipelines/Pipelines.h"
+#include "lib/Support/CommandLine.h"
 #include "lib/Support/InputFile.h"
 #include "lib/Transforms/Passes.h"
 
@@ -31,6 +32,7 @@ int main(int argc, char **argv) {
   mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<clusopt::clus::ClusDialect>();
 
+  clusopt::installVersionPrinter();
   auto [inputFile, outputFile] = mlir::registerAndParseCLIOptions(
       argc, argv,
       "clusopt optimizer driver: the clus dialect, its passes and "

@@ -1,11 +1,13 @@
 //===- clusopt-run.cpp - Run a model on the runtime and generated kernels -===//
 //
 // Loads a model's weights (safetensors) and its generated kernels, runs it
-// on an image or a random batch, and prints the logits, the top-5 classes,
+// on an image or a random batch, and prints the logits, the top-k classes
+// (softmax probabilities, ImageNet names; or JSON with --json),
 // the median latency and, with --profile, the time per layer.
 //
 //===----------------------------------------------------------------------===//
 
+#include "lib/Support/CommandLine.h"
 #include "lib/Support/InputFile.h"
 #include "lib/Support/OutputFiles.h"
 #include "runtime/Image.h"
@@ -22,6 +24,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -73,15 +76,16 @@ static cl::opt<bool> allowUnusedWeights(
     cl::cat(category));
 static cl::opt<std::string> imagePath(
     "image",
-    cl::desc("Input images: a PNG (8-bit gray, gray+alpha, RGB, RGBA or "
-             "palette, not interlaced; by the .png extension or the PNG "
-             "signature), decoded, alpha dropped, resized to --resolution "
-             "squared (bilinear, align_corners=false, no antialiasing, no "
-             "crop) and normalised with the ImageNet mean and std, then "
+    cl::desc("Input images: a PNG (any bit depth and colour type) or JPEG "
+             "(baseline or progressive; gray, colour or CMYK), by the "
+             "signature, decoded, alpha dropped, preprocessed as timm "
+             "evaluates (resized, aspect kept, to cover --resolution / "
+             "--crop-pct with PIL's antialiased --interpolation, centre "
+             "crop to --resolution, ImageNet mean and std), then "
              "replicated --batch times; or, already preprocessed, a .npy of "
              "float32 or float64 [B, 3, H, W] or [3, H, W] (C order), or a "
              ".bin of raw little-endian float32 NCHW whose shape is --batch "
-             "x 3 x --resolution x --resolution (JPEG is not decoded)"),
+             "x 3 x --resolution x --resolution"),
     cl::cat(category));
 static cl::opt<bool>
     randomImage("random",
@@ -94,13 +98,28 @@ static cl::opt<int64_t> batch("batch",
                                        ".bin, copies of a PNG (default "
                                        "1; a .npy gives its own)"),
                               cl::init(1), cl::cat(category));
-static cl::opt<int64_t> resolution(
+static cl::opt<std::string> resolution(
     "resolution",
-    cl::desc("Image height and width, a multiple of 32 for PaCa, the "
-             "weights' resolution for CAST/ViT (default 224 for PaCa, the "
-             "weights' for CAST/ViT, for --random, .bin and PNG, which is "
-             "resized to it; for a .npy, checked against the file)"),
-    cl::init(1), cl::cat(category));
+    cl::desc("Image size, N (square) or HxW (height x width), each a "
+             "multiple of 32 for PaCa, the weights' resolution for CAST/ViT "
+             "(default 224 for PaCa, the weights' for CAST/ViT; for "
+             "--random, .bin and images, which are cropped to it; for a "
+             ".npy, checked against the file)"),
+    cl::value_desc("N|HxW"), cl::cat(category));
+static cl::opt<double> cropPct(
+    "crop-pct",
+    cl::desc("Fraction of the resized image the centre crop keeps: images "
+             "are resized to cover floor(--resolution / crop-pct), as "
+             "timm's crop_pct (0.01 to 1, default 0.875)"),
+    cl::init(0.875), cl::cat(category));
+static cl::opt<Interpolation> interpolation(
+    "interpolation", cl::desc("Resampling for images (as PIL's, antialiased)"),
+    cl::values(clEnumValN(Interpolation::Bicubic, "bicubic",
+                          "Bicubic, a = -0.5 (default, as timm)"),
+               clEnumValN(Interpolation::Bilinear, "bilinear", "Bilinear")),
+    cl::init(Interpolation::Bicubic), cl::cat(category));
+// --resolution, parsed: height and width, 0 when not given.
+static int64_t resolutionHeight = 0, resolutionWidth = 0;
 // libLLVM.so already registers a "threads" option, so --threads is taken
 // out of argv before cl parses it (and documented in the overview).
 static int threads = 0;
@@ -108,6 +127,7 @@ static int threads = 0;
 // Removes --threads N / --threads=N (one or two dashes) from argv; false on
 // a missing or bad value.
 static bool extractThreads(std::vector<char *> &args, std::string &error) {
+  int given = 0;
   for (size_t i = 1; i < args.size(); ++i) {
     StringRef arg = args[i];
     if (arg == "--")
@@ -127,6 +147,10 @@ static bool extractThreads(std::vector<char *> &args, std::string &error) {
     } else if (!arg.consume_front("=")) {
       continue;
     }
+    if (++given > 1) {
+      error = "--threads may be given only once";
+      return false;
+    }
     if (arg.getAsInteger(10, threads) || threads < 1 || threads > kMaxThreads) {
       error = formatv("--threads must be an integer from 1 to {0}, got '{1}'",
                       kMaxThreads, arg)
@@ -138,6 +162,18 @@ static bool extractThreads(std::vector<char *> &args, std::string &error) {
   }
   return true;
 }
+static cl::opt<int64_t>
+    topk("topk",
+         cl::desc("Classes printed per image, by softmax probability, with "
+                  "the ImageNet class name for 1000-class models (1 to "
+                  "1000, default 5)"),
+         cl::init(5), cl::cat(category));
+static cl::opt<bool>
+    jsonOutput("json",
+               cl::desc("Print one JSON object per image (its top classes, "
+                        "probabilities, logits and names, and the median "
+                        "latency) instead of the text report"),
+               cl::cat(category));
 static cl::opt<int64_t> runs("runs",
                              cl::desc("Timed runs after one warm-up; "
                                       "the median is reported (default "
@@ -182,6 +218,40 @@ static Error checkRange(const cl::opt<int64_t> &flag, int64_t min,
                                    "got {3}",
                                    flag.ArgStr, min, max, flag.getValue())
                                .str());
+}
+
+#include "ImageNetClasses.inc"
+
+/// The ImageNet-1k class names, class 0 first.
+static ArrayRef<StringRef> imageNetClasses() {
+  static const std::vector<StringRef> classes = [] {
+    SmallVector<StringRef, 0> lines;
+    StringRef(kImageNetClassesText).rtrim('\n').split(lines, '\n');
+    return std::vector<StringRef>(lines.begin(), lines.end());
+  }();
+  return classes;
+}
+
+/// Parses --resolution N or HxW into resolutionHeight/Width.
+static Error parseResolution() {
+  if (!resolution.getNumOccurrences())
+    return Error::success();
+  StringRef text = resolution;
+  auto [h, w] = text.split('x');
+  bool square = !text.contains('x');
+  if (square)
+    w = h;
+  int64_t height = 0, width = 0;
+  if (h.getAsInteger(10, height) || w.getAsInteger(10, width) || height < 1 ||
+      height > kMaxResolution || width < 1 || width > kMaxResolution)
+    return createStringError(
+        formatv("--resolution must be {0} from 1 to {1}, got {2}",
+                square ? "an integer" : "HxW (height x width), integers",
+                kMaxResolution, text)
+            .str());
+  resolutionHeight = height;
+  resolutionWidth = width;
+  return Error::success();
 }
 
 // Reads a .npy of little-endian f4/f8 in C order into an f32 tensor.
@@ -285,32 +355,33 @@ static Expected<Tensor> loadImages(const Model &model) {
   if (randomImage == !imagePath.empty())
     return createStringError("give exactly one of --image and --random");
   int64_t multiple = model.resolutionMultiple();
-  int64_t b = batch.getValue(), r = resolution.getNumOccurrences()
-                                        ? resolution.getValue()
-                                        : model.defaultResolution();
+  int64_t b = batch.getValue();
+  int64_t h = resolutionHeight ? resolutionHeight : model.defaultResolution();
+  int64_t w = resolutionWidth ? resolutionWidth : model.defaultResolution();
   StringRef path = imagePath;
-  bool png = path.ends_with_insensitive(".png");
-  if (!randomImage && !png && !path.ends_with(".bin") &&
-      !path.ends_with(".npy")) {
-    // Any other name: a PNG if it has the signature.
-    auto buffer = clusopt::readInputFile(path, clusopt::kImageInput);
-    if (!buffer)
-      return buffer.takeError();
-    png = hasPngSignature((*buffer)->getBuffer());
-  }
-  if (randomImage || png || path.ends_with(".bin")) {
-    if (r < multiple || r % multiple)
+  // .npy and .bin by the name; anything else is decoded as a PNG or JPEG
+  // (by the signature).
+  bool encoded =
+      !randomImage && !path.ends_with(".bin") && !path.ends_with(".npy");
+  if (randomImage || encoded || path.ends_with(".bin")) {
+    if (h < multiple || h % multiple || w < multiple || w % multiple)
       return createStringError(
-          formatv("--resolution {0} is not a positive multiple of {1}", r,
+          formatv("--resolution {0} is not a positive multiple of {1}",
+                  h == w ? std::to_string(h) : formatv("{0}x{1}", h, w).str(),
                   multiple)
               .str());
-    if (png) {
-      Expected<RgbImage> image = readPng(path);
+    if (encoded) {
+      Expected<RgbImage> image = readImage(path);
       if (!image)
         return image.takeError();
-      return preprocessImage(*image, r, b);
+      PreprocessOptions options;
+      options.height = h;
+      options.width = w;
+      options.cropPct = cropPct;
+      options.interpolation = interpolation;
+      return preprocessImage(*image, options, b);
     }
-    auto t = Tensor::empty(DType::F32, {b, 3, r, r});
+    auto t = Tensor::empty(DType::F32, {b, 3, h, w});
     if (!t)
       return t.takeError();
     if (randomImage) {
@@ -334,10 +405,6 @@ static Expected<Tensor> loadImages(const Model &model) {
     std::memcpy(t->raw(), (*buffer)->getBufferStart(), t->numBytes());
     return t;
   }
-  if (!StringRef(imagePath).ends_with(".npy"))
-    return createStringError(imagePath +
-                             ": unsupported image format (use a PNG, a .npy "
-                             "or a raw float32 .bin; JPEG is not decoded)");
   auto t = readNpy(imagePath);
   if (!t)
     return t.takeError();
@@ -358,8 +425,8 @@ static Expected<Tensor> loadImages(const Model &model) {
         formatv("{0}: resolution {1}x{2} is not a multiple of {3}", imagePath,
                 t->dim(2), t->dim(3), multiple)
             .str());
-  if (resolution.getNumOccurrences() &&
-      (t->dim(2) != resolution || t->dim(3) != resolution))
+  if (resolutionHeight &&
+      (t->dim(2) != resolutionHeight || t->dim(3) != resolutionWidth))
     return createStringError(
         formatv("{0}: images are {1}x{2}, --resolution says {3}", imagePath,
                 t->dim(2), t->dim(3), resolution.getValue())
@@ -421,26 +488,34 @@ int main(int argc, char **argv) {
   std::string threadsError;
   if (!extractThreads(args, threadsError))
     return fail(threadsError);
-  cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(
-      static_cast<int>(args.size()), args.data(),
-      "Run a model on the clusopt runtime and its generated kernels\n\n"
-      "Prints the logits' summary, each image's top-5 classes and the median "
-      "latency;\nwith --profile, the time per layer kind and stage.\n\n"
-      "  --threads=<N>   threads for the runtime's layers and the kernels "
-      "(one libomp\n                  pool; default: OMP_NUM_THREADS, else "
-      "every core)\n\n"
-      "Example:\n  clusopt-run --model paca_tiny --weights w.safetensors "
-      "--random --batch 1 \\\n      --resolution 224 --threads 2 "
-      "--profile\n");
+  if (!clusopt::parseCommandLine(
+          static_cast<int>(args.size()), args.data(),
+          "Run a model on the clusopt runtime and its generated kernels\n\n"
+          "Prints the logits' summary, each image's top-k classes and the "
+          "median "
+          "latency;\nwith --profile, the time per layer kind and stage.\n\n"
+          "  --threads=<N>   threads for the runtime's layers and the kernels "
+          "(one libomp\n                  pool; default: OMP_NUM_THREADS, else "
+          "every core)\n\n"
+          "Example:\n  clusopt-run --model paca_tiny --weights w.safetensors "
+          "--random --batch 1 \\\n      --resolution 224 --threads 2 "
+          "--profile\n",
+          category))
+    return 1;
 
   for (auto [flag, min, max] :
        {std::tuple(&seed, int64_t(0), int64_t(UINT32_MAX)),
         std::tuple(&batch, int64_t(1), kMaxBatch),
-        std::tuple(&resolution, int64_t(1), kMaxResolution),
+        std::tuple(&topk, int64_t(1), int64_t(1000)),
         std::tuple(&runs, int64_t(1), kMaxRuns)})
     if (Error err = checkRange(*flag, min, max))
       return fail(toString(std::move(err)));
+  if (Error err = parseResolution())
+    return fail(toString(std::move(err)));
+  if (!(cropPct >= 0.01 && cropPct <= 1))
+    return fail(formatv("--crop-pct must be a number from 0.01 to 1, got {0}",
+                        cropPct.getValue())
+                    .str());
 
   // The family picks the config and the default kernel library.
   bool cast = modelName == "cast_vit" || modelName == "vit_dense";
@@ -463,6 +538,9 @@ int main(int argc, char **argv) {
     }
     pacaConfig = std::move(*config);
   }
+  if (jsonOutput && profile)
+    return fail("--json and --profile cannot be combined (the profile is a "
+                "text table)");
   if (!dumpAssignments.empty() && !clustr)
     return fail("--dump-assignments needs a ClusTR model");
   if (threads > 0)
@@ -615,6 +693,60 @@ int main(int argc, char **argv) {
     lo = std::min(lo, l[i]), hi = std::max(hi, l[i]);
   }
   double mean = sum / logits->numElements();
+  // Each image's classes by softmax probability (computed in double, after
+  // subtracting the largest logit).
+  ArrayRef<StringRef> names = classes == int64_t(imageNetClasses().size())
+                                  ? imageNetClasses()
+                                  : ArrayRef<StringRef>();
+  int64_t k = std::min<int64_t>(topk, classes);
+  struct Ranked {
+    int64_t index;
+    double probability;
+    float logit;
+  };
+  auto rank = [&](int64_t image) {
+    const float *row = l + image * classes;
+    float top = *std::max_element(row, row + classes);
+    double total = 0;
+    for (int64_t c = 0; c < classes; ++c)
+      total += std::exp(double(row[c]) - top);
+    std::vector<int64_t> order(classes);
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                      [&](int64_t x, int64_t y) { return row[x] > row[y]; });
+    std::vector<Ranked> ranked;
+    for (int64_t j = 0; j < k; ++j)
+      ranked.push_back({order[j], std::exp(double(row[order[j]]) - top) / total,
+                        row[order[j]]});
+    return ranked;
+  };
+
+  if (jsonOutput) {
+    std::string source = randomImage ? std::string("random")
+                                     : json::fixUTF8(imagePath.getValue());
+    for (int64_t i = 0; i < b; ++i) {
+      json::OStream js(outs());
+      js.object([&] {
+        js.attribute("image", i);
+        js.attribute("source", source);
+        js.attribute("model", model->name());
+        js.attributeArray("top", [&] {
+          for (const Ranked &r : rank(i))
+            js.object([&] {
+              js.attribute("class", r.index);
+              if (!names.empty())
+                js.attribute("label", names[r.index]);
+              js.attribute("probability", r.probability);
+              js.attribute("logit", double(r.logit));
+            });
+        });
+        js.attribute("latency_ms", median * 1e3);
+      });
+      outs() << "\n";
+    }
+    return 0;
+  }
+
   outs() << "model " << model->name() << detail << ", images "
          << shapeString(images->shape()) << ", threads "
          << ThreadPool::numThreads() << ", kernels " << (*library)->path()
@@ -625,16 +757,15 @@ int main(int argc, char **argv) {
                        std::max(0.0, sq / logits->numElements() - mean * mean)),
                    lo, hi);
   for (int64_t i = 0; i < b; ++i) {
-    std::vector<int64_t> order(classes);
-    std::iota(order.begin(), order.end(), 0);
-    const float *row = l + i * classes;
-    int64_t k = std::min<int64_t>(5, classes);
-    std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                      [&](int64_t x, int64_t y) { return row[x] > row[y]; });
-    outs() << "image " << i << " top-5:";
-    for (int64_t j = 0; j < k; ++j)
-      outs() << format(" %lld (%.4f)", (long long)order[j], row[order[j]]);
-    outs() << "\n";
+    outs() << "image " << i << " top-" << k << " (class, probability, logit"
+           << (names.empty() ? "" : ", name") << "):\n";
+    for (const Ranked &r : rank(i)) {
+      outs() << format("  %4lld  %.4f  %9.4f", (long long)r.index,
+                       r.probability, r.logit);
+      if (!names.empty())
+        outs() << "  " << names[r.index];
+      outs() << "\n";
+    }
   }
   outs() << format("latency: median %.2f ms over %lld runs (min %.2f, max "
                    "%.2f)\n",

@@ -12,6 +12,7 @@
 
 #include "dialect/Clus/ClusDialect.h"
 #include "lib/Conversion/ClusToVector/ClusToVector.h"
+#include "lib/Support/CommandLine.h"
 #include "lib/Support/InputFile.h"
 #include "lib/Support/OutputFiles.h"
 #include "lib/Tuning/CpuTarget.h"
@@ -1261,22 +1262,26 @@ int tuneModule() {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(
-      argc, argv,
-      "clusopt-tune: measure tile sizes for clus kernels\n\n"
-      "Searches the tile sizes clusopt-compile --print-tile-space lists for\n"
-      "each op, on this machine, and records the best in the tuning\n"
-      "database clusopt-compile reads.\n\n"
-      "  clusopt-tune paca.mlir --target=host --budget=30\n"
-      "  clusopt-tune --list\n"
-      "  clusopt-tune --export=records.json\n"
-      "  clusopt-tune --import=records.json --db=team.sqlite\n\n"
-      "Candidates are compiled into a private clusopt-tune-<pid>-XXXXXX\n"
-      "directory in $TMPDIR, removed on exit and on SIGINT, SIGTERM and\n"
-      "SIGHUP; each run also removes the directories that runs of this user\n"
-      "killed with SIGKILL left there. --report-json and --export files are\n"
-      "replaced atomically.\n");
+  if (!clusopt::parseCommandLine(
+          argc, argv,
+          "clusopt-tune: measure tile sizes for clus kernels\n\n"
+          "Searches the tile sizes clusopt-compile --print-tile-space lists "
+          "for\n"
+          "each op, on this machine, and records the best in the tuning\n"
+          "database clusopt-compile reads.\n\n"
+          "  clusopt-tune paca.mlir --target=host --budget=30\n"
+          "  clusopt-tune --list\n"
+          "  clusopt-tune --export=records.json\n"
+          "  clusopt-tune --import=records.json --db=team.sqlite\n\n"
+          "Candidates are compiled into a private clusopt-tune-<pid>-XXXXXX\n"
+          "directory in $TMPDIR, removed on exit and on SIGINT, SIGTERM and\n"
+          "SIGHUP; each run also removes the directories that runs of this "
+          "user\n"
+          "killed with SIGKILL left there. --report-json and --export files "
+          "are\n"
+          "replaced atomically.\n",
+          category))
+    return 1;
   if (llvm::Error err = checkFlags())
     return fail(llvm::toString(std::move(err)));
   if (listRecords || exportPath.getNumOccurrences() ||
