@@ -665,6 +665,26 @@ LogicalResult linkSharedLibrary(StringRef objPath, StringRef libPath,
   return success();
 }
 
+/// Emits `llvmModule` as an object and links it into a shared library, both
+/// in a new private scratch directory (kept alive in `scratch`): the
+/// library is then installed at -o atomically.
+LogicalResult
+buildSharedLibrary(llvm::Module &llvmModule, TargetMachine &machine,
+                   ArrayRef<std::string> linkArgs,
+                   std::unique_ptr<clusopt::ScratchDirectory> &scratch,
+                   std::string &libPath) {
+  auto created = clusopt::ScratchDirectory::create("clusopt-compile");
+  if (!created)
+    return reportError(created.takeError());
+  scratch = std::move(*created);
+  std::string objPath = scratch->file("kernels.o");
+  libPath = scratch->file("kernels.so");
+  if (failed(emitMachineCode(llvmModule, machine, objPath,
+                             CodeGenFileType::ObjectFile)))
+    return failure();
+  return linkSharedLibrary(objPath, libPath, linkArgs);
+}
+
 /// The manifest's description of each entry point.
 json::Array entryPointsJson(MutableArrayRef<EntryPoint> entries) {
   json::Array entryJson;
@@ -885,14 +905,9 @@ int compileGpu() {
       toOptimizedLLVM(*module, *machine, 2, llvmContext);
   if (!llvmModule)
     return 1;
-  auto scratch = clusopt::ScratchDirectory::create("clusopt-compile");
-  if (!scratch)
-    return failed(reportError(scratch.takeError()));
-  std::string objPath = (*scratch)->file("kernels.o");
-  std::string libPath = (*scratch)->file("kernels.so");
-  if (failed(emitMachineCode(*llvmModule, *machine, objPath,
-                             CodeGenFileType::ObjectFile)) ||
-      failed(linkSharedLibrary(objPath, libPath, {})))
+  std::unique_ptr<clusopt::ScratchDirectory> scratch;
+  std::string libPath;
+  if (failed(buildSharedLibrary(*llvmModule, *machine, {}, scratch, libPath)))
     return 1;
   manifest["library"] = sys::path::filename(outputFile).str();
   manifest["header"] = (stem + ".h").str();
@@ -991,19 +1006,13 @@ int compile() {
     return 1;
   }
 
-  // The object and the linked library go to a private scratch directory;
-  // the library is then copied to -o atomically.
-  auto scratch = clusopt::ScratchDirectory::create("clusopt-compile");
-  if (!scratch)
-    return failed(reportError(scratch.takeError()));
-  std::string objPath = (*scratch)->file("kernels.o");
-  std::string libPath = (*scratch)->file("kernels.so");
   // Kernels need libomp, found through an rpath.
   std::string libDir = CLUSOPT_LLVM_LIB_DIR;
-  if (failed(emitMachineCode(*llvmModule, *machine, objPath,
-                             CodeGenFileType::ObjectFile)) ||
-      failed(linkSharedLibrary(
-          objPath, libPath, {"-L" + libDir, "-lomp", "-Wl,-rpath," + libDir})))
+  std::unique_ptr<clusopt::ScratchDirectory> scratch;
+  std::string libPath;
+  if (failed(buildSharedLibrary(
+          *llvmModule, *machine,
+          {"-L" + libDir, "-lomp", "-Wl,-rpath," + libDir}, scratch, libPath)))
     return 1;
 
   SmallString<128> stem(sys::path::filename(outputFile));
