@@ -651,29 +651,31 @@ def test_read_only_database_as_another_user(tmp_path):
 
 
 def test_ignored_sighup_stays_ignored(tmp_path):
-    """Under nohup (SIGHUP ignored from the start) a SIGHUP neither stops
-    the tuner nor removes its scratch directory; SIGTERM still does both."""
+    """Under nohup (SIGHUP ignored from the start) a SIGHUP in the middle of
+    a run neither stops the tuner nor loses its work: the run finishes,
+    stores its record and removes its scratch directory."""
     if not target_runs_here("x86-64-v3"):
         pytest.skip("x86-64-v3 does not run on this CPU")
     tmp, env = scratch_env(tmp_path)
     src = write(tmp_path, "a.mlir", attention(n=50))
+    db = tmp_path / "tune.sqlite"
     proc = subprocess.Popen(
         [tool("clusopt-tune"), str(src), "--target=x86-64-v3", "--budget=60",
-         f"--db={tmp_path / 'tune.sqlite'}", "--jobs=2"],
+         f"--db={db}", "--jobs=2"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
     try:
         deadline = time.monotonic() + 60
         while (not list(tmp.glob("clusopt-tune-*/c*.mlir"))
                and time.monotonic() < deadline and proc.poll() is None):
-            time.sleep(0.02)
+            time.sleep(0.01)
+        assert proc.poll() is None, "the tuner finished before the signal"
         proc.send_signal(signal.SIGHUP)
-        time.sleep(1.0)
-        assert proc.poll() is None, "SIGHUP stopped the tuner under nohup"
-        assert list(tmp.glob("clusopt-tune-*"))
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        proc.wait(timeout=120)
     finally:
         proc.kill()
-    assert proc.returncode == -signal.SIGTERM
+    assert proc.returncode == 0
     assert os.listdir(tmp) == []
+    con = sqlite3.connect(db)
+    assert con.execute("select count(*) from records").fetchone()[0] >= 1
+    con.close()
