@@ -2,6 +2,8 @@
 // printed) with a message that names the option, even for a module that
 // has no clus op for the option to matter to.
 //
+// Valid options still lower the module.
+// RUN: clusopt-opt %s --clus-cpu-to-llvm='vector-width=8 rows=8 cols=8' | FileCheck %s
 // RUN: not clusopt-opt %s --clus-gpu-to-nvvm='chip=sm_1' 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not clusopt-opt %s -pass-pipeline='builtin.module(clus-gpu-to-nvvm{format=elf})' 2>&1 | FileCheck %s --check-prefix=FORMAT
 // RUN: not clusopt-opt %s --clus-cpu-to-llvm='vector-width=5' 2>&1 | FileCheck %s --check-prefix=WIDTH
@@ -11,6 +13,7 @@
 // RUN: not clusopt-opt %s --convert-clus-to-vector='vector-width=16 cols=24' 2>&1 | FileCheck %s --check-prefix=PASS-COLS
 // RUN: not clusopt-opt %s --clus-gpu-tile-parallel-loops='threads=2048' 2>&1 | FileCheck %s --check-prefix=THREADS
 
+// CHECK: llvm.func @no_clus_ops
 // CHIP: error: clus-gpu-to-nvvm: unsupported chip 'sm_1'; expected sm_80, sm_86, sm_89 or sm_90
 // CHIP-NOT: func.func
 // FORMAT: error: clus-gpu-to-nvvm: format must be isa, bin or fatbin, got 'elf'

@@ -4,16 +4,16 @@
 // be "expected one device binary, got 0 (does the input have a clus op?)".
 //
 // RUN: clusopt-compile %s --target=sm_90 --emit=ptx -o %t.ptx
-// RUN: FileCheck %s --input-file=%t.ptx --check-prefix=PTX
+// RUN: FileCheck %s --input-file=%t.ptx
 // RUN: FileCheck %s --input-file=%t.json --check-prefix=MANIFEST
 // RUN: clusopt-compile %s --target=sm_80 --emit=cubin -o %t.cubin
 // RUN: llvm-readelf -h %t.cubin | FileCheck %s --check-prefix=CUBIN
 // RUN: clusopt-compile %s --target=sm_80 --emit=so -o %t.so
 // RUN: llvm-nm -D %t.so | FileCheck %s --check-prefix=SO
 
-// PTX: .version 8.0
-// PTX-NEXT: .target sm_90
-// PTX-NOT: .entry
+// CHECK: .version 8.0
+// CHECK-NEXT: .target sm_90
+// CHECK-NOT: .entry
 // MANIFEST-NOT: "launches"
 // MANIFEST: "kernel": "gpu-loops",
 // MANIFEST-NEXT: "op": "clus.broadcast"
