@@ -1,1 +1,4 @@
 """clusopt Python package."""
+
+from .errors import (ArgumentError, ArtifactError, ClusoptError, CompileError,
+                     UnsupportedTargetError)
