@@ -179,7 +179,8 @@ def rng_inputs(seed, *shapes):
 
 
 def float_compare(ref, got, tol=1e-4):
-    """SPEC §3 for f32: max |err| ≤ 1e-4 · max(1, max|ref|)."""
+    """The f32 bound of docs/numerics.md:
+    max |err| ≤ 1e-4 · max(1, max|ref|)."""
     worst, ok = 0.0, True
     for r, g in zip(ref, got):
         r, g = np.asarray(r, np.float64), np.asarray(g, np.float64)

@@ -238,7 +238,7 @@ def dpc_knn(x, clusters, k, assign_out, centres_out):
 
 
 def _dpc_knn(x, clusters, k):
-    """SPEC §2.4 for one scale, B = 1, written for Halide:
+    """clus.dpc_knn for one scale, B = 1, written for Halide:
 
     - d2(j, i) = ‖x_i − x_j‖² / C, the squared D; sqrt only where D
       itself is needed (the ordering of D and D² is the same);
@@ -303,8 +303,9 @@ def cluster_attention(q, k, v, members, aq, ak, out):
 
 
 def _cluster_attention(q, k, v, members, aq, ak):
-    """SPEC §2.9 with summaries, default scale, written for Halide: gathers
-    through `members`, a scatter-add update for the per-token mean."""
+    """clus.cluster_attention with summaries, default scale, written for
+    Halide: gathers through `members`, a scatter-add update for the
+    per-token mean."""
     B, H, N, D = q.shape
     Dv = v.shape[3]
     M, kappa = members.shape[1:]

@@ -18,7 +18,7 @@ writes seeded random weights (`clusopt.models.paca.random_weights`), runs
   fails is reported as "export failed: <reason>" for that case;
 
 checks that the three agree on the logits, and prints medians and ratios.
-PaCa-ViT with clusters [0, 0, 0, 0] is the dense baseline (MODELS.md §4),
+PaCa-ViT with clusters [0, 0, 0, 0] is the dense baseline (docs/models.md),
 as ViT-dense is for CAST-ViT.
 
     python3 bench/models.py [--threads 2] [--runs 5] [--rounds 5]

@@ -33,7 +33,8 @@ def paca_fused(logits, x, q):
 
 def dpc_knn(x, cluster_num: int, k: int = 5):
     """ClusTR / TCFormer `cluster_dpc_knn`, as published, minus the 1e-6
-    random noise on the density (SPEC §2.4 is deterministic instead).
+    random noise on the density (clusopt's clus.dpc_knn is deterministic
+    instead).
 
     Materialises the N×N distance matrix and several N×N temporaries.
     Returns (assign [B, N], centres [B, M]).
@@ -61,9 +62,10 @@ def dpc_knn(x, cluster_num: int, k: int = 5):
 
 
 def cluster_attention(q, k, v, members, aq, ak):
-    """CAST-style cluster attention of SPEC §2.9 with gathers and a
-    scatter-mean (the paper's code is not public; this is written from the
-    SPEC, with summaries on and the default scale)."""
+    """CAST-style cluster attention (clus.cluster_attention in
+    docs/dialect/ClusDialect.md) with gathers and a scatter-mean (the
+    paper's code is not public; this is written from clusopt's definition,
+    with summaries on and the default scale)."""
     B, H, N, D = q.shape
     Dv = v.shape[-1]
     M, kappa = members.shape[1:]

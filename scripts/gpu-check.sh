@@ -2,10 +2,10 @@
 # The GPU checks, for a machine with an NVIDIA GPU (sm_80 or newer), the
 # CUDA driver and the CUDA toolkit's ptxas ($CUDA_HOME/bin or
 # /usr/local/cuda/bin). Builds clusopt, then runs
-#   1. the numerics harness (python/tests/test_numerics.py, every SPEC §3
-#      shape) on the GPU backend: clus-gpu-to-nvvm@sm_90 on a GPU of compute
-#      capability 9.0 or more, else clus-gpu-to-nvvm@sm_80 (override with
-#      $CLUSOPT_GPU_TARGET=sm_80|sm_86|sm_89|sm_90),
+#   1. the numerics harness (python/tests/test_numerics.py, every shape of
+#      docs/numerics.md) on the GPU backend: clus-gpu-to-nvvm@sm_90 on a
+#      GPU of compute capability 9.0 or more, else clus-gpu-to-nvvm@sm_80
+#      (override with $CLUSOPT_GPU_TARGET=sm_80|sm_86|sm_89|sm_90),
 #   2. python/tests/test_gpu_runtime.py and test_gpu_compile.py,
 #   3. the lit tests of the GPU path (names matching gpu, cuda or nvvm),
 # and prints a summary. Selection options go to the numerics pytest run, e.g.

@@ -1,13 +1,14 @@
-"""CAST-ViT and ViT-dense (MODELS.md §3, §4) in PyTorch eager: functional
+"""CAST-ViT and ViT-dense (docs/models.md) in PyTorch eager: functional
 ops on a dict of tensors with the state_dict names of `clusopt.models.cast`.
 
-topk_members (SPEC §2.8, non-exclusive) is a stable sort of -G along the
-tokens (torch.topk's tie order is unspecified), keeping the first kappa:
-descending G, ties -> lower token. cluster_attention (SPEC §2.9) gathers
-each cluster's members' Q/K/V, scores them against each other and against
-the other clusters' summaries R (softmax over all tokens of Ak, times V),
-scatter-means the per-slot outputs back to the tokens and gives tokens in
-no slot the fallback softmax_m(Aq) R.
+topk_members (clus.topk_members, non-exclusive) is a stable sort of -G along
+the tokens (torch.topk's tie order is unspecified), keeping the first kappa:
+descending G, ties -> lower token. cluster_attention
+(clus.cluster_attention; op definitions in docs/dialect/ClusDialect.md)
+gathers each cluster's members' Q/K/V, scores them against each other and
+against the other clusters' summaries R (softmax over all tokens of Ak,
+times V), scatter-means the per-slot outputs back to the tokens and gives
+tokens in no slot the fallback softmax_m(Aq) R.
 
 Not part of CI (needs torch). `python3 bench/cast/cast_torch.py` checks
 the logits against `cast.forward` (float64 NumPy) at 64x64 and 224x224.

@@ -1,12 +1,13 @@
-"""ClusTR (MODELS.md §2) in PyTorch eager: functional ops on a dict of
+"""ClusTR (docs/models.md) in PyTorch eager: functional ops on a dict of
 tensors with the state_dict names of `clusopt.models.clustr`.
 
 dpc_knn follows the authors' formulation (torch.cdist, topk for the k
 nearest, density / delta / score, centres by score, argmin assignment) with
-the deterministic tie rules of SPEC §2.4 and no noise: the density rank is
-a stable sort of -rho (ties -> lower index), the densest token's delta is
+the deterministic tie rules of clus.dpc_knn and no noise: the density rank
+is a stable sort of -rho (ties -> lower index), the densest token's delta is
 max D, centres are a stable sort of -score, argmin takes the lower centre.
-aggregate is the weighted mean of SPEC §2.5 via scatter_add.
+aggregate is the weighted mean of clus.aggregate via scatter_add (op
+definitions in docs/dialect/ClusDialect.md).
 
 Not part of CI (needs torch). `python3 bench/clustr/clustr_torch.py`
 checks the logits against `clustr.forward` (float64 NumPy) on seeded

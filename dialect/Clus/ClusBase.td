@@ -1,8 +1,9 @@
 //===- ClusBase.td - clus dialect, enums and type constraints --*- tablegen -*-===//
 //
 // The `clus` dialect describes clustering, aggregation and clustered
-// attention (SPEC §2). This file holds the dialect itself, its enum
-// attributes and the type constraints shared by the ops.
+// attention. This file holds the dialect itself (its description is the
+// introduction of docs/dialect/ClusDialect.md), its enum attributes and the
+// type constraints shared by the ops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,15 +23,53 @@ def Clus_Dialect : Dialect {
     operators used by PaCa-ViT, ClusTR and CAST-style Vision Transformers:
     soft and hard clustering of tokens, aggregation of tokens into clusters
     and back, and attention of tokens against clusters or within clusters.
+    Each op's description below is normative: every lowering and every
+    target computes exactly that function, within the tolerances of
+    `docs/numerics.md`, and the float64 NumPy oracle
+    (`python/clusopt/reference.py`) implements it formula by formula.
 
-    All ops work on ranked tensors with static or dynamic dimensions.
-    Floating-point operands are `f32`, `f16` or `bf16`, and every reduction
-    and softmax accumulates in `f32` whatever the storage type. Index
-    operands and results are `i32`. Ties are broken towards the lower index.
+    ## Conventions
+
+    - **Dimension names.** `B` batch, `H` heads, `N` tokens, `M` clusters,
+      `C` channels, `D` head dim of queries and keys, `Dv` head dim of
+      values, `S` scales, `κ` (kappa) cluster capacity. Shapes are written
+      `[B, N, C]` and are row-major; `X[b, n, :]` is row `n` of batch item
+      `b`, and a formula without `b` (or `b, h`) holds for every batch item
+      (and head).
+    - **Types.** Operands are ranked tensors without an encoding, with
+      static or dynamic (`?`) dims. Float operands are `f32`, `f16` or
+      `bf16`, and all float operands and results of one op share one
+      element type. Index operands and results are `i32`, counting from 0.
+    - **Precision.** Every reduction and softmax accumulates in `f32`
+      whatever the storage type; `f16`/`bf16` values are widened on load
+      and rounded once when the result is stored.
+    - **Softmax** is always the stable form
+      `softmax(s)_j = exp(s_j − max s) / Σ_k exp(s_k − max s)`.
+    - **Ties** are broken towards the lower index everywhere: argmin,
+      argmax, top-k and every descending order. With that rule every index
+      result is a function of the inputs.
+    - **Index operands** (`assign`, `members`) may hold any `i32`; an
+      entry outside its valid range (-1 for "none", for instance) is
+      ignored as each op says, and never causes an out-of-bounds access.
+    - **Dynamic shapes.** The verifier checks every rule it can on the
+      static dims: ranks, element types, equal sizes for every dim that two
+      operands (or an operand and an attribute) share, and attribute
+      ranges; result types are inferred, keeping each dim static when any
+      operand fixes it. Rules that need a dynamic size (`M ≤ N` for
+      `kmeans` and `dpc_knn`) are the caller's: the Python harness
+      (`clusopt.kernels.run`) and the runtime's models check them before a
+      call, as a kernel has no error channel.
+    - **Tiles.** An op may carry a discardable
+      `clus.tile = {rows = R : i64, cols = C : i64}` attribute, which sets
+      the tile of the optimised CPU lowering for that op. It changes only
+      the order of reductions, never the function.
 
     Projections, norms, activations and matmuls are not part of this
     dialect: they are ordinary upstream ops (`linalg`, `arith`, `math`,
-    `tensor`) that mix freely with `clus` ops in a function.
+    `tensor`) that mix freely with `clus` ops in a `func.func`, which is how
+    a whole layer is written. Pooling is linear, so `clus-fold-projections`
+    may move a projection across a `clus.pool`:
+    `(Z·X)·W = Z·(X·W)`.
   }];
   let useDefaultAttributePrinterParser = 1;
   let dependentDialects = ["::mlir::tensor::TensorDialect"];

@@ -160,7 +160,7 @@ LogicalResult checkFinite(const Diag &diag, StringRef attr, FloatAttr value) {
 }
 
 /// The cluster count of an op must not exceed the token count when both are
-/// static (SPEC §2.3, §2.4).
+/// static (kmeans, dpc_knn).
 LogicalResult checkClustersFitTokens(const Diag &diag, int64_t clusters,
                                      int64_t tokens) {
   if (ShapedType::isDynamic(tokens) || clusters <= tokens)

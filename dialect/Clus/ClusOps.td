@@ -1,8 +1,8 @@
 //===- ClusOps.td - clus dialect ops ---------------------------*- tablegen -*-===//
 //
-// The nine ops of SPEC §2. Each op documents its semantics, which are
-// normative; the reference lowering (convert-clus-to-linalg) implements them
-// formula by formula.
+// The nine ops of the clus dialect. Each op's description is its normative
+// definition (published as docs/dialect/ClusDialect.md); the reference
+// lowering (convert-clus-to-linalg) implements them formula by formula.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,14 +29,26 @@ def Clus_SoftAssignOp : Clus_Op<"soft_assign",
     [Pure, SameOperandsAndResultType]> {
   let summary = "PaCa soft clustering: softmax of cluster logits";
   let description = [{
-    Turns cluster logits `[B, M, N]` into soft assignments of the same shape.
+    Turns cluster logits into soft assignments of tokens to clusters.
 
-    - `axis = tokens` (the default, PaCa): each cluster is a distribution
-      over tokens, `Z[b,m,:] = softmax_n(logits[b,m,:])`.
-    - `axis = clusters`: each token is a distribution over clusters,
-      `Z[b,:,n] = softmax_m(logits[b,:,n])`.
+    **Operand.** `logits`: float `[B, M, N]`.
 
-    The softmax subtracts the maximum and accumulates in `f32`.
+    **Attribute.** `axis`: `tokens` (default) or `clusters`, the axis the
+    softmax normalises.
+
+    **Result.** `z`: the type of `logits`.
+
+    **Semantics.** With `axis = tokens` (PaCa), each cluster is a
+    distribution over the tokens:
+    `Z[b, m, :] = softmax_n(logits[b, m, :])`, so every row of `Z` sums to
+    1 along `N`. With `axis = clusters`, each token is a distribution over
+    the clusters: `Z[b, :, n] = softmax_m(logits[b, :, n])`. The softmax is
+    the stable one of the dialect's conventions and accumulates in `f32`.
+    When the result feeds a `clus.pool`, the optimised lowerings fuse the
+    two (see `clus.pool`).
+
+    **Verifier.** `logits` must be a rank-3 float tensor without an
+    encoding; the result type must equal the operand type.
 
     Example:
 
@@ -66,12 +78,25 @@ def Clus_SoftAssignOp : Clus_Op<"soft_assign",
 def Clus_PoolOp : Clus_InferredOp<"pool"> {
   let summary = "Soft aggregation of tokens into clusters";
   let description = [{
-    Pools tokens `X [B, N, C]` into clusters with soft assignments
-    `Z [B, M, N]`: `Y [B, M, C] = Z · X`, accumulated in `f32`.
+    Pools tokens into clusters with soft assignments.
 
-    A `soft_assign` with `axis = tokens` feeding a `pool` is the PaCa
-    clustering step; optimised lowerings fuse the two into one pass of
-    online-softmax weighted pooling.
+    **Operands.** `z`: float `[B, M, N]`, the weight of each token in each
+    cluster; `x`: `[B, N, C]`, the tokens, of the same element type.
+
+    **Result.** `y`: `[B, M, C]`, the element type of `x`.
+
+    **Semantics.** `Y[b, m, c] = Σ_n Z[b, m, n] · X[b, n, c]`, accumulated
+    in `f32`. `Z` need not be normalised. With `N = 0` the result is zero.
+
+    A `clus.soft_assign` with `axis = tokens` feeding `z` is PaCa's
+    clustering step. The optimised lowerings fuse the pair into one pass of
+    online-softmax weighted pooling: the normalised `Z` is never written to
+    memory. A projection of the result may be moved to the tokens, or back,
+    by `clus-fold-projections`: `(Z·X)·W = Z·(X·W)`.
+
+    **Verifier.** Both operands rank 3 with the same element type; `B` and
+    `N` must agree where both are static. The result's dims are static
+    when either operand fixes them.
 
     Example:
 
@@ -104,23 +129,40 @@ def Clus_PoolOp : Clus_InferredOp<"pool"> {
 def Clus_KMeansOp : Clus_InferredOp<"kmeans"> {
   let summary = "Lloyd k-means clustering of tokens";
   let description = [{
-    Clusters tokens `X [B, N, C]` into `M = clusters` groups with
-    `iterations` rounds of Lloyd's algorithm. Results are the assignment
-    `assign [B, N]` (i32) computed in the last iteration and the centroids
-    `centroids [B, M, C]` after it.
+    Clusters the tokens of each batch item with Lloyd's k-means (as in
+    fast-transformers and the Routing Transformer).
 
-    - Initial centroids are `init [B, M, C]` when given, otherwise
-      `μ⁰[m] = X[floor(m·N/M)]`.
-    - Each iteration assigns every token to its nearest centroid (ties go to
-      the lower cluster), then moves every centroid to the mean of its
-      tokens; a cluster without tokens keeps its centroid.
-    - `metric = l2` (default) uses the squared Euclidean distance.
-      `metric = cosine` L2-normalises token and centroid rows (eps 1e-12)
-      before every distance and uses `1 - x̂·μ̂`; centroids average the
-      normalised rows.
+    **Operands.** `x`: float `[B, N, C]`; optional `init`: `[B, M, C]`, the
+    initial centroids, of the element type of `x`.
 
-    `M ≤ N` is required: the verifier rejects static shapes that break it,
-    the runtime reports an error for dynamic ones.
+    **Attributes.**
+    - `clusters` (required): `M`, in `[1, 2³¹ − 1]`.
+    - `iterations` (required): `I`, in `[1, 2³¹ − 1]`.
+    - `metric`: `l2` (default) or `cosine`.
+
+    **Results.** `assign`: `[B, N]` i32, each token's cluster in `[0, M)`;
+    `centroids`: `[B, M, C]`, the element type of `x`.
+
+    **Semantics**, per batch item:
+    - Initial centroids `μ⁰` are `init` when given, else the evenly spaced
+      tokens `μ⁰[m] = X[floor(m·N/M)]`, taken as they are.
+    - `l2`: `dist(x, μ) = Σ_c (x_c − μ_c)²`. `cosine`: rows are
+      L2-normalised as `v̂ = v / max(‖v‖₂, 1e-12)` (the tokens once, the
+      centroids before every distance) and `dist(x, μ) = 1 − x̂·μ̂`.
+    - Iteration `t = 1, …, I`: every token goes to its nearest centroid,
+      `a_t[n] = argmin_m dist(X[n], μ^{t−1}[m])`, ties to the lower `m`;
+      then `μ^t[m]` is the mean of the rows assigned to `m` (the normalised
+      rows for `cosine`), or `μ^{t−1}[m]` when no row is (an empty cluster
+      keeps its centroid).
+    - `assign = a_I`, the assignment of the last iteration (made against
+      `μ^{I−1}`), and `centroids = μ^I`. Cosine centroids are the means of
+      normalised rows, stored without normalising them again.
+
+    **Verifier.** `x` rank 3; `init`, when present, `[B, M, C]` with `B` and
+    `C` matching `x`, `M` matching `clusters`, and the element type of
+    `x`; the attribute ranges above; and `M ≤ N` when `N` is static
+    ("requires clusters <= tokens"). With a dynamic `N`, `M ≤ N` is the
+    caller's to check: a kernel has no error channel.
 
     Example:
 
@@ -157,23 +199,47 @@ def Clus_KMeansOp : Clus_InferredOp<"kmeans"> {
 def Clus_DpcKnnOp : Clus_InferredOp<"dpc_knn"> {
   let summary = "ClusTR density-peak clustering with k-nearest-neighbour density";
   let description = [{
-    Clusters tokens `X [B, N, C]` at `S` scales with the cluster counts
-    `clusters = [M_1, …, M_S]`. Results are `assign [B, S, N]` and
-    `centers [B, S, max M]`, both i32; unused centre slots are -1.
+    ClusTR's density-peak clustering: picks the tokens of highest density
+    peak score as cluster centres, at `S` scales at once, and assigns every
+    token to its nearest centre.
 
-    Per batch item, with `D[i,j] = ‖x_i − x_j‖₂ / sqrt(C)`:
+    **Operand.** `x`: float `[B, N, C]`.
 
-    - `ρ_i = exp(−mean of D[i,·]² over the k smallest D[i,·])`, the token
-      itself included (distance 0); with `N < k` the `N` smallest.
-    - Token `j` is denser than `i` iff `ρ_j > ρ_i`, or `ρ_j == ρ_i` and
-      `j < i`. `δ_i` is the distance to the nearest denser token; the
-      densest token gets `δ = max D`.
-    - `score_i = ρ_i · δ_i`; `centers[s]` holds the `M_s` tokens of largest
-      score in descending order (ties to the lower index).
-    - `assign[s][i]` is the nearest centre, and every centre is forced
-      into its own cluster.
+    **Attributes.**
+    - `clusters` (required): `[M_1, …, M_S]`, the cluster count of each
+      scale; `S ≥ 1`, each `M_s` in `[1, N]`.
+    - `k`: the neighbours of the density estimate, `≥ 1`, default 5.
 
-    Each `M_s` must be in `[1, N]`; `k ≥ 1` (default 5).
+    **Results.** `assign`: `[B, S, N]` i32, each token's cluster in
+    `[0, M_s)` at scale `s`; `centers`: `[B, S, max_s M_s]` i32, the token
+    index of each centre, with -1 in the slots `m ≥ M_s`.
+
+    **Semantics**, per batch item:
+    - Distances `D[i, j] = ‖x_i − x_j‖₂ / sqrt(C)`.
+    - Density `ρ_i = exp(−mean of D[i, j]² over the k' smallest D[i, j])`,
+      `k' = min(k, N)`; the row includes the token itself, at distance 0.
+    - Token `j` is *denser* than `i` iff `ρ_j > ρ_i`, or `ρ_j = ρ_i` and
+      `j < i`: a total order, so exactly one token is densest.
+    - `δ_i` is the distance to the nearest denser token,
+      `min over denser j of D[i, j]`; the densest token gets the largest
+      distance of the item, `δ = max over i, j of D[i, j]`.
+    - `score_i = ρ_i · δ_i`.
+    - For each scale `s`: `centers[s][0 … M_s)` are the `M_s` tokens of
+      largest score in descending score order (ties to the lower index);
+      `assign[s][i] = argmin_m D[i, centers[s][m]]` (ties to the lower
+      `m`); then every centre is put in its own cluster,
+      `assign[s][centers[s][m]] = m`, even where two centres coincide.
+    - The result is deterministic: ClusTR's authors add 1e-6 random noise
+      to `ρ`, clusopt breaks ties by index instead.
+
+    The optimised lowerings never materialise the `N × N` distance matrix:
+    they tile it, keeping a running k-smallest list per row for `ρ` and a
+    running minimum for `δ`.
+
+    **Verifier.** `x` rank 3; `clusters` non-empty with every entry in
+    `[1, 2³¹ − 1]` and, when `N` is static, `≤ N`; `k` in
+    `[1, 2³¹ − 1]`. With a dynamic `N`, `M_s ≤ N` is the caller's to
+    check.
 
     Example:
 
@@ -213,17 +279,37 @@ def Clus_DpcKnnOp : Clus_InferredOp<"dpc_knn"> {
 def Clus_AggregateOp : Clus_InferredOp<"aggregate"> {
   let summary = "Hard segment reduction of tokens into clusters";
   let description = [{
-    Reduces tokens `X [B, N, C]` into `M = clusters` rows `Y [B, M, C]`
-    following the hard assignment `assign [B, N]` (i32):
+    Reduces tokens into clusters following a hard assignment: ClusTR's
+    token merging, or cluster centroids.
 
-    - `sum` (default): `Y[m] = Σ_{assign[n]=m} X[n]`;
-    - `mean`: the sum divided by `max(count_m, 1)`;
-    - `weighted_mean` (ClusTR token merging), which requires
-      `weights [B, N]`:
+    **Operands.** `x`: float `[B, N, C]`; `assign`: `[B, N]` i32, each
+    token's cluster; `weights`: `[B, N]`, the element type of `x`, given
+    with `reduction = weighted_mean` and only then.
+
+    **Attributes.**
+    - `clusters` (required): `M`, in `[1, 2³¹ − 1]`.
+    - `reduction`: `sum` (default), `mean` or `weighted_mean`.
+    - `eps` (f32): default 1e-6, finite and `≥ 0`; used by
+      `weighted_mean` only.
+
+    **Result.** `y`: `[B, M, C]`, the element type of `x`.
+
+    **Semantics.** Cluster `m` holds the tokens `n` with `assign[n] = m`;
+    entries of `assign` outside `[0, M)` belong to no cluster and
+    contribute nothing (they are never used as an address).
+    - `sum`: `Y[m] = Σ_{assign[n]=m} X[n]`.
+    - `mean`: that sum divided by `max(count_m, 1)`.
+    - `weighted_mean`:
       `Y[m] = Σ_{assign[n]=m} w_n X[n] / (Σ_{assign[n]=m} w_n + eps)`.
 
-    Entries of `assign` outside `[0, M)` contribute nothing; they never
-    cause an out-of-bounds access. `eps` (default 1e-6) must be ≥ 0.
+    An empty cluster gives a zero row in every reduction (`0 / eps` for
+    `weighted_mean`); with `eps = 0`, an empty cluster or weights summing
+    to zero give `0 / 0`, NaN.
+
+    **Verifier.** `x` rank 3 and `assign` rank 2 with matching `B` and `N`;
+    `weights` required by `weighted_mean` ("requires 'weights'") and
+    rejected with any other reduction; `weights` `[B, N]` of `x`'s element
+    type; `clusters` and `eps` in range.
 
     Example:
 
@@ -262,9 +348,19 @@ def Clus_AggregateOp : Clus_InferredOp<"aggregate"> {
 def Clus_BroadcastOp : Clus_InferredOp<"broadcast"> {
   let summary = "Scatter cluster rows back to their tokens";
   let description = [{
-    Gives every token the row of its cluster: with `Y [B, M, C]` and
-    `assign [B, N]` (i32), `X [B, N, C]` has `X[n] = Y[assign[n]]`, and a
-    zero row where `assign[n]` is outside `[0, M)`.
+    Gives every token the row of its cluster: the way back from
+    `clus.aggregate`.
+
+    **Operands.** `y`: float `[B, M, C]`, one row per cluster; `assign`:
+    `[B, N]` i32, each token's cluster.
+
+    **Result.** `x`: `[B, N, C]`, the element type of `y`.
+
+    **Semantics.** `X[n] = Y[assign[n]]` where `0 ≤ assign[n] < M`, and a
+    zero row where `assign[n]` is outside `[0, M)` (never an out-of-bounds
+    read).
+
+    **Verifier.** `y` rank 3 and `assign` rank 2 with matching `B`.
 
     Example:
 
@@ -292,14 +388,35 @@ def Clus_AttentionOp : Clus_InferredOp<"attention",
     [SameVariadicOperandSize]> {
   let summary = "Attention of queries against one or more sets of clusters";
   let description = [{
-    Attends queries `Q [B, H, N, D]` to `S ≥ 1` key/value pairs
-    `(K_s [B, H, M_s, D], V_s [B, H, M_s, Dv])`:
+    Attends queries to one or more sets of keys and values, typically the
+    clusters of the tokens.
 
-    `O [B, H, N, Dv] = Σ_s softmax_m(scale · Q·K_sᵀ) · V_s`
+    **Operands.** `q`: float `[B, H, N, D]`, then `S ≥ 1` pairs, written
+    `[key, value]`: `K_s [B, H, M_s, D]` and `V_s [B, H, M_s, Dv]`, all of
+    `q`'s element type. `M_s` may differ between scales; `D` and `Dv` may
+    differ from each other.
 
-    Each scale has its own softmax and the per-scale outputs are summed
-    (ClusTR multi-scale attention); `S = 1` is PaCa attention. `scale`
-    defaults to `1/sqrt(D)`. Pairs are written `[key, value]`.
+    **Attribute.** `scale` (f32, optional, finite): the factor of the
+    scores; absent, it is `1/sqrt(D)`, with `D` read at run time when
+    dynamic.
+
+    **Result.** `o`: `[B, H, N, Dv]`, `q`'s element type.
+
+    **Semantics.** For every batch item and head,
+    `O[n] = Σ_s Σ_m softmax_m(scale · Q[n]·K_s[m]) · V_s[m]`. Each scale has its own softmax and the per-scale outputs are summed
+    (ClusTR multi-scale attention), not one softmax over all keys. `S = 1`
+    is PaCa attention (queries are tokens, keys and values the clusters),
+    or clusters attending to tokens with the roles swapped. A scale with
+    `M_s = 0` has an empty softmax and no defined result.
+
+    The optimised lowerings fuse `Q·Kᵀ`, the softmax and `·V` per block of
+    queries (flash-style online softmax): no `[N, M_s]` score matrix is
+    written to memory.
+
+    **Verifier.** An odd number of operands, at least 3 ("expects the query
+    followed by one or more [key, value] pairs"); every operand rank 4 with
+    `q`'s element type; `B`, `H`, `D`, `Dv` and each `M_s` consistent
+    where static; `scale` finite.
 
     Example:
 
@@ -342,15 +459,31 @@ def Clus_AttentionOp : Clus_InferredOp<"attention",
 def Clus_TopKMembersOp : Clus_InferredOp<"topk_members"> {
   let summary = "CAST Top-K and SA-Top-K cluster membership";
   let description = [{
-    Picks up to `capacity = κ` member tokens per cluster from the affinity
-    `G [B, N, M]`. The result `members [B, M, κ]` (i32) lists token indices
-    by descending affinity (ties to the lower index); empty slots are -1.
+    CAST's cluster membership: picks up to `κ` member tokens per cluster
+    from token-to-cluster affinities.
 
-    - Without `exclusive` (Top-K), `members[m]` holds the κ tokens of
-      largest `G[n, m]`; a token may be in several clusters or in none.
-    - With `exclusive` (SA-Top-K), each token first goes to
-      `argmax_m G[n, m]`; a cluster keeps up to κ of its own tokens and the
-      others are in no cluster.
+    **Operand.** `g`: float `[B, N, M]`, the affinity of token `n` to
+    cluster `m`.
+
+    **Attributes.**
+    - `capacity` (required): `κ`, in `[1, 2³¹ − 1]`; it may exceed `N`.
+    - `exclusive` (unit): absent (default) for Top-K, present for
+      SA-Top-K.
+
+    **Result.** `members`: `[B, M, κ]` i32, token indices in slot order;
+    -1 marks an empty slot, and empty slots come after the full ones.
+
+    **Semantics.**
+    - Top-K (not `exclusive`): `members[m]` lists the `min(κ, N)` tokens of
+      largest `G[n, m]`, by descending affinity (ties to the lower `n`). A
+      token may be in several clusters, or in none.
+    - SA-Top-K (`exclusive`): each token first goes to its best cluster,
+      `argmax_m G[n, m]` (ties to the lower `m`); cluster `m` then keeps up
+      to `κ` of its own tokens, by descending `G[n, m]` (ties to the lower
+      `n`). The remaining slots are -1, and tokens beyond a cluster's
+      capacity are in no cluster.
+
+    **Verifier.** `g` rank 3; `capacity` in range.
 
     Example:
 
@@ -380,24 +513,49 @@ def Clus_TopKMembersOp : Clus_InferredOp<"topk_members"> {
 def Clus_ClusterAttentionOp : Clus_InferredOp<"cluster_attention"> {
   let summary = "CAST-style intra-cluster attention with cluster summaries";
   let description = [{
-    clusopt's definition of CAST-style attention (the paper's exact formula
-    is not public). Inputs are `Q, K [B, H, N, D]`, `V [B, H, N, Dv]`,
-    cluster `members [B, M, κ]` (i32, -1 for an empty slot) and the
-    query→surrogate and key→surrogate affinities `Aq, Ak [B, H, N, M]`.
-    The result is `O [B, H, N, Dv]`.
+    Attention within clusters, with a summary of every other cluster:
+    clusopt's definition of CAST-style attention (the CAST paper's exact
+    formula is not public, so this op defines its own).
 
-    - Summaries: `R[m] = Σ_n softmax_n(Ak[n, m]) · V[n]`.
-    - For cluster `m` and member `t`, with intra scores
-      `s_j = scale · Q[t]·K[u_j]` over the members `u_j` of `m` and, with
-      summaries, inter scores `r_m' = Aq[t, m']` for `m' ≠ m`:
-      `o_m(t) = (Σ_j e^{s_j} V[u_j] + Σ_m' e^{r_m'} R[m']) /
-                (Σ_j e^{s_j} + Σ_m' e^{r_m'})`, computed stably.
-    - `O[t]` is the mean of `o_m(t)` over the member slots holding `t`. A
-      token in no cluster gets `Σ_m softmax_m(Aq[t, :]) R[m]` with
-      summaries and 0 without.
+    **Operands.** All floats share `q`'s element type.
+    - `q`, `k`: `[B, H, N, D]`; `v`: `[B, H, N, Dv]`.
+    - `members`: `[B, M, κ]` i32, the tokens of each cluster (as
+      `clus.topk_members` makes them), shared by all heads. A slot outside
+      `[0, N)`, such as -1, is empty and ignored everywhere.
+    - `aq`, `ak`: `[B, H, N, M]`, the query→surrogate and key→surrogate
+      affinities, e.g. `Q·Sᵀ` and `K·Sᵀ` with learned surrogate tokens
+      `S [H, M, D]`.
 
-    `scale` defaults to `1/sqrt(D)`; `summaries = false` gives
-    Routing-Transformer-style intra-cluster attention with scatter-mean.
+    **Attributes.**
+    - `scale` (f32, optional, finite): the factor of the intra-cluster
+      scores; absent, `1/sqrt(D)`.
+    - `summaries` (bool): default `true`.
+
+    **Result.** `o`: `[B, H, N, Dv]`.
+
+    **Semantics**, per batch item and head:
+    - Summaries: `R[m] = Σ_n softmax_n(Ak[n, m]) · V[n]`, a softmax over
+      all `N` tokens.
+    - For cluster `m` with valid member tokens `u_1, …, u_J` (in slot
+      order) and each of its valid slots, holding token `t`: the intra
+      scores are `s_j = scale · Q[t]·K[u_j]`, and with summaries the inter
+      scores are `r_m' = Aq[t, m']` for every other cluster `m' ≠ m`. One
+      softmax runs over both sets (stably, with the maximum subtracted):
+      `o_m(t) = (Σ_j e^{s_j} V[u_j] + Σ_{m'≠m} e^{r_m'} R[m']) /
+                (Σ_j e^{s_j} + Σ_{m'≠m} e^{r_m'})`.
+      Without summaries the inter terms are left out.
+    - `O[t]` is the mean of `o_m(t)` over every valid slot that holds `t`.
+      A token listed twice in one cluster counts twice, both as a key
+      `u_j` and in the mean.
+    - A token in no valid slot gets `O[t] = Σ_m softmax_m(Aq[t, :]) · R[m]`
+      with summaries, and 0 without.
+
+    `summaries = false` is Routing-Transformer-style intra-cluster
+    attention with a scatter-mean back to the tokens.
+
+    **Verifier.** Ranks and dims as above (`B`, `H`, `N`, `D`, `Dv`, `M`
+    consistent where static; `members`' `M` must match the affinities'),
+    one element type for every float operand, `scale` finite.
 
     Example:
 

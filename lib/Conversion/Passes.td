@@ -8,10 +8,10 @@ include "mlir/Pass/PassBase.td"
 def ConvertClusToLinalg : Pass<"convert-clus-to-linalg"> {
   let summary = "Lower clus ops to plain linalg/tensor/scf/arith/math on tensors";
   let description = [{
-    The reference lowering of every `clus` op (SPEC §2). Each op becomes a
-    short sequence of `linalg.generic` ops on tensors that reads like the
-    SPEC formula: no tiling, no fusion, f32 accumulation whatever the storage
-    type. It is the correctness baseline for every optimised pipeline.
+    The reference lowering of every `clus` op. Each op becomes a short
+    sequence of `linalg.generic` ops on tensors that reads like the formula of
+    the op's definition: no tiling, no fusion, f32 accumulation whatever the
+    storage type. It is the correctness baseline for every optimised pipeline.
 
     - Index operands (`assign`, `members`) are range-checked before every
       gather, so out-of-range indices never read or write out of bounds.

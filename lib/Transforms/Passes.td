@@ -12,7 +12,7 @@ def ApproximateMath : Pass<"clus-approximate-math"> {
     which dominates a vectorised softmax. This pass applies upstream's
     `populateMathPolynomialApproximationPatterns` to `math.exp` only: a
     range reduction plus a polynomial in plain arith ops that vectorise,
-    accurate to a few ulp (well inside the SPEC §3 tolerances).
+    accurate to a few ulp (well inside the tolerances of docs/numerics.md).
 
     Upstream exposes these patterns only through a test pass, hence this
     wrapper.
@@ -28,7 +28,7 @@ def FoldProjections : Pass<"clus-fold-projections"> {
   let summary = "Move a projection across clus.pool to the cheaper side";
   let description = [{
     Pooling is linear, so a projection of the pooled clusters equals pooling
-    the projected tokens (SPEC §2.10): `(Z·X)·W = Z·(X·W)`. With `Z [B,M,N]`,
+    the projected tokens: `(Z·X)·W = Z·(X·W)`. With `Z [B,M,N]`,
     `X [B,N,C]` and `W` mapping C to C', the left side costs
     `M·N·C + M·C·C'` multiply-adds and the right `N·C·C' + M·N·C'`. This pass
     rewrites `linalg.batch_matmul(clus.pool(Z, X), W)` into

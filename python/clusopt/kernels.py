@@ -104,7 +104,7 @@ def _op_text(op, attrs, names, types):
 
 
 def result_shapes(op, shapes, attrs):
-    """Result shapes (as Dims) and element kinds ("float"/"i32") per SPEC."""
+    """Result shapes (as Dims) and element kinds ("float"/"i32") of each op."""
     if op == "soft_assign":
         return [(list(shapes[0]), "float")]
     if op in ("pool", "soft_assign_pool"):
@@ -192,7 +192,8 @@ def _load(path):
 
 
 def _check_runtime_shapes(op, shapes, attrs):
-    """Preconditions a kernel cannot report itself (SPEC §2.3, §2.4)."""
+    """Preconditions a kernel cannot report itself (M <= N for kmeans and
+    dpc_knn when N is dynamic)."""
     if op == "kmeans" and attrs["clusters"] > shapes[0][1]:
         raise ValueError(f"kmeans needs clusters <= tokens, got "
                          f"{attrs['clusters']} > {shapes[0][1]}")

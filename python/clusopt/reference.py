@@ -1,8 +1,9 @@
 """Float64 NumPy reference ("oracle") for the nine ``clus`` ops.
 
-This module is written directly from the op semantics in SPEC.md section 2,
-independently of the compiler, its lowerings and its runtime.  It is the
-oracle that every target is compared against (SPEC.md section 3).
+This module is written directly from the op definitions in
+docs/dialect/ClusDialect.md, independently of the compiler, its lowerings
+and its runtime.  It is the oracle that every target is compared against
+(tolerances in docs/numerics.md).
 
 Conventions shared by every function:
 
@@ -14,9 +15,9 @@ Conventions shared by every function:
 * Index entries outside their valid range (for example -1) are ignored; they
   are never used to index an array.
 
-The code favours a one-to-one reading of the SPEC formulas over speed, but
+The code favours a one-to-one reading of the op formulas over speed, but
 loops only over batch items / heads / clusters so that the shapes listed in
-SPEC.md section 3 run in seconds.
+docs/numerics.md run in seconds.
 """
 
 import numpy as np
@@ -33,7 +34,7 @@ __all__ = [
     "cluster_attention",
 ]
 
-_NORM_EPS = 1e-12  # eps of the cosine-metric L2 normalisation (SPEC 2.3)
+_NORM_EPS = 1e-12  # eps of the cosine-metric L2 normalisation (clus.kmeans)
 
 
 # --------------------------------------------------------------------------
@@ -93,11 +94,11 @@ def _pairwise_dist(x):
 
 
 # --------------------------------------------------------------------------
-# 2.1 soft_assign, 2.2 pool
+# soft_assign, pool
 # --------------------------------------------------------------------------
 
 def soft_assign(logits, axis="tokens"):
-    """SPEC 2.1: softmax of ``logits`` [B, M, N].
+    """clus.soft_assign: softmax of ``logits`` [B, M, N].
 
     ``axis="tokens"``: ``Z[b, m, :] = softmax_n(logits[b, m, :])``.
     ``axis="clusters"``: ``Z[b, :, n] = softmax_m(logits[b, :, n])``.
@@ -111,7 +112,7 @@ def soft_assign(logits, axis="tokens"):
 
 
 def pool(Z, X):
-    """SPEC 2.2: ``Y = Z . X`` with Z [B, M, N], X [B, N, C] -> [B, M, C]."""
+    """clus.pool: ``Y = Z . X`` with Z [B, M, N], X [B, N, C] -> [B, M, C]."""
     z = _f64(Z, "Z", 3)
     x = _f64(X, "X", 3)
     if z.shape[0] != x.shape[0] or z.shape[2] != x.shape[1]:
@@ -120,7 +121,7 @@ def pool(Z, X):
 
 
 # --------------------------------------------------------------------------
-# 2.3 kmeans
+# kmeans
 # --------------------------------------------------------------------------
 
 def _kmeans_dist(pts, mu, metric):
@@ -134,7 +135,7 @@ def _kmeans_dist(pts, mu, metric):
 
 
 def kmeans(X, clusters, iterations, metric="l2", init=None):
-    """SPEC 2.3: Lloyd k-means on the tokens of X [B, N, C].
+    """clus.kmeans: Lloyd k-means on the tokens of X [B, N, C].
 
     Returns ``(assign, centroids)``: int32 [B, N] assignment of iteration I
     and float64 [B, M, C] centroids mu^I.
@@ -189,13 +190,13 @@ def kmeans(X, clusters, iterations, metric="l2", init=None):
 
 
 # --------------------------------------------------------------------------
-# 2.4 dpc_knn
+# dpc_knn
 # --------------------------------------------------------------------------
 
 def _dpc_scores(xb, k):
     """Density-peak quantities of one batch item xb [N, C].
 
-    Returns ``(D, rho, delta, score)`` exactly as in SPEC 2.4.
+    Returns ``(D, rho, delta, score)`` exactly as clus.dpc_knn defines them.
     """
     n, c = xb.shape
     d = _pairwise_dist(xb) / np.sqrt(c)
@@ -218,7 +219,7 @@ def _dpc_scores(xb, k):
 
 
 def dpc_knn(X, clusters, k=5):
-    """SPEC 2.4: ClusTR density-peak clustering of X [B, N, C].
+    """clus.dpc_knn: ClusTR density-peak clustering of X [B, N, C].
 
     ``clusters`` is the list ``[M_1, ..., M_S]`` (a bare int means one
     scale).  Returns ``(assign, centers)``: int32 [B, S, N] and int32
@@ -264,11 +265,11 @@ def dpc_knn(X, clusters, k=5):
 
 
 # --------------------------------------------------------------------------
-# 2.5 aggregate, 2.6 broadcast
+# aggregate, broadcast
 # --------------------------------------------------------------------------
 
 def aggregate(X, assign, clusters, reduction="sum", weights=None, eps=1e-6):
-    """SPEC 2.5: hard segment reduction of X [B, N, C] into Y [B, M, C].
+    """clus.aggregate: hard segment reduction of X [B, N, C] into Y [B, M, C].
 
     * ``sum``: ``Y[m] = sum_{assign[n] = m} X[n]``.
     * ``mean``: that sum divided by ``max(count_m, 1)``.
@@ -314,7 +315,8 @@ def aggregate(X, assign, clusters, reduction="sum", weights=None, eps=1e-6):
 
 
 def broadcast(Y, assign):
-    """SPEC 2.6: ``X[n] = Y[assign[n]]``; zero row if assign[n] not in [0, M).
+    """clus.broadcast: ``X[n] = Y[assign[n]]``; zero row if assign[n] is
+    not in [0, M).
 
     Y [B, M, C], assign [B, N] -> X [B, N, C].
     """
@@ -334,11 +336,11 @@ def broadcast(Y, assign):
 
 
 # --------------------------------------------------------------------------
-# 2.7 attention
+# attention
 # --------------------------------------------------------------------------
 
 def attention(Q, kv, scale=None):
-    """SPEC 2.7: multi-scale attention of queries against cluster keys.
+    """clus.attention: multi-scale attention of queries against cluster keys.
 
     Q [B, H, N, D]; ``kv`` is a non-empty list of pairs
     ``(K_s [B, H, M_s, D], V_s [B, H, M_s, Dv])``.
@@ -372,11 +374,11 @@ def attention(Q, kv, scale=None):
 
 
 # --------------------------------------------------------------------------
-# 2.8 topk_members
+# topk_members
 # --------------------------------------------------------------------------
 
 def topk_members(G, capacity, exclusive=False):
-    """SPEC 2.8: CAST cluster membership from affinities G [B, N, M].
+    """clus.topk_members: CAST cluster membership from affinities G [B, N, M].
 
     Returns int32 members [B, M, kappa]; empty slots are -1.
 
@@ -411,11 +413,12 @@ def topk_members(G, capacity, exclusive=False):
 
 
 # --------------------------------------------------------------------------
-# 2.9 cluster_attention
+# cluster_attention
 # --------------------------------------------------------------------------
 
 def cluster_attention(Q, K, V, members, Aq, Ak, scale=None, summaries=True):
-    """SPEC 2.9: clusopt's CAST-style intra-cluster attention with summaries.
+    """clus.cluster_attention: clusopt's CAST-style intra-cluster
+    attention with summaries.
 
     Q, K [B, H, N, D]; V [B, H, N, Dv]; members [B, M, kappa] (int);
     Aq, Ak [B, H, N, M].  Returns O [B, H, N, Dv].

@@ -1,5 +1,5 @@
 """clusopt-compile end to end: the shared library it writes computes the
-SPEC functions (checked against the float64 oracle through the C
+op functions (checked against the float64 oracle through the C
 interface its header declares), the header compiles as C, and the manifest
 describes the entry points, tiles and target."""
 

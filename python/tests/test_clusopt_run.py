@@ -116,7 +116,7 @@ def test_larger_models_sampled(tmp_path, size):
 
 @pytest.fixture(scope="module")
 def tiny_dense(tmp_path_factory):
-    """The dense baseline (MODELS.md §4): clusters [0, 0, 0, 0], so no
+    """The dense baseline (docs/models.md): clusters [0, 0, 0, 0], so no
     clustering weights and plain self-attention in every stage."""
     cfg = paca.config("tiny", clusters=(0, 0, 0, 0))
     weights = paca.random_weights(cfg, seed=6, bias_std=0.02)

@@ -1,4 +1,4 @@
-"""clusopt-run end to end for CAST-ViT and ViT-dense (MODELS.md §3, §4) on
+"""clusopt-run end to end for CAST-ViT and ViT-dense (docs/models.md) on
 the C++ runtime and the generated kernels (build/runtime/models/
 cast_kernels.so), against the NumPy float64 reference forward
 (clusopt.models.cast) with seeded random weights; then their errors.

@@ -1,5 +1,5 @@
 """The NumPy reference forwards of ClusTR, CAST-ViT and ViT-dense
-(python/clusopt/models): weight tables match MODELS.md, forwards are
+(python/clusopt/models): weight tables match docs/models.md, forwards are
 finite and keep batch items apart, and their attention pieces agree with
 the op oracle."""
 

@@ -1,10 +1,11 @@
 """Every clus op, compiled by each backend, against the float64 oracle.
 
-Shapes follow SPEC §3: N in {1, 7, 49, 196, 784, 3136}, M in {1, 2, 49,
-100, 196}, D in {24, 32, 40, 48, 64, 128}, ragged sizes, dynamic shapes and
-B·H up to 64. Float results must agree to 1e-4·max(1, max|ref|) in f32 and
-2e-2·max(1, max|ref|) in f16/bf16; index results must be identical. The
-largest shapes are sampled unless --full is given.
+Shapes and tolerances follow docs/numerics.md: N in {1, 7, 49, 196, 784,
+3136}, M in {1, 2, 49, 100, 196}, D in {24, 32, 40, 48, 64, 128}, ragged
+sizes, dynamic shapes and B·H up to 64. Float results must agree to
+1e-4·max(1, max|ref|) in f32 and 2e-2·max(1, max|ref|) in f16/bf16; index
+results must be identical. The largest shapes are sampled unless --full is
+given.
 """
 
 import numpy as np

@@ -1,6 +1,6 @@
 """The NumPy PaCa-ViT reference (clusopt.models.paca): weight names and
 shapes, a forward pass at a tiny resolution, and its pieces against the
-SPEC oracle (clusopt.reference) and naive loops."""
+op oracle (clusopt.reference) and naive loops."""
 
 import math
 import pathlib

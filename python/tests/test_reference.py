@@ -2,7 +2,8 @@
 
 Three kinds of checks:
 
-* tiny cases whose expected values are worked out by hand from SPEC 2,
+* tiny cases whose expected values are worked out by hand from the op
+  definitions,
 * tie rules, out-of-range indices, invariants and ValueError cases,
 * cross-checks of every (vectorised) oracle function against a deliberately
   naive pure-Python loop version on small random inputs.

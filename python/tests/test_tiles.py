@@ -1,7 +1,7 @@
 """The optimised CPU kernels are correct for every legal tile shape, not
 just the default: register-blocked rows 1-8 and streamed tiles from one
 vector up, on shapes that divide no tile. Errors against the float64
-oracle use the SPEC §3 f32 bound; indices must match exactly."""
+oracle use the f32 bound of docs/numerics.md; indices must match exactly."""
 
 import numpy as np
 import pytest

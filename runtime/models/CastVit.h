@@ -1,9 +1,9 @@
 //===- CastVit.h - CAST-ViT and ViT-dense on the runtime --------*- C++ -*-===//
 //
-// CAST-ViT (MODELS.md §3): a DeiT-Tiny-like ViT whose attention is
+// CAST-ViT (docs/models.md): a DeiT-Tiny-like ViT whose attention is
 // `clus.topk_members` over surrogate affinities followed by
 // `clus.cluster_attention`, both generated kernels (cast_kernels.mlir).
-// ViT-dense (MODELS.md §4) is the same model and weights with plain softmax
+// ViT-dense (docs/models.md) is the same model and weights with plain softmax
 // attention, the generated `clus.attention` kernel with the tokens as keys.
 //
 // The token count N comes from the weights (pos_embed [1, N, C]), and so

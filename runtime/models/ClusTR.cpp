@@ -189,7 +189,7 @@ Expected<Tensor> ClusTR::block(const Block &b, int stage, const Tensor &x,
         p[i] = std::exp(p[i]);
     }
     int64_t m1 = n / (sr * sr);
-    // The kernel has no error channel for M > N (SPEC §2.4), so check here.
+    // The kernel has no error channel for M > N (clus.dpc_knn), so check here.
     if (m1 < 1 || 4 * m1 > n)
       return llvm::createStringError(
           llvm::formatv("{0}: stage {1} has {2} tokens, too few for {3} "

@@ -1,6 +1,6 @@
 //===- ClusTR.h - ClusTR on the runtime and generated kernels ---*- C++ -*-===//
 //
-// ClusTR (MODELS.md §2) built from the runtime's layers and the generated
+// ClusTR (docs/models.md) built from the runtime's layers and the generated
 // kernels of clustr_kernels.mlir: `dpc_knn_m<M1>` (density-peak clustering
 // at M1 and 4·M1 clusters), `aggregate_m<M>` (weighted means of the
 // clusters), `attention2` (two-scale attention) and `attention` (stage 4).

@@ -93,7 +93,7 @@ llvm::Expected<Tensor> callAttention(const KernelLibrary &kernels,
                                      const Tensor &q, const Tensor &k,
                                      const Tensor &v);
 
-/// The weights of the block tail PaCa and ClusTR share (MODELS.md §1, §2).
+/// The weights of the block tail PaCa and ClusTR share (docs/models.md).
 struct ConvMlpTail {
   const Linear &proj;
   const Tensor &normWeight, &normBias;

@@ -13,7 +13,7 @@ Expected<PacaConfig> PacaConfig::byName(llvm::StringRef name) {
   llvm::StringRef size = name;
   size.consume_front("paca_");
   // "_dense": clusters [0, 0, 0, 0], plain self-attention in every stage
-  // (MODELS.md §4), the speed baseline.
+  // (docs/models.md), the speed baseline.
   bool dense = size.consume_back("_dense");
   c.name = ("paca_" + size + (dense ? "_dense" : "")).str();
   if (dense)

@@ -1,7 +1,7 @@
 //===- PacaVit.h - PaCa-ViT on the runtime and generated kernels -*- C++
 //-*-===//
 //
-// PaCa-ViT (MODELS.md §1) built from the runtime's layers and two generated
+// PaCa-ViT (docs/models.md) built from the runtime's layers and two generated
 // kernels (paca_kernels.mlir): `assign_pool` (soft_assign fused into pool)
 // and `attention`. Weights come from a safetensors file with the PyTorch
 // state_dict names; every tensor is checked against the config on load.

@@ -1,8 +1,8 @@
-// The clus parts of CAST-ViT and ViT-dense (MODELS.md §3, §4), compiled at
+// The clus parts of CAST-ViT and ViT-dense (docs/models.md), compiled at
 // build time by clusopt-compile into cast_kernels.so for the runtime's
 // CastVit model. Batch, tokens and clusters are dynamic.
 
-// Top-K membership (SPEC §2.8, non-exclusive) from the mean-over-heads
+// Top-K membership (non-exclusive) from the mean-over-heads
 // affinities G [B, N, M]. The capacity κ = 2·N/M is a static attribute (it
 // sizes the result), so there is one entry per resolution, named by κ;
 // CastVit picks topk_members_k<κ> for the N its weights have. Resolutions
@@ -74,9 +74,9 @@ func.func @topk_members_k146(%g: tensor<?x?x?xf32>) -> tensor<?x?x146xi32> {
   return %m : tensor<?x?x146xi32>
 }
 
-// CAST-style attention (SPEC §2.9) with summaries: q, k, v [B, H, N, D],
-// members [B, M, κ] (κ dynamic, so one entry serves every resolution) and
-// the affinities Aq, Ak [B, H, N, M]; scale 1/sqrt(D).
+// CAST-style attention (clus.cluster_attention) with summaries: q, k, v
+// [B, H, N, D], members [B, M, κ] (κ dynamic, so one entry serves every
+// resolution) and the affinities Aq, Ak [B, H, N, M]; scale 1/sqrt(D).
 func.func @cluster_attention(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>,
                              %v: tensor<?x?x?x?xf32>, %m: tensor<?x?x?xi32>,
                              %aq: tensor<?x?x?x?xf32>,

@@ -1,4 +1,4 @@
-// The clus parts of a ClusTR block (MODELS.md §2), compiled at build time by
+// The clus parts of a ClusTR block (docs/models.md), compiled at build time by
 // clusopt-compile into clustr_kernels.so for the runtime's ClusTR model.
 //
 // dpc_knn and aggregate take their cluster counts as attributes, so each

@@ -1,4 +1,4 @@
-// The clus parts of a PaCa-ViT block (MODELS.md §1), compiled at build time
+// The clus parts of a PaCa-ViT block (docs/models.md), compiled at build time
 // by clusopt-compile into paca_kernels.so for the runtime's PacaVit model.
 // Every dim is dynamic: batch, tokens, channels, clusters and heads vary by
 // stage, model size and resolution.
@@ -26,9 +26,9 @@ func.func @attention(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>,
 // The same kernels with the dims a PaCa stage fixes (heads and head dim;
 // clusters and channels) static: constant loop bounds and offsets make
 // them markedly faster. PacaVit calls these when they match and the
-// generic ones above otherwise (MODELS.md sizes: tiny/small heads 2/4/8/16
-// of 48/48/40/24, base of 48/48/48/32; 100 clusters at 96/192/320/384
-// channels).
+// generic ones above otherwise (docs/models.md sizes: tiny/small heads
+// 2/4/8/16 of 48/48/40/24, base of 48/48/48/32; 100 clusters at
+// 96/192/320/384 channels).
 
 func.func @attention_h2_d48(%q: tensor<?x2x?x48xf32>, %k: tensor<?x2x?x48xf32>, %v: tensor<?x2x?x48xf32>) -> tensor<?x2x?x48xf32> {
   %o = clus.attention %q, [%k, %v] : tensor<?x2x?x48xf32>, [tensor<?x2x?x48xf32>, tensor<?x2x?x48xf32>]

@@ -1,7 +1,7 @@
 // RUN: clusopt-opt %s --clus-to-llvm | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_lib_dir/libmlir_runner_utils.so,%mlir_lib_dir/libmlir_c_runner_utils.so | FileCheck %s
 
-// End to end: clus.aggregate (sum, mean, weighted_mean; SPEC §2.5) and
-// clus.broadcast (SPEC §2.6) with out-of-range assignments (-1, 7, ±2^31),
+// End to end: clus.aggregate (sum, mean, weighted_mean) and
+// clus.broadcast with out-of-range assignments (-1, 7, ±2^31),
 // which must contribute nothing / produce zero rows and never fault.
 // Values worked out by hand.
 

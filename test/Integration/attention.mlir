@@ -1,6 +1,6 @@
 // RUN: clusopt-opt %s --clus-to-llvm | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_lib_dir/libmlir_runner_utils.so,%mlir_lib_dir/libmlir_c_runner_utils.so | FileCheck %s
 
-// End to end: clus.attention (SPEC §2.7), O = Σ_s softmax_m(scale·Q·K_sᵀ)·V_s,
+// End to end: clus.attention, O = Σ_s softmax_m(scale·Q·K_sᵀ)·V_s,
 // with two key/value scales summed (not a joint softmax), with the default
 // scale 1/sqrt(D) over two heads, and in bf16. Values worked out by hand.
 

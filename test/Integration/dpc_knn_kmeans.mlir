@@ -1,6 +1,6 @@
 // RUN: clusopt-opt %s --clus-to-llvm | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_lib_dir/libmlir_runner_utils.so,%mlir_lib_dir/libmlir_c_runner_utils.so | FileCheck %s
 
-// End to end: clus.dpc_knn (SPEC §2.4) and clus.kmeans (SPEC §2.3) on tiny
+// End to end: clus.dpc_knn and clus.kmeans on tiny
 // 2-D point sets with obvious answers. Worked out by hand and confirmed with
 // python/clusopt/reference.py.
 

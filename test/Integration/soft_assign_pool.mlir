@@ -1,10 +1,10 @@
 // RUN: clusopt-opt %s --clus-to-llvm | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_lib_dir/libmlir_runner_utils.so,%mlir_lib_dir/libmlir_c_runner_utils.so | FileCheck %s
 
 // End to end: clus.soft_assign (both axes) and clus.pool, in f32 and f16,
-// through --clus-to-llvm and the JIT. Expected values are SPEC §2.1/§2.2
-// computed by hand (exact binary fractions) or, where irrational, with the
-// float64 oracle python/clusopt/reference.py and checked to 5 significant
-// digits.
+// through --clus-to-llvm and the JIT. Expected values are the ops'
+// definitions computed by hand (exact binary fractions) or, where irrational,
+// with the float64 oracle python/clusopt/reference.py and checked to 5
+// significant digits.
 
 func.func private @printMemrefF32(tensor<*xf32>)
 

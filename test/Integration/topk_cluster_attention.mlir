@@ -1,7 +1,7 @@
 // RUN: clusopt-opt %s --clus-to-llvm | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_lib_dir/libmlir_runner_utils.so,%mlir_lib_dir/libmlir_c_runner_utils.so | FileCheck %s
 
-// End to end: clus.topk_members in both modes with ties (SPEC §2.8), and
-// clus.cluster_attention with and without summaries (SPEC §2.9). Worked out
+// End to end: clus.topk_members in both modes with ties, and
+// clus.cluster_attention with and without summaries. Worked out
 // by hand and confirmed with python/clusopt/reference.py.
 
 func.func private @printMemrefF32(tensor<*xf32>)

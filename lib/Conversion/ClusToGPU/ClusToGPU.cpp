@@ -618,7 +618,7 @@ Value emitPool(GpuBuilder &k, PoolOp op, Value weights, bool fused) {
 }
 
 //===----------------------------------------------------------------------===//
-// cluster_attention (SPEC §2.9)
+// cluster_attention
 //===----------------------------------------------------------------------===//
 
 /// Online-softmax state of one output element: running max, Σ e, Σ e·v.

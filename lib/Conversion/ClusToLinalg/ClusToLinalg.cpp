@@ -1,9 +1,10 @@
 //===- ClusToLinalg.cpp - reference lowering of clus ops --------*- C++ -*-===//
 //
 // Lowers every clus op to linalg.generic ops on tensors, one small step per
-// SPEC formula. Upstream has no ops for these (softmax-pooling, k-smallest,
-// rank-based top-k, masked segment reductions), so the steps are written as
-// generics here; everything after this pass is upstream MLIR.
+// formula of the op's definition (docs/dialect/ClusDialect.md). Upstream has
+// no ops for these (softmax-pooling, k-smallest, rank-based top-k, masked
+// segment reductions), so the steps are written as generics here; everything
+// after this pass is upstream MLIR.
 //
 // Conventions:
 // - Every reduction accumulates in f32; float inputs are extended in the
@@ -610,7 +611,7 @@ struct KMeansLowering : OpRewritePattern<KMeansOp> {
                     arith::AddFOp::create(nb, nl, args[2], term)};
               })[0];
           if (cosine) {
-            // 1 - x̂·μ̂ orders like the negated dot product; keep the SPEC form.
+            // 1 - x̂·μ̂ orders like -x̂·μ̂; keep the op's defined form.
             dist =
                 inner.generic(3, {}, {}, {{dist, {0, 1, 2}}},
                               [&](OpBuilder &nb, Location nl, ValueRange args) {

@@ -580,7 +580,7 @@ Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
         });
         break;
       }
-      // Scales add their normalised outputs (SPEC §2.7: no joint softmax).
+      // Scales add their normalised outputs (no joint softmax).
       for (int64_t r = 0; r < rows; ++r) {
         Value inv = k.splat(k.divf(k.f32c(1.0), stats[2 * r + 1]));
         Value rIdx = k.idx(r);
@@ -1152,7 +1152,7 @@ Value emitBroadcast(KernelBuilder &k, BroadcastOp op) {
 //===----------------------------------------------------------------------===//
 
 /// The f32 vectors of row `row` of `src` divided by max(‖row‖, 1e-12),
-/// handed to `use(cc, vector)` one at a time (the SPEC's cosine rows).
+/// handed to `use(cc, vector)` one at a time (kmeans' cosine rows).
 void forNormalisedRow(KernelBuilder &k, Value src, ValueRange rowIdx, Value c,
                       function_ref<void(Value, Value)> use) {
   Value zero = k.idx(0), vwIdx = k.idx(k.width), cPad = k.padToWidth(c);
@@ -1483,8 +1483,8 @@ Value emitTopKMembers(KernelBuilder &k, TopKMembersOp op) {
 // cluster_attention
 //===----------------------------------------------------------------------===//
 
-/// clusopt's CAST-style attention (SPEC §2.9) in three parallel phases
-/// whose memory is O(M·κ + N), never N×N:
+/// clusopt's CAST-style attention (clus.cluster_attention) in three
+/// parallel phases whose memory is O(M·κ + N), never N×N:
 /// 1. summaries R[m] = Σ_n softmax_n(Ak[n, m]) V[n], per block of clusters;
 /// 2. per cluster, the normalised output o_m(t) of every member slot: the
 ///    intra scores against a gathered Kᵀ tile and the inter weights of the

@@ -1,2 +1,3 @@
 """Independent NumPy float64 reference forwards of the model families
-(MODELS.md), written from the model descriptions and not from the runtime."""
+(docs/models.md), written from the model descriptions and not from the
+runtime."""

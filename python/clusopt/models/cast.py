@@ -1,4 +1,4 @@
-"""CAST-ViT and ViT-dense (MODELS.md §3 and §4) in NumPy float64: the
+"""CAST-ViT and ViT-dense (docs/models.md) in NumPy float64: the
 reference forward passes.
 
 CAST-ViT is defined by this project (there is no public CAST code): a

@@ -1,10 +1,10 @@
-"""ClusTR (MODELS.md §2) in NumPy float64: the reference forward pass.
+"""ClusTR (docs/models.md) in NumPy float64: the reference forward pass.
 
-Written from MODELS.md, not from the runtime. The clustering steps use the
-op oracle (`clusopt.reference`, itself checked against SPEC §2), because
-dpc_knn and aggregate are defined there; everything else is plain NumPy.
-Weights are a dict keyed by the PyTorch state_dict names
-(`block1.0.attn.kv1.weight`, ...).
+Written from the model definition, not from the runtime. The clustering
+steps use the op oracle (`clusopt.reference`, itself written from the op
+definitions), because dpc_knn and aggregate are defined there; everything
+else is plain NumPy. Weights are a dict keyed by the PyTorch state_dict
+names (`block1.0.attn.kv1.weight`, ...).
 """
 
 import math

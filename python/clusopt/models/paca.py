@@ -1,9 +1,10 @@
-"""PaCa-ViT (MODELS.md §1) in NumPy float64: the reference forward pass.
+"""PaCa-ViT (docs/models.md) in NumPy float64: the reference forward pass.
 
-Written from MODELS.md, not from the runtime or clusopt.reference, so that
-it can check both. Weights are a dict keyed by the PyTorch state_dict names
-(`stage1.0.attn.q.weight`, ...); `random_weights` makes a seeded set with
-the right shapes, and `forward` maps NCHW images to logits.
+Written from the model definition, not from the runtime or
+clusopt.reference, so that it can check both. Weights are a dict keyed by
+the PyTorch state_dict names (`stage1.0.attn.q.weight`, ...);
+`random_weights` makes a seeded set with the right shapes, and `forward`
+maps NCHW images to logits.
 """
 
 import math
