@@ -18,6 +18,7 @@ import json
 import os
 import pathlib
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -288,9 +289,7 @@ def main():
         if opts.keep:
             say(f"\nscratch files kept in {scratch}")
         else:
-            for path in sorted(scratch.iterdir()):
-                path.unlink()
-            scratch.rmdir()
+            shutil.rmtree(scratch, ignore_errors=True)
 
     total = time.perf_counter() - start_all
     total += setup_seconds
@@ -308,4 +307,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # main's `finally` removed the scratch files
+        print("\ndemo: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -118,3 +118,65 @@ def test_help_and_unknown_option():
                          text=True, timeout=30)
     assert bad.returncode == 2
     assert "demo.sh: unknown option '--fast' (see --help)" in bad.stderr
+
+
+def demo_module():
+    """scripts/demo.py as a module, for its steps' failure paths."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "clusopt_demo", REPO / "scripts" / "demo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def small_manifest():
+    def spec(*shape):
+        return {"dtype": "f32", "shape": list(shape)}
+    return {"entry_points": [
+        {"name": "assign_pool", "arguments": [spec(1, 3, 7), spec(1, 7, 4)]},
+        {"name": "cluster_attention",
+         "arguments": [spec(1, 2, 7, 4), spec(1, 2, 3, 4), spec(1, 2, 3, 4)]},
+    ]}
+
+
+class FakeLibrary:
+    """Entry points that return the oracle's result plus `offset`."""
+
+    def __init__(self, demo, offset):
+        for name, oracle in demo.ORACLE.items():
+            setattr(self, name, lambda *args, oracle=oracle:
+                    (oracle(*args) + offset).astype("float32"))
+
+
+@pytest.mark.parametrize("offset,passes", [(1e-6, True), (1e-3, False)])
+def test_oracle_check_fails_beyond_tolerance(monkeypatch, capsys, offset,
+                                             passes):
+    demo = demo_module()
+    monkeypatch.setattr(demo.clusopt, "load",
+                        lambda path: FakeLibrary(demo, offset))
+    ok, worst = demo.check_oracle("fake.so", small_manifest())
+    out = capsys.readouterr().out
+    assert ok is passes
+    verdict = "PASS" if passes else "FAIL"
+    assert out.count(f": {verdict}\n") == 2, out
+    assert (worst <= 1) is passes
+
+
+def test_oracle_check_names_a_wrong_shape(monkeypatch):
+    demo = demo_module()
+    lib = FakeLibrary(demo, 0)
+    lib.assign_pool = lambda logits, x: x
+    monkeypatch.setattr(demo.clusopt, "load", lambda path: lib)
+    with pytest.raises(demo.DemoError,
+                       match=r"assign_pool returned shape \(1, 7, 4\), the "
+                             r"oracle \(1, 3, 4\)"):
+        demo.check_oracle("fake.so", small_manifest())
+
+
+def test_failed_command_is_named(capsys):
+    demo = demo_module()
+    with pytest.raises(demo.DemoError,
+                       match=r"^false failed \(exit status 1\)$"):
+        demo.run(["false"])
+    assert "  $ false\n" in capsys.readouterr().out
