@@ -19,6 +19,7 @@ import os
 import pathlib
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -67,15 +68,29 @@ def run(cmd, capture=False):
     Otherwise its output (clusopt-tune's progress bar on a terminal) goes
     straight to the user."""
     say("  $ " + shown(cmd))
-    out = subprocess.run(list(map(str, cmd)), text=True,
-                         stdout=subprocess.PIPE if capture else None)
-    if out.returncode:
+    with subprocess.Popen(list(map(str, cmd)), text=True,
+                          stdout=subprocess.PIPE if capture else None) as proc:
+        try:
+            stdout, _ = proc.communicate()
+        except KeyboardInterrupt:
+            # Let the tool clean up its own scratch files (clusopt-tune's
+            # candidates) rather than being killed.
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            raise
+    if proc.returncode:
         raise DemoError(f"{pathlib.Path(str(cmd[0])).name} failed "
-                        f"(exit status {out.returncode})")
-    return out.stdout
+                        f"(exit status {proc.returncode})")
+    return stdout
 
 
 def tune_and_compile(scratch, budget):
+    """clusopt-tune for `budget` seconds into a scratch database, then
+    clusopt-compile with it; returns the library, its manifest and the
+    tiles picked, for the summary."""
     db = scratch / "tuning.sqlite"
     lib = scratch / "paca_layer.so"
     run([tool("clusopt-tune"), LAYER, "--target=host", f"--budget={budget}",
@@ -117,6 +132,9 @@ ORACLE = {
 
 
 def check_oracle(lib_path, manifest):
+    """Calls every entry point through clusopt.load and compares it with
+    the float64 oracle; returns (all within tolerance, worst error as a
+    fraction of its tolerance)."""
     lib = clusopt.load(lib_path)
     inputs = oracle_inputs(manifest, np.random.default_rng(0))
     worst = 0.0
@@ -155,6 +173,7 @@ def make_weights(scratch):
 
 
 def clusopt_run(model, weights, threads, *args):
+    """clusopt-run's --json objects, one per image."""
     out = run([tool("clusopt-run"), "--model", model, "--weights", weights,
                "--threads", threads, *args, "--json"], capture=True)
     return [json.loads(line) for line in out.splitlines()
@@ -183,6 +202,7 @@ def classify_photo(weights, threads):
 
 
 def latency(weights, threads, resolution, runs):
+    """Median ms of one random image through each model."""
     times = {}
     for model in ("paca_tiny", "paca_tiny_dense"):
         (result,) = clusopt_run(model, weights[model], threads, "--random",

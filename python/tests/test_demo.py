@@ -3,10 +3,14 @@ oracle check, run paca_tiny on the bundled photo with the random-weights
 disclaimer, print latencies and a summary table, and leave no tuning
 database in the user's cache nor scratch files behind."""
 
+import importlib.util
 import os
 import pathlib
 import re
+import signal
 import subprocess
+import sys
+import time
 
 import pytest
 
@@ -122,7 +126,6 @@ def test_help_and_unknown_option():
 
 def demo_module():
     """scripts/demo.py as a module, for its steps' failure paths."""
-    import importlib.util
     spec = importlib.util.spec_from_file_location(
         "clusopt_demo", REPO / "scripts" / "demo.py")
     module = importlib.util.module_from_spec(spec)
@@ -180,3 +183,23 @@ def test_failed_command_is_named(capsys):
                        match=r"^false failed \(exit status 1\)$"):
         demo.run(["false"])
     assert "  $ false\n" in capsys.readouterr().out
+
+
+def test_interrupt_cleans_up(tmp_path):
+    """Ctrl-C during clusopt-tune: exit status 130, and neither the demo's
+    scratch directory nor clusopt-tune's candidates stay in $TMPDIR."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch))
+    proc = subprocess.Popen([sys.executable, str(REPO / "scripts" / "demo.py")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, cwd=REPO)
+    for line in proc.stdout:
+        if "$ build/bin/clusopt-tune " in line:
+            break
+    time.sleep(1.5)  # inside the search: candidates on disk
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "demo: interrupted" in stderr
+    assert list(scratch.iterdir()) == []
