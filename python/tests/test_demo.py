@@ -77,7 +77,7 @@ def test_photo_names_classes_and_disclaims_weights(demo):
 
 def test_latencies_are_numbers(demo):
     stdout, _ = demo
-    match = re.search(rf"^  224x224 +{NUMBER} ms +{NUMBER} ms +{NUMBER}x$",
+    match = re.search(rf"^  224x224 +1 +{NUMBER} ms +{NUMBER} ms +{NUMBER}x$",
                       stdout, re.M)
     assert match, stdout
     clustered, dense, speedup = map(float, match.groups())
