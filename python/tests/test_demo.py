@@ -191,7 +191,8 @@ def test_interrupt_cleans_up(tmp_path):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     env = dict(os.environ, TMPDIR=str(scratch))
-    proc = subprocess.Popen([sys.executable, str(REPO / "scripts" / "demo.py")],
+    demo_py = REPO / "scripts" / "demo.py"
+    proc = subprocess.Popen([sys.executable, str(demo_py)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env, cwd=REPO)
     for line in proc.stdout:
