@@ -18,6 +18,7 @@ names. bf16 takes `torch.bfloat16`; NumPy has no bf16, so NumPy callers pass
 and get its bit pattern as `uint16`.
 """
 
+import array
 import ctypes
 import json
 import pathlib
@@ -89,7 +90,20 @@ class _KernelBuffer:
             self._allocated = 0
 
 
+_strides_cache = {}
+
+
 def _contiguous_strides(shape):
+    """Element strides of a C-contiguous array (memoised: shapes repeat)."""
+    strides = _strides_cache.get(shape)
+    if strides is None:
+        if len(_strides_cache) > 4096:
+            _strides_cache.clear()
+        strides = _strides_cache[shape] = tuple(_compute_strides(shape))
+    return strides
+
+
+def _compute_strides(shape):
     strides, step = [], 1
     for d in reversed(shape):
         strides.append(step)
@@ -110,6 +124,10 @@ class Kernel:
         self.results = results
         self.ops = list(ops)
         self._result_words = sum(r.descriptor_words for r in results)
+        self._argument_offsets, at = [], 0
+        for spec in arguments:
+            self._argument_offsets.append(8 * at)
+            at += spec.descriptor_words
         self._fn = None
         self._is_gpu = library.is_gpu
 
@@ -152,8 +170,7 @@ class Kernel:
             ptr = value.__array_interface__["data"][0]
             shape, is_torch = value.shape, False
         elif torch is not None and isinstance(value, torch.Tensor):
-            want = getattr(torch, spec.torch_dtype)
-            if value.dtype != want:
+            if value.dtype != getattr(torch, spec.torch_dtype):
                 raise self._fail(index, spec, f"must be {spec.dtype} "
                                  f"(torch.{spec.torch_dtype}), got "
                                  f"{value.dtype}")
@@ -199,7 +216,9 @@ class Kernel:
         prepared = [self._prepare(i, spec, value, torch)
                     for i, (spec, value) in enumerate(zip(self.arguments,
                                                           args))]
-        as_torch = any(p[3] for p in prepared)
+        as_torch = False
+        for p in prepared:
+            as_torch = as_torch or p[3]
         if self._is_gpu:
             outs = self.library._run_on_gpu(self, prepared, as_torch)
         else:
@@ -212,22 +231,21 @@ class Kernel:
         """The call itself, on already checked, C-contiguous host buffers
         given as (data pointer, shape) pairs; returns the list of results.
         `clusopt.ops` calls this after its own checks."""
+        # Every descriptor field is 64-bit: the arguments' descriptors are
+        # one int64 buffer, and so are the results' (a struct of them).
         words = []
         for ptr, shape in pointers_and_shapes:
             words += (ptr, ptr, 0, *shape, *_contiguous_strides(shape))
-        descriptors = (ctypes.c_int64 * max(len(words), 1))(*words)
-        base = ctypes.addressof(descriptors)
-        pointers, at = [], 0
-        for spec in self.arguments:
-            pointers.append(base + 8 * at)
-            at += spec.descriptor_words
+        descriptors = array.array("q", words)
+        base = descriptors.buffer_info()[0]
+        pointers = [base + offset for offset in self._argument_offsets]
         if not self.results:
             self._fn(*pointers)
             return []
-        results = (ctypes.c_int64 * self._result_words)()
-        self._fn(ctypes.addressof(results), *pointers)
+        results = array.array("q", bytes(8 * self._result_words))
+        self._fn(results.buffer_info()[0], *pointers)
         inputs = {ptr for ptr, _ in pointers_and_shapes}
-        return self._wrap_results(results[:], inputs, as_torch)
+        return self._wrap_results(results.tolist(), inputs, as_torch)
 
     def _wrap_results(self, words, inputs, as_torch):
         outs, owners, at = [], {}, 0
