@@ -214,7 +214,8 @@ def latency(weights, threads, resolution, runs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="CI size: 1 s of tuning, latency at 224 only")
+                        help="CI size: 1 s of tuning, latency at 224 only, one "
+                        "timed run")
     parser.add_argument("--keep", action="store_true",
                         help="keep the scratch directory and say where")
     parser.add_argument("--setup-ms", type=int, default=None,

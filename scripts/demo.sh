@@ -20,8 +20,7 @@ tunes and compiles a PaCa-ViT layer for this CPU, checks it against the NumPy
 oracle, runs paca_tiny on runtime/data/cat.jpg with random weights and times
 it against its dense baseline. Under a minute once built.
 
-  --quick   CI size: 1 s of tuning and latency at 224 only (also
-            CLUSOPT_DEMO_QUICK=1)
+  --quick   CI size: 1 s of tuning and latency at 224 only, one timed run
   --keep    keep the scratch directory (tuning database, compiled layer,
             weights) and print its path
   --help    this text
@@ -32,7 +31,6 @@ EOF
 }
 
 args=()
-[ "${CLUSOPT_DEMO_QUICK:-0}" = 1 ] && args+=(--quick)
 for arg in "$@"; do
   case "$arg" in
   -h | --help) usage; exit 0 ;;
