@@ -1,7 +1,12 @@
 // A PaCa-style clustered attention step written in the clus dialect: soft
 // clustering of 6 tokens into 2 clusters, pooling, then attention of every
-// token against the cluster tokens. `scripts/demo.sh` prints it, lowers it
-// with the reference pipeline and runs it.
+// token against the cluster tokens. Its @main prints the result when it runs
+// through the reference pipeline:
+//   build/bin/clusopt-opt docs/examples/paca_attention.mlir --clus-to-llvm |
+//     /usr/lib/llvm-22/bin/mlir-runner -e main -entry-point-result=void
+//     -shared-libs=$LIB/libmlir_runner_utils.so,$LIB/libmlir_c_runner_utils.so
+// with LIB=/usr/lib/llvm-22/lib. `scripts/demo.sh` shows the optimised
+// pipeline on paca_layer.mlir, the same ops at a real PaCa-ViT shape.
 
 func.func @paca_attention(%logits: tensor<1x2x6xf32>, %x: tensor<1x6x4xf32>,
                           %q: tensor<1x1x6x4xf32>) -> tensor<1x1x6x4xf32> {
