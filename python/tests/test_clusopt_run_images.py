@@ -157,19 +157,14 @@ def test_folder_and_list_errors(tiny, tmp_path):  # noqa: F811
                      "--random), not a folder or list")
 
 
-def test_progress_on_a_terminal(tiny, tmp_path):  # noqa: F811
-    """On a terminal, stderr shows "k/N images", rewritten in place, and
-    the line is cleared at the end."""
-    _, _, weights = tiny
-    make_images(tmp_path / "photos", count=3)
+def run_on_a_terminal(args):
+    """clusopt-run with stderr on a pseudo-terminal: (exit code, stderr)."""
     from test_clusopt_run import tool
     leader, follower = pty.openpty()
     try:
-        proc = subprocess.run(
-            [tool(), "--weights", str(weights), "--image",
-             str(tmp_path / "photos"), "--batch", "2",
-             *map(str, COMMON)], stdout=subprocess.PIPE, stderr=follower,
-            timeout=120)
+        proc = subprocess.run([tool(), *map(str, args)],
+                              stdout=subprocess.PIPE, stderr=follower,
+                              timeout=120)
         os.close(follower)
         follower = None
         err = b""
@@ -185,9 +180,27 @@ def test_progress_on_a_terminal(tiny, tmp_path):  # noqa: F811
         if follower is not None:
             os.close(follower)
         os.close(leader)
-    assert proc.returncode == 0
-    text = err.decode()
+    return proc.returncode, err.decode()
+
+
+def test_progress_on_a_terminal(tiny, tmp_path):  # noqa: F811
+    """On a terminal, stderr shows "k/N images", rewritten in place, and
+    the line is cleared at the end, and before an error."""
+    _, _, weights = tiny
+    images = make_images(tmp_path / "photos", count=3)
+    code, text = run_on_a_terminal(["--weights", weights, "--image",
+                                    tmp_path / "photos", "--batch", 2,
+                                    *COMMON])
+    assert code == 0
     assert "\rclusopt-run: 0/3 images" in text
     assert "\rclusopt-run: 2/3 images" in text
     assert "\rclusopt-run: 3/3 images" in text
     assert text.endswith("\r\x1b[K")
+    images[2].write_bytes(b"\x89PNG")
+    code, text = run_on_a_terminal(["--weights", weights, "--image",
+                                    tmp_path / "photos", "--batch", 2,
+                                    *COMMON])
+    assert code == 1
+    assert text.endswith(f"\rclusopt-run: 2/3 images\r\x1b[Kclusopt-run: "
+                         f"error: {images[2]}: not a PNG or JPEG image (no "
+                         f"PNG or JPEG signature)\r\n")

@@ -711,10 +711,13 @@ public:
     if (shown_)
       errs() << "\rclusopt-run: " << done << "/" << total_ << " images";
   }
-  ~Progress() {
+  /// Clears the line (before an error message, or at the end).
+  void clear() {
     if (shown_)
       errs() << "\r\x1b[K";
+    shown_ = false;
   }
+  ~Progress() { clear(); }
 
 private:
   size_t total_;
@@ -741,19 +744,24 @@ static int runImages(const Model &model, const LoadedModel &loaded,
   {
     Progress progress(count);
     progress.update(0);
+    // Errors go on a line of their own.
+    auto stop = [&](const Twine &message) {
+      progress.clear();
+      return fail(message);
+    };
     for (int64_t first = 0; first < count; first += size) {
       int64_t n = std::min(size, count - first);
       Expected<Tensor> images = Tensor::empty(DType::F32, {n, 3, h, w});
       if (!images)
-        return fail(toString(images.takeError()));
+        return stop(toString(images.takeError()));
       int64_t perImage = 3 * h * w;
       for (int64_t i = 0; i < n; ++i) {
         Expected<RgbImage> image = readImage(paths[first + i]);
         if (!image)
-          return fail(toString(image.takeError()));
+          return stop(toString(image.takeError()));
         Expected<Tensor> one = preprocessImage(*image, options);
         if (!one)
-          return fail(paths[first + i] + ": " + toString(one.takeError()));
+          return stop(paths[first + i] + ": " + toString(one.takeError()));
         std::memcpy(images->data<float>() + i * perImage, one->data<float>(),
                     perImage * sizeof(float));
       }
@@ -763,9 +771,9 @@ static int runImages(const Model &model, const LoadedModel &loaded,
                           std::chrono::steady_clock::now() - batchStart)
                           .count());
       if (!logits)
-        return fail(toString(logits.takeError()));
+        return stop(toString(logits.takeError()));
       if (int64_t bad = countNonFinite(*logits))
-        return fail(formatv("{0} of {1} logits of images {2} to {3} ({4} to "
+        return stop(formatv("{0} of {1} logits of images {2} to {3} ({4} to "
                             "{5}) are not finite (NaN or infinite); run one "
                             "of them with --image and --profile to find the "
                             "first such layer",
@@ -776,7 +784,7 @@ static int runImages(const Model &model, const LoadedModel &loaded,
       if (!all) {
         Expected<Tensor> t = Tensor::empty(DType::F32, {count, classes});
         if (!t)
-          return fail(toString(t.takeError()));
+          return stop(toString(t.takeError()));
         all = std::move(*t);
       }
       std::memcpy(all->data<float>() + first * classes, logits->data<float>(),
