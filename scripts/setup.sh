@@ -2,8 +2,8 @@
 # Installs everything clusopt needs on a fresh Debian machine: LLVM/MLIR 22,
 # clang 22, libomp 22 (the kernels' thread pool), SQLite (the tuning
 # database), libpng and libjpeg-turbo (image input), Ninja and CMake from
-# Debian, NumPy, pytest and Pillow (the tests' reference for image decoding
-# and resizing) from PyPI.
+# Debian, NumPy, pytest, Pillow (the tests' reference for image decoding
+# and resizing) and Ray Data (clusopt.ray) from PyPI.
 # Idempotent: when everything is present it only checks, in about a second.
 set -euo pipefail
 
@@ -12,7 +12,7 @@ APT_PACKAGES=(
   clang-22 libclang-rt-22-dev clang-format-22 libomp-22-dev
   ninja-build cmake libsqlite3-dev libpng-dev libjpeg62-turbo-dev
 )
-PIP_PACKAGES=(numpy pytest pillow)
+PIP_PACKAGES=(numpy pytest pillow "ray[data]")
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -27,7 +27,10 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import numpy, pytest, PIL" 2>/dev/null; then
+# find_spec, not import: importing ray.data takes seconds.
+if ! python3 -c "import importlib.util as u, sys; sys.exit(not all(
+    u.find_spec(m) for m in ('numpy', 'pytest', 'PIL', 'ray', 'pandas',
+                             'pyarrow')))" 2>/dev/null; then
   echo "setup: installing ${PIP_PACKAGES[*]}"
   python3 -m pip install -q "${PIP_PACKAGES[@]}"
 fi

@@ -309,7 +309,9 @@ def test_truncated_weights(tiny, tmp_path):
     (["--random", "--model", "paca_huge"], "unknown model 'paca_huge'"),
     (["--random", "--model", "paca_huge_dense"],
      "unknown model 'paca_huge_dense'"),
-    (["--resolution", 64], "give exactly one of --image and --random"),
+    (["--resolution", 64], "give exactly one input: --image PATH, images "
+     "as arguments, --image-list FILE or --random (0 given)"),
+    (["--random", "--image", "x.png"], "give exactly one input"),
     (["--random", "--kernels", "/nonexistent/k.so"], "/nonexistent/k"),
 ])
 def test_bad_arguments(tiny, args, message):

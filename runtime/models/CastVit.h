@@ -64,6 +64,7 @@ public:
   const CastConfig &config() const { return config_; }
   const std::string &name() const override { return config_.name; }
   int64_t resolutionMultiple() const override { return config_.patch; }
+  int64_t numClasses() const override { return config_.numClasses; }
   int64_t defaultResolution() const override { return config_.resolution(); }
 
   /// images [B, 3, R, R] f32 with R the resolution the weights fix ->

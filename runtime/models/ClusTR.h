@@ -50,6 +50,7 @@ public:
   const ClusTRConfig &config() const { return config_; }
   const std::string &name() const override { return config_.name; }
   int64_t resolutionMultiple() const override { return 32; }
+  int64_t numClasses() const override { return config_.numClasses; }
   int64_t defaultResolution() const override { return 224; }
 
   /// One clustered block's dpc_knn results: assign [B, 2, N] and centres

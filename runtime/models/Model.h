@@ -72,6 +72,8 @@ public:
   virtual int64_t resolutionMultiple() const = 0;
   /// The side clusopt-run uses when not told one.
   virtual int64_t defaultResolution() const = 0;
+  /// Logits per image.
+  virtual int64_t numClasses() const = 0;
   /// images [B, 3, H, W] f32 -> logits [B, classes]. With `profile`, adds
   /// each layer's wall time to it.
   virtual llvm::Expected<Tensor> forward(const Tensor &images,

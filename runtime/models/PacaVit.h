@@ -46,6 +46,7 @@ public:
   const PacaConfig &config() const { return config_; }
   const std::string &name() const override { return config_.name; }
   int64_t resolutionMultiple() const override { return 32; }
+  int64_t numClasses() const override { return config_.numClasses; }
   int64_t defaultResolution() const override { return 224; }
 
   /// images [B, 3, H, W] f32 (H and W multiples of 32) -> logits [B,

@@ -1,7 +1,8 @@
 //===- clusopt-run.cpp - Run a model on the runtime and generated kernels -===//
 //
 // Loads a model's weights (safetensors) and its generated kernels, runs it
-// on an image or a random batch, and prints the logits, the top-k classes
+// on an image, a folder or list of images (in batches), or a random batch,
+// and prints the logits, the top-k classes
 // (softmax probabilities, ImageNet names; or JSON with --json),
 // the median latency and, with --profile, the time per layer.
 //
@@ -17,6 +18,7 @@
 #include "runtime/models/CastVit.h"
 #include "runtime/models/ClusTR.h"
 #include "runtime/models/PacaVit.h"
+#include "runtime/models/Registry.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -27,6 +29,7 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -76,28 +79,44 @@ static cl::opt<bool> allowUnusedWeights(
     cl::cat(category));
 static cl::opt<std::string> imagePath(
     "image",
-    cl::desc("Input images: a PNG (any bit depth and colour type) or JPEG "
+    cl::desc("Input: a PNG (any bit depth and colour type) or JPEG "
              "(baseline or progressive; gray, colour or CMYK), by the "
              "signature, decoded, alpha dropped, preprocessed as timm "
              "evaluates (resized, aspect kept, to cover --resolution / "
              "--crop-pct with PIL's antialiased --interpolation, centre "
              "crop to --resolution, ImageNet mean and std), then "
-             "replicated --batch times; or, already preprocessed, a .npy of "
-             "float32 or float64 [B, 3, H, W] or [3, H, W] (C order), or a "
-             ".bin of raw little-endian float32 NCHW whose shape is --batch "
-             "x 3 x --resolution x --resolution"),
+             "replicated --batch times; or a folder: its .png, .jpg and "
+             ".jpeg files (any case), sorted by name, run in batches of "
+             "--batch (other files are skipped with a note; a "
+             "subfolder or a folder without images is an error); or, "
+             "already preprocessed, a .npy of float32 or float64 [B, 3, H, "
+             "W] or [3, H, W] (C order), or a .bin of raw little-endian "
+             "float32 NCHW whose shape is --batch x 3 x --resolution x "
+             "--resolution"),
     cl::cat(category));
+// Image paths as arguments (photos/*.jpg): the overview describes them.
+static cl::list<std::string> imageArgs(cl::Positional,
+                                       cl::desc("<image or folder>..."),
+                                       cl::cat(category));
+static cl::opt<std::string> imageListPath(
+    "image-list",
+    cl::desc("A text file naming the images (or folders) to run, one path "
+             "per line, relative to the current directory; blank lines and "
+             "lines starting with # are skipped"),
+    cl::value_desc("FILE"), cl::cat(category));
 static cl::opt<bool>
     randomImage("random",
                 cl::desc("Run on seeded standard-normal images instead"),
                 cl::cat(category));
 static cl::opt<int64_t> seed("seed", cl::desc("Seed for --random (0)"),
                              cl::init(0), cl::cat(category));
-static cl::opt<int64_t> batch("batch",
-                              cl::desc("Batch size for --random and "
-                                       ".bin, copies of a PNG (default "
-                                       "1; a .npy gives its own)"),
-                              cl::init(1), cl::cat(category));
+static cl::opt<int64_t>
+    batch("batch",
+          cl::desc("Batch size: images per run for a folder or list (the "
+                   "last batch may be smaller); for --random and .bin; "
+                   "copies of a single image (default 1; a .npy gives its "
+                   "own)"),
+          cl::init(1), cl::cat(category));
 static cl::opt<std::string> resolution(
     "resolution",
     cl::desc("Image size, N (square) or HxW (height x width), each a "
@@ -352,8 +371,6 @@ static Error writeNpy(StringRef path, const Tensor &t) {
 }
 
 static Expected<Tensor> loadImages(const Model &model) {
-  if (randomImage == !imagePath.empty())
-    return createStringError("give exactly one of --image and --random");
   int64_t multiple = model.resolutionMultiple();
   int64_t b = batch.getValue();
   int64_t h = resolutionHeight ? resolutionHeight : model.defaultResolution();
@@ -475,6 +492,336 @@ static double medianOf(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/// The ImageNet names when `classes` is ImageNet-1k's count, else none.
+static ArrayRef<StringRef> classNames(int64_t classes) {
+  return classes == int64_t(imageNetClasses().size()) ? imageNetClasses()
+                                                      : ArrayRef<StringRef>();
+}
+
+struct Ranked {
+  int64_t index;
+  double probability;
+  float logit;
+};
+
+/// Image `image`'s top --topk classes by softmax probability (computed in
+/// double, after subtracting the largest logit).
+static std::vector<Ranked> rankClasses(const Tensor &logits, int64_t image) {
+  int64_t classes = logits.dim(1);
+  int64_t k = std::min<int64_t>(topk, classes);
+  const float *row = logits.data<float>() + image * classes;
+  float top = *std::max_element(row, row + classes);
+  double total = 0;
+  for (int64_t c = 0; c < classes; ++c)
+    total += std::exp(double(row[c]) - top);
+  std::vector<int64_t> order(classes);
+  std::iota(order.begin(), order.end(), 0);
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](int64_t x, int64_t y) { return row[x] > row[y]; });
+  std::vector<Ranked> ranked;
+  for (int64_t j = 0; j < k; ++j)
+    ranked.push_back({order[j], std::exp(double(row[order[j]]) - top) / total,
+                      row[order[j]]});
+  return ranked;
+}
+
+/// One JSON object per image, one per line; `sources[i]` names image i.
+static void printJson(const Tensor &logits, ArrayRef<std::string> sources,
+                      StringRef modelName, double latencySeconds) {
+  ArrayRef<StringRef> names = classNames(logits.dim(1));
+  for (int64_t i = 0; i < logits.dim(0); ++i) {
+    json::OStream js(outs());
+    js.object([&] {
+      js.attribute("image", i);
+      js.attribute("source", json::fixUTF8(sources[i]));
+      js.attribute("model", modelName);
+      js.attributeArray("top", [&] {
+        for (const Ranked &r : rankClasses(logits, i))
+          js.object([&] {
+            js.attribute("class", r.index);
+            if (!names.empty())
+              js.attribute("label", names[r.index]);
+            js.attribute("probability", r.probability);
+            js.attribute("logit", double(r.logit));
+          });
+      });
+      js.attribute("latency_ms", latencySeconds * 1e3);
+    });
+    outs() << "\n";
+  }
+}
+
+/// "logits [B, C]: mean ..., std ..., min ..., max ..."
+static void printLogitsSummary(const Tensor &logits) {
+  const float *l = logits.data<float>();
+  double sum = 0, sq = 0;
+  float lo = l[0], hi = l[0];
+  for (int64_t i = 0; i < logits.numElements(); ++i) {
+    sum += l[i], sq += double(l[i]) * l[i];
+    lo = std::min(lo, l[i]), hi = std::max(hi, l[i]);
+  }
+  double mean = sum / logits.numElements();
+  outs() << "logits " << shapeString(logits.shape())
+         << format(": mean %.6g, std %.6g, min %.6g, max %.6g\n", mean,
+                   std::sqrt(
+                       std::max(0.0, sq / logits.numElements() - mean * mean)),
+                   lo, hi);
+}
+
+/// Image `image`'s top-k as a table; `source` (may be empty) follows the
+/// heading.
+static void printTopText(const Tensor &logits, int64_t image,
+                         StringRef source) {
+  ArrayRef<StringRef> names = classNames(logits.dim(1));
+  std::vector<Ranked> ranked = rankClasses(logits, image);
+  outs() << "image " << image << " top-" << ranked.size()
+         << " (class, probability, logit" << (names.empty() ? "" : ", name")
+         << "):" << (source.empty() ? "" : " ") << source << "\n";
+  for (const Ranked &r : ranked) {
+    outs() << format("  %4lld  %.4f  %9.4f", (long long)r.index, r.probability,
+                     r.logit);
+    if (!names.empty())
+      outs() << "  " << names[r.index];
+    outs() << "\n";
+  }
+}
+
+/// Whether a folder's file is taken as an image, by its extension.
+static bool hasImageExtension(StringRef name) {
+  StringRef ext = sys::path::extension(name);
+  return ext.equals_insensitive(".png") || ext.equals_insensitive(".jpg") ||
+         ext.equals_insensitive(".jpeg");
+}
+
+/// Appends the images of folder `dir` to `paths`: its .png, .jpg and .jpeg
+/// files (any case), sorted by name. Other files and hidden ones are
+/// skipped with a note on stderr (a folder of photos often holds a README
+/// or a .DS_Store); a subfolder is an error, as folders are not searched
+/// recursively, and so is a folder without images.
+static Error appendFolder(StringRef dir, std::vector<std::string> &paths) {
+  std::vector<std::string> images, skipped;
+  std::error_code ec;
+  for (sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
+       it.increment(ec)) {
+    std::string name = sys::path::filename(it->path()).str();
+    ErrorOr<sys::fs::basic_file_status> status = it->status();
+    if (!status)
+      return createStringError(formatv("{0}: cannot read '{1}': {2}", dir, name,
+                                       status.getError().message())
+                                   .str());
+    if (status->type() == sys::fs::file_type::directory_file)
+      return createStringError(
+          formatv("{0}: holds a subfolder, '{1}'; folders are not searched "
+                  "recursively (give the subfolders, or list the images "
+                  "with --image-list)",
+                  dir, name)
+              .str());
+    if (StringRef(name).starts_with(".") || !hasImageExtension(name))
+      skipped.push_back(name);
+    else
+      images.push_back(it->path());
+  }
+  if (ec)
+    return createStringError(dir + ": cannot list the folder: " + ec.message());
+  if (images.empty())
+    return createStringError(
+        formatv("{0}: no images in the folder (.png, .jpg or .jpeg files){1}",
+                dir,
+                skipped.empty()
+                    ? std::string()
+                    : formatv(", only {0} other file{1}", skipped.size(),
+                              skipped.size() == 1 ? "" : "s")
+                          .str())
+            .str());
+  std::sort(images.begin(), images.end());
+  if (!skipped.empty()) {
+    std::sort(skipped.begin(), skipped.end());
+    errs() << "clusopt-run: note: " << dir << ": skipped " << skipped.size()
+           << " file" << (skipped.size() == 1 ? "" : "s")
+           << " that are not .png, .jpg or .jpeg images: ";
+    for (size_t i = 0; i < std::min<size_t>(skipped.size(), 3); ++i)
+      errs() << (i ? ", '" : "'") << skipped[i] << "'";
+    errs() << (skipped.size() > 3 ? ", ...\n" : "\n");
+  }
+  paths.insert(paths.end(), images.begin(), images.end());
+  return Error::success();
+}
+
+/// The images of a folder or list input, in order, each checked to be a
+/// readable regular file; empty when the input is one --image file (or
+/// .npy/.bin) or --random.
+static Expected<std::vector<std::string>> collectImagePaths() {
+  int inputs = !imagePath.empty() + !imageArgs.empty() +
+               !imageListPath.empty() + randomImage;
+  if (inputs != 1)
+    return createStringError(
+        formatv("give exactly one input: --image PATH, images as "
+                "arguments, --image-list FILE or --random ({0} given)",
+                inputs)
+            .str());
+  std::vector<std::string> given;
+  if (!imagePath.empty()) {
+    if (!sys::fs::is_directory(imagePath))
+      return std::vector<std::string>();
+    given.push_back(imagePath);
+  } else if (!imageArgs.empty()) {
+    given.assign(imageArgs.begin(), imageArgs.end());
+  } else if (!imageListPath.empty()) {
+    auto list = clusopt::readInputFile(imageListPath, clusopt::kImageInput);
+    if (!list)
+      return list.takeError();
+    SmallVector<StringRef, 0> lines;
+    (*list)->getBuffer().split(lines, '\n');
+    for (StringRef line : lines) {
+      line = line.rtrim("\r");
+      if (!line.trim().empty() && !line.starts_with("#"))
+        given.push_back(line.str());
+    }
+    if (given.empty())
+      return createStringError(imageListPath + ": names no images (one path "
+                                               "per line)");
+  } else {
+    return std::vector<std::string>();
+  }
+  std::vector<std::string> paths;
+  for (const std::string &path : given) {
+    if (sys::fs::is_directory(path)) {
+      if (Error err = appendFolder(path, paths))
+        return std::move(err);
+      continue;
+    }
+    if (StringRef(path).ends_with(".npy") || StringRef(path).ends_with(".bin"))
+      return createStringError(path + ": a .npy or .bin input holds its own "
+                                      "batch; give it alone, with --image");
+    paths.push_back(path);
+  }
+  for (const std::string &path : paths)
+    if (Error err = clusopt::checkInputFile(path, clusopt::kImageInput))
+      return std::move(err);
+  return paths;
+}
+
+/// "12/40 images" on stderr, rewritten in place, when stderr is a terminal;
+/// nothing otherwise (logs and pipes get no carriage returns).
+class Progress {
+public:
+  explicit Progress(size_t total)
+      : total_(total), shown_(sys::Process::StandardErrIsDisplayed()) {}
+  void update(size_t done) {
+    if (shown_)
+      errs() << "\rclusopt-run: " << done << "/" << total_ << " images";
+  }
+  /// Clears the line (before an error message, or at the end).
+  void clear() {
+    if (shown_)
+      errs() << "\r\x1b[K";
+    shown_ = false;
+  }
+  ~Progress() { clear(); }
+
+private:
+  size_t total_;
+  bool shown_;
+};
+
+/// Runs every image of `paths` through `model` in batches of --batch (the
+/// last may be smaller), then prints each image's result in order. Nothing
+/// is printed or written until every image has run: an image that fails to
+/// decode stops the run with its name.
+static int runImages(const Model &model, const LoadedModel &loaded,
+                     ArrayRef<std::string> paths) {
+  int64_t h = resolutionHeight ? resolutionHeight : model.defaultResolution();
+  int64_t w = resolutionWidth ? resolutionWidth : model.defaultResolution();
+  PreprocessOptions options;
+  options.height = h;
+  options.width = w;
+  options.cropPct = cropPct;
+  options.interpolation = interpolation;
+  int64_t count = paths.size(), size = batch.getValue();
+  std::optional<Tensor> all; // [count, classes], once the first batch ran
+  std::vector<double> times;
+  auto start = std::chrono::steady_clock::now();
+  {
+    Progress progress(count);
+    progress.update(0);
+    // Errors go on a line of their own.
+    auto stop = [&](const Twine &message) {
+      progress.clear();
+      return fail(message);
+    };
+    for (int64_t first = 0; first < count; first += size) {
+      int64_t n = std::min(size, count - first);
+      Expected<Tensor> images = Tensor::empty(DType::F32, {n, 3, h, w});
+      if (!images)
+        return stop(toString(images.takeError()));
+      int64_t perImage = 3 * h * w;
+      for (int64_t i = 0; i < n; ++i) {
+        Expected<RgbImage> image = readImage(paths[first + i]);
+        if (!image)
+          return stop(toString(image.takeError()));
+        Expected<Tensor> one = preprocessImage(*image, options);
+        if (!one)
+          return stop(paths[first + i] + ": " + toString(one.takeError()));
+        std::memcpy(images->data<float>() + i * perImage, one->data<float>(),
+                    perImage * sizeof(float));
+      }
+      auto batchStart = std::chrono::steady_clock::now();
+      Expected<Tensor> logits = model.forward(*images);
+      times.push_back(std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - batchStart)
+                          .count());
+      if (!logits)
+        return stop(toString(logits.takeError()));
+      if (int64_t bad = countNonFinite(*logits))
+        return stop(formatv("{0} of {1} logits of images {2} to {3} ({4} to "
+                            "{5}) are not finite (NaN or infinite); run one "
+                            "of them with --image and --profile to find the "
+                            "first such layer",
+                            bad, logits->numElements(), first, first + n - 1,
+                            paths[first], paths[first + n - 1])
+                        .str());
+      int64_t classes = logits->dim(1);
+      if (!all) {
+        Expected<Tensor> t = Tensor::empty(DType::F32, {count, classes});
+        if (!t)
+          return stop(toString(t.takeError()));
+        all = std::move(*t);
+      }
+      std::memcpy(all->data<float>() + first * classes, logits->data<float>(),
+                  n * classes * sizeof(float));
+      progress.update(first + n);
+    }
+  }
+  double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  double median = medianOf(times);
+  if (!dumpLogits.empty())
+    if (Error err = writeNpy(dumpLogits, *all))
+      return fail(toString(std::move(err)));
+  if (jsonOutput) {
+    printJson(*all, paths, model.name(), median);
+    return 0;
+  }
+  outs() << "model " << model.name() << loaded.detail << ", " << count
+         << " images in " << times.size() << " batch"
+         << (times.size() == 1 ? "" : "es") << " of up to " << size << " (" << h
+         << "x" << w << "), threads " << ThreadPool::numThreads()
+         << ", kernels " << loaded.kernels->path() << " ("
+         << loaded.kernels->target() << ")\n";
+  printLogitsSummary(*all);
+  for (int64_t i = 0; i < count; ++i)
+    printTopText(*all, i, paths[i]);
+  outs() << format("throughput: %lld images in %.2f s, %.1f images/s "
+                   "(decoding included); batch latency: median %.2f ms over "
+                   "%zu batches (min %.2f, max %.2f)\n",
+                   (long long)count, wall, count / wall, median * 1e3,
+                   times.size(),
+                   *std::min_element(times.begin(), times.end()) * 1e3,
+                   *std::max_element(times.begin(), times.end()) * 1e3);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
 #ifdef __GLIBC__
@@ -497,9 +844,16 @@ int main(int argc, char **argv) {
           "  --threads=<N>   threads for the runtime's layers and the kernels "
           "(one libomp\n                  pool; default: OMP_NUM_THREADS, else "
           "every core)\n\n"
-          "Example:\n  clusopt-run --model paca_tiny --weights w.safetensors "
+          "Inputs (exactly one): --image FILE|FOLDER, image files and "
+          "folders as\narguments (run in the order given; folders as "
+          "--image's), --image-list FILE\n(one path per line) or --random. "
+          "Several images run in batches of --batch\nand each gets its "
+          "result, in order; on a terminal, stderr shows the progress.\n\n"
+          "Examples:\n  clusopt-run --model paca_tiny --weights w.safetensors "
           "--random --batch 1 \\\n      --resolution 224 --threads 2 "
-          "--profile\n",
+          "--profile\n"
+          "  clusopt-run --weights w.safetensors --batch 8 --json "
+          "photos/*.jpg\n",
           category))
     return 1;
 
@@ -517,27 +871,10 @@ int main(int argc, char **argv) {
                         cropPct.getValue())
                     .str());
 
-  // The family picks the config and the default kernel library.
-  bool cast = modelName == "cast_vit" || modelName == "vit_dense";
-  bool clustr = StringRef(modelName).starts_with("clustr");
-  std::optional<PacaConfig> pacaConfig;
-  std::optional<ClusTRConfig> clustrConfig;
-  if (clustr) {
-    Expected<ClusTRConfig> config = ClusTRConfig::byName(modelName);
-    if (!config)
-      return fail(toString(config.takeError()));
-    clustrConfig = std::move(*config);
-  } else if (!cast) {
-    Expected<PacaConfig> config = PacaConfig::byName(modelName);
-    if (!config) {
-      consumeError(config.takeError());
-      return fail("unknown model '" + modelName +
-                  "' (known: paca_tiny, paca_small, paca_base, each also as "
-                  "*_dense; clustr_b1, clustr_b2, clustr_b3; cast_vit, "
-                  "vit_dense)");
-    }
-    pacaConfig = std::move(*config);
-  }
+  Expected<ModelFamily> family = modelFamily(modelName);
+  if (!family)
+    return fail(toString(family.takeError()));
+  bool clustr = *family == ModelFamily::ClusTR;
   if (jsonOutput && profile)
     return fail("--json and --profile cannot be combined (the profile is a "
                 "text table)");
@@ -553,9 +890,22 @@ int main(int argc, char **argv) {
                     .str());
   // Input and output paths are checked before minutes of loading and
   // running.
-  if (!imagePath.empty())
+  Expected<std::vector<std::string>> imageList = collectImagePaths();
+  if (!imageList)
+    return fail(toString(imageList.takeError()));
+  if (!imageList->empty()) {
+    // Each batch runs once: there is no one batch to time or profile.
+    for (const cl::Option *single :
+         std::initializer_list<cl::Option *>{&runs, &profile, &dumpAssignments})
+      if (single->getNumOccurrences())
+        return fail("--" + single->ArgStr +
+                    " needs a single input (an image, .npy, .bin or "
+                    "--random), not a folder or list, whose batches each "
+                    "run once");
+  } else if (!imagePath.empty()) {
     if (Error err = clusopt::checkInputFile(imagePath, clusopt::kImageInput))
       return fail(toString(std::move(err)));
+  }
   if (!dumpLogits.empty())
     if (Error err = clusopt::checkOutputPath(dumpLogits, "--dump-logits"))
       return fail(toString(std::move(err)));
@@ -563,70 +913,29 @@ int main(int argc, char **argv) {
     if (Error err = checkOutputDirectory("--dump-assignments", dumpAssignments))
       return fail(toString(std::move(err)));
 
-  std::string kernels = kernelsPath;
-  if (kernels.empty())
-    if (const char *env = std::getenv(cast     ? "CLUSOPT_CAST_KERNELS"
-                                      : clustr ? "CLUSOPT_CLUSTR_KERNELS"
-                                               : "CLUSOPT_PACA_KERNELS"))
-      kernels = env;
-  if (kernels.empty())
-    kernels = cast     ? CLUSOPT_CAST_KERNELS_PATH
-              : clustr ? CLUSOPT_CLUSTR_KERNELS_PATH
-                       : CLUSOPT_PACA_KERNELS_PATH;
-  auto library = KernelLibrary::open(kernels);
-  if (!library)
-    return fail(toString(library.takeError()));
-  Expected<SafetensorsFile> weights = SafetensorsFile::open(weightsPath);
-  if (!weights)
-    return fail(toString(weights.takeError()));
-  std::unique_ptr<Model> model;
-  const ClusTR *clustrModel = nullptr; // for --dump-assignments
-  std::string detail;                  // what the weights decided
-  WeightShapes shapes;                 // the tensors the model uses
-  if (cast) {
-    Expected<CastConfig> config = CastConfig::byName(modelName);
-    if (config)
-      config = config->fitTo(*weights);
-    if (!config)
-      return fail(weightsPath + ": " + toString(config.takeError()));
-    detail =
-        formatv(" (depth {0}, {1} tokens", config->depth, config->tokens)
-            .str() +
-        (config->dense ? std::string(")")
-                       : formatv(", capacity {0})", config->capacity()).str());
-    shapes = config->weightShapes();
-    auto loaded = CastVit::load(*config, *weights, **library);
-    if (!loaded)
-      return fail(weightsPath + ": " + toString(loaded.takeError()));
-    model = std::move(*loaded);
-  } else if (clustr) {
-    shapes = clustrConfig->weightShapes();
-    auto loaded = ClusTR::load(*clustrConfig, *weights, **library);
-    if (!loaded)
-      return fail(weightsPath + ": " + toString(loaded.takeError()));
-    clustrModel = loaded->get();
-    model = std::move(*loaded);
-  } else {
-    shapes = pacaConfig->weightShapes();
-    auto loaded = PacaVit::load(*pacaConfig, *weights, **library);
-    if (!loaded)
-      return fail(weightsPath + ": " + toString(loaded.takeError()));
-    model = std::move(*loaded);
-  }
+  ModelOptions modelOptions;
+  modelOptions.kernelsPath = kernelsPath;
+  modelOptions.allowUnusedWeights = allowUnusedWeights;
+  Expected<LoadedModel> loaded =
+      loadModel(modelName, weightsPath, modelOptions);
+  if (!loaded)
+    return fail(toString(loaded.takeError()));
+  const Model *model = loaded->model.get();
+  const KernelLibrary *library = loaded->kernels.get();
+  const ClusTR *clustrModel = loaded->clustr; // for --dump-assignments
 
-  // Tensors of another model (paca_small's run as paca_tiny) or a
-  // mistyped name would otherwise be ignored.
-  std::vector<std::string> unused = unusedWeights(*weights, shapes);
-  if (!unused.empty() && !allowUnusedWeights) {
-    std::string names;
-    for (size_t i = 0; i < std::min<size_t>(unused.size(), 5); ++i)
-      names += (i ? ", '" : "'") + unused[i] + "'";
-    return fail(formatv("{0}: {1} of its {2} tensors are not used by {3}: "
-                        "{4}{5} (another model's weights? "
-                        "--allow-unused-weights ignores them)",
-                        weightsPath, unused.size(), weights->tensors().size(),
-                        model->name(), names, unused.size() > 5 ? ", ..." : "")
-                    .str());
+  if (!imageList->empty()) {
+    int64_t multiple = model->resolutionMultiple();
+    int64_t h =
+        resolutionHeight ? resolutionHeight : model->defaultResolution();
+    int64_t w = resolutionWidth ? resolutionWidth : model->defaultResolution();
+    if (h < multiple || h % multiple || w < multiple || w % multiple)
+      return fail(
+          formatv("--resolution {0} is not a positive multiple of {1}",
+                  h == w ? std::to_string(h) : formatv("{0}x{1}", h, w).str(),
+                  multiple)
+              .str());
+    return runImages(*model, *loaded, *imageList);
   }
 
   // Images after the model: their resolution rules are the model's.
@@ -684,89 +993,21 @@ int main(int argc, char **argv) {
   std::sort(times.begin(), times.end());
   double median = medianOf(times);
 
-  int64_t b = logits->dim(0), classes = logits->dim(1);
-  const float *l = logits->data<float>();
-  double sum = 0, sq = 0;
-  float lo = l[0], hi = l[0];
-  for (int64_t i = 0; i < logits->numElements(); ++i) {
-    sum += l[i], sq += double(l[i]) * l[i];
-    lo = std::min(lo, l[i]), hi = std::max(hi, l[i]);
-  }
-  double mean = sum / logits->numElements();
-  // Each image's classes by softmax probability (computed in double, after
-  // subtracting the largest logit).
-  ArrayRef<StringRef> names = classes == int64_t(imageNetClasses().size())
-                                  ? imageNetClasses()
-                                  : ArrayRef<StringRef>();
-  int64_t k = std::min<int64_t>(topk, classes);
-  struct Ranked {
-    int64_t index;
-    double probability;
-    float logit;
-  };
-  auto rank = [&](int64_t image) {
-    const float *row = l + image * classes;
-    float top = *std::max_element(row, row + classes);
-    double total = 0;
-    for (int64_t c = 0; c < classes; ++c)
-      total += std::exp(double(row[c]) - top);
-    std::vector<int64_t> order(classes);
-    std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                      [&](int64_t x, int64_t y) { return row[x] > row[y]; });
-    std::vector<Ranked> ranked;
-    for (int64_t j = 0; j < k; ++j)
-      ranked.push_back({order[j], std::exp(double(row[order[j]]) - top) / total,
-                        row[order[j]]});
-    return ranked;
-  };
-
   if (jsonOutput) {
     std::string source = randomImage ? std::string("random")
                                      : json::fixUTF8(imagePath.getValue());
-    for (int64_t i = 0; i < b; ++i) {
-      json::OStream js(outs());
-      js.object([&] {
-        js.attribute("image", i);
-        js.attribute("source", source);
-        js.attribute("model", model->name());
-        js.attributeArray("top", [&] {
-          for (const Ranked &r : rank(i))
-            js.object([&] {
-              js.attribute("class", r.index);
-              if (!names.empty())
-                js.attribute("label", names[r.index]);
-              js.attribute("probability", r.probability);
-              js.attribute("logit", double(r.logit));
-            });
-        });
-        js.attribute("latency_ms", median * 1e3);
-      });
-      outs() << "\n";
-    }
+    printJson(*logits, std::vector<std::string>(logits->dim(0), source),
+              model->name(), median);
     return 0;
   }
 
-  outs() << "model " << model->name() << detail << ", images "
+  outs() << "model " << model->name() << loaded->detail << ", images "
          << shapeString(images->shape()) << ", threads "
-         << ThreadPool::numThreads() << ", kernels " << (*library)->path()
-         << " (" << (*library)->target() << ")\n";
-  outs() << "logits " << shapeString(logits->shape())
-         << format(": mean %.6g, std %.6g, min %.6g, max %.6g\n", mean,
-                   std::sqrt(
-                       std::max(0.0, sq / logits->numElements() - mean * mean)),
-                   lo, hi);
-  for (int64_t i = 0; i < b; ++i) {
-    outs() << "image " << i << " top-" << k << " (class, probability, logit"
-           << (names.empty() ? "" : ", name") << "):\n";
-    for (const Ranked &r : rank(i)) {
-      outs() << format("  %4lld  %.4f  %9.4f", (long long)r.index,
-                       r.probability, r.logit);
-      if (!names.empty())
-        outs() << "  " << names[r.index];
-      outs() << "\n";
-    }
-  }
+         << ThreadPool::numThreads() << ", kernels " << library->path() << " ("
+         << library->target() << ")\n";
+  printLogitsSummary(*logits);
+  for (int64_t i = 0; i < logits->dim(0); ++i)
+    printTopText(*logits, i, "");
   outs() << format("latency: median %.2f ms over %lld runs (min %.2f, max "
                    "%.2f)\n",
                    median * 1e3, (long long)runs.getValue(),
@@ -815,9 +1056,9 @@ int main(int argc, char **argv) {
     // forward() appends one result per block with clusters, in order.
     size_t next = 0;
     for (int i = 0; i < 4; ++i) {
-      if (clustrConfig->srRatios[i] == 1)
+      if (clustrModel->config().srRatios[i] == 1)
         continue;
-      for (int64_t j = 0; j < clustrConfig->depths[i]; ++j, ++next) {
+      for (int64_t j = 0; j < clustrModel->config().depths[i]; ++j, ++next) {
         if (next >= clusterings.size())
           return fail("internal error: fewer clusterings than blocks");
         std::string stem =
