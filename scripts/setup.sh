@@ -12,7 +12,7 @@ APT_PACKAGES=(
   clang-22 libclang-rt-22-dev clang-format-22 libomp-22-dev
   ninja-build cmake libsqlite3-dev libpng-dev libjpeg62-turbo-dev
 )
-PIP_PACKAGES=(numpy pytest pillow)
+PIP_PACKAGES=(numpy pytest pillow nanobind)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -27,7 +27,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import numpy, pytest, PIL" 2>/dev/null; then
+if ! python3 -c "import numpy, pytest, PIL, nanobind" 2>/dev/null; then
   echo "setup: installing ${PIP_PACKAGES[*]}"
   python3 -m pip install -q "${PIP_PACKAGES[@]}"
 fi
