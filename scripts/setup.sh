@@ -12,7 +12,7 @@ APT_PACKAGES=(
   clang-22 libclang-rt-22-dev clang-format-22 libomp-22-dev
   ninja-build cmake libsqlite3-dev libpng-dev libjpeg62-turbo-dev
 )
-PIP_PACKAGES=(numpy pytest pillow "ray[data]")
+PIP_PACKAGES=(numpy pytest pillow nanobind "ray[data]")
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -29,8 +29,8 @@ fi
 
 # find_spec, not import: importing ray.data takes seconds.
 if ! python3 -c "import importlib.util as u, sys; sys.exit(not all(
-    u.find_spec(m) for m in ('numpy', 'pytest', 'PIL', 'ray', 'pandas',
-                             'pyarrow')))" 2>/dev/null; then
+    u.find_spec(m) for m in ('numpy', 'pytest', 'PIL', 'nanobind', 'ray',
+                             'pandas', 'pyarrow')))" 2>/dev/null; then
   echo "setup: installing ${PIP_PACKAGES[*]}"
   python3 -m pip install -q "${PIP_PACKAGES[@]}"
 fi

@@ -18,7 +18,6 @@ names. bf16 takes `torch.bfloat16`; NumPy has no bf16, so NumPy callers pass
 and get its bit pattern as `uint16`.
 """
 
-import array
 import ctypes
 import json
 import pathlib
@@ -41,16 +40,40 @@ _ELEMENT_TYPES = {
     "i64": (np.dtype(np.int64), "int64", 8),
 }
 
-_libc = ctypes.CDLL(None)
-_libc.free.argtypes = [ctypes.c_void_p]
-_libc.free.restype = None
-_free = _libc.free
+# Element types in the order clusopt._native numbers them.
+_ELEMENT_ORDER = list(_ELEMENT_TYPES)
 
 
 def _torch():
     """The torch module if the caller already imported it (never imports
     it: plain NumPy users must not pay for torch)."""
     return sys.modules.get("torch")
+
+
+def _resolve_torch():
+    """What clusopt._native needs of torch, once torch is in use: the
+    Tensor type, the dtypes in _ELEMENT_ORDER, and a DLPack capsule ->
+    tensor function (torch's C one; its public wrapper costs microseconds
+    more per result)."""
+    torch = _torch()
+    if torch is None:
+        return None
+    dtypes = [getattr(torch, _ELEMENT_TYPES[e][1]) for e in _ELEMENT_ORDER]
+    from_dlpack = getattr(torch._C, "_from_dlpack", None) or torch.from_dlpack
+    return torch.Tensor, dtypes, from_dlpack
+
+
+_native = None
+
+
+def native():
+    """clusopt._native, configured (see toolchain.native_module)."""
+    global _native
+    if _native is None:
+        module = toolchain.native_module()
+        module.configure(ArgumentError, _resolve_torch)
+        _native = module
+    return _native
 
 
 class TensorSpec:
@@ -74,47 +97,14 @@ class TensorSpec:
         return f"TensorSpec({self.name}: {self.type_text()})"
 
 
-class _KernelBuffer:
-    """Owns a result buffer malloc'ed by a kernel; NumPy arrays made from it
-    keep it alive, and it is freed with the last of them."""
-
-    __slots__ = ("__array_interface__", "_allocated", "__weakref__")
-
-    def __init__(self, allocated, interface):
-        self._allocated = allocated
-        self.__array_interface__ = interface
-
-    def __del__(self):
-        if self._allocated:
-            _free(self._allocated)
-            self._allocated = 0
-
-
-_strides_cache = {}
-
-
-def _contiguous_strides(shape):
-    """Element strides of a C-contiguous array (memoised: shapes repeat)."""
-    strides = _strides_cache.get(shape)
-    if strides is None:
-        if len(_strides_cache) > 4096:
-            _strides_cache.clear()
-        strides = _strides_cache[shape] = tuple(_compute_strides(shape))
-    return strides
-
-
-def _compute_strides(shape):
-    strides, step = [], 1
-    for d in reversed(shape):
-        strides.append(step)
-        step *= d
-    strides.reverse()
-    return strides
-
-
 class Kernel:
     """One entry point of a loaded library: call it with NumPy arrays or
-    torch tensors (see the module docstring)."""
+    torch tensors (see the module docstring).
+
+    The call runs in clusopt._native: it checks the arguments against the
+    manifest, passes contiguous buffers (copies of non-contiguous ones)
+    and wraps the results without a copy. A GPU library's call checks its
+    arguments there too, then copies them to the device in Python."""
 
     def __init__(self, library, name, symbol, arguments, results, ops=()):
         self.library = library
@@ -123,12 +113,8 @@ class Kernel:
         self.arguments = arguments
         self.results = results
         self.ops = list(ops)
-        self._result_words = sum(r.descriptor_words for r in results)
-        self._argument_offsets, at = [], 0
-        for spec in arguments:
-            self._argument_offsets.append(8 * at)
-            at += spec.descriptor_words
-        self._fn = None
+        self._fn = None  # the ctypes function (GPU libraries call it)
+        self._entry = None  # the native entry point
         self._is_gpu = library.is_gpu
 
     def _bind(self, cdll):
@@ -142,148 +128,50 @@ class Kernel:
         fn.argtypes = [ctypes.c_void_p] * count
         fn.restype = None
         self._fn = fn
+        self._bind_address(ctypes.cast(fn, ctypes.c_void_p).value)
+
+    def _bind_address(self, address):
+        """Calls go to the function at `address` (the entry point's symbol;
+        the overhead benchmark swaps in a no-op)."""
+        self._entry = self.native_entry(address=address)
+
+    def native_entry(self, dim_groups=None, group_minimums=(), address=None):
+        """A clusopt._native.EntryPoint of this kernel. `dim_groups` (one
+        list per argument, a group number or -1 per axis) makes it also
+        require equal sizes across the axes of one group, and
+        `group_minimums` ((group, minimum) pairs) a least size: clusopt.ops
+        gives its dynamic dims this way."""
+        if address is None:
+            address = self._entry.function
+        arguments = []
+        for i, spec in enumerate(self.arguments):
+            groups = list(dim_groups[i]) if dim_groups else []
+            arguments.append((_ELEMENT_ORDER.index(spec.dtype),
+                              [-1 if d is None else d for d in spec.shape],
+                              spec.name, spec.type_text(), groups))
+        results = [(_ELEMENT_ORDER.index(r.dtype), r.rank)
+                   for r in self.results]
+        return native().EntryPoint(self.name, address, self._is_gpu,
+                                   arguments, results, list(group_minimums))
 
     def __repr__(self):
         args = ", ".join(a.type_text() for a in self.arguments)
         res = ", ".join(r.type_text() for r in self.results)
         return f"<clusopt kernel {self.name}({args}) -> ({res})>"
 
-    # ------------------------------------------------------------------
-    # Arguments
-    # ------------------------------------------------------------------
-
-    def _fail(self, index, spec, what):
-        return ArgumentError(f"{self.name}: argument {index} ({spec.name}) "
-                             f"{what}")
-
-    def _prepare(self, index, spec, value, torch):
-        """(array to keep alive, data pointer, shape, is_torch) of one
-        argument, checked against its spec; a contiguous copy when needed."""
-        if isinstance(value, np.ndarray):
-            if value.dtype != spec.np_dtype:
-                hint = (" (NumPy has no bf16: pass its bits as uint16)"
-                        if spec.dtype == "bf16" else "")
-                raise self._fail(index, spec, f"must be {spec.dtype}, got "
-                                 f"{value.dtype}{hint}")
-            if not value.flags.c_contiguous:
-                value = np.ascontiguousarray(value)
-            ptr = value.__array_interface__["data"][0]
-            shape, is_torch = value.shape, False
-        elif torch is not None and isinstance(value, torch.Tensor):
-            if value.dtype != getattr(torch, spec.torch_dtype):
-                raise self._fail(index, spec, f"must be {spec.dtype} "
-                                 f"(torch.{spec.torch_dtype}), got "
-                                 f"{value.dtype}")
-            device = value.device.type
-            if device != "cpu" and not self._is_gpu:
-                raise self._fail(index, spec, f"is on device '{value.device}'"
-                                 f"; this library runs on the CPU: pass a "
-                                 f"CPU tensor")
-            if self._is_gpu and device not in ("cpu", "cuda"):
-                raise self._fail(index, spec, f"is on device "
-                                 f"'{value.device}'; a GPU library takes "
-                                 f"CPU or CUDA tensors")
-            if value.requires_grad:
-                value = value.detach()
-            if not value.is_contiguous():
-                value = value.contiguous()
-            ptr, shape, is_torch = value.data_ptr(), tuple(value.shape), True
-        else:
-            raise self._fail(index, spec, f"must be a NumPy array or a torch "
-                             f"tensor, got {type(value).__name__}")
-        if len(shape) != spec.rank:
-            raise self._fail(index, spec, f"must have rank {spec.rank} "
-                             f"({spec.type_text()}), got shape {list(shape)}")
-        for axis, (want, got) in enumerate(zip(spec.shape, shape)):
-            if want is not None and want != got:
-                raise self._fail(index, spec, f"must have dim {axis} = {want} "
-                                 f"({spec.type_text()}), got shape "
-                                 f"{list(shape)}")
-        return value, ptr, shape, is_torch
-
-    # ------------------------------------------------------------------
-    # Calls
-    # ------------------------------------------------------------------
-
     def __call__(self, *args):
         """Runs the kernel. Returns one result, or a tuple of several (None
         without results), as NumPy arrays or, when any argument is a torch
-        tensor, as torch tensors."""
-        if len(args) != len(self.arguments):
-            raise ArgumentError(f"{self.name}: takes {len(self.arguments)} "
-                                f"arguments, got {len(args)}")
-        torch = _torch()
-        prepared = [self._prepare(i, spec, value, torch)
-                    for i, (spec, value) in enumerate(zip(self.arguments,
-                                                          args))]
-        as_torch = False
-        for p in prepared:
-            as_torch = as_torch or p[3]
+        tensor, as torch tensors. Raises ArgumentError (naming the
+        argument) for a wrong type, dtype, device, rank or dim."""
         if self._is_gpu:
+            prepared = self._entry.prepare(*args)
+            as_torch = any(p[3] for p in prepared)
             outs = self.library._run_on_gpu(self, prepared, as_torch)
-        else:
-            outs = self.call_raw([(p[1], p[2]) for p in prepared], as_torch)
-        if not outs:
-            return None
-        return outs[0] if len(outs) == 1 else tuple(outs)
-
-    def call_raw(self, pointers_and_shapes, as_torch=False):
-        """The call itself, on already checked, C-contiguous host buffers
-        given as (data pointer, shape) pairs; returns the list of results.
-        `clusopt.ops` calls this after its own checks."""
-        # Every descriptor field is 64-bit: the arguments' descriptors are
-        # one int64 buffer, and so are the results' (a struct of them).
-        words = []
-        for ptr, shape in pointers_and_shapes:
-            words += (ptr, ptr, 0, *shape, *_contiguous_strides(shape))
-        descriptors = array.array("q", words)
-        base = descriptors.buffer_info()[0]
-        pointers = [base + offset for offset in self._argument_offsets]
-        if not self.results:
-            self._fn(*pointers)
-            return []
-        results = array.array("q", bytes(8 * self._result_words))
-        self._fn(results.buffer_info()[0], *pointers)
-        inputs = {ptr for ptr, _ in pointers_and_shapes}
-        return self._wrap_results(results.tolist(), inputs, as_torch)
-
-    def _wrap_results(self, words, inputs, as_torch):
-        outs, owners, at = [], {}, 0
-        for spec in self.results:
-            rank = spec.rank
-            allocated, aligned, offset = words[at], words[at + 1], words[at + 2]
-            shape = tuple(words[at + 3:at + 3 + rank])
-            strides = tuple(s * spec.itemsize
-                            for s in words[at + 3 + rank:at + 3 + 2 * rank])
-            at += spec.descriptor_words
-            interface = {"version": 3, "shape": shape,
-                         "typestr": spec.np_dtype.str,
-                         "data": (aligned + offset * spec.itemsize, False),
-                         "strides": strides}
-            if allocated in inputs:
-                # The function returned an argument's buffer: copy it, and
-                # leave the caller's memory alone.
-                array = np.array(_KernelBuffer(0, interface), copy=True)
-            else:
-                # Two results over one buffer share one owner (freed once).
-                owner = owners.get(allocated)
-                if owner is None:
-                    owner = owners[allocated] = _KernelBuffer(allocated,
-                                                              interface)
-                    array = np.asarray(owner)
-                else:
-                    array = np.asarray(_Alias(owner, interface))
-            outs.append(_to_torch(array, spec) if as_torch else array)
-        return outs
-
-
-class _Alias:
-    """Another view over a buffer a _KernelBuffer owns."""
-
-    __slots__ = ("__array_interface__", "_owner")
-
-    def __init__(self, owner, interface):
-        self._owner, self.__array_interface__ = owner, interface
+            if not outs:
+                return None
+            return outs[0] if len(outs) == 1 else tuple(outs)
+        return self._entry(*args)
 
 
 def _to_torch(array, spec):
@@ -400,9 +288,10 @@ def _call_device(kernel, pointers_and_shapes):
         desc = _descriptor_type(len(shape))()
         desc.allocated = desc.aligned = ptr
         desc.offset = 0
-        for axis, (size, stride) in enumerate(zip(
-                shape, _contiguous_strides(shape))):
-            desc.sizes[axis], desc.strides[axis] = size, stride
+        stride = 1
+        for axis in reversed(range(len(shape))):
+            desc.sizes[axis], desc.strides[axis] = shape[axis], stride
+            stride *= shape[axis]
         args.append(desc)
     fields = [(f"r{i}", _descriptor_type(r.rank))
               for i, r in enumerate(kernel.results)]

@@ -26,6 +26,47 @@ def build_dir():
                                        REPO_ROOT / "build"))
 
 
+_native_module = None
+
+
+def native_module():
+    """clusopt._native, the C++ call path of compiled kernels: installed next
+    to the package by `pip install`, or built by scripts/build.sh into
+    <build_dir()>/python/clusopt. Raises ClusoptError when neither exists."""
+    global _native_module
+    if _native_module is not None:
+        return _native_module
+    import importlib
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    from .errors import ClusoptError
+
+    try:
+        module = importlib.import_module("clusopt._native")
+    except ImportError:
+        module = None
+        built = build_dir() / "python" / "clusopt"
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = built / f"_native{suffix}"
+            if path.is_file():
+                spec = importlib.util.spec_from_file_location(
+                    "clusopt._native", path)
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                sys.modules["clusopt._native"] = module
+                break
+        if module is None:
+            raise ClusoptError(
+                f"clusopt's native extension (_native) is neither installed "
+                f"with the package nor built in {built}: build clusopt "
+                f"(scripts/build.sh) or set CLUSOPT_BUILD_DIR to its build "
+                f"directory")
+    _native_module = module
+    return module
+
+
 def cache_dir():
     path = pathlib.Path(os.environ.get("CLUSOPT_KERNEL_CACHE",
                                        build_dir() / "kernel-cache"))

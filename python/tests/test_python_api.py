@@ -431,3 +431,42 @@ def test_import_does_not_import_torch():
     env = dict(os.environ, PYTHONPATH=str(pathlib.Path(clusopt.__file__)
                                           .parents[1]))
     subprocess.run(["python3", "-c", code], check=True, env=env)
+
+
+def test_native_call_path_in_use(paca_so):
+    """Calls go through clusopt._native: rebinding an entry point to getpid
+    (returns at once, writes no result) gives the empty result the native
+    wrapper makes of zeroed result descriptors."""
+    import ctypes
+
+    lib = clusopt.load(paca_so)
+    kernel = lib.paca_attention
+    native = toolchain.native_module()
+    assert library.native() is native
+    assert isinstance(kernel._entry, native.EntryPoint)
+    real = kernel._entry.function
+    noop = ctypes.cast(ctypes.CDLL(None).getpid, ctypes.c_void_p).value
+    kernel._bind_address(noop)
+    try:
+        out = kernel(*_paca_inputs())
+        assert out.shape == (0, 0, 0, 0) and out.dtype == np.float32
+    finally:
+        kernel._bind_address(real)
+    assert kernel(*_paca_inputs()).shape == (1, 1, 6, 4)
+
+
+def test_missing_native_extension(paca_so, tmp_path):
+    code = ("import clusopt, sys\n"
+            "try:\n"
+            f"    clusopt.load({str(paca_so)!r})\n"
+            "except clusopt.ClusoptError as e:\n"
+            "    print(e)\n"
+            "    sys.exit(3)\n")
+    env = dict(os.environ, CLUSOPT_BUILD_DIR=str(tmp_path),
+               PYTHONPATH=str(pathlib.Path(clusopt.__file__).parents[1]))
+    run = subprocess.run(["python3", "-c", code], env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 3, run.stderr
+    assert "native extension" in run.stdout
+    assert "build clusopt (scripts/build.sh)" in run.stdout
+    assert str(tmp_path) in run.stdout

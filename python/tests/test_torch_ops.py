@@ -321,3 +321,25 @@ def test_wrong_device():
         ops._run("pool", [z, x], {})
     # Through the dispatcher a meta tensor gets the fake implementation.
     assert torch.ops.clusopt.pool(z, x).shape == (1, 2, 3)
+
+
+def test_checked_fast_path_still_checks():
+    """After a kernel is cached, calls go through its checked native entry:
+    a call that does not fit it still gets the full check's error."""
+    z = torch.softmax(torch.randn(1, 2, 5), -1)
+    x = torch.randn(1, 5, 3)
+    ops.pool(z, x)  # caches the kernel and its entry
+    with pytest.raises(clusopt.ArgumentError,
+                       match="clusopt.pool: dimension 'N' mismatch: 'z' has 5 "
+                             "at axis 2 but 'x' has 4 at axis 1"):
+        ops.pool(z, x[:, :4])
+    with pytest.raises(clusopt.ArgumentError,
+                       match="clusopt.pool: element type mismatch"):
+        ops.pool(z, x.half())
+    xs = torch.randn(1, 5, 3)
+    ops.kmeans(xs, 2, 3)
+    with pytest.raises(clusopt.ArgumentError,
+                       match=r"requires clusters <= tokens \(M <= N\), got "
+                             r"M = 2 and N = 1"):
+        ops.kmeans(xs[:, :1], 2, 3)
+    assert torch.allclose(ops.pool(z, x), torch.bmm(z, x), atol=1e-6)
