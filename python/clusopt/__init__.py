@@ -2,3 +2,4 @@
 
 from .errors import (ArgumentError, ArtifactError, ClusoptError, CompileError,
                      UnsupportedTargetError)
+from .version import __version__

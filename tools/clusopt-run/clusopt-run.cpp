@@ -198,11 +198,26 @@ static cl::opt<std::string> kernelsPath(
     "kernels",
     cl::desc("The model's kernel library (.so with its .json manifest; "
              "default: $CLUSOPT_PACA_KERNELS, $CLUSOPT_CLUSTR_KERNELS or "
-             "$CLUSOPT_CAST_KERNELS, else the one built with "
-             "clusopt: " CLUSOPT_PACA_KERNELS_PATH
+             "$CLUSOPT_CAST_KERNELS, else the one installed with clusopt "
+             "(" CLUSOPT_INSTALLED_KERNELS_DIR " from this tool's directory) "
+             "or built with it: " CLUSOPT_PACA_KERNELS_PATH
              ", " CLUSOPT_CLUSTR_KERNELS_PATH " or " CLUSOPT_CAST_KERNELS_PATH
              ")"),
     cl::cat(category));
+
+/// The model kernels of an installed clusopt (cmake/Install.cmake: lib/kernels
+/// beside bin/) when they are there, else `builtPath`, where the build
+/// compiled them.
+static std::string defaultKernels(StringRef builtPath) {
+  SmallString<256> exe, installed;
+  if (sys::fs::real_path("/proc/self/exe", exe))
+    return builtPath.str();
+  installed = sys::path::parent_path(exe);
+  sys::path::append(installed, CLUSOPT_INSTALLED_KERNELS_DIR,
+                    sys::path::filename(builtPath));
+  sys::path::remove_dots(installed, /*remove_dot_dot=*/true);
+  return sys::fs::exists(installed) ? installed.str().str() : builtPath.str();
+}
 
 static int fail(const Twine &message) {
   errs() << "clusopt-run: error: " << message << "\n";
@@ -570,9 +585,9 @@ int main(int argc, char **argv) {
                                                : "CLUSOPT_PACA_KERNELS"))
       kernels = env;
   if (kernels.empty())
-    kernels = cast     ? CLUSOPT_CAST_KERNELS_PATH
-              : clustr ? CLUSOPT_CLUSTR_KERNELS_PATH
-                       : CLUSOPT_PACA_KERNELS_PATH;
+    kernels = defaultKernels(cast     ? CLUSOPT_CAST_KERNELS_PATH
+                             : clustr ? CLUSOPT_CLUSTR_KERNELS_PATH
+                                      : CLUSOPT_PACA_KERNELS_PATH);
   auto library = KernelLibrary::open(kernels);
   if (!library)
     return fail(toString(library.takeError()));
