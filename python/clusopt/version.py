@@ -10,7 +10,6 @@ CMakeLists.txt, the one place it is written, and the rest is "unknown".
 
 import dataclasses
 import importlib.util
-import pathlib
 import re
 
 from . import toolchain

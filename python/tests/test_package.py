@@ -21,6 +21,7 @@ and what is left is linking, the model kernels and the wheel. Deselect with
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 
@@ -59,7 +60,8 @@ def venv(tmp_path_factory):
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("CCACHE_BASEDIR", str(REPO_ROOT.parent))
     run([bin_dir / "python", "-m", "pip", "install", "--no-build-isolation",
-         "--no-deps", "--quiet", f"-Cbuild-dir={PIP_BUILD_DIR}",
+         "--no-deps", "--no-cache-dir", "--quiet",
+         f"-Cbuild-dir={PIP_BUILD_DIR}",
          "-Ccmake.define.CLUSOPT_ENABLE_WERROR=ON", REPO_ROOT],
         cwd=root, env=env, timeout=3600)
     outside = root / "work"  # away from the checkout
@@ -70,6 +72,12 @@ def venv(tmp_path_factory):
 def python(venv, code):
     bin_dir, env, cwd = venv
     return run([bin_dir / "python", "-c", code], cwd=cwd, env=env)
+
+
+def package_dir(venv):
+    """The installed package's directory, as the venv imports it."""
+    return pathlib.Path(python(venv, "import clusopt, os\nprint(os.path."
+                                     "dirname(clusopt.__file__))").strip())
 
 
 def test_version(venv):
@@ -106,9 +114,7 @@ def test_import_is_the_installed_copy(venv):
 
 def test_tools_and_libraries_installed(venv):
     bin_dir, env, cwd = venv
-    package = pathlib.Path(python(venv, "import clusopt, os\n"
-                                        "print(os.path.dirname("
-                                        "clusopt.__file__))").strip())
+    package = package_dir(venv)
     for tool in ("clusopt-opt", "clusopt-compile", "clusopt-tune",
                  "clusopt-run", "clusopt-safetensors"):
         assert (bin_dir / tool).exists(), tool
@@ -142,6 +148,31 @@ def test_compile_a_library(venv, tmp_path):
     assert (cwd / "attention.h").exists() and (cwd / "attention.json").exists()
 
 
+def test_gpu_library_finds_the_installed_runtime(venv, tmp_path):
+    # The installed clusopt-compile links GPU libraries against the
+    # installed runtime; a plain dlopen of one needs nothing else. No CUDA
+    # driver (CLUSOPT_LIBCUDA points nowhere): the constructor's module
+    # load is recorded by the runtime, not fatal.
+    if shutil.which("ptxas") is None and not any(
+            (pathlib.Path(home) / "bin" / "ptxas").exists()
+            for home in (os.environ.get("CUDA_HOME"), "/usr/local/cuda")
+            if home):
+        pytest.skip("no CUDA toolkit (ptxas) to build a GPU library")
+    bin_dir, env, cwd = venv
+    source = REPO_ROOT / "test" / "Tools" / "clusopt-compile" / "Inputs" / \
+        "paca-gpu.mlir"
+    run([bin_dir / "clusopt-compile", source, "--target=sm_80", "--emit=so",
+         "-o", cwd / "gpu.so"], cwd, env)
+    environment = dict(env, CLUSOPT_LIBCUDA=str(tmp_path / "no-libcuda.so"))
+    package = package_dir(venv)
+    code = ("import ctypes, sys\nctypes.CDLL(sys.argv[1])\n"
+            "print(open('/proc/self/maps').read())")
+    # Plain python -c, not importing clusopt, so nothing preloads anything.
+    maps = run([bin_dir / "python", "-c", code, cwd / "gpu.so"], cwd,
+               environment)
+    assert str(package / "lib" / "libclusopt_gpu_runtime.so") in maps
+
+
 def test_run_a_model_on_the_installed_kernels(venv):
     bin_dir, env, cwd = venv
     python(venv, "from clusopt import export\nfrom clusopt.models import paca"
@@ -151,8 +182,7 @@ def test_run_a_model_on_the_installed_kernels(venv):
     out = run([bin_dir / "clusopt-run", "--model", "paca_tiny", "--weights",
                "tiny.safetensors", "--random", "--runs", "1", "--threads",
                "2"], cwd, env)
-    package = pathlib.Path(python(venv, "import clusopt, os\nprint(os.path."
-                                        "dirname(clusopt.__file__))").strip())
+    package = package_dir(venv)
     kernels = package / "lib" / "kernels" / "paca_kernels.so"
     assert f"kernels {kernels} (host)" in out, out
     assert "image 0 top-5" in out
