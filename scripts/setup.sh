@@ -2,17 +2,27 @@
 # Installs everything clusopt needs on a fresh Debian machine: LLVM/MLIR 22,
 # clang 22, libomp 22 (the kernels' thread pool), SQLite (the tuning
 # database), libpng and libjpeg-turbo (image input), Ninja and CMake from
-# Debian, NumPy, pytest, Pillow (the tests' reference for image decoding
-# and resizing) and Ray Data (clusopt.ray) from PyPI.
-# Idempotent: when everything is present it only checks, in about a second.
+# Debian, ccache (repeat builds, `pip install .` included) and python3-venv
+# (the package test's fresh venv); from PyPI: NumPy, pytest, Pillow (the
+# tests' reference for image decoding and resizing), scikit-build-core and
+# nanobind (`pip install .` builds the C++ with them, and with
+# --no-build-isolation downloads nothing), torch (clusopt.ops are PyTorch
+# custom ops; about a minute to install), ray and pyarrow (batch inference
+# on Ray Data).
+# Idempotent: when everything is present it only checks, in about a second
+# (Python modules are looked up, not imported).
 set -euo pipefail
 
 APT_PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   clang-22 libclang-rt-22-dev clang-format-22 libomp-22-dev
   ninja-build cmake libsqlite3-dev libpng-dev libjpeg62-turbo-dev
+  ccache python3-venv
 )
-PIP_PACKAGES=(numpy pytest pillow nanobind "ray[data]")
+# PyPI package:module it provides.
+PIP_PACKAGES=(numpy:numpy pytest:pytest pillow:PIL
+  scikit-build-core:scikit_build_core nanobind:nanobind torch:torch "ray[data]:ray"
+  pyarrow:pyarrow pandas:pandas)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -27,10 +37,13 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# find_spec, not import: importing ray.data takes seconds.
-if ! python3 -c "import importlib.util as u, sys; sys.exit(not all(
-    u.find_spec(m) for m in ('numpy', 'pytest', 'PIL', 'nanobind', 'ray',
-                             'pandas', 'pyarrow')))" 2>/dev/null; then
-  echo "setup: installing ${PIP_PACKAGES[*]}"
-  python3 -m pip install -q "${PIP_PACKAGES[@]}"
+mapfile -t missing_pip < <(python3 -c '
+import importlib.util, sys
+for entry in sys.argv[1:]:
+    package, module = entry.split(":")
+    if importlib.util.find_spec(module) is None:
+        print(package)' "${PIP_PACKAGES[@]}")
+if ((${#missing_pip[@]})); then
+  echo "setup: installing ${missing_pip[*]}"
+  python3 -m pip install -q "${missing_pip[@]}"
 fi

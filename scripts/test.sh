@@ -5,6 +5,7 @@
 #   3. the pytest suite: the oracle's self-tests, clusopt-compile, and the
 #      numerics harness on the reference pipeline and on the optimised CPU
 #      pipeline at AVX2 and AVX-512 (each skipped if this CPU lacks it),
+#      and `pip install .` into a fresh venv (python/tests/test_package.py),
 #   4. the numerics of the index-heavy ops and of the optimised kernels again
 #      under ASan/UBSan,
 #   5. the safetensors reader and the image decoders under libFuzzer for 20 s

@@ -11,6 +11,7 @@ import importlib
 
 from .errors import (ArgumentError, ArtifactError, ClusoptError, CompileError,
                      UnsupportedTargetError)
+from .version import __version__
 from .library import Kernel, Library, load
 from .compiler import compile  # noqa: A001 - clusopt.compile is the API
 

@@ -12,7 +12,8 @@ operation raises GpuError with the reason.
 
 The library is loaded with RTLD_GLOBAL, so kernel libraries loaded after it
 (with ctypes.CDLL) bind their mgpu* calls to it. Load it first: call
-`load()` (or any function here) before loading a GPU kernel library.
+`load()` (or any function here) before loading a GPU kernel library that
+does not name the runtime itself (clusopt-compile's do: DT_NEEDED).
 """
 
 import ctypes

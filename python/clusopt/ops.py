@@ -23,10 +23,6 @@ import math
 import threading
 
 import torch
-# A custom op's first call imports dynamo, which imports triton. Done now:
-# triton's native library crashes when loaded after clusopt's GPU runtime
-# (loaded RTLD_GLOBAL by clusopt.gpu / clusopt.load of an sm_* library).
-import torch._dynamo  # noqa: F401,E402
 
 from . import compiler, kernels
 from .errors import ArgumentError, ClusoptError

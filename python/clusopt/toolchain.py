@@ -12,18 +12,34 @@ import os
 import pathlib
 import subprocess
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+from .errors import ClusoptError
+
+PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
+# The source checkout this module is in (meaningless in an installed package).
+REPO_ROOT = PACKAGE_DIR.parents[1]
 LLVM_BIN = pathlib.Path(os.environ.get("CLUSOPT_LLVM_BIN",
                                        "/usr/lib/llvm-22/bin"))
 
 
-class ToolchainError(RuntimeError):
+class ToolchainError(ClusoptError, RuntimeError):
     """A tool in the compile chain is missing or failed."""
 
 
+def installed():
+    """Whether this package was installed with its tools (`pip install`
+    puts them in clusopt/bin and its libraries in clusopt/lib)."""
+    return (PACKAGE_DIR / "bin" / "clusopt-compile").exists()
+
+
 def build_dir():
-    return pathlib.Path(os.environ.get("CLUSOPT_BUILD_DIR",
-                                       REPO_ROOT / "build"))
+    """Where clusopt's tools (bin/) and libraries (lib/) are, the one place
+    that decides it: $CLUSOPT_BUILD_DIR, else the installed package itself
+    (clusopt/bin, clusopt/lib), else the source checkout's build/."""
+    if os.environ.get("CLUSOPT_BUILD_DIR"):
+        return pathlib.Path(os.environ["CLUSOPT_BUILD_DIR"])
+    if installed():
+        return PACKAGE_DIR
+    return REPO_ROOT / "build"
 
 
 _native_module = None
@@ -68,8 +84,18 @@ def native_module():
 
 
 def cache_dir():
-    path = pathlib.Path(os.environ.get("CLUSOPT_KERNEL_CACHE",
-                                       build_dir() / "kernel-cache"))
+    """Where compiled kernels are cached: $CLUSOPT_KERNEL_CACHE, else
+    kernel-cache/ in a build directory, else (an installed package, whose
+    directory may not be writable) the user's cache directory,
+    $XDG_CACHE_HOME/clusopt/kernels or ~/.cache/clusopt/kernels."""
+    if os.environ.get("CLUSOPT_KERNEL_CACHE"):
+        path = pathlib.Path(os.environ["CLUSOPT_KERNEL_CACHE"])
+    elif build_dir() != PACKAGE_DIR:
+        path = build_dir() / "kernel-cache"
+    else:
+        cache_home = os.environ.get("XDG_CACHE_HOME") or \
+            pathlib.Path.home() / ".cache"
+        path = pathlib.Path(cache_home) / "clusopt" / "kernels"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -78,8 +104,15 @@ def _tool(name, directory):
     path = pathlib.Path(directory) / name
     if not path.exists():
         raise ToolchainError(f"{name} not found at {path}; build clusopt "
-                             f"first (scripts/test.sh builds it)")
+                             f"first (scripts/build.sh), install it (pip "
+                             f"install .) or set $CLUSOPT_BUILD_DIR")
     return str(path)
+
+
+def tool(name):
+    """The path of clusopt's command-line tool `name` (clusopt-compile,
+    ...); raises ToolchainError when it is not there."""
+    return _tool(name, build_dir() / "bin")
 
 
 def host_cpu_features():
@@ -254,10 +287,11 @@ class Backend:
         # Only OpenMP pipelines need libomp. GPU libraries leave their mgpu*
         # symbols undefined: they bind at load time to
         # libclusopt_gpu_runtime.so, loaded RTLD_GLOBAL first (gpu.load()).
+        # No RUNPATH: libomp.so.5 is on the loader's default path, as for
+        # clusopt-compile's libraries.
         if self.pipeline not in _OPENMP_PIPELINES:
             return ["-lm"]
-        lib = openmp_lib_dir()
-        return ["-lm", f"-L{lib}", "-lomp", f"-Wl,-rpath,{lib}"]
+        return ["-lm", f"-L{openmp_lib_dir()}", "-lomp"]
 
     def lower(self, mlir_text):
         """`mlir_text` through this backend's pipeline (not cached): the

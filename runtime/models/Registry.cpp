@@ -7,8 +7,13 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
 #include <algorithm>
 #include <cstdlib>
+#include <dlfcn.h>
 
 using namespace llvm;
 
@@ -38,9 +43,28 @@ std::string defaultKernelsPath(ModelFamily family) {
                                                     : "CLUSOPT_PACA_KERNELS";
   if (const char *value = std::getenv(env); value && *value)
     return value;
-  return family == ModelFamily::Cast     ? CLUSOPT_CAST_KERNELS_PATH
-         : family == ModelFamily::ClusTR ? CLUSOPT_CLUSTR_KERNELS_PATH
-                                         : CLUSOPT_PACA_KERNELS_PATH;
+  StringRef builtPath = family == ModelFamily::Cast ? CLUSOPT_CAST_KERNELS_PATH
+                        : family == ModelFamily::ClusTR
+                            ? CLUSOPT_CLUSTR_KERNELS_PATH
+                            : CLUSOPT_PACA_KERNELS_PATH;
+  // An installed clusopt (cmake/Install.cmake) keeps the kernels in
+  // lib/kernels, beside bin/ (clusopt-run) and lib/ (libclusopt_runtime.so):
+  // look there relative to the file this code was loaded from, which is
+  // not /proc/self/exe when the C API runs inside Python.
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void *>(&defaultKernelsPath), &info) &&
+      info.dli_fname) {
+    SmallString<256> module, installed;
+    if (!sys::fs::real_path(info.dli_fname, module)) {
+      installed = sys::path::parent_path(module);
+      sys::path::append(installed, CLUSOPT_INSTALLED_KERNELS_DIR,
+                        sys::path::filename(builtPath));
+      sys::path::remove_dots(installed, /*remove_dot_dot=*/true);
+      if (sys::fs::exists(installed))
+        return installed.str().str();
+    }
+  }
+  return builtPath.str();
 }
 
 Expected<LoadedModel> loadModel(StringRef name, StringRef weightsPath,

@@ -481,6 +481,19 @@ std::string headerText(ArrayRef<EntryPoint> entries, StringRef guardStem,
              : "// the first argument; their buffers are malloc'ed by the "
                "kernel\n"
                "// and owned by the caller (free `allocated`).\n")
+     << "//\n"
+     << (gpu ? "// Loading: needs libclusopt_gpu_runtime.so (DT_NEEDED),\n"
+               "// searched beside this library (RUNPATH $ORIGIN), then in\n"
+               "// lib/ of the clusopt that compiled it (second RUNPATH\n"
+               "// entry), then on LD_LIBRARY_PATH and the system path. The\n"
+               "// runtime opens the CUDA driver (libcuda.so.1) itself. A\n"
+               "// global constructor loads the kernels onto the GPU at\n"
+               "// dlopen time; without a usable GPU that is recorded, not\n"
+               "// fatal: check clusopt_gpu_available() and\n"
+               "// clusopt_gpu_take_error() (GpuRuntime.h) before calling.\n"
+             : "// Loading: needs libomp.so.5 (LLVM's OpenMP runtime; on the\n"
+               "// system's library path on Debian), libm and libc. No\n"
+               "// RUNPATH: the library can be moved anywhere.\n")
      << "#ifndef " << guard << "\n#define " << guard
      << "\n\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n"
         "#endif\n\n";
@@ -665,6 +678,29 @@ LogicalResult linkSharedLibrary(StringRef objPath, StringRef libPath,
   return success();
 }
 
+/// libclusopt_gpu_runtime.so of the clusopt this tool belongs to: lib/
+/// beside its bin/, in the build tree and in an installed clusopt alike
+/// (cmake/Install.cmake). GPU kernel libraries link against it.
+FailureOr<std::string> findGpuRuntime() {
+  SmallString<256> exe;
+  if (std::error_code ec = sys::fs::real_path("/proc/self/exe", exe)) {
+    errs() << "clusopt-compile: error: cannot find its own executable to "
+              "locate libclusopt_gpu_runtime.so: "
+           << ec.message() << "\n";
+    return failure();
+  }
+  SmallString<256> runtime =
+      sys::path::parent_path(sys::path::parent_path(exe));
+  sys::path::append(runtime, "lib", "libclusopt_gpu_runtime.so");
+  if (!sys::fs::exists(runtime)) {
+    errs() << "clusopt-compile: error: a GPU --emit=so links against "
+              "libclusopt_gpu_runtime.so, which is not at "
+           << runtime << " (build the clusopt_gpu_runtime target)\n";
+    return failure();
+  }
+  return runtime.str().str();
+}
+
 /// Emits `llvmModule` as an object and links it into a shared library, both
 /// in a new private scratch directory (kept alive in `scratch`): the
 /// library is then installed at -o atomically.
@@ -808,6 +844,13 @@ int compileGpu() {
   if (failed(checkOutputs(/*header=*/emit == Emit::So,
                           /*manifest=*/emit != Emit::MLIR)))
     return 1;
+  std::string gpuRuntime; // what a GPU library links against
+  if (emit == Emit::So) {
+    FailureOr<std::string> found = findGpuRuntime();
+    if (failed(found))
+      return 1;
+    gpuRuntime = *found;
+  }
 
   MLIRContext context(makeRegistry());
   context.loadAllAvailableDialects();
@@ -893,7 +936,10 @@ int compileGpu() {
   }
 
   // Host code: the host CPU's target machine, then a shared library whose
-  // mgpu* imports come from libclusopt_gpu_runtime.so at load time.
+  // mgpu* imports come from libclusopt_gpu_runtime.so at load time: a
+  // DT_NEEDED on it (its soname), found beside the library or where this
+  // clusopt keeps it (the header's comment says so).
+  std::string runtimeDir = sys::path::parent_path(gpuRuntime).str();
   FailureOr<CpuTarget> host = resolveTarget("host");
   if (failed(host))
     return 1;
@@ -907,7 +953,10 @@ int compileGpu() {
     return 1;
   std::unique_ptr<clusopt::ScratchDirectory> scratch;
   std::string libPath;
-  if (failed(buildSharedLibrary(*llvmModule, *machine, {}, scratch, libPath)))
+  if (failed(buildSharedLibrary(
+          *llvmModule, *machine,
+          {gpuRuntime, "-Wl,-rpath,$ORIGIN", "-Wl,-rpath," + runtimeDir},
+          scratch, libPath)))
     return 1;
   manifest["library"] = sys::path::filename(outputFile).str();
   manifest["header"] = (stem + ".h").str();
@@ -1006,13 +1055,14 @@ int compile() {
     return 1;
   }
 
-  // Kernels need libomp, found through an rpath.
+  // Kernels need libomp (linked from the LLVM install, as the runtime is).
+  // No RUNPATH: libomp.so.5 is on the loader's default path (Debian's
+  // llvm-22/lib/libomp.so.5 is a link to it), so the library is relocatable.
   std::string libDir = CLUSOPT_LLVM_LIB_DIR;
   std::unique_ptr<clusopt::ScratchDirectory> scratch;
   std::string libPath;
-  if (failed(buildSharedLibrary(
-          *llvmModule, *machine,
-          {"-L" + libDir, "-lomp", "-Wl,-rpath," + libDir}, scratch, libPath)))
+  if (failed(buildSharedLibrary(*llvmModule, *machine, {"-L" + libDir, "-lomp"},
+                                scratch, libPath)))
     return 1;
 
   SmallString<128> stem(sys::path::filename(outputFile));

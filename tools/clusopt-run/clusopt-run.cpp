@@ -217,8 +217,9 @@ static cl::opt<std::string> kernelsPath(
     "kernels",
     cl::desc("The model's kernel library (.so with its .json manifest; "
              "default: $CLUSOPT_PACA_KERNELS, $CLUSOPT_CLUSTR_KERNELS or "
-             "$CLUSOPT_CAST_KERNELS, else the one built with "
-             "clusopt: " CLUSOPT_PACA_KERNELS_PATH
+             "$CLUSOPT_CAST_KERNELS, else the one installed with clusopt "
+             "(" CLUSOPT_INSTALLED_KERNELS_DIR " from this tool's directory) "
+             "or built with it: " CLUSOPT_PACA_KERNELS_PATH
              ", " CLUSOPT_CLUSTR_KERNELS_PATH " or " CLUSOPT_CAST_KERNELS_PATH
              ")"),
     cl::cat(category));
