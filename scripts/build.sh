@@ -8,6 +8,9 @@
 # CLUSOPT_ASAN_BUILD_DIR choose the directories, CLUSOPT_JOBS the jobs (2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache (when installed) keys on paths relative to this: build/, build-asan/
+# and the pip builds share their objects.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(dirname "$PWD")}
 args=(-DCMAKE_BUILD_TYPE=Release)
 BUILD_DIR=${CLUSOPT_BUILD_DIR:-build}
 if [ "${1:-}" = --asan ]; then

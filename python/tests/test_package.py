@@ -190,13 +190,8 @@ def test_run_a_model_on_the_installed_kernels(venv):
 
 def test_load_and_ops(venv):
     """clusopt.load on a clusopt-compile library, and clusopt.ops.attention
-    on torch tensors, once the Python API provides them (the calls follow
-    its documented form: one callable per entry point; ops take the
-    dialect's operands)."""
-    has_api = python(venv, "import clusopt\nprint(hasattr(clusopt, 'load') "
-                           "and hasattr(clusopt, 'ops'))").strip()
-    if has_api != "True":
-        pytest.skip("clusopt.load / clusopt.ops are not in this tree yet")
+    on torch tensors, from the installed package (its _native call path
+    included)."""
     bin_dir, env, cwd = venv
     source = REPO_ROOT / "test" / "Tools" / "clusopt-compile" / "Inputs" / \
         "attention.mlir"
@@ -214,7 +209,12 @@ library = clusopt.load({str(cwd / "attention.so")!r})
 out = library.attention(torch.from_numpy(q), torch.from_numpy(k))
 assert isinstance(out, torch.Tensor), type(out)
 np.testing.assert_allclose(out.numpy(), expected, rtol=1e-4, atol=1e-5)
-out = clusopt.ops.attention(torch.from_numpy(q),
-                            [torch.from_numpy(k), torch.from_numpy(k)])
+import clusopt.ops
+assert clusopt.ops.__file__.startswith({str(venv[0].parent)!r}), clusopt.ops.__file__
+out = clusopt.ops.attention(torch.from_numpy(q), torch.from_numpy(k),
+                            torch.from_numpy(k))
+np.testing.assert_allclose(out.numpy(), expected, rtol=1e-4, atol=1e-5)
+out = torch.ops.clusopt.attention(torch.from_numpy(q), [torch.from_numpy(k)],
+                                  [torch.from_numpy(k)])
 np.testing.assert_allclose(out.numpy(), expected, rtol=1e-4, atol=1e-5)
 """)
