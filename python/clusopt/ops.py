@@ -20,9 +20,18 @@ backward pass through one raises clusopt.ClusoptError.
 """
 
 import math
+import os
 import threading
 
 import torch
+
+# torch's ATen ops run on its OpenMP pool (libgomp) and the kernels on
+# clusopt's (libomp). Both keep their workers spinning after a parallel
+# region by default, so on a few cores each pool's spinning slows the
+# other's next op (several-fold on 2 cores). Kernels called among torch ops
+# put their workers to sleep at once instead. Read when libomp starts, i.e.
+# at the first kernel call; a value the user set is kept.
+os.environ.setdefault("KMP_BLOCKTIME", "0")
 
 from . import compiler, kernels
 from .errors import ArgumentError, ClusoptError
