@@ -35,7 +35,8 @@ def main(argv=None):
         root = toolchain.build_dir()
         print(f"tools: {root / 'bin'}")
         print(f"libraries: {root / 'lib'}")
-        print(f"kernel cache: {toolchain.cache_dir()}")
+        print(f"cache: {toolchain.cache_root()} (clusopt.compile's "
+              f"libraries in kernels/)")
     return 0
 
 

@@ -58,13 +58,8 @@ def compiler_identity():
 
 
 def cache_root():
-    """The directory compiled kernels are cached in."""
-    env = os.environ.get("CLUSOPT_CACHE_DIR")
-    if env:
-        return pathlib.Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = pathlib.Path(xdg) if xdg else pathlib.Path.home() / ".cache"
-    return base / "clusopt"
+    """The directory compiled kernels are cached in (under kernels/)."""
+    return toolchain.cache_root()
 
 
 def _read_source(source):

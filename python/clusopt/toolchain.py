@@ -83,19 +83,28 @@ def native_module():
     return module
 
 
+def cache_root():
+    """The one cache directory of clusopt: $CLUSOPT_CACHE_DIR, else
+    $XDG_CACHE_HOME/clusopt, else ~/.cache/clusopt. `clusopt.compile` keeps
+    its libraries in kernels/ there."""
+    env = os.environ.get("CLUSOPT_CACHE_DIR")
+    if env:
+        return pathlib.Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = pathlib.Path(xdg) if xdg else pathlib.Path.home() / ".cache"
+    return base / "clusopt"
+
+
 def cache_dir():
-    """Where compiled kernels are cached: $CLUSOPT_KERNEL_CACHE, else
-    kernel-cache/ in a build directory, else (an installed package, whose
-    directory may not be writable) the user's cache directory,
-    $XDG_CACHE_HOME/clusopt/kernels or ~/.cache/clusopt/kernels."""
-    if os.environ.get("CLUSOPT_KERNEL_CACHE"):
-        path = pathlib.Path(os.environ["CLUSOPT_KERNEL_CACHE"])
-    elif build_dir() != PACKAGE_DIR:
-        path = build_dir() / "kernel-cache"
+    """Where the numerics harness (Backend.compile) caches its libraries:
+    harness/ in $CLUSOPT_CACHE_DIR when set, else kernel-cache/ in a build
+    directory (tests of a checkout stay with its build), else (an installed
+    package, whose directory may not be writable) harness/ in
+    cache_root()."""
+    if os.environ.get("CLUSOPT_CACHE_DIR") or build_dir() == PACKAGE_DIR:
+        path = cache_root() / "harness"
     else:
-        cache_home = os.environ.get("XDG_CACHE_HOME") or \
-            pathlib.Path.home() / ".cache"
-        path = pathlib.Path(cache_home) / "clusopt" / "kernels"
+        path = build_dir() / "kernel-cache"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

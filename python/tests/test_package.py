@@ -34,7 +34,7 @@ pytestmark = pytest.mark.package
 # Everything the venv runs; the environment is scrubbed of what would point
 # it back at the checkout.
 PIP_BUILD_DIR = REPO_ROOT / "build-pip-test"
-SCRUBBED = ("PYTHONPATH", "CLUSOPT_BUILD_DIR", "CLUSOPT_KERNEL_CACHE",
+SCRUBBED = ("PYTHONPATH", "CLUSOPT_BUILD_DIR", "CLUSOPT_CACHE_DIR",
             "CLUSOPT_GPU_RUNTIME", "LD_LIBRARY_PATH", "LD_PRELOAD",
             "VIRTUAL_ENV")
 
@@ -107,7 +107,7 @@ def test_import_is_the_installed_copy(venv):
     assert installed == "True"
     assert pathlib.Path(root) == pathlib.Path(file).parent
     assert cache == str(pathlib.Path(env["XDG_CACHE_HOME"]) / "clusopt" /
-                        "kernels")
+                        "harness")
     assert version in run([bin_dir / "python", "-m", "clusopt",
                            "--version"], cwd, env)
 

@@ -81,18 +81,21 @@ def test_build_dir_order(monkeypatch, tmp_path):
 
 
 def test_kernel_cache(monkeypatch, tmp_path):
-    monkeypatch.delenv("CLUSOPT_KERNEL_CACHE", raising=False)
+    monkeypatch.delenv("CLUSOPT_CACHE_DIR", raising=False)
     monkeypatch.setenv("CLUSOPT_BUILD_DIR", str(tmp_path / "build"))
     assert toolchain.cache_dir() == tmp_path / "build" / "kernel-cache"
     # Tools in the package itself (an installed clusopt): the user's cache,
     # never the package's directory.
     monkeypatch.setenv("CLUSOPT_BUILD_DIR", str(toolchain.PACKAGE_DIR))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert toolchain.cache_dir() == tmp_path / "xdg" / "clusopt" / "kernels"
+    assert toolchain.cache_dir() == tmp_path / "xdg" / "clusopt" / "harness"
     assert toolchain.cache_dir().is_dir()
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert toolchain.cache_dir() == pathlib.Path(
-        tmp_path, "home", ".cache", "clusopt", "kernels")
-    monkeypatch.setenv("CLUSOPT_KERNEL_CACHE", str(tmp_path / "mine"))
-    assert toolchain.cache_dir() == tmp_path / "mine"
+        tmp_path, "home", ".cache", "clusopt", "harness")
+    # One variable moves every cache, the checkout's harness cache too.
+    monkeypatch.setenv("CLUSOPT_BUILD_DIR", str(tmp_path / "build"))
+    monkeypatch.setenv("CLUSOPT_CACHE_DIR", str(tmp_path / "mine"))
+    assert toolchain.cache_dir() == tmp_path / "mine" / "harness"
+    assert toolchain.cache_root() == tmp_path / "mine"
