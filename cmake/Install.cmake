@@ -61,6 +61,9 @@ target_compile_definitions(clusopt-run PRIVATE
 if(SKBUILD)
   install(FILES ${PROJECT_BINARY_DIR}/python/clusopt/_build_info.py
     DESTINATION clusopt COMPONENT clusopt)
+  # The ImageNet class names clusopt.ray labels results with.
+  install(FILES ${PROJECT_SOURCE_DIR}/runtime/data/imagenet-classes.txt
+    DESTINATION clusopt/data COMPONENT clusopt)
 endif()
 
 # The sanitized runtime builds are for the tests only.

@@ -28,11 +28,13 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
 def _imagenet_labels() -> Optional[List[str]]:
     """The 1000 ImageNet class names shipped with clusopt, if present."""
-    from .toolchain import REPO_ROOT
-    path = REPO_ROOT / "runtime" / "data" / "imagenet-classes.txt"
-    if not path.exists():
-        return None
-    return path.read_text().splitlines()
+    from .toolchain import PACKAGE_DIR, REPO_ROOT
+    # Installed: clusopt/data (cmake/Install.cmake); a checkout: runtime/data.
+    for path in (PACKAGE_DIR / "data" / "imagenet-classes.txt",
+                 REPO_ROOT / "runtime" / "data" / "imagenet-classes.txt"):
+        if path.exists():
+            return path.read_text().splitlines()
+    return None
 
 
 def _image_paths(source: Union[str, os.PathLike, Sequence]) -> List[str]:

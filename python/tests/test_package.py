@@ -218,3 +218,11 @@ out = torch.ops.clusopt.attention(torch.from_numpy(q), [torch.from_numpy(k)],
                                   [torch.from_numpy(k)])
 np.testing.assert_allclose(out.numpy(), expected, rtol=1e-4, atol=1e-5)
 """)
+
+
+def test_installed_package_has_the_imagenet_labels(venv):
+    """clusopt.ray labels results from the class names installed with the
+    package (clusopt/data), not from a checkout."""
+    out = python(venv, "from clusopt import ray as r\nlabels = "
+                       "r._imagenet_labels()\nprint(len(labels), labels[281])")
+    assert out.strip() == "1000 tabby", out
