@@ -3,11 +3,14 @@
 #include "tools/clusopt-compile/Codegen.h"
 
 #include "dialect/Clus/ClusDialect.h"
+#include "lib/Conversion/Passes.h"
+#include "lib/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
@@ -15,11 +18,22 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 
 using namespace mlir;
 
 namespace clusopt {
+
+void initializeCompiler() {
+  llvm::InitializeAllTargetInfos();
+  llvm::InitializeAllTargets();
+  llvm::InitializeAllTargetMCs();
+  llvm::InitializeAllAsmPrinters();
+  registerAllPasses();
+  registerConversionPasses();
+  registerTransformsPasses();
+}
 
 void registerCompilerDialects(DialectRegistry &registry) {
   registerAllDialects(registry);

@@ -31,6 +31,11 @@ class raw_pwrite_stream;
 
 namespace clusopt {
 
+/// What a compiler process needs before it parses a pipeline: every LLVM
+/// target (code generation and assembly), and every upstream and clusopt
+/// pass, since pipelines are textual.
+void initializeCompiler();
+
 /// Every upstream dialect, extension and LLVM IR translation (the pipelines
 /// load what they need from it), plus clus.
 void registerCompilerDialects(mlir::DialectRegistry &registry);

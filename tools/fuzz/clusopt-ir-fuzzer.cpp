@@ -30,7 +30,6 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -41,7 +40,6 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 
@@ -179,14 +177,7 @@ clusopt::CpuTarget resolve(llvm::StringRef name) {
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  llvm::InitializeAllTargetInfos();
-  llvm::InitializeAllTargets();
-  llvm::InitializeAllTargetMCs();
-  llvm::InitializeAllAsmPrinters();
-  // The pipelines are textual, so every pass they name must be registered.
-  registerAllPasses();
-  clusopt::registerConversionPasses();
-  clusopt::registerTransformsPasses();
+  clusopt::initializeCompiler();
 
   state = new FuzzerState;
   state->stages = parseStages(getenv("CLUSOPT_FUZZ_STAGES"));
