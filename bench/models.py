@@ -400,6 +400,10 @@ def prepare_peers(torch, peers, forward, weights, cfg, images, threads, tmp):
                     ov_model = ov.convert_model(module, example_input=(x,))
                 compiled = core.compile_model(ov_model, "CPU", config)
                 notes.append("convert_model")
+            # What the plugin took, not what was asked for.
+            precision = compiled.get_property("INFERENCE_PRECISION_HINT")
+            used = compiled.get_property("INFERENCE_NUM_THREADS")
+            notes.append(f"{precision.get_type_name()}, threads={used}")
             request = compiled.create_infer_request()
 
             def run():
@@ -418,8 +422,10 @@ def interleaved(peers, fns, model, wpath, ipath, threads, runs, rounds):
     times = {p: [] for p in peers}
     logits = dict.fromkeys(peers)
     notes = {p: "" for p in peers}
-    for _ in range(rounds):
-        for peer in peers:
+    for r in range(rounds):
+        # Each round starts with the next peer, so that none always runs
+        # first (after another's threads) or last.
+        for peer in peers[r % len(peers):] + peers[:r % len(peers)]:
             if peer == "clusopt":
                 ms, out, note = clusopt_run(model, wpath, ipath, threads,
                                             runs)

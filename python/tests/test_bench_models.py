@@ -104,6 +104,19 @@ def test_compiled_clusopt_hook_runs_when_the_importer_exists(models,
     assert peers == ["clusopt-compiled"] and not skipped
 
 
+def test_rounds_interleave_peers_and_rotate_the_first(models):
+    calls = []
+    fns = {p: (lambda p=p: calls.append(p) or np.full(2, len(calls)))
+           for p in ("a", "b", "c")}
+    results = models.interleaved(["a", "b", "c"], fns, None, None, None,
+                                 1, 1, 3)
+    # Each timing is a warm-up call and `runs` timed calls.
+    assert "".join(calls) == "aabbcc" "bbccaa" "ccaabb"
+    assert all(len(times) == 3 and note == ""
+               for times, _, note in results.values())
+    assert results["b"][1].tolist() == [18, 18]  # the last round's output
+
+
 def test_per_round_ratio_and_agreement(models):
     assert models.per_round_ratio([10, 20, 40], [20, 20, 20]) == 1.0
     assert models.per_round_ratio([], [1.0]) is None
@@ -170,7 +183,7 @@ def test_smallest_model_end_to_end(tmp_path):
     assert "MISMATCH" not in log
     for peer in ("clusopt", "torch-eager", "onnxruntime", "openvino"):
         assert f"\n  {peer} " in log
-    assert "[from ONNX]" in log
+    assert "[from ONNX; f32, threads=1]" in log
     with open(tmp_path / "models.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["impl"] for r in rows] == ["clusopt", "torch-eager",
