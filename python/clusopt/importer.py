@@ -53,19 +53,26 @@ _aten = torch.ops.aten
 SUPPORTED_OPS = frozenset("""
     add sub mul div neg exp sqrt rsqrt pow reciprocal tanh erf sigmoid relu
     gelu clamp clamp_min clamp_max maximum minimum where abs log
-    eq ne lt le gt ge logical_not
+    eq ne lt le gt ge logical_not logical_and logical_or all any
     mm bmm addmm baddbmm matmul linear convolution
     native_layer_norm layer_norm _softmax softmax _log_softmax
     _safe_softmax scaled_dot_product_attention
     _scaled_dot_product_flash_attention_for_cpu
     mean sum amax amin max min argmax argmin var var_mean
     view _unsafe_view reshape permute transpose t expand clone squeeze
-    unsqueeze flatten unflatten cat slice select index_select gather
+    unsqueeze flatten unflatten cat stack slice select index_select gather
+    as_strided unbind
     split_with_sizes split chunk contiguous alias detach
     _adaptive_avg_pool2d adaptive_avg_pool2d avg_pool2d
     full full_like zeros zeros_like ones ones_like empty_like arange
     scalar_tensor _to_copy to copy lift_fresh_copy
     constant_pad_nd pad masked_fill fill
+""".split())
+
+# Primitive ops that torch's decompositions leave and torch-mlir lowers.
+SUPPORTED_PRIMS = frozenset("""
+    squeeze convert_element_type view_of collapse_view split_dim
+    broadcast_in_dim sum var iota
 """.split())
 
 _CLUSOPT_NAMESPACE = "clusopt"
@@ -147,6 +154,15 @@ def _require_torch_mlir():
 # ----------------------------------------------------------------------
 
 
+def _at(node):
+    """' at file:line\n    code' for `node`, or ''."""
+    where = source_line(node)
+    if not where:
+        return ""
+    place, _, code = where.partition(": ")
+    return f" at {place}\n    {code}"
+
+
 def source_line(node):
     """'file:line: code' of the model line that made `node`, or ''."""
     trace = node.meta.get("stack_trace") or ""
@@ -180,12 +196,13 @@ def _check_supported(graph):
                 continue
             if target.namespace == "aten" and target._opname in SUPPORTED_OPS:
                 continue
-        where = source_line(node)
+            if target.namespace == "prims" and \
+                    target._opname in SUPPORTED_PRIMS:
+                continue
         raise UnsupportedOpError(
-            f"unsupported op {_op_name(target)}"
-            + (f" at {where}" if where else "")
-            + "; the importer lowers the ATen ops of docs/importer.md and "
-              "torch.ops.clusopt.*")
+            f"unsupported op {_op_name(target)}{_at(node)}\n"
+            f"clusopt's importer lowers the ATen ops listed in "
+            f"docs/importer.md and torch.ops.clusopt.*")
 
 
 # ----------------------------------------------------------------------
