@@ -503,21 +503,16 @@ _DECL_LINE = re.compile(r"^\s*func\.func private @" + _CALLEE_PREFIX
 
 def _calls_to_clus(text, calls):
     """Replaces each `call @__clusopt_op_<i>` line with its clus op."""
-    seen = set()
-
     def replace(m):
         index = int(m.group("index"))
         name, attrs, arg_types, _ = calls[index]
         names = [s.strip() for s in m.group("operands").split(",")]
-        seen.add(index)
         return (f"{m.group('indent')}{m.group('results')} = "
                 f"{kernels._op_text(name, attrs, names, arg_types)}")
 
+    # A clusopt op whose result is unused may be gone (torch-mlir removes
+    # dead code); a call left behind is an error.
     text = _CALL_LINE.sub(replace, text)
-    if len(seen) != len({i for i in range(len(calls))}) and calls:
-        # A clusopt op whose result is unused is dropped by torch-mlir's
-        # dead-code elimination; that is fine, a surviving call is not.
-        pass
     if re.search(r"call @" + _CALLEE_PREFIX, text):
         raise ImporterError("a clusopt op call was left in the IR")
     return _DECL_LINE.sub("", text)
@@ -534,12 +529,27 @@ _UPSTREAM_DIALECTS = {"func", "linalg", "tensor", "arith", "math", "clus",
 
 
 def _located_ops(debug_text):
-    """(op name, 'file:line') of every op in `debug_text` that names its
-    location inline (printed with debug info)."""
+    """(op name, 'file:line' or '') of every op in `debug_text` (a module
+    printed with debug info, whose locations are `#loc` aliases)."""
+    aliases = dict(re.findall(r"^(#loc\d*) = (loc\(.*\))$", debug_text,
+                              re.M))
+
+    def resolve(loc, depth=0):
+        found = re.search(r'"([^"]+)":(\d+):\d+', loc)
+        if found:
+            return f"{found.group(1)}:{found.group(2)}"
+        for ref in re.findall(r"#loc\d*", loc):
+            if ref in aliases and depth < 8:
+                where = resolve(aliases[ref], depth + 1)
+                if where:
+                    return where
+        return ""
+
     out = []
-    for m in re.finditer(r'(?:= )?"?([a-z_]+\.[\w.]+)"?[ (].*?loc\("([^"]+)"'
-                         r":(\d+):\d+\)\s*$", debug_text, re.M):
-        out.append((m.group(1), f"{m.group(2)}:{m.group(3)}"))
+    for m in re.finditer(r'^\s*(?:%[^=]+= )?"?([a-z_]+\.[\w.]+)"?[ (<{]'
+                         r"(.*)$", debug_text, re.M):
+        loc = re.search(r"(loc\(.*\))\s*$", m.group(2))
+        out.append((m.group(1), resolve(loc.group(1)) if loc else ""))
     return out
 
 
@@ -562,53 +572,52 @@ def _linalg_pipeline(passmanager):
 
 
 def _lower(module):
+    """torch dialect -> linalg on tensors, in place. torch-mlir's errors
+    become clusopt's: an op it cannot legalize is named with its source
+    line (parsed from the diagnostics its MLIRError carries)."""
     from torch_mlir import passmanager
-    from torch_mlir.compiler_utils import run_pipeline_with_repro_report
     try:
-        run_pipeline_with_repro_report(
-            module,
-            "builtin.module(func.func(torch-match-quantized-custom-ops), "
-            "torchdynamo-export-to-torch-backend-pipeline{ extra-library=})",
-            "Lowering TorchFX IR -> Torch Backend IR")
         with module.context:
-            pipeline = _linalg_pipeline(passmanager)
-        run_pipeline_with_repro_report(
-            module, pipeline,
-            "Lowering Torch Backend IR -> Linalg-on-Tensors Backend IR")
-    except Exception as e:  # torch-mlir raises its own error class
+            for pipeline in (
+                    "builtin.module(func.func(torch-match-quantized-custom-"
+                    "ops),torchdynamo-export-to-torch-backend-pipeline"
+                    "{extra-library=})",
+                    _linalg_pipeline(passmanager)):
+                passmanager.PassManager.parse(pipeline).run(module.operation)
+    except Exception as e:  # torch-mlir's MLIRError
         message = str(e)
-        m = re.search(r"loc\(\"([^\"]+)\":(\d+):\d+\): error: (failed to "
-                      r"legalize operation '([^']+)'[^\n]*)", message)
+        m = re.search(r'error: (?:loc\()?(?:"([^"]+)":(\d+):\d+\)?: )?'
+                      r"failed to legalize operation '([^']+)'(.*)",
+                      message)
         if m:
-            op = m.group(4)
-            inner = re.search(r'name = "torch\.([^"]+)"', message)
+            op = m.group(3)
+            inner = re.search(r'name = "torch\.([^"]+)"', m.group(4))
             if op == "torch.operator" and inner:
                 op = inner.group(1)
             raise UnsupportedOpError(
-                f"unsupported op {op} at {m.group(1)}:{m.group(2)}: "
-                f"torch-mlir cannot lower it to linalg") from None
-        first = next((line for line in message.splitlines()
-                      if "error:" in line), message.splitlines()[0])
-        raise ImporterError(f"torch-mlir failed: {first.strip()}") from None
+                f"unsupported op {op}"
+                + (f" at {m.group(1)}:{m.group(2)}" if m.group(1) else "")
+                + ": torch-mlir cannot lower it to linalg") from None
+        errors = [line.strip() for line in message.splitlines()
+                  if line.strip().startswith("error:")] or [message]
+        raise ImporterError(f"torch-mlir failed: {errors[0]}") from None
 
 
 def _check_dialects(module):
-    """Refuses ops clusopt cannot compile (torch-mlir's tm_tensor.sort,
-    .scatter, ... for topk, sort, scatter_add and index_add), naming the
-    op and its source line."""
+    """Refuses ops clusopt cannot compile (torch-mlir lowers topk, sort,
+    scatter_add and index_add to its own tm_tensor dialect), naming the op
+    and its source line: a safety net behind SUPPORTED_OPS."""
     debug = module.operation.get_asm(enable_debug_info=True,
                                      large_elements_limit=16)
-    for name, where in _located_ops(debug):
-        if name.split(".")[0] not in _UPSTREAM_DIALECTS:
-            raise UnsupportedOpError(
-                f"unsupported op: torch-mlir lowers the op at {where} to "
-                f"'{name}', which clusopt cannot compile yet")
-    for name in re.findall(r"^\s*(?:%\S+ = )?\"?([a-z_]+)\.[\w.]+", debug,
-                           re.M):
-        if name not in _UPSTREAM_DIALECTS and name not in ("torch_c",):
-            raise UnsupportedOpError(
-                f"unsupported op: torch-mlir produced '{name}' dialect ops, "
-                f"which clusopt cannot compile yet")
+    bad = [(name, where) for name, where in _located_ops(debug)
+           if name.split(".")[0] not in _UPSTREAM_DIALECTS]
+    if bad:
+        names = list(dict.fromkeys(name for name, _ in bad))
+        where = next((w for _, w in bad if w), "")
+        raise UnsupportedOpError(
+            f"unsupported op: torch-mlir lowers the op"
+            + (f" at {where}" if where else "")
+            + f" to {', '.join(names)}, which clusopt cannot compile")
 
 
 def verify(text):

@@ -329,6 +329,33 @@ def test_topk_is_refused_not_miscompiled():
         importer.import_module(TopK().eval(), (rand(2, 5),))
 
 
+def test_safety_net_names_ops_torch_mlir_lowers_out_of_reach(monkeypatch):
+    """Behind SUPPORTED_OPS: were topk listed, torch-mlir would lower it
+    to its tm_tensor dialect, which the importer refuses with the line."""
+    monkeypatch.setattr(importer, "SUPPORTED_OPS",
+                        importer.SUPPORTED_OPS | {"topk"})
+
+    class TopK(nn.Module):
+        def forward(self, x):
+            return torch.topk(x, 2).values * 2   # topk line
+    with pytest.raises(clusopt.UnsupportedOpError) as e:
+        importer.import_module(TopK().eval(), (rand(2, 5),))
+    assert "tm_tensor.sort" in str(e.value)
+    assert re.search(r"test_importer\.py:\d+", str(e.value))
+
+
+def test_safety_net_names_ops_torch_mlir_cannot_lower(monkeypatch):
+    monkeypatch.setattr(importer, "SUPPORTED_OPS",
+                        importer.SUPPORTED_OPS | {"_cdist_forward"})
+
+    class Cdist(nn.Module):
+        def forward(self, x):
+            return torch.cdist(x, x)
+    with pytest.raises(clusopt.UnsupportedOpError,
+                       match=r"aten\._cdist_forward at .*test_importer\.py"):
+        importer.import_module(Cdist().eval(), (rand(2, 5, 3),))
+
+
 def test_training_mode_is_refused():
     with pytest.raises(clusopt.ArgumentError, match="eval"):
         importer.import_module(nn.Linear(2, 2), (rand(1, 2),))
@@ -368,7 +395,15 @@ def test_input_of_another_shape_is_refused():
         model(rand(3, 8))
 
 
-def test_torch_compile_backend_fullgraph():
+def test_torch_compile_backend_fullgraph(monkeypatch):
+    from clusopt import compiled_model
+    models = []
+
+    def spy(*args, **kwargs):
+        models.append(real(*args, **kwargs))
+        return models[-1]
+    real = compiled_model.compile_model
+    monkeypatch.setattr(compiled_model, "compile_model", spy)
     module = perturb(_Wrap(PacaClustering(), 4, 4))
     x = rand(2, 16, 8, seed=9)
     torch._dynamo.reset()
@@ -376,6 +411,8 @@ def test_torch_compile_backend_fullgraph():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no fallback
         got = compiled(x)
+    assert len(models) == 1
+    assert models[0].imported.clus_ops.count("pool") == 2
     assert_close(got, eager64(module, x))
 
 
