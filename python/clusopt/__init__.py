@@ -14,7 +14,8 @@
 import importlib
 
 from .errors import (ArgumentError, ArtifactError, ClusoptError, CompileError,
-                     UnsupportedOpError, UnsupportedTargetError)
+                     ImporterError, UnsupportedOpError,
+                     UnsupportedTargetError)
 from .version import __version__
 from .library import Kernel, Library, load
 from .compiler import compile  # noqa: A001 - clusopt.compile is the API

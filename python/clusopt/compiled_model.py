@@ -137,7 +137,7 @@ class CompiledModel:
 
 
 def compile_model(module, example_inputs, target="host", weights=None,
-                  fuse_paca=True, cache_dir=None):
+                  fuse_paca=True, fuse_attention=True, cache_dir=None):
     """Compiles `module` (a torch.nn.Module, in eval mode) for the shapes
     of `example_inputs` (a tensor or a tuple) and returns a CompiledModel.
 
@@ -145,13 +145,16 @@ def compile_model(module, example_inputs, target="host", weights=None,
     - `weights`: None binds the module's own `state_dict`; a dict binds
       that state_dict; a path binds a safetensors file (a checkpoint
       exported by `clusopt.export`), by the state_dict names.
+    - `fuse_paca`, `fuse_attention`: the importer's pattern rewrites
+      (see `clusopt.importer.import_module`).
 
     Raises UnsupportedOpError (an op the importer cannot compile),
     ImporterError, CompileError, or ArgumentError (a weight missing, of
     another shape or dtype).
     """
     imported = importer.import_module(module, example_inputs,
-                                      fuse_paca=fuse_paca)
+                                      fuse_paca=fuse_paca,
+                                      fuse_attention=fuse_attention)
     if weights is None:
         state, source = module.state_dict(keep_vars=False), "the module"
     elif isinstance(weights, dict):

@@ -28,3 +28,7 @@ class ArtifactError(ClusoptError):
 class UnsupportedOpError(ClusoptError):
     """A model uses an op the importer cannot compile; names the op and
     the model's source line."""
+
+
+class ImporterError(ClusoptError):
+    """torch.export or torch-mlir failed on a model; carries the reason."""

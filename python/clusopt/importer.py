@@ -22,7 +22,7 @@ What clusopt adds on top of torch-mlir (each marked "clusopt:" below):
 - PaCa's clustering step, a softmax over the token axis contracted with
   the tokens by matmul/bmm/einsum, is rewritten to clus.soft_assign +
   clus.pool on the ATen graph, so an unmodified PaCa model gets the fused
-  kernel.
+  kernel; a plain scaled_dot_product_attention becomes clus.attention.
 - Every ATen op is checked against SUPPORTED_OPS before anything is
   lowered; an op outside it raises UnsupportedOpError naming the op and
   the model's source line, never a silently wrong program.
@@ -39,7 +39,8 @@ import tempfile
 import torch
 
 from . import kernels, toolchain
-from .errors import ArgumentError, ClusoptError, UnsupportedOpError
+from .errors import (ArgumentError, ClusoptError, ImporterError,
+                     UnsupportedOpError)
 
 TORCH_MLIR_VERSION = "20261001"
 # The function the imported module defines.
@@ -65,6 +66,7 @@ SUPPORTED_OPS = frozenset("""
     split_with_sizes split chunk contiguous alias detach
     _adaptive_avg_pool2d adaptive_avg_pool2d avg_pool2d
     full full_like zeros zeros_like ones ones_like empty_like arange
+    empty empty_strided tril triu new_ones new_zeros new_full
     scalar_tensor _to_copy to copy lift_fresh_copy
     constant_pad_nd pad masked_fill fill
 """.split())
@@ -76,10 +78,6 @@ SUPPORTED_PRIMS = frozenset("""
 """.split())
 
 _CLUSOPT_NAMESPACE = "clusopt"
-
-
-class ImporterError(ClusoptError):
-    """torch.export or torch-mlir failed on the model; carries the reason."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -255,6 +253,9 @@ def _pool_candidates(softmax):
     val = _val(logits)
     if val is None or val.dim() != 3 or not val.dtype.is_floating_point:
         return []
+    if len(softmax.args) > 2 and softmax.args[2] not in (None, False) or \
+            softmax.kwargs.get("dtype") is not None:
+        return []  # a softmax that changes the dtype
     axis = softmax.args[1] % 3
     found = []
 
@@ -331,6 +332,61 @@ def rewrite_paca_pooling(graph_module):
     return count
 
 
+def _sdpa_operands(node):
+    """(q, k, v, scale) of a scaled_dot_product_attention that is exactly
+    clus.attention with one [key, value] pair: no mask, dropout, causal
+    mask or grouped heads, rank-4 operands of one float type, matching
+    batch and heads, and at least one key. None otherwise."""
+    names = ["query", "key", "value", "attn_mask", "dropout_p", "is_causal",
+             "scale", "enable_gqa"]
+    defaults = [None, None, None, None, 0.0, False, None, False]
+    args = dict(zip(names, defaults))
+    args.update(zip(names, node.args))
+    args.update(node.kwargs)
+    if args["attn_mask"] is not None or args["dropout_p"] != 0.0 or \
+            args["is_causal"] or args["enable_gqa"]:
+        return None
+    q, k, v = (_val(args[n]) for n in ("query", "key", "value"))
+    if any(t is None or t.dim() != 4 for t in (q, k, v)):
+        return None
+    if not (q.dtype == k.dtype == v.dtype) or q.dtype not in (
+            torch.float32, torch.float16, torch.bfloat16):
+        return None
+    if q.shape[:2] != k.shape[:2] or k.shape[:3] != v.shape[:3] or \
+            q.shape[3] != k.shape[3] or k.shape[2] == 0:
+        return None
+    scale = args["scale"]
+    if scale is not None and not isinstance(scale, (int, float)):
+        return None
+    return args["query"], args["key"], args["value"], scale
+
+
+def rewrite_attention(graph_module):
+    """Rewrites plain scaled_dot_product_attention calls to
+    clusopt.attention (the flash-style kernel); returns how many."""
+    import clusopt.ops  # noqa: F401 - registers torch.ops.clusopt
+    graph = graph_module.graph
+    count = 0
+    for node in [n for n in graph.nodes
+                 if n.target == _aten.scaled_dot_product_attention.default]:
+        operands = _sdpa_operands(node)
+        if operands is None:
+            continue
+        q, k, v, scale = operands
+        with graph.inserting_before(node):
+            attention = graph.call_function(
+                torch.ops.clusopt.attention.default,
+                (q, [k], [v]), {"scale": scale} if scale is not None else {})
+        attention.meta["val"] = _val(node)
+        attention.meta["stack_trace"] = node.meta.get("stack_trace")
+        node.replace_all_uses_with(attention)
+        graph.erase_node(node)
+        count += 1
+    if count:
+        graph_module.recompile()
+    return count
+
+
 # ----------------------------------------------------------------------
 # clusopt: torch.ops.clusopt.* -> func.call -> clus ops
 # ----------------------------------------------------------------------
@@ -351,19 +407,6 @@ def _tensor_type(val):
         raise ImporterError(f"unsupported element type {val.dtype}") from None
     return "tensor<" + "x".join([str(int(d)) for d in val.shape]
                                 + [elem]) + ">"
-
-
-_ATTR_NAMES = {
-    "soft_assign": ["axis"],
-    "pool": [],
-    "kmeans": ["clusters", "iterations", "metric", "init"],
-    "dpc_knn": ["clusters", "k"],
-    "aggregate": ["clusters", "reduction", "weights", "eps"],
-    "broadcast": [],
-    "attention": ["scale"],
-    "topk_members": ["capacity", "exclusive"],
-    "cluster_attention": ["scale", "summaries"],
-}
 
 
 def _clus_call(node):
@@ -447,11 +490,9 @@ def _rewrite_custom_ops(module, graph, ir):
             flat = []
             for operand in op.operands:
                 owner = operand.owner
-                if isinstance(operand.type, ir.Type) and str(
-                        operand.type).startswith("!torch.vtensor"):
+                if str(operand.type).startswith("!torch.vtensor"):
                     flat.append(operand)
-                elif hasattr(owner, "name") and \
-                        owner.name == "torch.prim.ListConstruct":
+                elif getattr(owner, "name", "") == "torch.prim.ListConstruct":
                     flat.extend(owner.operands)
             if len(flat) != len(tensors):
                 raise ImporterError(f"clusopt.{name}: {len(flat)} tensor "
@@ -463,32 +504,32 @@ def _rewrite_custom_ops(module, graph, ir):
                                     for x in (flat[1 + i],
                                               flat[1 + pairs + i])]
             callee = f"{_CALLEE_PREFIX}{index}"
+            loc = op.location  # the model's line, kept on the call
             with ir.InsertionPoint(op):
                 builtins = [ir.Operation.create(
-                    "torch_c.to_builtin_tensor",
-                    results=[ir.Type.parse(t)], operands=[v]).result
+                    "torch_c.to_builtin_tensor", results=[ir.Type.parse(t)],
+                    operands=[v], loc=loc).result
                     for v, t in zip(flat, arg_types)]
                 call = ir.Operation.create(
                     "func.call", results=[ir.Type.parse(t)
                                           for t in res_types],
-                    operands=builtins,
+                    operands=builtins, loc=loc,
                     attributes={"callee": ir.FlatSymbolRefAttr.get(callee)})
                 for old, new in zip(op.results, call.results):
                     back = ir.Operation.create(
                         "torch_c.from_builtin_tensor", results=[old.type],
-                        operands=[new])
+                        operands=[new], loc=loc)
                     old.replace_all_uses_with(back.result)
             op.erase()
             with ir.InsertionPoint(module.body):
                 ftype = ir.FunctionType.get(
                     [ir.Type.parse(t) for t in arg_types],
                     [ir.Type.parse(t) for t in res_types])
-                decl = ir.Operation.create(
+                ir.Operation.create(
                     "func.func", regions=1, attributes={
                         "sym_name": ir.StringAttr.get(callee),
                         "function_type": ir.TypeAttr.get(ftype),
                         "sym_visibility": ir.StringAttr.get("private")})
-                del decl
             calls.append((name, attrs, arg_types, res_types))
     return calls
 
@@ -615,9 +656,33 @@ def _check_dialects(module):
         names = list(dict.fromkeys(name for name, _ in bad))
         where = next((w for _, w in bad if w), "")
         raise UnsupportedOpError(
-            f"unsupported op: torch-mlir lowers the op"
+            "unsupported op: torch-mlir lowers the op"
             + (f" at {where}" if where else "")
             + f" to {', '.join(names)}, which clusopt cannot compile")
+
+
+def _name_arguments(module, arguments, ir):
+    """Puts each argument's binding on it in the IR, so the text itself
+    says which state_dict entry or input an argument is:
+    `%arg0: tensor<...> {clusopt.kind = "parameter", clusopt.name = "..."}`.
+    """
+    funcs = [op for op in module.body.operations
+             if op.operation.name == "func.func"
+             and ir.StringAttr(op.attributes["sym_name"]).value == FUNC_NAME]
+    if len(funcs) != 1:
+        raise ImporterError(f"expected one function @{FUNC_NAME} after "
+                            f"lowering, found {len(funcs)}")
+    func = funcs[0]
+    count = len(ir.FunctionType(
+        ir.TypeAttr(func.attributes["function_type"]).value).inputs)
+    if count != len(arguments):
+        raise ImporterError(f"@{FUNC_NAME} has {count} arguments, the "
+                            f"program {len(arguments)}")
+    with module.context:
+        func.attributes["arg_attrs"] = ir.ArrayAttr.get([
+            ir.DictAttr.get({"clusopt.name": ir.StringAttr.get(b.name),
+                             "clusopt.kind": ir.StringAttr.get(b.kind)})
+            for b in arguments])
 
 
 def verify(text):
@@ -660,7 +725,8 @@ _INPUT_KINDS = {"PARAMETER": "parameter", "BUFFER": "buffer",
                 "CONSTANT_TENSOR": "constant", "USER_INPUT": "input"}
 
 
-def import_program(program, fuse_paca=True, check=True):
+def import_program(program, fuse_paca=True, fuse_attention=True,
+                   check=True):
     """Imports an ExportedProgram (see `import_module`)."""
     _require_torch_mlir()
     from torch_mlir import ir
@@ -670,6 +736,8 @@ def import_program(program, fuse_paca=True, check=True):
 
     if fuse_paca:
         rewrite_paca_pooling(program.graph_module)
+    if fuse_attention:
+        rewrite_attention(program.graph_module)
     try:
         program = program.run_decompositions(get_decomposition_table())
     except Exception as e:
@@ -724,6 +792,7 @@ def import_program(program, fuse_paca=True, check=True):
     calls = _rewrite_custom_ops(module, graph, ir)
     _lower(module)
     _check_dialects(module)
+    _name_arguments(module, arguments, ir)
     text = module.operation.get_asm(large_elements_limit=1 << 30)
     text = _calls_to_clus(text, calls)
     if check:
@@ -735,7 +804,8 @@ def import_program(program, fuse_paca=True, check=True):
                           exported=program)
 
 
-def import_module(module, example_inputs, fuse_paca=True, check=True):
+def import_module(module, example_inputs, fuse_paca=True,
+                  fuse_attention=True, check=True):
     """Imports `module` (a torch.nn.Module in eval mode, or an
     ExportedProgram) traced on `example_inputs` (a tensor or a tuple).
 
@@ -743,14 +813,17 @@ def import_module(module, example_inputs, fuse_paca=True, check=True):
     inputs...) -> results` in linalg/tensor/arith/math + clus ops,
     verified by clusopt-opt (check=False skips that); `arguments` maps
     each argument to its state_dict name or input. `fuse_paca` rewrites
-    PaCa's softmax-over-tokens + matmul to clus.soft_assign + clus.pool.
+    PaCa's softmax-over-tokens + matmul to clus.soft_assign + clus.pool;
+    `fuse_attention` a plain scaled_dot_product_attention (no mask,
+    dropout or causal mask) to clus.attention.
 
     Raises UnsupportedOpError for an op outside SUPPORTED_OPS (naming it
     and its source line), ImporterError when torch.export or torch-mlir
     fails, ArgumentError for bad arguments.
     """
     if isinstance(module, torch.export.ExportedProgram):
-        return import_program(module, fuse_paca=fuse_paca, check=check)
+        return import_program(module, fuse_paca=fuse_paca,
+                              fuse_attention=fuse_attention, check=check)
     if not isinstance(module, torch.nn.Module):
         raise ArgumentError(f"import_module: expected a torch.nn.Module or "
                             f"ExportedProgram, got {type(module).__name__}")
@@ -759,4 +832,5 @@ def import_module(module, example_inputs, fuse_paca=True, check=True):
                             "call .eval() first (the importer compiles "
                             "inference)")
     program = export(module, example_inputs)
-    return import_program(program, fuse_paca=fuse_paca, check=check)
+    return import_program(program, fuse_paca=fuse_paca,
+                          fuse_attention=fuse_attention, check=check)

@@ -124,9 +124,11 @@ def test_vision_ops_match_eager_and_bind_weights_by_name():
     # Another input through the same compiled model.
     img2 = rand(2, 3, 8, 8, seed=2)
     assert_close(model(img2)[0], eager64(module, img2)[0])
-    assert "clus." not in model.mlir  # no clustering pattern here
-    assert re.search(r"func\.func @forward\(%arg0: tensor<8x3x3x3xf32>",
-                     model.mlir)
+    # The plain SDPA becomes the flash-style kernel; nothing else is clus.
+    assert model.imported.clus_ops == ["attention"]
+    assert re.search(r"func\.func @forward\(%arg0: tensor<8x3x3x3xf32> "
+                     r"\{clusopt.kind = \"parameter\", clusopt.name = "
+                     r"\"stem.weight\"\}", model.mlir)
 
 
 def test_imported_text_round_trips_through_clusopt_opt(tmp_path):
@@ -140,11 +142,37 @@ def test_imported_text_round_trips_through_clusopt_opt(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "linalg.matmul" in proc.stdout or "linalg.batch_matmul" in \
         proc.stdout
+    # The binding is in the text too, on each argument.
+    assert re.search(r'%arg0: tensor<8x3x3x3xf32> \{clusopt.kind = '
+                     r'"parameter", clusopt.name = "stem.weight"\}',
+                     proc.stdout)
+    assert re.search(r'tensor<1x3x8x8xf32> \{clusopt.kind = "input", '
+                     r'clusopt.name = "img"\}', proc.stdout)
     mapping = importer.json.loads(imported.signature_json())
     assert mapping["torch_mlir"] == importer.TORCH_MLIR_VERSION
     assert [a["name"] for a in mapping["arguments"]][:2] == [
         "stem.weight", "stem.bias"]
     assert mapping["arguments"][-1]["kind"] == "input"
+
+
+class Attentions(nn.Module):
+    def forward(self, q, k, v, mask):
+        plain = F.scaled_dot_product_attention(q, k, v, scale=0.3)
+        masked = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        causal = F.scaled_dot_product_attention(q, k, k, is_causal=True)
+        return plain, masked, causal
+
+
+def test_only_plain_sdpa_becomes_clus_attention():
+    q, k, v = rand(2, 2, 5, 4, seed=1), rand(2, 2, 5, 4, seed=2), \
+        rand(2, 2, 5, 3, seed=3)
+    mask = rand(5, 5, seed=4)  # additive float mask (no i1 at the C boundary)
+    model = compile_model(Attentions().eval(), (q, k, v, mask))
+    assert model.imported.clus_ops == ["attention"]
+    assert "scale = 3.0000" in model.mlir
+    for got, want in zip(model(q, k, v, mask),
+                         eager64(Attentions(), q, k, v, mask)):
+        assert_close(got, want)
 
 
 class ExactGelu(nn.Module):
