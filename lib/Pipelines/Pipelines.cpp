@@ -1,8 +1,8 @@
 //===- Pipelines.cpp - clusopt pass pipelines -------------------*- C++ -*-===//
 
-#include "lib/Pipelines/Pipelines.h"
+#include "clusopt/Pipelines/Pipelines.h"
 
-#include "lib/Conversion/ClusToVector/ClusToVector.h"
+#include "clusopt/Conversion/ClusToVector.h"
 
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -31,7 +31,10 @@ static constexpr const char *kClusToLLVM =
     // ops so no libcall is needed.
     "arith-expand{include-bf16=true},convert-math-to-llvm,"
     "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
-    "func.func(llvm-request-c-wrappers),convert-func-to-llvm,"
+    // What LLVM has no intrinsic for (math.erf of GELU) calls libm; after
+    // the C-wrapper request, which must not reach libm's declarations.
+    "func.func(llvm-request-c-wrappers),convert-math-to-libm,"
+    "convert-func-to-llvm,"
     "reconcile-unrealized-casts";
 
 // The optimised CPU pipeline. Options are spliced into the first stage; the
@@ -54,6 +57,9 @@ static constexpr const char *kClusCpuToLLVM =
     "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
     "convert-vector-to-llvm,convert-scf-to-cf,"
     "arith-expand{{include-bf16=true},convert-math-to-llvm,"
+    // What is neither approximated nor an LLVM intrinsic (f64 erf) calls
+    // libm.
+    "convert-math-to-libm,"
     "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
     // convert-openmp-to-llvm also converts func.func, hence the early
     // request for C wrappers.
