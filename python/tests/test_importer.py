@@ -189,8 +189,6 @@ def test_exact_gelu_imports_as_math_erf():
     assert "math.erf" in imported.mlir
 
 
-@pytest.mark.xfail(raises=clusopt.CompileError, strict=True,
-                   reason="clusopt-compile does not lower math.erf yet")
 def test_exact_gelu_compiles_and_matches_eager():
     module = perturb(ExactGelu())
     x = rand(2, 8)
@@ -452,3 +450,47 @@ def test_torch_compile_backend_falls_back_with_the_reason():
     with pytest.warns(UserWarning, match=r"eagerly.*aten\.cumsum"):
         got = compiled(x)
     assert torch.allclose(got, module(x))
+
+
+def _module_from_state(state, forward):
+    """An nn.Module holding `state` under its state_dict names, running
+    `forward(module_params_by_name, x)`."""
+
+    class Model(nn.Module):
+        def forward(self, x):
+            return forward(dict(self.named_parameters()), x)
+
+    model = Model()
+    for name, value in state.items():
+        *path, leaf = name.split(".")
+        owner = model
+        for part in path:
+            if not hasattr(owner, part):
+                owner.add_module(part, nn.Module())
+            owner = getattr(owner, part)
+        owner.register_parameter(leaf, nn.Parameter(
+            torch.as_tensor(value, dtype=torch.float32)))
+    return model.eval()
+
+
+def test_unmodified_paca_tiny_gets_the_fused_kernels():
+    """The project's own PyTorch PaCa-ViT (bench/paca/paca_torch.py, plain
+    softmax, `z @ a` and SDPA, no clusopt ops) imports with every
+    clustering step as soft_assign + pool and every attention as
+    clus.attention, at a non-square resolution."""
+    import importlib.util
+    from clusopt.models import paca
+    path = toolchain.REPO_ROOT / "bench" / "paca" / "paca_torch.py"
+    spec = importlib.util.spec_from_file_location("paca_torch", path)
+    paca_torch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(paca_torch)
+    cfg = paca.config("tiny")
+    model = _module_from_state(
+        paca.random_weights(cfg, seed=0, bias_std=0.1),
+        lambda w, x: paca_torch.forward(torch, x, w, cfg))
+    imported = importer.import_module(model, (rand(1, 3, 64, 96),))
+    clustered = [d for d, m in zip(cfg["depths"], cfg["clusters"]) if m]
+    assert imported.clus_ops.count("soft_assign") == len(clustered)
+    assert imported.clus_ops.count("pool") == sum(clustered)
+    assert imported.clus_ops.count("attention") == sum(cfg["depths"])
+    assert [b.name for b in imported.parameters] == list(model.state_dict())
