@@ -111,6 +111,14 @@ def test_torch_mlir_is_the_pinned_version():
     assert importer.torch_mlir_version() == importer.TORCH_MLIR_VERSION
 
 
+@pytest.mark.parametrize("found", [None, "20250101"])
+def test_other_torch_mlir_versions_are_refused(monkeypatch, found):
+    monkeypatch.setattr(importer, "torch_mlir_version", lambda: found)
+    with pytest.raises(clusopt.ImporterError,
+                       match=r"pip install torch-mlir==20261001"):
+        importer.import_module(nn.Linear(2, 2).eval(), (rand(1, 2),))
+
+
 def test_vision_ops_match_eager_and_bind_weights_by_name():
     module = perturb(VisionOps())
     img = rand(2, 3, 8, 8, seed=1)
