@@ -1,11 +1,11 @@
 """Whole PyTorch models as compiled programs.
 
-    model = clusopt.compile_model(module, (x,))            # weights: state_dict
+    model = clusopt.compile_model(module, (x,))   # weights: state_dict
     model = clusopt.compile_model(module, (x,), weights="w.safetensors")
-    y = model(x)                                           # torch in, torch out
+    y = model(x)                                  # torch in, torch out
 
-    torch.compile(module, backend="clusopt")               # per graph, eager
-                                                           # fallback + warning
+    torch.compile(module, backend="clusopt")      # per graph; eager
+                                                  # fallback + warning
 
 `compile_model` imports the module (`clusopt.importer`), compiles the MLIR
 with `clusopt.compile` (disk-cached) and binds the parameters and buffers

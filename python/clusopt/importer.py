@@ -39,6 +39,7 @@ import tempfile
 import torch
 
 from . import kernels, toolchain
+from . import ops as _ops  # noqa: F401 - registers torch.ops.clusopt.*
 from .errors import (ArgumentError, ClusoptError, ImporterError,
                      UnsupportedOpError)
 
@@ -148,7 +149,7 @@ def _require_torch_mlir():
 
 
 # ----------------------------------------------------------------------
-# Source locations and the supported-op check
+# clusopt: source locations and the supported-op check
 # ----------------------------------------------------------------------
 
 
@@ -292,7 +293,6 @@ def _pool_candidates(softmax):
 def rewrite_paca_pooling(graph_module):
     """Rewrites softmax-over-tokens + matmul to clusopt.soft_assign +
     clusopt.pool in an exported ATen graph; returns how many pools."""
-    import clusopt.ops  # noqa: F401 - registers torch.ops.clusopt
     graph = graph_module.graph
     ops = torch.ops.clusopt
     count = 0
@@ -332,6 +332,9 @@ def rewrite_paca_pooling(graph_module):
     return count
 
 
+# clusopt: plain scaled_dot_product_attention -> clus.attention
+
+
 def _sdpa_operands(node):
     """(q, k, v, scale) of a scaled_dot_product_attention that is exactly
     clus.attention with one [key, value] pair: no mask, dropout, causal
@@ -364,7 +367,6 @@ def _sdpa_operands(node):
 def rewrite_attention(graph_module):
     """Rewrites plain scaled_dot_product_attention calls to
     clusopt.attention (the flash-style kernel); returns how many."""
-    import clusopt.ops  # noqa: F401 - registers torch.ops.clusopt
     graph = graph_module.graph
     count = 0
     for node in [n for n in graph.nodes
@@ -441,7 +443,7 @@ def _clus_call(node):
 
 
 def _load_torch_c(context):
-    """Loads torch-mlir's torch_c dialect into `context`, which
+    """clusopt: loads torch-mlir's torch_c dialect into `context`, which
     register_dialect does not: running a pass that depends on it on an
     empty module loads it, so ops of it can be created by name."""
     from torch_mlir import ir, passmanager
@@ -645,9 +647,10 @@ def _lower(module):
 
 
 def _check_dialects(module):
-    """Refuses ops clusopt cannot compile (torch-mlir lowers topk, sort,
-    scatter_add and index_add to its own tm_tensor dialect), naming the op
-    and its source line: a safety net behind SUPPORTED_OPS."""
+    """clusopt: refuses ops clusopt cannot compile (torch-mlir lowers
+    topk, sort, scatter_add and index_add to its own tm_tensor dialect),
+    naming the op and its source line: a safety net behind
+    SUPPORTED_OPS."""
     debug = module.operation.get_asm(enable_debug_info=True,
                                      large_elements_limit=16)
     bad = [(name, where) for name, where in _located_ops(debug)
@@ -662,8 +665,8 @@ def _check_dialects(module):
 
 
 def _name_arguments(module, arguments, ir):
-    """Puts each argument's binding on it in the IR, so the text itself
-    says which state_dict entry or input an argument is:
+    """clusopt: puts each argument's binding on it in the IR, so the text
+    itself says which state_dict entry or input an argument is:
     `%arg0: tensor<...> {clusopt.kind = "parameter", clusopt.name = "..."}`.
     """
     funcs = [op for op in module.body.operations
