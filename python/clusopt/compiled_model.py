@@ -67,29 +67,38 @@ def _load_weights(path):
     return out
 
 
+def _weight(imported, b, weights, source):
+    """The tensor bound to weight `b`, checked."""
+    if b.kind == "constant":
+        tensor = imported.constants[b.name]
+    else:
+        tensor = weights.get(b.name)
+        if tensor is None:
+            raise ArgumentError(f"compile_model: weight '{b.name}' is "
+                                f"missing from {source}")
+    if tuple(tensor.shape) != b.shape:
+        raise ArgumentError(
+            f"compile_model: weight '{b.name}' in {source} has shape "
+            f"{list(tensor.shape)}, the model expects {list(b.shape)}")
+    if tensor.dtype != _DTYPES.get(b.dtype):
+        raise ArgumentError(
+            f"compile_model: weight '{b.name}' in {source} is "
+            f"{str(tensor.dtype).removeprefix('torch.')}, the model "
+            f"expects {b.dtype}")
+    return tensor.detach()
+
+
 def _bind(imported, weights, source):
-    """The tensors of the parameter/buffer/constant arguments, checked."""
+    """The tensors of the weight arguments: one flat tensor per dtype
+    (packed weights) or one per weight, each weight checked."""
     bound = []
     for b in imported.arguments:
-        if b.kind == "input":
-            continue
-        if b.kind == "constant":
-            tensor = imported.constants[b.name]
-        else:
-            tensor = weights.get(b.name)
-            if tensor is None:
-                raise ArgumentError(f"compile_model: weight '{b.name}' is "
-                                    f"missing from {source}")
-        if tuple(tensor.shape) != b.shape:
-            raise ArgumentError(
-                f"compile_model: weight '{b.name}' in {source} has shape "
-                f"{list(tensor.shape)}, the model expects {list(b.shape)}")
-        if tensor.dtype != _DTYPES.get(b.dtype):
-            raise ArgumentError(
-                f"compile_model: weight '{b.name}' in {source} is "
-                f"{str(tensor.dtype).removeprefix('torch.')}, the model "
-                f"expects {b.dtype}")
-        bound.append(tensor.detach().contiguous())
+        if b.kind == "weights":
+            parts = [_weight(imported, w, weights, source).reshape(-1)
+                     for w, _ in imported.packed[b.dtype]]
+            bound.append(torch.cat(parts).contiguous())
+        elif b.kind != "input":
+            bound.append(_weight(imported, b, weights, source).contiguous())
     return bound
 
 
@@ -152,9 +161,12 @@ def compile_model(module, example_inputs, target="host", weights=None,
     ImporterError, CompileError, or ArgumentError (a weight missing, of
     another shape or dtype).
     """
+    # Packed weights: a call through clusopt.load takes at most 24
+    # arguments, and real models have hundreds of weights.
     imported = importer.import_module(module, example_inputs,
                                       fuse_paca=fuse_paca,
-                                      fuse_attention=fuse_attention)
+                                      fuse_attention=fuse_attention,
+                                      pack_weights=True)
     if weights is None:
         state, source = module.state_dict(keep_vars=False), "the module"
     elif isinstance(weights, dict):

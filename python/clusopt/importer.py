@@ -31,6 +31,7 @@ What clusopt adds on top of torch-mlir (each marked "clusopt:" below):
 import dataclasses
 import importlib.metadata
 import json
+import math
 import operator
 import re
 import subprocess
@@ -101,12 +102,17 @@ class ImportedModule:
     constants: dict            # name -> tensor, for kind "constant"
     clus_ops: list             # the clus ops in the module, in order
     exported: object = dataclasses.field(repr=False, default=None)
+    # Every weight (kinds parameter, buffer, constant) with its place in
+    # the program's placeholders; with packed weights, `packed` maps a
+    # dtype name to [(Binding, offset)] in its "weights" argument.
+    weights: list = dataclasses.field(default_factory=list)
+    packed: dict = dataclasses.field(default_factory=dict)
 
     @property
     def parameters(self):
-        """Bindings loaded from a state_dict or safetensors file."""
-        return [b for b in self.arguments if b.kind in ("parameter",
-                                                        "buffer")]
+        """Weights loaded from a state_dict or safetensors file."""
+        return [b for b in self.weights if b.kind in ("parameter",
+                                                      "buffer")]
 
     @property
     def inputs(self):
@@ -118,6 +124,10 @@ class ImportedModule:
             "function": self.func_name,
             "torch_mlir": TORCH_MLIR_VERSION,
             "arguments": [dataclasses.asdict(b) for b in self.arguments],
+            "packed": {dtype: [{"name": b.name, "offset": offset,
+                                "shape": list(b.shape), "kind": b.kind}
+                               for b, offset in slots]
+                       for dtype, slots in self.packed.items()},
             "outputs": [{"shape": list(s), "dtype": d}
                         for s, d in self.outputs],
         }, indent=1)
@@ -664,7 +674,7 @@ def _check_dialects(module):
             + f" to {', '.join(names)}, which clusopt cannot compile")
 
 
-def _name_arguments(module, arguments, ir):
+def _name_arguments(module, arguments, packed, ir):
     """clusopt: puts each argument's binding on it in the IR, so the text
     itself says which state_dict entry or input an argument is:
     `%arg0: tensor<...> {clusopt.kind = "parameter", clusopt.name = "..."}`.
@@ -682,10 +692,19 @@ def _name_arguments(module, arguments, ir):
         raise ImporterError(f"@{FUNC_NAME} has {count} arguments, the "
                             f"program {len(arguments)}")
     with module.context:
-        func.attributes["arg_attrs"] = ir.ArrayAttr.get([
-            ir.DictAttr.get({"clusopt.name": ir.StringAttr.get(b.name),
-                             "clusopt.kind": ir.StringAttr.get(b.kind)})
-            for b in arguments])
+        attrs = []
+        for b in arguments:
+            entry = {"clusopt.name": ir.StringAttr.get(b.name),
+                     "clusopt.kind": ir.StringAttr.get(b.kind)}
+            if b.kind == "weights":
+                slots = packed[b.dtype]
+                entry["clusopt.names"] = ir.ArrayAttr.get(
+                    [ir.StringAttr.get(w.name) for w, _ in slots])
+                i64 = ir.IntegerType.get_signless(64)
+                entry["clusopt.offsets"] = ir.ArrayAttr.get(
+                    [ir.IntegerAttr.get(i64, o) for _, o in slots])
+            attrs.append(ir.DictAttr.get(entry))
+        func.attributes["arg_attrs"] = ir.ArrayAttr.get(attrs)
 
 
 def verify(text):
@@ -728,8 +747,56 @@ _INPUT_KINDS = {"PARAMETER": "parameter", "BUFFER": "buffer",
                 "CONSTANT_TENSOR": "constant", "USER_INPUT": "input"}
 
 
+def _pack_weights(graph, placeholders, arguments):
+    """clusopt: replaces the weight placeholders (every kind but "input")
+    by views into one flat argument per dtype, so a model with hundreds
+    of weights is a function of a few arguments (a call through
+    clusopt.load takes at most 24). Returns the new argument list: one
+    Binding of kind "weights" per dtype, then the inputs; each weight's
+    place is in `packed` (dtype name -> [(Binding, offset)])."""
+    fake_mode = torch._guards.detect_fake_mode(
+        [_val(n) for n in placeholders])
+    first_op = next(n for n in graph.nodes if n.op != "placeholder")
+    groups, packed = {}, {}
+    for node, b in zip(placeholders, arguments):
+        if b.kind != "input":
+            groups.setdefault(b.dtype, []).append((node, b))
+    blobs, nodes = [], {}
+    for dtype, members in groups.items():  # before any node is erased
+        total = sum(math.prod(b.shape) for _, b in members)
+        with graph.inserting_before(placeholders[0]):
+            nodes[dtype] = graph.placeholder(f"clusopt_weights_{dtype}")
+        with fake_mode:
+            nodes[dtype].meta["val"] = torch.empty(
+                total, dtype=_val(members[0][0]).dtype)
+        blobs.append(Binding(0, f"weights.{dtype}", (total,), dtype,
+                             "weights"))
+    for dtype, members in groups.items():
+        blob = nodes[dtype]
+        offset, slots = 0, []
+        for node, b in members:
+            size = math.prod(b.shape)
+            with graph.inserting_before(first_op):
+                piece = graph.call_function(
+                    _aten.slice.Tensor, (blob, 0, offset, offset + size))
+                view = graph.call_function(_aten.view.default,
+                                           (piece, list(b.shape)))
+            with fake_mode:
+                piece.meta["val"] = blob.meta["val"][offset:offset + size]
+                view.meta["val"] = piece.meta["val"].view(b.shape)
+            node.replace_all_uses_with(view)
+            graph.erase_node(node)
+            slots.append((b, offset))
+            offset += size
+        packed[dtype] = slots
+    inputs = [b for b in arguments if b.kind == "input"]
+    new = [dataclasses.replace(b, index=i)
+           for i, b in enumerate(blobs + inputs)]
+    return new, packed
+
+
 def import_program(program, fuse_paca=True, fuse_attention=True,
-                   check=True):
+                   check=True, pack_weights=False):
     """Imports an ExportedProgram (see `import_module`)."""
     _require_torch_mlir()
     from torch_mlir import ir
@@ -786,6 +853,12 @@ def import_program(program, fuse_paca=True, fuse_attention=True,
         outputs.append((tuple(int(d) for d in val.shape),
                         str(val.dtype).removeprefix("torch.")))
 
+    weights = [b for b in arguments if b.kind != "input"]
+    packed = {}
+    if pack_weights and any(b.kind != "input" for b in arguments):
+        arguments, packed = _pack_weights(graph, placeholders, arguments)
+        graph.lint()
+
     context = ir.Context()
     torch_d.register_dialect(context)
     _load_torch_c(context)
@@ -795,7 +868,7 @@ def import_program(program, fuse_paca=True, fuse_attention=True,
     calls = _rewrite_custom_ops(module, graph, ir)
     _lower(module)
     _check_dialects(module)
-    _name_arguments(module, arguments, ir)
+    _name_arguments(module, arguments, packed, ir)
     text = module.operation.get_asm(large_elements_limit=1 << 30)
     text = _calls_to_clus(text, calls)
     if check:
@@ -804,11 +877,12 @@ def import_program(program, fuse_paca=True, fuse_attention=True,
     return ImportedModule(mlir=text, func_name=FUNC_NAME,
                           arguments=arguments, outputs=outputs,
                           constants=constants, clus_ops=clus_ops,
+                          weights=weights, packed=packed,
                           exported=program)
 
 
 def import_module(module, example_inputs, fuse_paca=True,
-                  fuse_attention=True, check=True):
+                  fuse_attention=True, check=True, pack_weights=False):
     """Imports `module` (a torch.nn.Module in eval mode, or an
     ExportedProgram) traced on `example_inputs` (a tensor or a tuple).
 
@@ -818,7 +892,10 @@ def import_module(module, example_inputs, fuse_paca=True,
     each argument to its state_dict name or input. `fuse_paca` rewrites
     PaCa's softmax-over-tokens + matmul to clus.soft_assign + clus.pool;
     `fuse_attention` a plain scaled_dot_product_attention (no mask,
-    dropout or causal mask) to clus.attention.
+    dropout or causal mask) to clus.attention. `pack_weights` passes the
+    weights as one flat argument per dtype (kind "weights"; each weight's
+    offset in `packed` and in the argument's attributes) instead of one
+    argument each.
 
     Raises UnsupportedOpError for an op outside SUPPORTED_OPS (naming it
     and its source line), ImporterError when torch.export or torch-mlir
@@ -826,7 +903,8 @@ def import_module(module, example_inputs, fuse_paca=True,
     """
     if isinstance(module, torch.export.ExportedProgram):
         return import_program(module, fuse_paca=fuse_paca,
-                              fuse_attention=fuse_attention, check=check)
+                              fuse_attention=fuse_attention, check=check,
+                              pack_weights=pack_weights)
     if not isinstance(module, torch.nn.Module):
         raise ArgumentError(f"import_module: expected a torch.nn.Module or "
                             f"ExportedProgram, got {type(module).__name__}")
@@ -836,4 +914,5 @@ def import_module(module, example_inputs, fuse_paca=True,
                             "inference)")
     program = export(module, example_inputs)
     return import_program(program, fuse_paca=fuse_paca,
-                          fuse_attention=fuse_attention, check=check)
+                          fuse_attention=fuse_attention, check=check,
+                          pack_weights=pack_weights)

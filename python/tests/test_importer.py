@@ -134,9 +134,13 @@ def test_vision_ops_match_eager_and_bind_weights_by_name():
     assert_close(model(img2)[0], eager64(module, img2)[0])
     # The plain SDPA becomes the flash-style kernel; nothing else is clus.
     assert model.imported.clus_ops == ["attention"]
-    assert re.search(r"func\.func @forward\(%arg0: tensor<8x3x3x3xf32> "
-                     r"\{clusopt.kind = \"parameter\", clusopt.name = "
-                     r"\"stem.weight\"\}", model.mlir)
+    # The weights are one packed argument, its layout on it.
+    total = sum(p.numel() for p in module.parameters())
+    assert re.search(rf'func\.func @forward\(%arg0: tensor<{total}xf32> '
+                     r'\{clusopt.kind = "weights", clusopt.name = '
+                     r'"weights.float32", clusopt.names = \["stem.weight", '
+                     r'"stem.bias", .*\], clusopt.offsets = \[0, 216, 224,',
+                     model.mlir)
 
 
 def test_imported_text_round_trips_through_clusopt_opt(tmp_path):
@@ -502,3 +506,26 @@ def test_unmodified_paca_tiny_gets_the_fused_kernels():
     assert imported.clus_ops.count("pool") == sum(clustered)
     assert imported.clus_ops.count("attention") == sum(cfg["depths"])
     assert [b.name for b in imported.parameters] == list(model.state_dict())
+
+
+def test_many_weights_are_packed_into_few_arguments():
+    """A call through clusopt.load takes at most 24 arguments; a model
+    with 40 weights (and an int64 buffer) still compiles and runs."""
+    module = nn.Sequential(*[nn.Linear(4, 4) for _ in range(20)])
+    module.register_buffer("steps", torch.arange(4))
+    module = perturb(module)
+
+    class WithBuffer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = module
+
+        def forward(self, x):
+            return self.body(x) * self.body.steps
+
+    model = compile_model(WithBuffer().eval(), (rand(2, 4),))
+    kinds = [b.kind for b in model.imported.arguments]
+    assert kinds == ["weights", "weights", "input"]
+    assert len(model.imported.parameters) == 41
+    x = rand(2, 4, seed=5)
+    assert_close(model(x), eager64(WithBuffer().eval(), x))
