@@ -8,7 +8,8 @@
 # nanobind (`pip install .` builds the C++ with them, and with
 # --no-build-isolation downloads nothing), torch (clusopt.ops are PyTorch
 # custom ops; about a minute to install), ray and pyarrow (batch inference
-# on Ray Data).
+# on Ray Data), torch-mlir (the model importer, clusopt.importer; pinned:
+# its IR text is what clusopt parses).
 # Idempotent: when everything is present it only checks, in about a second
 # (Python modules are looked up, not imported).
 set -euo pipefail
@@ -19,10 +20,10 @@ APT_PACKAGES=(
   ninja-build cmake libsqlite3-dev libpng-dev libjpeg62-turbo-dev
   ccache python3-venv
 )
-# PyPI package:module it provides.
+# PyPI package[==pinned version]:module it provides.
 PIP_PACKAGES=(numpy:numpy pytest:pytest pillow:PIL
   scikit-build-core:scikit_build_core nanobind:nanobind torch:torch "ray[data]:ray"
-  pyarrow:pyarrow pandas:pandas)
+  pyarrow:pyarrow pandas:pandas torch-mlir==20261001:torch_mlir)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -38,10 +39,12 @@ if ((${#missing[@]})); then
 fi
 
 mapfile -t missing_pip < <(python3 -c '
-import importlib.util, sys
+import importlib.metadata, importlib.util, sys
 for entry in sys.argv[1:]:
     package, module = entry.split(":")
-    if importlib.util.find_spec(module) is None:
+    name, _, pinned = package.partition("==")
+    if importlib.util.find_spec(module) is None or (
+            pinned and importlib.metadata.version(name) != pinned):
         print(package)' "${PIP_PACKAGES[@]}")
 if ((${#missing_pip[@]})); then
   echo "setup: installing ${missing_pip[*]}"

@@ -5,11 +5,16 @@
   loads.
 - `clusopt.ops`: the clus ops as PyTorch custom ops (`torch.ops.clusopt`);
   importing it imports torch, importing `clusopt` does not.
+- `clusopt.compile_model(module, example_inputs)`: a whole PyTorch model
+  compiled (`clusopt.importer`, torch-mlir); it also registers the
+  `torch.compile` backend "clusopt" (as does importing
+  `clusopt.compiled_model`).
 """
 
 import importlib
 
 from .errors import (ArgumentError, ArtifactError, ClusoptError, CompileError,
+                     ImporterError, UnsupportedOpError,
                      UnsupportedTargetError)
 from .version import __version__
 from .library import Kernel, Library, load
@@ -17,6 +22,9 @@ from .compiler import compile  # noqa: A001 - clusopt.compile is the API
 
 
 def __getattr__(name):
-    if name == "ops":
-        return importlib.import_module(".ops", __name__)
+    if name in ("ops", "importer", "compiled_model"):
+        return importlib.import_module(f".{name}", __name__)
+    if name == "compile_model":
+        return importlib.import_module(".compiled_model",
+                                       __name__).compile_model
     raise AttributeError(f"module 'clusopt' has no attribute '{name}'")

@@ -23,3 +23,12 @@ class UnsupportedTargetError(ClusoptError):
 
 class ArtifactError(ClusoptError):
     """A compiled library, manifest or model file is missing or malformed."""
+
+
+class UnsupportedOpError(ClusoptError):
+    """A model uses an op the importer cannot compile; names the op and
+    the model's source line."""
+
+
+class ImporterError(ClusoptError):
+    """torch.export or torch-mlir failed on a model; carries the reason."""
