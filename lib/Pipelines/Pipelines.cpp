@@ -24,7 +24,9 @@ static constexpr const char *kClusToLLVM =
     "allow-return-allocs-from-loops "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-    // Buffers → loops → LLVM.
+    // Buffers → loops → LLVM; copies into strided views (a tensor.pad's
+    // interior) become loops too, not calls of MLIR's runtime memrefCopy.
+    "clus-strided-copies-to-linalg,"
     "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
     "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
     // bf16 has no native conversions on most CPUs: expand them to integer
@@ -49,6 +51,7 @@ static constexpr const char *kClusCpuToLLVM =
     "allow-return-allocs-from-loops "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+    "clus-strided-copies-to-linalg,"
     "func.func(convert-linalg-to-loops),func.func(llvm-request-c-wrappers),"
     // Outer scf.parallel loops become OpenMP worksharing loops.
     "convert-scf-to-openmp,clus-approximate-math,canonicalize,"
