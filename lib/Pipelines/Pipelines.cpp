@@ -61,7 +61,9 @@ void clusopt::buildClusToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
   addBufferization(pm, /*allowUnknownOps=*/false);
   pm.addPass(createConvertBufferizationToMemRefPass());
-  // Buffers → loops → LLVM.
+  // Buffers → loops → LLVM; copies into strided views (a tensor.pad's
+  // interior) become loops too, not calls of MLIR's runtime memrefCopy.
+  pm.addPass(createStridedCopiesToLinalg());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
@@ -95,6 +97,7 @@ void clusopt::buildClusCpuToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   addBufferization(pm, /*allowUnknownOps=*/false);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addPass(createStridedCopiesToLinalg());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // convert-openmp-to-llvm also converts func.func, hence the early request
   // for C wrappers.

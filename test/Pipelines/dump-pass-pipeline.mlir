@@ -1,13 +1,16 @@
 // The pipelines are built with addPass; their printed form is what a crash
 // reproducer and --dump-pass-pipeline show. Options reach their passes, and
 // the order that matters holds: libm calls for math without an LLVM
-// intrinsic come after the C-wrapper request (else `erff` gets a wrapper).
+// intrinsic come after the C-wrapper request (else `erff` gets a wrapper),
+// and strided memref.copy becomes linalg.copy before linalg becomes loops.
 
 // RUN: clusopt-opt %s --clus-to-llvm --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=REF
 // REF: convert-clus-to-linalg{keep-gpu-kernel-ops=false}
 // REF: one-shot-bufferize{allow-return-allocs-from-loops=true allow-unknown-ops=false
 // REF-SAME: bufferize-function-boundaries=true
 // REF-SAME: function-boundary-type-conversion=identity-layout-map
+// REF: clus-strided-copies-to-linalg
+// REF: convert-linalg-to-loops
 // REF: llvm-request-c-wrappers
 // REF: convert-math-to-libm
 // REF: convert-func-to-llvm
@@ -15,6 +18,8 @@
 // RUN: clusopt-opt %s --clus-cpu-to-llvm="vector-width=16 rows=3 cols=64" --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s
 // CHECK: clus-fold-projections
 // CHECK: convert-clus-to-vector{cols=64 fuse-soft-assign=true rows=3 vector-width=16}
+// CHECK: clus-strided-copies-to-linalg
+// CHECK: convert-linalg-to-loops
 // CHECK: convert-scf-to-openmp
 // CHECK: clus-approximate-math
 // CHECK: arith-expand{include-bf16=true

@@ -52,4 +52,18 @@ def FoldProjections : Pass<"clus-fold-projections"> {
   ];
 }
 
+def StridedCopiesToLinalg : Pass<"clus-strided-copies-to-linalg"> {
+  let summary = "Rewrite memref.copy between strided views as linalg.copy";
+  let description = [{
+    `finalize-memref-to-llvm` lowers a `memref.copy` whose source or target
+    is not contiguous (a subview such as the interior of a `tensor.pad`'s
+    buffer) to a call of `memrefCopy`, a function of MLIR's C runner
+    utilities that no kernel library links: the library then fails to
+    load. This pass rewrites those copies as `linalg.copy`, which the CPU
+    pipelines turn into loops. Contiguous copies stay `memref.copy` (an
+    LLVM memcpy).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // CLUSOPT_TRANSFORMS_PASSES_TD
