@@ -43,6 +43,8 @@ static constexpr const char *kClusCpuToLLVM =
     // Kernels for the ops that have one, the reference lowering for the
     // rest, then the same bufferization as the reference pipeline.
     "clus-fold-projections,"
+    // Every op's tile, as its clus.lowering_config, from one place.
+    "clus-lowering-config{{vector-width={0} rows={1} cols={2}},"
     "convert-clus-to-vector{{vector-width={0} rows={1} cols={2}},"
     "convert-clus-to-linalg,canonicalize,cse,"
     "one-shot-bufferize{{bufferize-function-boundaries "
