@@ -117,8 +117,9 @@ def paired_ratio(tmp, text, a, b, rounds=300):
         src = tmp / f"paired_{name}.mlir"
         src.write_text(text.replace(
             "%o = clus.attention %q, [%k, %k]",
-            "%o = clus.attention %q, [%k, %k] {clus.tile = {rows = "
-            f"{tile['rows']} : i64, cols = {tile['cols']} : i64}}}}"))
+            "%o = clus.attention %q, [%k, %k] {clus.lowering_config = "
+            f"#clus.lowering_config<rows = {tile['rows']}, "
+            f"cols = {tile['cols']}>}}"))
         so = tmp / f"paired_{name}.so"
         subprocess.run([str(BIN / "clusopt-compile"), str(src), "--no-tune",
                         "-o", str(so)], check=True)

@@ -87,6 +87,12 @@ void clusopt::buildClusCpuToLLVMPipeline(OpPassManager &pm,
   // Kernels for the clus ops, the reference lowering for anything left,
   // then the same bufferization as the reference pipeline.
   pm.addPass(createFoldProjections());
+  // Every op's tile, as its clus.lowering_config, from one place.
+  LoweringConfigOptions config;
+  config.vectorWidth = options.vectorWidth;
+  config.rows = options.rows;
+  config.cols = options.cols;
+  pm.addPass(createLoweringConfig(config));
   ConvertClusToVectorOptions kernels;
   kernels.vectorWidth = options.vectorWidth;
   kernels.rows = options.rows;

@@ -266,7 +266,8 @@ TuningKey clusopt::tuningKey(Operation *op, const CpuTarget &target) {
   key.op = op->getName().getStringRef().str();
   SmallVector<NamedAttribute> attrs;
   for (NamedAttribute a : op->getAttrs())
-    if (a.getName() != "clus.tile" && a.getName() != kTuningRecordAttr)
+    if (a.getName() != clus::LoweringConfigAttr::kAttrName &&
+        a.getName() != kTuningRecordAttr)
       attrs.push_back(a);
   llvm::raw_string_ostream os(key.signature);
   os << key.op << " " << DictionaryAttr::get(op->getContext(), attrs) << " : (";

@@ -13,7 +13,6 @@ by their `state_dict` names, from the module itself or from a safetensors
 file, checking each one's shape and dtype.
 """
 
-import ctypes
 import os
 import pathlib
 import warnings
@@ -27,24 +26,6 @@ from .errors import ArgumentError, ClusoptError
 _DTYPES = {"float32": torch.float32, "float16": torch.float16,
            "bfloat16": torch.bfloat16, "float64": torch.float64,
            "int32": torch.int32, "int64": torch.int64, "bool": torch.bool}
-
-
-def _preload_memref_copy():
-    """Stopgap: a model whose lowering copies between strided buffers (a
-    torch.cat becomes tensor.insert_slice) compiles to a library that
-    calls MLIR's `memrefCopy` runtime function, which clusopt-compile
-    does not yet lower itself or link. Loading MLIR's C runner utils
-    globally first lets such a library load. Remove once clusopt-compile
-    lowers strided memref.copy to loops."""
-    global _RUNNER_UTILS
-    if _RUNNER_UTILS is None:
-        path = toolchain.LLVM_BIN.parent / "lib" / "libmlir_c_runner_utils.so"
-        if path.is_file():
-            _RUNNER_UTILS = ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
-    return _RUNNER_UTILS
-
-
-_RUNNER_UTILS = None
 
 
 def _load_weights(path):
@@ -178,7 +159,6 @@ def compile_model(module, example_inputs, target="host", weights=None,
                             f"state_dict or a safetensors path, got "
                             f"{type(weights).__name__}")
     bound = _bind(imported, state, source)
-    _preload_memref_copy()
     library = compiler.compile(imported.mlir, target=target,
                                cache_dir=cache_dir)
     kernel = library[imported.func_name]

@@ -152,7 +152,8 @@ def compile(source, target="host", pipeline="optimised", tile=None,
     - `pipeline`: "optimised" (tiled, fused, vectorised and threaded
       kernels; the only pipeline clusopt-compile runs).
     - `tile`: default tile sizes for every op, (rows, cols) or
-      {"rows": R, "cols": C}; a `clus.tile` attribute still wins.
+      {"rows": R, "cols": C}; an op's own `clus.lowering_config` still
+      wins.
     - `tuning_db`: a clusopt-tune database to take tiles from; None (the
       default) ignores every database, so results are reproducible.
     - `cache_dir`: overrides the cache directory.

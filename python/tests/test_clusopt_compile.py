@@ -23,7 +23,7 @@ func.func @paca(%l: tensor<?x100x?xf32>, %x: tensor<?x?x48xf32>,
     -> (tensor<?x100x48xf32>, tensor<?x2x?x24xf32>) {
   %z = clus.soft_assign %l : tensor<?x100x?xf32>
   %y = clus.pool %z, %x : tensor<?x100x?xf32>, tensor<?x?x48xf32>
-  %o = clus.attention %q, [%k, %k] {clus.tile = {rows = 3 : i64, cols = 32 : i64}}
+  %o = clus.attention %q, [%k, %k] {clus.lowering_config = #clus.lowering_config<rows = 3, cols = 32>}
       : tensor<?x2x?x24xf32>, [tensor<?x2x100x24xf32>, tensor<?x2x100x24xf32>]
   return %y, %o : tensor<?x100x48xf32>, tensor<?x2x?x24xf32>
 }

@@ -65,11 +65,11 @@ def test_key_stability(tmp_path):
     base = keys(tmp_path, attention())
     assert len(base) == 1
     # Same op, shape and target: same key, whatever the SSA names,
-    # locations, function name or clus.tile say.
+    # locations, function name or clus.lowering_config say.
     assert keys(tmp_path, attention(ssa="%renamed")) == base
     assert keys(tmp_path, attention().replace("@attention", "@other")) == base
     assert keys(tmp_path, attention(
-        attrs="{clus.tile = {rows = 2 : i64, cols = 16 : i64}}")) == base
+        attrs="{clus.lowering_config = #clus.lowering_config<rows = 2, cols = 16>}")) == base
     located = attention().replace(
         "[tensor<1x2x7x24xf32>, tensor<1x2x7x24xf32>]\n",
         "[tensor<1x2x7x24xf32>, tensor<1x2x7x24xf32>] loc(\"x.py\":3:4)\n")
@@ -205,6 +205,49 @@ def test_record_never_applies_to_another_target(tmp_path):
         assert ops[0]["tile"] == {"rows": 3, "cols": 16}
 
 
+DYNAMIC_ATTENTION = """
+func.func @attention(%q: tensor<?x2x?x24xf32>, %k: tensor<?x2x?x24xf32>)
+    -> tensor<?x2x?x24xf32> {
+  %o = clus.attention %q, [%k, %k]
+      : tensor<?x2x?x24xf32>, [tensor<?x2x?x24xf32>, tensor<?x2x?x24xf32>]
+  return %o : tensor<?x2x?x24xf32>
+}
+"""
+
+
+def test_dynamic_entry_point_tuned_at_named_shapes(tmp_path):
+    """A short search of a dynamic attention at --shape sizes: the record
+    is keyed by the dynamic op, clusopt-compile then uses it for the
+    dynamic module, and no tile past the 7 clusters (padded to 8 lanes) is
+    measured apart from the unclamped default."""
+    if not target_runs_here("x86-64-v3"):
+        pytest.skip("x86-64-v3 does not run on this CPU")
+    db = tmp_path / "tune.sqlite"
+    report = tmp_path / "report.json"
+    src = write(tmp_path, "d.mlir", DYNAMIC_ATTENTION)
+    res = run(tool("clusopt-tune"), str(src), "--target=x86-64-v3",
+              "--budget=3", f"--db={db}", "--jobs=2",
+              "--shape", "arg0=1x2x50x24", "--shape", "@attention:arg1=1x2x7x24",
+              f"--report-json={report}", check=False)
+    assert res.returncode == 0, res.stderr
+    assert "clus.attention" in res.stdout
+    op = json.loads(report.read_text())["ops"][0]
+    assert op["shapes"] == {"arg0": [1, 2, 50, 24], "arg1": [1, 2, 7, 24]}
+    rec = op["record"]
+    assert "tensor<?x2x?x24xf32>" in rec["key"]["signature"]
+    default = rec["default_tile"]
+    assert default == {"rows": 4, "cols": 128}
+    measured = {(m["tile"]["rows"], m["tile"]["cols"])
+                for m in rec["measurements"]}
+    assert len(measured) >= 2
+    assert all(cols == 8 or (rows, cols) == (4, 128)
+               for rows, cols in measured), measured
+
+    ops = manifest_ops(tmp_path, src, "x86-64-v3", f"--tuning-db={db}")
+    assert ops[0]["tile_source"] == "tuning-db"
+    assert ops[0]["tile"] == rec["tile"]
+
+
 def test_missing_default_database_is_no_records(tmp_path):
     if not target_runs_here("x86-64-v3"):
         pytest.skip("x86-64-v3 does not run on this CPU")
@@ -251,7 +294,7 @@ def test_tiny_search_end_to_end(tmp_path):
     assert manifest_ops(tmp_path, src, "x86-64-v3", f"--tuning-db={db}",
                         "--tile=rows=1,cols=8")[0]["tile_source"] == "--tile"
     pinned = write(tmp_path, "p.mlir", attention(
-        n=50, attrs="{clus.tile = {rows = 5 : i64, cols = 8 : i64}}"))
+        n=50, attrs="{clus.lowering_config = #clus.lowering_config<rows = 5, cols = 8>}"))
     ops = manifest_ops(tmp_path, pinned, "x86-64-v3", f"--tuning-db={db}")
     assert ops[0]["tile_source"] == "attribute"
     assert ops[0]["tile"] == {"rows": 5, "cols": 8}

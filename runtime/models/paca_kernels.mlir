@@ -68,22 +68,22 @@ func.func @attention_h16_d32(%q: tensor<?x16x?x32xf32>, %k: tensor<?x16x?x32xf32
 // (the 100 clusters padded to vectors) of scores, 2-4% faster than the
 // default 4 x 128 at the three stages' shapes (interleaved in one process).
 func.func @attention_h2_d48_m100(%q: tensor<?x2x?x48xf32>, %k: tensor<?x2x100x48xf32>, %v: tensor<?x2x100x48xf32>) -> tensor<?x2x?x48xf32> {
-  %o = clus.attention %q, [%k, %v] {clus.tile = {rows = 6 : i64, cols = 112 : i64}} : tensor<?x2x?x48xf32>, [tensor<?x2x100x48xf32>, tensor<?x2x100x48xf32>]
+  %o = clus.attention %q, [%k, %v] {clus.lowering_config = #clus.lowering_config<rows = 6, cols = 112>} : tensor<?x2x?x48xf32>, [tensor<?x2x100x48xf32>, tensor<?x2x100x48xf32>]
   return %o : tensor<?x2x?x48xf32>
 }
 
 func.func @attention_h4_d48_m100(%q: tensor<?x4x?x48xf32>, %k: tensor<?x4x100x48xf32>, %v: tensor<?x4x100x48xf32>) -> tensor<?x4x?x48xf32> {
-  %o = clus.attention %q, [%k, %v] {clus.tile = {rows = 6 : i64, cols = 112 : i64}} : tensor<?x4x?x48xf32>, [tensor<?x4x100x48xf32>, tensor<?x4x100x48xf32>]
+  %o = clus.attention %q, [%k, %v] {clus.lowering_config = #clus.lowering_config<rows = 6, cols = 112>} : tensor<?x4x?x48xf32>, [tensor<?x4x100x48xf32>, tensor<?x4x100x48xf32>]
   return %o : tensor<?x4x?x48xf32>
 }
 
 func.func @attention_h8_d40_m100(%q: tensor<?x8x?x40xf32>, %k: tensor<?x8x100x40xf32>, %v: tensor<?x8x100x40xf32>) -> tensor<?x8x?x40xf32> {
-  %o = clus.attention %q, [%k, %v] {clus.tile = {rows = 6 : i64, cols = 112 : i64}} : tensor<?x8x?x40xf32>, [tensor<?x8x100x40xf32>, tensor<?x8x100x40xf32>]
+  %o = clus.attention %q, [%k, %v] {clus.lowering_config = #clus.lowering_config<rows = 6, cols = 112>} : tensor<?x8x?x40xf32>, [tensor<?x8x100x40xf32>, tensor<?x8x100x40xf32>]
   return %o : tensor<?x8x?x40xf32>
 }
 
 func.func @attention_h8_d48_m100(%q: tensor<?x8x?x48xf32>, %k: tensor<?x8x100x48xf32>, %v: tensor<?x8x100x48xf32>) -> tensor<?x8x?x48xf32> {
-  %o = clus.attention %q, [%k, %v] {clus.tile = {rows = 6 : i64, cols = 112 : i64}} : tensor<?x8x?x48xf32>, [tensor<?x8x100x48xf32>, tensor<?x8x100x48xf32>]
+  %o = clus.attention %q, [%k, %v] {clus.lowering_config = #clus.lowering_config<rows = 6, cols = 112>} : tensor<?x8x?x48xf32>, [tensor<?x8x100x48xf32>, tensor<?x8x100x48xf32>]
   return %o : tensor<?x8x?x48xf32>
 }
 
@@ -96,13 +96,13 @@ func.func @attention_h8_d48_m100(%q: tensor<?x8x?x48xf32>, %k: tensor<?x8x100x48
 // was best.
 func.func @assign_pool_m100_c96(%logits: tensor<?x100x?xf32>, %x: tensor<?x?x96xf32>) -> tensor<?x100x96xf32> {
   %z = clus.soft_assign %logits : tensor<?x100x?xf32>
-  %c = clus.pool %z, %x {clus.tile = {rows = 8 : i64, cols = 768 : i64}} : tensor<?x100x?xf32>, tensor<?x?x96xf32>
+  %c = clus.pool %z, %x {clus.lowering_config = #clus.lowering_config<rows = 8, cols = 768>} : tensor<?x100x?xf32>, tensor<?x?x96xf32>
   return %c : tensor<?x100x96xf32>
 }
 
 func.func @assign_pool_m100_c192(%logits: tensor<?x100x?xf32>, %x: tensor<?x?x192xf32>) -> tensor<?x100x192xf32> {
   %z = clus.soft_assign %logits : tensor<?x100x?xf32>
-  %c = clus.pool %z, %x {clus.tile = {rows = 5 : i64, cols = 592 : i64}} : tensor<?x100x?xf32>, tensor<?x?x192xf32>
+  %c = clus.pool %z, %x {clus.lowering_config = #clus.lowering_config<rows = 5, cols = 592>} : tensor<?x100x?xf32>, tensor<?x?x192xf32>
   return %c : tensor<?x100x192xf32>
 }
 

@@ -12,6 +12,7 @@
 #include "clusopt/Conversion/Passes.h"
 #include "clusopt/Dialect/Clus/ClusDialect.h"
 #include "clusopt/Dialect/Clus/ClusOps.h"
+#include "clusopt/Dialect/Clus/LoweringConfig.h"
 #include "clusopt/Pipelines/Pipelines.h"
 #include "clusopt/Support/CommandLine.h"
 #include "clusopt/Support/InputFile.h"
@@ -32,6 +33,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
@@ -104,7 +106,7 @@ cl::opt<std::string> tileOption(
     "tile",
     cl::desc("Default tile sizes for every clus op, as rows=R,cols=C (rows "
              "in [1, 8]: register-blocked rows; cols: streamed-axis tile, a "
-             "multiple of the vector width). A clus.tile attribute on an op "
+             "multiple of the vector width). An op's own clus.lowering_config "
              "still wins"),
     cl::value_desc("rows=R,cols=C"), cl::init(""), cl::cat(category));
 cl::opt<bool> printTileSpace(
@@ -115,15 +117,16 @@ cl::opt<bool> printTileSpace(
     cl::init(false), cl::cat(category));
 cl::opt<std::string> tuningDb(
     "tuning-db",
-    cl::desc("clusopt-tune's database: ops without clus.tile take their "
-             "record's tile unless --tile or --no-tune is given (default: "
-             "$CLUSOPT_TUNING_DB, else "
+    cl::desc("clusopt-tune's database: ops without a clus.lowering_config "
+             "take their record's tile unless --tile or --no-tune is given "
+             "(default: $CLUSOPT_TUNING_DB, else "
              "${XDG_CACHE_HOME:-~/.cache}/clusopt/tuning.sqlite; a missing "
              "default is no records, an empty value disables it)"),
     cl::value_desc("path"), cl::init(""), cl::cat(category));
 cl::opt<bool> noTune("no-tune",
                      cl::desc("Ignore the tuning database (reproducible "
-                              "builds: only clus.tile, --tile and defaults)"),
+                              "builds: only clus.lowering_config, --tile "
+                              "and defaults)"),
                      cl::init(false), cl::cat(category));
 
 using clusopt::CpuTarget;
@@ -182,8 +185,8 @@ json::Value tileSpaceJson(ModuleOp module, const CpuTarget &target,
         knobs.rows ? clusopt::TileConfig::kMaxRows : options.rows.getValue();
     int64_t colsLo = knobs.cols ? w : options.cols.getValue();
     int64_t colsHi = knobs.cols ? maxCols : options.cols.getValue();
-    // The tile the op gets without a clus.tile of its own, as the pass
-    // resolves it: cols past the padded extent are clamped to it.
+    // The tile the op gets without a lowering config of its own, as the
+    // config pass resolves it: cols past the padded extent are clamped.
     clusopt::TileConfig defaultTile = clusopt::clampTileToExtent(
         op, {options.rows.getValue(), options.cols.getValue()}, w);
     json::Array legal, knobNames;
@@ -308,60 +311,37 @@ LogicalResult checkFunctionNames(ModuleOp module) {
   return success(ok);
 }
 
-/// Gives every op with a kernel and no clus.tile of its own the tile of its
-/// tuning record, if the database has one for this op, shape and target,
-/// and marks it with clus.tuning_record for the manifest.
-LogicalResult applyTuningRecords(ModuleOp module, const CpuTarget &target) {
+/// The tuning database clusopt-compile reads ("" for none), checked
+/// before any work so a broken file fails naming it.
+FailureOr<std::string> tuningDatabasePath() {
   bool explicitDb = tuningDb.getNumOccurrences() > 0;
   std::string path = explicitDb ? tuningDb : clusopt::defaultTuningDbPath();
   if (path.empty() || (!explicitDb && !sys::fs::exists(path)))
-    return success();
+    return std::string();
   auto db = clusopt::TuningDatabase::open(
       path, clusopt::TuningDatabase::Mode::Lookup);
-  auto fail = [&](llvm::Error err) {
-    errs() << "clusopt-compile: error: " << llvm::toString(std::move(err))
+  if (!db) {
+    errs() << "clusopt-compile: error: " << llvm::toString(db.takeError())
            << " (--no-tune compiles without the database)\n";
     return failure();
-  };
-  if (!db)
-    return fail(db.takeError());
-  Builder b(module.getContext());
-  WalkResult walk = module.walk([&](Operation *op) {
-    op->removeAttr(clusopt::kTuningRecordAttr);
-    if (!clusopt::tileKnobs(op).any() || op->hasAttr("clus.tile"))
-      return WalkResult::advance();
-    auto record = (*db)->lookup(clusopt::tuningKey(op, target));
-    if (!record) {
-      (void)fail(record.takeError());
-      return WalkResult::interrupt();
-    }
-    if (!*record)
-      return WalkResult::advance();
-    const clusopt::TuningRecord &r = **record;
-    // The key holds the target, so a tile illegal for it is a bad row.
-    if (std::optional<std::string> problem =
-            clusopt::tileProblem(r.tile, target.vectorWidth)) {
-      (void)fail(llvm::createStringError(llvm::formatv(
-          "tuning database {0}: record {1} ({2}, key {3}): tile "
-          "rows={4},cols={5} is not legal for --target={6}: {7}; remove the "
-          "record",
-          path, r.id, r.key.op, r.key.hash().substr(0, 12), r.tile.rows,
-          r.tile.cols, target.name, *problem)));
-      return WalkResult::interrupt();
-    }
-    op->setAttr(
-        "clus.tile",
-        b.getDictionaryAttr(
-            {b.getNamedAttr("rows", b.getI64IntegerAttr(r.tile.rows)),
-             b.getNamedAttr("cols", b.getI64IntegerAttr(r.tile.cols))}));
-    op->setAttr(clusopt::kTuningRecordAttr,
-                b.getDictionaryAttr(
-                    {b.getNamedAttr("db", b.getStringAttr(path)),
-                     b.getNamedAttr("id", b.getI64IntegerAttr(r.id)),
-                     b.getNamedAttr("key", b.getStringAttr(r.key.hash()))}));
-    return WalkResult::advance();
-  });
-  return failure(walk.wasInterrupted());
+  }
+  return path;
+}
+
+/// Runs clus-lowering-config, so every op with a kernel carries its tile:
+/// its own config, else the database's record (when `dbPath` is set),
+/// else the default tile in `options`.
+LogicalResult attachLoweringConfigs(ModuleOp module, const CpuTarget &target,
+                                    const clusopt::CpuPipelineOptions &options,
+                                    StringRef dbPath) {
+  clusopt::LoweringConfigOptions config;
+  config.target = target.name;
+  config.rows = options.rows;
+  config.cols = options.cols;
+  config.tuningDb = dbPath.str();
+  PassManager pm(module.getContext());
+  pm.addPass(clusopt::createLoweringConfig(config));
+  return pm.run(module);
 }
 
 json::Value tuningRecordJson(DictionaryAttr record) {
@@ -384,9 +364,11 @@ struct EntryPoint {
   json::Array launches;
 };
 
+/// `pinned`: the ops that had a lowering config of their own in the input.
 FailureOr<SmallVector<EntryPoint>>
 collectEntryPoints(ModuleOp module, const clusopt::CpuPipelineOptions &options,
-                   StringRef tileSource, bool gpu = false) {
+                   StringRef tileSource, bool gpu = false,
+                   const llvm::DenseSet<Operation *> &pinned = {}) {
   SmallVector<EntryPoint> entries;
   bool invalid = false;
   for (auto func : module.getOps<func::FuncOp>()) {
@@ -444,7 +426,7 @@ collectEntryPoints(ModuleOp module, const clusopt::CpuPipelineOptions &options,
             info["tuning_record"] = tuningRecordJson(record);
           } else {
             info["tile_source"] =
-                op->hasAttr("clus.tile") ? "attribute" : tileSource.str();
+                pinned.contains(op) ? "attribute" : tileSource.str();
           }
         }
       } else {
@@ -1005,13 +987,27 @@ int compile() {
     return failed(writeFile(outputFile, text)) ? 1 : 0;
   }
 
-  // Precedence: clus.tile attribute > --tile > tuning database > default.
+  // Precedence: the op's clus.lowering_config > --tile > tuning database >
+  // default.
   bool tileGiven = tileOption.getNumOccurrences() > 0;
-  if (!tileGiven && !noTune && failed(applyTuningRecords(*module, *target)))
+  std::string dbPath;
+  if (!tileGiven && !noTune) {
+    FailureOr<std::string> path = tuningDatabasePath();
+    if (failed(path))
+      return 1;
+    dbPath = *path;
+  }
+  llvm::DenseSet<Operation *> pinned;
+  module->walk([&](Operation *op) {
+    if (clusopt::clus::getLoweringConfig(op))
+      pinned.insert(op);
+  });
+  if (failed(attachLoweringConfigs(*module, *target, options, dbPath)))
     return 1;
 
   FailureOr<SmallVector<EntryPoint>> entries =
-      collectEntryPoints(*module, options, tileGiven ? "--tile" : "default");
+      collectEntryPoints(*module, options, tileGiven ? "--tile" : "default",
+                         /*gpu=*/false, pinned);
   if (failed(entries))
     return 1;
 

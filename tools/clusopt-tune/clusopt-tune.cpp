@@ -12,6 +12,7 @@
 
 #include "clusopt/Conversion/ClusToVector.h"
 #include "clusopt/Dialect/Clus/ClusDialect.h"
+#include "clusopt/Dialect/Clus/LoweringConfig.h"
 #include "clusopt/Support/CommandLine.h"
 #include "clusopt/Support/InputFile.h"
 #include "clusopt/Support/OutputFiles.h"
@@ -23,7 +24,9 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/InitAllDialects.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 
@@ -98,6 +101,14 @@ cl::opt<bool> exhaustive("exhaustive",
                                   "pruning and no budget (for comparing "
                                   "against the search)"),
                          cl::init(false), cl::cat(category));
+cl::list<std::string> shapeFlags(
+    "shape",
+    cl::desc("The shape to tune a dynamic entry point at, as "
+             "[@function:]argN=D0xD1x... (e.g. arg0=1x3136x96; repeat it for "
+             "each argument with a dynamic dim; without @function it applies "
+             "to every entry point with ops to tune). Tiles are then measured "
+             "at these shapes and recorded for the dynamic op"),
+    cl::value_desc("[@func:]argN=DxD..."), cl::cat(category));
 cl::opt<std::string>
     reportJson("report-json",
                cl::desc("Also write the per-op results and every "
@@ -228,7 +239,9 @@ struct TensorSpec {
 /// several results come back as consecutive descriptors in one struct.
 class Harness {
 public:
-  static llvm::Expected<Harness> create(const json::Object &entry);
+  static llvm::Expected<Harness>
+  create(const json::Object &entry,
+         const std::map<unsigned, std::vector<int64_t>> &argShapes);
   ~Harness() {
     for (void *p : buffers)
       std::free(p);
@@ -261,7 +274,12 @@ private:
   std::vector<size_t> resultOffsets;
 };
 
-llvm::Expected<std::vector<TensorSpec>> specs(const json::Array *list) {
+/// The manifest's tensors; a dynamic dim takes its size from `given` (the
+/// --shape of that argument) or, for a result (`given` null), stays -1:
+/// results are allocated by the kernel, only their rank matters.
+llvm::Expected<std::vector<TensorSpec>>
+specs(const json::Array *list,
+      const std::map<unsigned, std::vector<int64_t>> *given) {
   std::vector<TensorSpec> out;
   for (const json::Value &v : list ? *list : json::Array()) {
     const json::Object *o = v.getAsObject();
@@ -271,26 +289,33 @@ llvm::Expected<std::vector<TensorSpec>> specs(const json::Array *list) {
       return llvm::createStringError("malformed manifest tensor");
     TensorSpec s;
     s.dtype = dtype->str();
-    for (const json::Value &d : *shape) {
-      std::optional<int64_t> size = d.getAsInteger();
-      if (!size)
-        return llvm::createStringError(
-            "the tuner needs static shapes; give the entry point's "
-            "arguments and results static sizes (the shapes to tune for)");
-      s.shape.push_back(*size);
+    const std::vector<int64_t> *shapeGiven = nullptr;
+    if (given)
+      if (auto it = given->find(out.size()); it != given->end())
+        shapeGiven = &it->second;
+    for (auto [d, dim] : llvm::enumerate(*shape)) {
+      std::optional<int64_t> size = dim.getAsInteger();
+      if (!size && shapeGiven && d < shapeGiven->size())
+        size = (*shapeGiven)[d];
+      if (!size && given)
+        return llvm::createStringError(llvm::formatv(
+            "argument {0} has a dynamic dim and no --shape", out.size()));
+      s.shape.push_back(size.value_or(-1));
     }
     out.push_back(std::move(s));
   }
   return out;
 }
 
-llvm::Expected<Harness> Harness::create(const json::Object &entry) {
+llvm::Expected<Harness>
+Harness::create(const json::Object &entry,
+                const std::map<unsigned, std::vector<int64_t>> &argShapes) {
   Harness h;
   h.symbol = entry.getString("symbol").value_or("").str();
-  auto argSpecs = specs(entry.getArray("arguments"));
+  auto argSpecs = specs(entry.getArray("arguments"), &argShapes);
   if (!argSpecs)
     return argSpecs.takeError();
-  auto resultSpecs = specs(entry.getArray("results"));
+  auto resultSpecs = specs(entry.getArray("results"), nullptr);
   if (!resultSpecs)
     return resultSpecs.takeError();
   if (argSpecs->size() + (resultSpecs->empty() ? 0 : 1) > 17)
@@ -376,6 +401,9 @@ struct TileLess {
   }
 };
 
+/// Argument index -> the shape --shape gives it, per function.
+using ArgShapes = std::map<unsigned, std::vector<int64_t>>;
+
 /// The op being tuned, with everything measured about it.
 struct OpTuning {
   Operation *op = nullptr;
@@ -393,9 +421,9 @@ struct OpTuning {
 class Tuner {
 public:
   Tuner(ModuleOp module, const clusopt::CpuTarget &target, std::string compiler,
-        std::string tempDir)
+        std::string tempDir, std::map<std::string, ArgShapes> shapes)
       : module(module), target(target), compiler(std::move(compiler)),
-        tempDir(std::move(tempDir)) {}
+        tempDir(std::move(tempDir)), shapes(std::move(shapes)) {}
 
   /// Tunes `t` within `deadline`; fills t.record unless t.skipped is set.
   llvm::Error tune(OpTuning &t, size_t opNumber, size_t opCount,
@@ -416,6 +444,7 @@ private:
   ModuleOp module;
   const clusopt::CpuTarget &target;
   std::string compiler, tempDir;
+  std::map<std::string, ArgShapes> shapes; // from --shape, per function
   std::optional<Harness> harness;
   Progress progress;
   size_t sequence = 0;
@@ -441,19 +470,16 @@ size_t Tuner::add(OpTuning &t, TileConfig tile) {
 
 llvm::Error Tuner::compileAll(OpTuning &t, llvm::ArrayRef<size_t> which,
                               Clock::time_point until, llvm::StringRef label) {
-  // Write each candidate's module (clus.tile on this op only) here; the
+  // Write each candidate's module (a lowering config on this op only) here;
+  // the
   // MLIR context is not shared across threads.
   std::vector<size_t> todo;
-  Builder b(module.getContext());
   for (size_t i : which) {
     Candidate &c = t.candidates[i];
     if (c.compiled || c.failed)
       continue;
-    t.op->setAttr(
-        "clus.tile",
-        b.getDictionaryAttr(
-            {b.getNamedAttr("rows", b.getI64IntegerAttr(c.tile.rows)),
-             b.getNamedAttr("cols", b.getI64IntegerAttr(c.tile.cols))}));
+    clusopt::clus::setLoweringConfig(t.op,
+                                     clusopt::loweringConfigFor(t.op, c.tile));
     std::error_code ec;
     llvm::raw_fd_ostream os(c.mlir, ec);
     if (ec)
@@ -462,7 +488,7 @@ llvm::Error Tuner::compileAll(OpTuning &t, llvm::ArrayRef<size_t> which,
     module.print(os);
     todo.push_back(i);
   }
-  t.op->removeAttr("clus.tile");
+  t.op->removeAttr(clusopt::clus::LoweringConfigAttr::kAttrName);
   std::atomic<size_t> next{0}, done{0};
   unsigned n = jobs ? jobs : std::max(1u, std::thread::hardware_concurrency());
   auto worker = [&] {
@@ -689,7 +715,7 @@ llvm::Error Tuner::tune(OpTuning &t, size_t opNumber, size_t opCount,
     return llvm::createStringError(
         "the op is in @" + t.function +
         ", which is not a public entry point; only those can be measured");
-  llvm::Expected<Harness> made = Harness::create(*entry);
+  llvm::Expected<Harness> made = Harness::create(*entry, shapes[t.function]);
   if (!made)
     return made.takeError();
   harness.reset();
@@ -833,6 +859,163 @@ llvm::Error Tuner::tune(OpTuning &t, size_t opNumber, size_t opCount,
              quantile(*samples, 0.75) - quantile(*samples, 0.25),
              static_cast<int64_t>(samples->size())});
   return llvm::Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Shapes of dynamic entry points (--shape)
+//===----------------------------------------------------------------------===//
+
+std::string typeString(Type t) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  t.print(os);
+  return text;
+}
+
+/// Checks `shapes` against the ops of `func`: a copy of the function whose
+/// arguments have these static shapes, with the clus ops' result types
+/// inferred again, must still verify, so inconsistent sizes (a pool's token
+/// count in z and x, say) fail here with the op's message instead of
+/// making a kernel read out of bounds. Returns the copy's ops that have
+/// tile knobs, in walk order, for their static extents.
+llvm::Error checkShapesFit(func::FuncOp func, const ArgShapes &shapes,
+                           llvm::StringRef given,
+                           std::vector<std::optional<int64_t>> &extents) {
+  OwningOpRef<func::FuncOp> copy(func.clone());
+  Block &entry = copy->getBody().front();
+  for (auto &[index, shape] : shapes) {
+    BlockArgument arg = entry.getArgument(index);
+    auto type = cast<RankedTensorType>(arg.getType());
+    arg.setType(type.clone(shape));
+  }
+  bool ok = true;
+  copy->walk([&](Operation *op) {
+    if (!ok || !isa<clusopt::clus::ClusDialect>(op->getDialect()))
+      return;
+    // Inference reports its own error (with the op's location).
+    if (auto infer = dyn_cast<InferTypeOpInterface>(op)) {
+      SmallVector<Type> inferred;
+      if (failed(infer.inferReturnTypes(
+              op->getContext(), op->getLoc(), op->getOperands(),
+              op->getAttrDictionary(), op->getPropertiesStorage(),
+              op->getRegions(), inferred))) {
+        ok = false;
+        return;
+      }
+      if (inferred.size() == op->getNumResults())
+        for (auto [result, type] : llvm::zip(op->getResults(), inferred))
+          result.setType(type);
+    }
+    ok = succeeded(mlir::verify(op, /*verifyRecursively=*/false));
+    if (ok && clusopt::tileKnobs(op).any())
+      extents.push_back(clusopt::streamedExtent(op));
+  });
+  if (!ok)
+    return llvm::createStringError(
+        "the shapes given for @" + func.getSymName() + " (" + given +
+        ") do not fit its ops (see the error above)");
+  return llvm::Error::success();
+}
+
+/// Parses --shape for the entry points in `funcs` and checks each against
+/// the argument it names. Every dynamic argument must get one.
+llvm::Expected<std::map<std::string, ArgShapes>>
+parseShapes(llvm::ArrayRef<func::FuncOp> funcs) {
+  std::map<std::string, ArgShapes> out;
+  auto error = [](const llvm::Twine &message) {
+    return llvm::createStringError("--shape " + message);
+  };
+  for (const std::string &flag : shapeFlags) {
+    llvm::StringRef text = flag;
+    auto [name, dims] = text.split('=');
+    std::optional<llvm::StringRef> function;
+    if (name.consume_front("@")) {
+      auto [f, arg] = name.split(':');
+      function = f;
+      name = arg;
+    }
+    unsigned index;
+    if (!name.consume_front("arg") || name.getAsInteger(10, index) ||
+        dims.empty())
+      return error("takes [@function:]argN=D0xD1x..., e.g. arg0=1x3136x96; "
+                   "got '" +
+                   flag + "'");
+    std::vector<int64_t> shape;
+    for (llvm::StringRef d : llvm::split(dims, 'x')) {
+      int64_t size;
+      if (d.getAsInteger(10, size) || size < 1 || size > (int64_t(1) << 31))
+        return error(flag +
+                     ": each dim must be an integer in [1, 2^31], "
+                     "got '" +
+                     d + "'");
+      shape.push_back(size);
+    }
+    std::vector<func::FuncOp> targets;
+    for (func::FuncOp f : funcs)
+      if (!function || f.getSymName() == *function)
+        targets.push_back(f);
+    if (targets.empty()) {
+      std::string names;
+      for (func::FuncOp f : funcs)
+        names += (names.empty() ? "@" : ", @") + f.getSymName().str();
+      return error(flag + ": no entry point @" + function.value_or("") +
+                   " with ops to tune (those are: " +
+                   (names.empty() ? "none" : names) + ")");
+    }
+    for (func::FuncOp f : targets) {
+      std::string where = ("@" + f.getSymName()).str();
+      if (index >= f.getNumArguments())
+        return error(llvm::formatv(
+            "{0}: {1} has {2} arguments{3}", flag, where, f.getNumArguments(),
+            f.getNumArguments()
+                ? llvm::formatv(" (arg0 to arg{0})", f.getNumArguments() - 1)
+                      .str()
+                : std::string()));
+      auto type = dyn_cast<RankedTensorType>(f.getArgumentTypes()[index]);
+      if (!type)
+        return error(flag + ": arg" + llvm::Twine(index) + " of " + where +
+                     " is not a ranked tensor");
+      if (type.getRank() != static_cast<int64_t>(shape.size()))
+        return error(llvm::formatv("{0}: arg{1} of {2} is {3}, of rank {4}, "
+                                   "not {5}",
+                                   flag, index, where, typeString(type),
+                                   type.getRank(), shape.size()));
+      for (auto [d, size] : llvm::enumerate(shape))
+        if (!type.isDynamicDim(d) && type.getDimSize(d) != size)
+          return error(llvm::formatv("{0}: dim {1} of arg{2} of {3} ({4}) is "
+                                     "{5}, not {6}",
+                                     flag, d, index, where, typeString(type),
+                                     type.getDimSize(d), size));
+      if (!out[f.getSymName().str()].try_emplace(index, shape).second)
+        return error(llvm::formatv("{0}: arg{1} of {2} is given more than "
+                                   "once",
+                                   flag, index, where));
+    }
+  }
+  // Refuse before any work when a dynamic argument has no shape.
+  std::string missing;
+  for (func::FuncOp f : funcs) {
+    std::string args;
+    for (auto [i, t] : llvm::enumerate(f.getArgumentTypes())) {
+      auto type = dyn_cast<RankedTensorType>(t);
+      if (!type || type.hasStaticShape() || out[f.getSymName().str()].count(i))
+        continue;
+      args += llvm::formatv("{0}arg{1} ({2})", args.empty() ? "" : ", ", i,
+                            typeString(type))
+                  .str();
+    }
+    if (!args.empty())
+      missing += llvm::formatv("{0}@{1}: {2}", missing.empty() ? "" : "; ",
+                               f.getSymName(), args)
+                     .str();
+  }
+  if (!missing.empty())
+    return llvm::createStringError(
+        "dynamic-shape entry points are measured at the shapes you name; "
+        "give --shape [@function:]argN=D0xD1x... (e.g. --shape "
+        "arg0=1x3136x96) for each of: " +
+        missing);
+  return out;
 }
 
 //===----------------------------------------------------------------------===//
@@ -1059,6 +1242,43 @@ int tuneModule() {
                 "here");
   auto start = Clock::now();
 
+  // The entry points with ops to tune, and the shapes to measure them at:
+  // checked before anything is compiled.
+  std::vector<func::FuncOp> tunedFuncs;
+  module->walk([&](Operation *op) {
+    if (!clusopt::tileKnobs(op).any() || clusopt::clus::getLoweringConfig(op))
+      return;
+    auto func = op->getParentOfType<func::FuncOp>();
+    if (func && !llvm::is_contained(tunedFuncs, func))
+      tunedFuncs.push_back(func);
+  });
+  llvm::Expected<std::map<std::string, ArgShapes>> shapes =
+      parseShapes(tunedFuncs);
+  if (!shapes)
+    return fail(llvm::toString(shapes.takeError()));
+  // The streamed extent of each op at those shapes, to drop tiles past it.
+  std::map<Operation *, std::optional<int64_t>> extentAtShapes;
+  for (func::FuncOp f : tunedFuncs) {
+    auto it = shapes->find(f.getSymName().str());
+    if (it == shapes->end() || it->second.empty())
+      continue;
+    std::string given;
+    for (auto &[index, shape] : it->second) {
+      given +=
+          llvm::formatv("{0}arg{1}=", given.empty() ? "" : ", ", index).str();
+      for (auto [d, size] : llvm::enumerate(shape))
+        given += (d ? "x" : "") + std::to_string(size);
+    }
+    std::vector<std::optional<int64_t>> extents;
+    if (llvm::Error err = checkShapesFit(f, it->second, given, extents))
+      return fail(llvm::toString(std::move(err)));
+    size_t k = 0;
+    f.walk([&](Operation *op) {
+      if (clusopt::tileKnobs(op).any() && k < extents.size())
+        extentAtShapes[op] = extents[k++];
+    });
+  }
+
   // clusopt-compile from the same directory: the search space is its
   // --print-tile-space, and its keys and version are this binary's.
   std::string self = sys::fs::getMainExecutable(
@@ -1136,13 +1356,25 @@ int tuneModule() {
       t.legal.push_back({lo->getInteger("rows").value_or(0),
                          lo->getInteger("cols").value_or(0)});
     }
+    // At the --shape sizes, tiles past the padded streamed extent are the
+    // same single pass as the extent itself: keep one of them.
+    if (auto it = extentAtShapes.find(t.op);
+        it != extentAtShapes.end() && it->second) {
+      int64_t w = target->vectorWidth;
+      int64_t padded = std::max(w, (*it->second + w - 1) / w * w);
+      TileConfig def = t.defaultTile;
+      llvm::erase_if(t.legal, [&](const TileConfig &tile) {
+        return tile.cols > padded &&
+               !(tile.rows == def.rows && tile.cols == def.cols);
+      });
+    }
     t.key = clusopt::tuningKey(t.op, *target);
-    if (t.op->hasAttr("clus.tile"))
-      t.skipped = "pinned by its clus.tile attribute";
+    if (clusopt::clus::getLoweringConfig(t.op))
+      t.skipped = "pinned by its clus.lowering_config";
   }
 
   // One default build gives the entry points' shapes for the harness.
-  Tuner tuner(*module, *target, compiler.str().str(), tempDir.str());
+  Tuner tuner(*module, *target, compiler.str().str(), tempDir.str(), *shapes);
   Progress progress;
   progress.line(llvm::formatv("tuning {0} for {1} ({2}, {3}): {4} ops with a "
                               "kernel, budget {5} s, database {6}",
@@ -1219,8 +1451,12 @@ int tuneModule() {
         duration(r.defaultMedianNs), tileName(r.tile), duration(r.medianNs),
         r.speedup, r.measured, r.pruned, r.elapsedS);
     bestRatio = std::max(bestRatio, r.speedup);
+    json::Object shapesJson;
+    for (auto &[index, shape] : (*shapes)[t.function])
+      shapesJson["arg" + std::to_string(index)] = json::Array(shape);
     reportOps.push_back(json::Object{{"op", t.op->getName().getStringRef()},
                                      {"function", t.function},
+                                     {"shapes", std::move(shapesJson)},
                                      {"location", t.location},
                                      {"record", r.toJson(true)}});
   }
@@ -1268,8 +1504,13 @@ int main(int argc, char **argv) {
           "Searches the tile sizes clusopt-compile --print-tile-space lists "
           "for\n"
           "each op, on this machine, and records the best in the tuning\n"
-          "database clusopt-compile reads.\n\n"
+          "database clusopt-compile reads (each op's lowering config).\n"
+          "Entry points with dynamic dims are measured at the shapes\n"
+          "--shape names, one per dynamic argument; without them nothing is\n"
+          "compiled and the error names the arguments that need one.\n\n"
           "  clusopt-tune paca.mlir --target=host --budget=30\n"
+          "  clusopt-tune pool.mlir --shape arg0=1x100x3136 --shape "
+          "arg1=1x3136x96\n"
           "  clusopt-tune --list\n"
           "  clusopt-tune --export=records.json\n"
           "  clusopt-tune --import=records.json --db=team.sqlite\n\n"

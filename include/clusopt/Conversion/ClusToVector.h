@@ -11,6 +11,7 @@
 #define CLUSOPT_CONVERSION_CLUSTOVECTOR_CLUSTOVECTOR_H
 
 #include "clusopt/Dialect/Clus/ClusOps.h"
+#include "clusopt/Dialect/Clus/LoweringConfig.h"
 
 #include "mlir/IR/Operation.h"
 
@@ -24,8 +25,8 @@ namespace clusopt {
 /// the tile of the streamed axis (clusters for attention, tokens for pooling
 /// and distances) and is a multiple of the vector width.
 struct TileConfig {
-  static constexpr int64_t kMaxRows = 8;
-  static constexpr int64_t kMaxCols = 4096;
+  static constexpr int64_t kMaxRows = clus::LoweringConfigAttr::kMaxRows;
+  static constexpr int64_t kMaxCols = clus::LoweringConfigAttr::kMaxCols;
   int64_t rows = 4;
   int64_t cols = 128;
 };
@@ -44,25 +45,25 @@ std::optional<int64_t> streamedExtent(mlir::Operation *op);
 TileConfig clampTileToExtent(mlir::Operation *op, TileConfig tile,
                              int64_t width);
 
-/// `defaults` overridden by the op's `clus.tile = {rows, cols}` attribute;
-/// emits an error on the op and fails when the result is illegal. The
-/// result is clamped to the op's extent (clampTileToExtent).
+/// `defaults` overridden by the sizes the op's `clus.lowering_config` sets;
+/// emits an error on the op and fails when the result is illegal for
+/// `width` lanes. The result is clamped to the op's extent
+/// (clampTileToExtent).
 mlir::FailureOr<TileConfig>
 resolveTileConfig(mlir::Operation *op, TileConfig defaults, int64_t width);
 
 /// Ops convert-clus-to-vector writes a kernel for (every clus op).
 bool hasVectorKernel(mlir::Operation *op);
 
-/// The tile sizes an op's kernel reads: `rows` blocks its parallel axis and
-/// `cols` tiles its streamed axis. An op with neither (soft_assign,
-/// aggregate, broadcast, topk_members) has nothing to tune.
-struct TileKnobs {
-  bool rows = false;
-  bool cols = false;
-  /// Whether the kernel reads any tile size, i.e. has something to tune.
-  bool any() const { return rows || cols; }
-};
-TileKnobs tileKnobs(mlir::Operation *op);
+/// The tile sizes an op's kernel reads (see clus::getTileKnobs).
+using TileKnobs = clus::TileKnobs;
+inline TileKnobs tileKnobs(mlir::Operation *op) {
+  return clus::getTileKnobs(op);
+}
+
+/// The lowering config that sets both of `tile`'s sizes the op reads.
+clus::LoweringConfigAttr loweringConfigFor(mlir::Operation *op,
+                                           const TileConfig &tile);
 
 /// A soft_assign that fuses into the pools consuming it (softmax over
 /// tokens).

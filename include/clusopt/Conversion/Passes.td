@@ -58,9 +58,11 @@ def ConvertClusToVector : Pass<"convert-clus-to-vector"> {
     - `dpc_knn`: distances are recomputed per tile with a running
       k-smallest (density) and a running min (δ); extra memory is O(N·C).
 
-    Tile sizes come from the options or, per op, from a
-    `clus.tile = {rows = R, cols = C}` dictionary attribute. `rows` must be
-    in [1, 8]; `cols` a multiple of `vector-width` up to 4096.
+    Tile sizes come per op from its `clus.lowering_config`
+    (`#clus.lowering_config<rows = R, cols = C>`, which `clus-lowering-config`
+    attaches in the CPU pipeline); a size it leaves out comes from the
+    options. `rows` must be in [1, 8]; `cols` a multiple of `vector-width`
+    up to 4096, or the op gets an error.
 
     Example: `--convert-clus-to-vector="vector-width=16 rows=4 cols=128"`.
   }];

@@ -66,4 +66,44 @@ def StridedCopiesToLinalg : Pass<"clus-strided-copies-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def LoweringConfig : Pass<"clus-lowering-config", "::mlir::ModuleOp"> {
+  let summary = "Attach each clus op's lowering config (its tile sizes)";
+  let description = [{
+    Gives every `clus` op whose CPU kernel reads tile sizes a complete
+    `clus.lowering_config` (`#clus.lowering_config<rows = R, cols = C>`,
+    only the sizes the kernel reads), so `convert-clus-to-vector`, the
+    manifest of `clusopt-compile` and its tuner all take the tile from this
+    one place. For each op, in order of precedence:
+
+    1. the sizes its own `clus.lowering_config` sets;
+    2. with `tuning-db`, the tile of the database's record for the op (its
+       tuning key: op, attributes, types, `target` and compiler version);
+       the op is then also marked `clus.tuning_record = {db, id, key}`;
+    3. the `rows` and `cols` options.
+
+    `cols` is clamped to the op's streamed extent padded to the vector
+    width when that extent is static (a larger tile is the same kernel).
+    A size that is illegal for the vector width (e.g. `cols = 40` with 16
+    lanes) or a database that cannot be read is an error naming it.
+
+    Example: `--clus-lowering-config="target=x86-64-v4 rows=2 cols=64"`,
+    or `--clus-lowering-config="target=host tuning-db=tuning.sqlite"`.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"\"",
+           "CPU target (host, x86-64, x86-64-v3, x86-64-v4, aarch64): sets "
+           "the vector width and the tuning key's target; empty: use "
+           "vector-width">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
+           "f32 lanes per vector when no target is given: 4, 8 or 16">,
+    Option<"rows", "rows", "int64_t", /*default=*/"4",
+           "Default register-blocked rows (1-8)">,
+    Option<"cols", "cols", "int64_t", /*default=*/"128",
+           "Default streamed-axis tile, a multiple of the vector width">,
+    Option<"tuningDb", "tuning-db", "std::string", /*default=*/"\"\"",
+           "clusopt-tune's database to take records from (needs target); "
+           "empty: none">,
+  ];
+}
+
 #endif // CLUSOPT_TRANSFORMS_PASSES_TD

@@ -31,7 +31,7 @@ namespace clusopt {
 llvm::StringRef compilerVersion();
 
 /// What a tuning record applies to. Locations, SSA names and the op's own
-/// `clus.tile`/`clus.tuning_record` attributes are not part of it.
+/// `clus.lowering_config`/`clus.tuning_record` attributes are not part of it.
 struct TuningKey {
   std::string op;        // e.g. clus.attention
   std::string signature; // attributes, operand and result types, variant

@@ -1804,31 +1804,25 @@ TileConfig clusopt::clampTileToExtent(Operation *op, TileConfig tile,
 FailureOr<TileConfig>
 clusopt::resolveTileConfig(Operation *op, TileConfig defaults, int64_t width) {
   TileConfig tile = defaults;
-  if (auto dict = op->getAttrOfType<DictionaryAttr>("clus.tile")) {
-    for (NamedAttribute entry : dict) {
-      auto value = dyn_cast<IntegerAttr>(entry.getValue());
-      if (!value || (entry.getName() != "rows" && entry.getName() != "cols"))
-        return op->emitError("'clus.tile' takes integer 'rows' and 'cols' "
-                             "entries, got '")
-               << entry.getName().strref() << "'";
-      (entry.getName() == "rows" ? tile.rows : tile.cols) = value.getInt();
-    }
+  if (clus::LoweringConfigAttr config = clus::getLoweringConfig(op)) {
+    tile.rows = config.getRows().value_or(tile.rows);
+    tile.cols = config.getCols().value_or(tile.cols);
   }
   if (std::optional<std::string> problem = tileProblem(tile, width))
     return op->emitError("tile ") << *problem;
   return clampTileToExtent(op, tile, width);
 }
 
-bool clusopt::hasVectorKernel(Operation *op) {
-  return isa<ClusDialect>(op->getDialect());
+clus::LoweringConfigAttr clusopt::loweringConfigFor(Operation *op,
+                                                    const TileConfig &tile) {
+  TileKnobs knobs = tileKnobs(op);
+  return clus::LoweringConfigAttr::get(
+      op->getContext(), knobs.rows ? std::optional(tile.rows) : std::nullopt,
+      knobs.cols ? std::optional(tile.cols) : std::nullopt);
 }
 
-TileKnobs clusopt::tileKnobs(Operation *op) {
-  if (isa<PoolOp, AttentionOp, ClusterAttentionOp>(op))
-    return {true, true};
-  if (isa<DpcKnnOp, KMeansOp>(op))
-    return {true, false};
-  return {};
+bool clusopt::hasVectorKernel(Operation *op) {
+  return isa<ClusDialect>(op->getDialect());
 }
 
 namespace {

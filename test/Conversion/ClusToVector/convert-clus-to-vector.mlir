@@ -81,7 +81,7 @@ func.func @attention_two_scales(%q: tensor<1x2x50x24xf32>, %k1: tensor<1x2x7x24x
 
 // -----
 
-// A `clus.tile` attribute overrides the pass options for that op only
+// A `clus.lowering_config` overrides the pass options for that op only
 // (cols = 32, clamped to the 5 clusters padded to one vector of 16).
 // The tile's queries, pre-scaled, go to a [rows, d] scratch that the score
 // loop broadcasts from; with one scale there is one [rows, dv] accumulator
@@ -97,7 +97,7 @@ func.func @attention_two_scales(%q: tensor<1x2x50x24xf32>, %k1: tensor<1x2x7x24x
 // CHECK:         memref.load %[[QS]]
 // CHECK:         vector.fma
 func.func @tile_attribute(%q: tensor<1x1x9x16xf32>, %k: tensor<1x1x5x16xf32>, %v: tensor<1x1x5x16xf32>) -> tensor<1x1x9x16xf32> {
-  %o = clus.attention %q, [%k, %v] {clus.tile = {rows = 2 : i64, cols = 32 : i64}} : tensor<1x1x9x16xf32>, [tensor<1x1x5x16xf32>, tensor<1x1x5x16xf32>]
+  %o = clus.attention %q, [%k, %v] {clus.lowering_config = #clus.lowering_config<rows = 2, cols = 32>} : tensor<1x1x9x16xf32>, [tensor<1x1x5x16xf32>, tensor<1x1x5x16xf32>]
   return %o : tensor<1x1x9x16xf32>
 }
 

@@ -59,10 +59,12 @@ def Clus_Dialect : Dialect {
       `kmeans` and `dpc_knn`) are the caller's: the Python harness
       (`clusopt.kernels.run`) and the runtime's models check them before a
       call, as a kernel has no error channel.
-    - **Tiles.** An op may carry a discardable
-      `clus.tile = {rows = R : i64, cols = C : i64}` attribute, which sets
-      the tile of the optimised CPU lowering for that op. It changes only
-      the order of reductions, never the function.
+    - **Lowering configs.** An op may carry a discardable
+      `clus.lowering_config = #clus.lowering_config<rows = R, cols = C>`
+      attribute, which sets the tile of the optimised CPU lowering for that
+      op. It changes only the order of reductions, never the function. The
+      dialect verifies it: the sizes' ranges, and that the op's kernel reads
+      every size it sets.
 
     Projections, norms, activations and matmuls are not part of this
     dialect: they are ordinary upstream ops (`linalg`, `arith`, `math`,
@@ -72,6 +74,7 @@ def Clus_Dialect : Dialect {
     `(Z·X)·W = Z·(X·W)`.
   }];
   let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
@@ -111,6 +114,82 @@ def Clus_Reduction : I32EnumAttr<"Reduction",
   let genSpecializedAttr = 0;
 }
 def Clus_ReductionAttr : EnumAttr<Clus_Dialect, Clus_Reduction, "reduction">;
+
+//===----------------------------------------------------------------------===//
+// Attributes
+//===----------------------------------------------------------------------===//
+
+// A tile size that may be left out; an integer when given (so `rows =
+// "four"` says "expected integer value").
+class Clus_OptionalTileSize<string desc>
+    : OptionalParameter<"std::optional<int64_t>", desc> {
+  let parser = [{ [&]() -> ::mlir::FailureOr<std::optional<int64_t>> {
+    int64_t value;
+    if ($_parser.parseInteger(value))
+      return ::mlir::failure();
+    return std::optional<int64_t>(value);
+  }() }];
+  let printer = "$_printer << *$_self";
+}
+
+def Clus_LoweringConfigAttr : AttrDef<Clus_Dialect, "LoweringConfig"> {
+  let mnemonic = "lowering_config";
+  let summary = "Tile sizes of an op's optimised CPU kernel";
+  let description = [{
+    The tile sizes `convert-clus-to-vector` uses for one op, attached to it
+    as the discardable attribute `clus.lowering_config`. Either size may be
+    left out; the lowering then takes its default (the `rows` and `cols`
+    options of `clus-lowering-config` or `convert-clus-to-vector`).
+
+    - `rows`: rows of the op's parallel axis blocked in registers (query
+      rows, cluster rows or token rows), in [1, 8].
+    - `cols`: the tile of the streamed axis (clusters for `attention`,
+      tokens for `pool` and `cluster_attention`), a multiple of 4 in
+      [4, 4096]. The lowering also needs a multiple of its vector width (8
+      f32 lanes with AVX2, 16 with AVX-512) and says so when it is not.
+
+    The attribute must set at least one size. On an op, the dialect also
+    checks that the op's kernel reads every size set: `pool`, `attention`
+    and `cluster_attention` read both, `kmeans` and `dpc_knn` only `rows`,
+    and the other ops neither, so they take no config.
+
+    Example:
+
+    ```mlir
+    func.func @attention(%q: tensor<1x2x3136x48xf32>,
+                         %k: tensor<1x2x100x48xf32>,
+                         %v: tensor<1x2x100x48xf32>) -> tensor<1x2x3136x48xf32> {
+      %o = clus.attention %q, [%k, %v]
+          {clus.lowering_config = #clus.lowering_config<rows = 6, cols = 112>}
+          : tensor<1x2x3136x48xf32>,
+            [tensor<1x2x100x48xf32>, tensor<1x2x100x48xf32>]
+      return %o : tensor<1x2x3136x48xf32>
+    }
+
+    func.func @kmeans_rows_only(%x: tensor<1x196x64xf32>)
+        -> (tensor<1x196xi32>, tensor<1x8x64xf32>) {
+      %a, %c = clus.kmeans %x clusters = 8 iterations = 5
+          {clus.lowering_config = #clus.lowering_config<rows = 2>}
+          : tensor<1x196x64xf32>
+      return %a, %c : tensor<1x196xi32>, tensor<1x8x64xf32>
+    }
+    ```
+  }];
+  let parameters = (ins
+    Clus_OptionalTileSize<"register-blocked rows, in [1, 8]">:$rows,
+    Clus_OptionalTileSize<"streamed-axis tile, a multiple of 4 in [4, 4096]">:$cols
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The name of the discardable attribute that holds it on an op.
+    static constexpr ::llvm::StringLiteral kAttrName = "clus.lowering_config";
+    static constexpr int64_t kMaxRows = 8;
+    static constexpr int64_t kMaxCols = 4096;
+    /// `cols` is a multiple of the narrowest vector width (NEON, SSE).
+    static constexpr int64_t kColsMultiple = 4;
+  }];
+}
 
 //===----------------------------------------------------------------------===//
 // Type constraints
