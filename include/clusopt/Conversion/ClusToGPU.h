@@ -4,7 +4,7 @@
 #ifndef CLUSOPT_CONVERSION_CLUSTOGPU_CLUSTOGPU_H
 #define CLUSOPT_CONVERSION_CLUSTOGPU_CLUSTOGPU_H
 
-#include "clusopt/Conversion/ClusToVector.h"
+#include "clusopt/Conversion/ClusCommon.h"
 #include "clusopt/Dialect/Clus/ClusOps.h"
 
 namespace clusopt {

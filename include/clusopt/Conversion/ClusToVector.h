@@ -1,7 +1,8 @@
 //===- ClusToVector.h - what the optimised CPU lowering covers --*- C++ -*-===//
 //
 // The parts of convert-clus-to-vector that tools need too: which ops get a
-// kernel, which soft_assign fuses, and the tile sizes an op compiles with.
+// kernel and the tile sizes an op compiles with (which soft_assign fuses is
+// ClusCommon.h, shared with the GPU lowering).
 // clusopt-compile uses them for its manifest and tile space, so they cannot
 // drift from what the pass does.
 //
@@ -10,6 +11,7 @@
 #ifndef CLUSOPT_CONVERSION_CLUSTOVECTOR_CLUSTOVECTOR_H
 #define CLUSOPT_CONVERSION_CLUSTOVECTOR_CLUSTOVECTOR_H
 
+#include "clusopt/Conversion/ClusCommon.h"
 #include "clusopt/Dialect/Clus/ClusOps.h"
 #include "clusopt/Dialect/Clus/LoweringConfig.h"
 
@@ -64,21 +66,6 @@ inline TileKnobs tileKnobs(mlir::Operation *op) {
 /// The lowering config that sets both of `tile`'s sizes the op reads.
 clus::LoweringConfigAttr loweringConfigFor(mlir::Operation *op,
                                            const TileConfig &tile);
-
-/// A soft_assign that fuses into the pools consuming it (softmax over
-/// tokens).
-inline bool fusesIntoPool(clus::SoftAssignOp op) {
-  return op.getAxis() == clus::SoftAssignAxis::tokens;
-}
-
-/// A soft_assign that needs no kernel of its own: it fuses into pools and
-/// only pools consume it.
-inline bool isFusedIntoPools(clus::SoftAssignOp op) {
-  return fusesIntoPool(op) && !op->use_empty() &&
-         llvm::all_of(op->getUsers(), [](mlir::Operation *user) {
-           return mlir::isa<clus::PoolOp>(user);
-         });
-}
 
 } // namespace clusopt
 

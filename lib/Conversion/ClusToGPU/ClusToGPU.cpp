@@ -10,10 +10,11 @@
 //   are staged in shared memory. Each warp computes its 16 x BK score tile
 //   in the m16n8k16 mma fragment layout: with tensor cores
 //   (`nvvm.mma.sync`, f32 accumulation) for f16/bf16 storage, with FMAs in
-//   the same layout for f32. The online softmax keeps a running max and
-//   sum per row; the 4 lanes that share a row combine theirs with warp
-//   shuffles. P stays in registers and is re-used as the A fragment of
-//   P·V, so no score matrix goes to memory.
+//   the same layout for f32. The online softmax (the step the CPU kernels
+//   run too, ClusCommon/OnlineSoftmax.h) keeps a running max and sum per
+//   row; the 4 lanes that share a row combine theirs with warp shuffles.
+//   P stays in registers and is re-used as the A fragment of P·V, so no
+//   score matrix goes to memory.
 // - cluster_attention: a SIMT kernel, one thread per (batch·head, token,
 //   value column), after a kernel computing the cluster summaries.
 //
@@ -31,6 +32,7 @@
 #include "clusopt/Conversion/ClusToGPU.h"
 #include "clusopt/Dialect/Clus/ClusOps.h"
 #include "lib/Conversion/ClusCommon/KernelBuilder.h"
+#include "lib/Conversion/ClusCommon/OnlineSoftmax.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -451,35 +453,45 @@ void emitFlashKernel(GpuBuilder &k, const FlashProblem &p, bool useMma) {
                                              k.mulf(s[j][e], scale), ninf);
                         }
                     }
-                    // Row maxima over this thread's values, then over the 4
-                    // lanes that hold the same rows.
-                    Value t0 = s[0][0], t1 = s[0][2];
-                    for (int64_t j = 0; j < scoreTiles; ++j) {
-                      t0 = k.maxf(t0, k.maxf(s[j][0], s[j][1]));
-                      t1 = k.maxf(t1, k.maxf(s[j][2], s[j][3]));
-                    }
-                    for (int64_t mask : {1, 2}) {
-                      t0 = k.maxf(t0, k.shuffleXor(t0, mask));
-                      t1 = k.maxf(t1, k.shuffleXor(t1, mask));
-                    }
-                    Value n0 = k.maxf(m0, t0), n1 = k.maxf(m1, t1);
-                    Value corr0 = k.exp(k.subf(m0, n0));
-                    Value corr1 = k.exp(k.subf(m1, n1));
-                    l0 = k.mulf(l0, corr0);
-                    l1 = k.mulf(l1, corr1);
-                    for (int64_t j = 0; j < scoreTiles; ++j)
-                      for (int64_t e = 0; e < 4; ++e) {
-                        s[j][e] = k.exp(k.subf(s[j][e], e < 2 ? n0 : n1));
-                        if (e < 2)
-                          l0 = k.addf(l0, s[j][e]);
-                        else
-                          l1 = k.addf(l1, s[j][e]);
-                      }
-                    for (Fragment &f : acc)
-                      f = {k.mulf(f[0], corr0), k.mulf(f[1], corr0),
-                           k.mulf(f[2], corr1), k.mulf(f[3], corr1)};
-                    m0 = n0;
-                    m1 = n1;
+                    // The thread's two rows (g and g + 8): elements 0-1 and
+                    // 2-3 of each fragment.
+                    SmallVector<OnlineSoftmaxStep> steps = onlineSoftmaxStep(
+                        k, {{m0, l0}, {m1, l1}},
+                        [&] {
+                          // Row maxima over this thread's values, then over
+                          // the 4 lanes that hold the same rows.
+                          Value t0 = s[0][0], t1 = s[0][2];
+                          for (int64_t j = 0; j < scoreTiles; ++j) {
+                            t0 = k.maxf(t0, k.maxf(s[j][0], s[j][1]));
+                            t1 = k.maxf(t1, k.maxf(s[j][2], s[j][3]));
+                          }
+                          for (int64_t mask : {1, 2}) {
+                            t0 = k.maxf(t0, k.shuffleXor(t0, mask));
+                            t1 = k.maxf(t1, k.shuffleXor(t1, mask));
+                          }
+                          return SmallVector<Value>{t0, t1};
+                        },
+                        [&](ArrayRef<Value> maxes,
+                            function_ref<Value(int64_t)> scaledSum) {
+                          // This thread's share of each row's sum; the lanes
+                          // combine theirs after the last tile.
+                          SmallVector<Value> out = {scaledSum(0), scaledSum(1)};
+                          for (int64_t j = 0; j < scoreTiles; ++j)
+                            for (int64_t e = 0; e < 4; ++e) {
+                              s[j][e] = k.exp(k.subf(s[j][e], maxes[e / 2]));
+                              out[e / 2] = k.addf(out[e / 2], s[j][e]);
+                            }
+                          return out;
+                        },
+                        [&](ArrayRef<Value> corr) {
+                          for (Fragment &f : acc)
+                            f = {k.mulf(f[0], corr[0]), k.mulf(f[1], corr[0]),
+                                 k.mulf(f[2], corr[1]), k.mulf(f[3], corr[1])};
+                        });
+                    m0 = steps[0].max;
+                    m1 = steps[1].max;
+                    l0 = steps[0].sum;
+                    l1 = steps[1].sum;
                   }
 
                   // acc += P · V_tile; P's score fragments are its A fragments.
@@ -627,11 +639,12 @@ struct Running {
 };
 
 Running pushScore(GpuBuilder &k, Running r, Value score, Value value) {
-  Value next = k.maxf(r.max, score);
-  Value corr = k.exp(k.subf(r.max, next));
-  Value e = k.exp(k.subf(score, next));
-  return {next, k.addf(k.mulf(r.sum, corr), e),
-          k.addf(k.mulf(r.weighted, corr), k.mulf(e, value))};
+  Value e, weighted = r.weighted;
+  OnlineSoftmaxStep step =
+      onlineSoftmaxScore(k, {r.max, r.sum}, score, e, [&](ArrayRef<Value> c) {
+        weighted = k.mulf(weighted, c[0]);
+      });
+  return {step.max, step.sum, k.addf(weighted, k.mulf(e, value))};
 }
 
 Value emitClusterAttention(GpuBuilder &k, ClusterAttentionOp op) {

@@ -33,6 +33,7 @@
 #include "clusopt/Conversion/ClusToVector.h"
 #include "clusopt/Dialect/Clus/ClusOps.h"
 #include "lib/Conversion/ClusCommon/KernelBuilder.h"
+#include "lib/Conversion/ClusCommon/OnlineSoftmax.h"
 
 #include "mlir/IR/PatternMatch.h"
 
@@ -76,7 +77,8 @@ void forValidRows(KernelBuilder &k, Value base, int64_t rows, Value n,
 }
 
 //===----------------------------------------------------------------------===//
-// Online softmax over row blocks, shared by pool and attention
+// Row blocks, shared by pool and attention (the online-softmax step itself
+// is ClusCommon/OnlineSoftmax.h)
 //===----------------------------------------------------------------------===//
 
 /// Zeroes `rows` rows of `buf` up to `widthPad` (a multiple of the width).
@@ -85,136 +87,6 @@ void zeroRows(KernelBuilder &k, Value buf, int64_t rows, Value widthPad) {
     for (int64_t r = 0; r < rows; ++r)
       k.writeVec(k.splat(0.0), buf, {k.idx(r), cc}, true);
   });
-}
-
-/// a > b ? a : b, the form x86's vmaxps computes: with arith.maximumf's
-/// NaN checks, the per-row max of the online softmax was a long serial
-/// chain of compares and blends (6% of attention's time). The max only
-/// stabilises the exps that follow, so it may drop a NaN: the NaN still
-/// reaches the result through its own exp.
-Value maxForExp(KernelBuilder &k, Value a, Value b) {
-  return k.select(k.cmpf(arith::CmpFPredicate::OGT, a, b), a, b);
-}
-
-/// The largest lane of `lanes` by maxForExp, reduced as a shuffle tree.
-Value laneMax(KernelBuilder &k, Value lanes) {
-  for (int64_t half = k.width / 2; half >= 1; half /= 2) {
-    SmallVector<int64_t> mask;
-    for (int64_t i = 0; i < k.width; ++i)
-      mask.push_back((i + half) % k.width);
-    lanes = maxForExp(
-        k, lanes, vector::ShuffleOp::create(k.b, k.loc, lanes, lanes, mask));
-  }
-  return vector::ExtractOp::create(k.b, k.loc, lanes, ArrayRef<int64_t>{0});
-}
-
-/// The lanes of `lanes` summed as a tree (reassoc): the ordered reduction
-/// was a chain of 16 dependent scalar adds per row and tile.
-Value laneSum(KernelBuilder &k, Value lanes) {
-  auto sum = vector::ReductionOp::create(k.b, k.loc, CombiningKind::ADD, lanes);
-  sum.setFastmath(arith::FastMathFlags::reassoc);
-  return sum;
-}
-
-/// Per row r < rows, the lane-wise maxForExp of the vectors at(r, j) for
-/// j = 0, width, ... < len (-inf lanes when there are none). The rows share
-/// one loop, so that their chains of dependent maxes overlap.
-SmallVector<Value> maxLanesOfRows(KernelBuilder &k, int64_t rows, Value len,
-                                  function_ref<Value(int64_t, Value)> at) {
-  return k.loop(k.idx(0), len, k.idx(k.width),
-                SmallVector<Value>(rows, k.splat(-kInf)),
-                [&](Value j, ValueRange a) -> SmallVector<Value> {
-                  SmallVector<Value> next;
-                  for (int64_t r = 0; r < rows; ++r)
-                    next.push_back(maxForExp(k, a[r], at(r, j)));
-                  return next;
-                });
-}
-
-/// Per row r < rows, the lane-wise sums of exp(at(r, j) − maxes[r]) over
-/// the same vectors, in one loop; `store(r, j, e)`, when given, keeps each
-/// exp vector (the softmax numerators).
-SmallVector<Value>
-sumExpLanesOfRows(KernelBuilder &k, int64_t rows, Value len,
-                  ArrayRef<Value> maxes, function_ref<Value(int64_t, Value)> at,
-                  function_ref<void(int64_t, Value, Value)> store = nullptr) {
-  SmallVector<Value> maxVecs;
-  for (Value max : maxes)
-    maxVecs.push_back(k.splat(max));
-  return k.loop(k.idx(0), len, k.idx(k.width),
-                SmallVector<Value>(rows, k.splat(0.0)),
-                [&](Value j, ValueRange a) -> SmallVector<Value> {
-                  SmallVector<Value> next;
-                  for (int64_t r = 0; r < rows; ++r) {
-                    Value e = k.exp(k.subf(at(r, j), maxVecs[r]));
-                    if (store)
-                      store(r, j, e);
-                    next.push_back(k.addf(a[r], e));
-                  }
-                  return next;
-                });
-}
-
-/// The largest lane of the vectors at(j) for j = 0, width, ... < len
-/// (-inf when there are none), by maxForExp.
-Value maxOverVectors(KernelBuilder &k, Value len,
-                     function_ref<Value(Value)> at) {
-  return laneMax(
-      k, maxLanesOfRows(k, 1, len, [&](int64_t, Value j) { return at(j); })[0]);
-}
-
-/// Σ over the lanes of exp(at(j) − max) for the same vectors; `store(j, e)`,
-/// when given, keeps each exp vector (the softmax numerators).
-Value sumExpOverVectors(KernelBuilder &k, Value len, Value max,
-                        function_ref<Value(Value)> at,
-                        function_ref<void(Value, Value)> store = nullptr) {
-  auto storeRow = [&](int64_t, Value j, Value e) { store(j, e); };
-  return laneSum(k,
-                 sumExpLanesOfRows(
-                     k, 1, len, {max}, [&](int64_t, Value j) { return at(j); },
-                     store ? function_ref<void(int64_t, Value, Value)>(storeRow)
-                           : nullptr)[0]);
-}
-
-/// Row r's running softmax statistics after one more tile.
-struct OnlineSoftmaxStep {
-  Value max, sum;
-  /// exp(oldMax − newMax): what the row's accumulator must be scaled by
-  /// before the tile's P · V is added (0 on the first tile).
-  Value correction;
-};
-
-/// One online-softmax step of rows [0, rows) over a tile of `len` scores
-/// each, read a vector at a time by `scoresAt(r, j)` (-inf in masked
-/// lanes); `state` holds each row's running max and sum, interleaved.
-/// Leaves exp(s − newMax) in p[r, :len]; the caller rescales the
-/// accumulator by the returned corrections (accumulateWeightedRows does it
-/// as it adds the tile, saving a pass over the row). The rows' loops run
-/// side by side so that their chains of dependent maxes, exps and adds
-/// overlap (one row after another, 4 rows took 10% more of attention's
-/// time). The tile must hold at least one real score per row, so the new
-/// maxes are finite.
-SmallVector<OnlineSoftmaxStep>
-onlineSoftmaxRows(KernelBuilder &k, int64_t rows,
-                  function_ref<Value(int64_t, Value)> scoresAt, Value p,
-                  Value len, ValueRange state) {
-  SmallVector<Value> maxLanes = maxLanesOfRows(k, rows, len, scoresAt);
-  SmallVector<OnlineSoftmaxStep> steps(rows);
-  SmallVector<Value> maxes;
-  for (int64_t r = 0; r < rows; ++r) {
-    Value oldMax = state[2 * r];
-    steps[r].max = k.maxf(oldMax, laneMax(k, maxLanes[r]));
-    steps[r].correction = k.exp(k.subf(oldMax, steps[r].max));
-    maxes.push_back(steps[r].max);
-  }
-  SmallVector<Value> sumLanes = sumExpLanesOfRows(
-      k, rows, len, maxes, scoresAt, [&](int64_t r, Value j, Value e) {
-        k.writeVec(e, p, {k.idx(r), j}, true);
-      });
-  for (int64_t r = 0; r < rows; ++r)
-    steps[r].sum = k.addf(k.mulf(state[2 * r + 1], steps[r].correction),
-                          laneSum(k, sumLanes[r]));
-  return steps;
 }
 
 /// How many vectors per row a register tile of `rows` rows can hold: the
