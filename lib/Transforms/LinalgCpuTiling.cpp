@@ -500,17 +500,40 @@ void LinalgCpuTilingPass::runOnOperation() {
   }
   vectorizeTiles(rewriter, loops);
 
-  // Vector cleanup inside the tiles only: 1-D vectors, masks folded into
-  // the transfers, multi-reductions as vertical ops plus one horizontal
-  // reduction, slices of tensor.empty as small tensor.empty.
-  SmallVector<Operation *> tileOps;
+  // Vector cleanup inside the tiles only, in two rounds: first 1-D
+  // vectors, masks folded into the transfers, unit reductions folded away
+  // and slices of tensor.empty as small tensor.empty; then what is left of
+  // the multi-reductions as vertical ops plus one horizontal reduction.
+  auto addCanonicalization = [&](RewritePatternSet &patterns) {
+    for (RegisteredOperationName name : getContext().getRegisteredOperations())
+      if (llvm::is_contained({"vector", "tensor", "affine", "arith"},
+                             name.getDialectNamespace()))
+        name.getCanonicalizationPatterns(patterns, &getContext());
+  };
+  // The ops of the tiles, kept up to date across the rounds (patterns
+  // erase loops and inline their bodies).
+  struct Tracker : RewriterBase::Listener {
+    llvm::SetVector<Operation *> ops;
+    void notifyOperationInserted(Operation *op,
+                                 OpBuilder::InsertPoint) override {
+      ops.insert(op);
+    }
+    void notifyOperationErased(Operation *op) override { ops.remove(op); }
+  } tracker;
   for (Operation *loop : loops)
-    loop->walk([&](Operation *op) { tileOps.push_back(op); });
+    loop->walk([&](Operation *op) { tracker.ops.insert(op); });
+  auto cleanUp = [&](RewritePatternSet &&patterns) {
+    GreedyRewriteConfig config;
+    config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps);
+    config.setListener(&tracker);
+    SmallVector<Operation *> ops(tracker.ops.begin(), tracker.ops.end());
+    if (failed(applyOpPatternsGreedily(ops, std::move(patterns), config)))
+      func.emitWarning("clus-linalg-cpu-tiling: vector cleanup did not "
+                       "converge");
+  };
   RewritePatternSet patterns(&getContext());
   vector::populateVectorMaskLoweringPatternsForSideEffectingOps(patterns);
   vector::populateCastAwayVectorLeadingOneDimPatterns(patterns);
-  vector::populateVectorMultiReductionLoweringPatterns(
-      patterns, vector::VectorMultiReductionLowering::InnerReduction);
   vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
   // A convolution row reads an n-D vector: one 1-D vector per row.
   vector::UnrollVectorOptions unroll;
@@ -527,14 +550,14 @@ void LinalgCpuTilingPass::runOnOperation() {
       });
   vector::populateVectorUnrollPatterns(patterns, unroll);
   tensor::populateFoldTensorEmptyPatterns(patterns);
-  for (StringRef dialect : {"vector", "tensor", "affine", "arith"})
-    getContext().getLoadedDialect(dialect)->getCanonicalizationPatterns(
-        patterns);
-  GreedyRewriteConfig config;
-  config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps);
-  if (failed(applyOpPatternsGreedily(tileOps, std::move(patterns), config)))
-    func.emitWarning("clus-linalg-cpu-tiling: vector cleanup did not "
-                     "converge");
+  addCanonicalization(patterns);
+  cleanUp(std::move(patterns));
+
+  RewritePatternSet reductions(&getContext());
+  vector::populateVectorMultiReductionLoweringPatterns(
+      reductions, vector::VectorMultiReductionLowering::InnerReduction);
+  addCanonicalization(reductions);
+  cleanUp(std::move(reductions));
 }
 
 } // namespace
