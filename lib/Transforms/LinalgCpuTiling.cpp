@@ -21,6 +21,7 @@
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
 #include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
 namespace clusopt {
 #define GEN_PASS_DEF_LINALGCPUTILING
@@ -552,6 +553,17 @@ void LinalgCpuTilingPass::runOnOperation() {
   tensor::populateFoldTensorEmptyPatterns(patterns);
   addCanonicalization(patterns);
   cleanUp(std::move(patterns));
+
+  // An unmasked partial-reduction accumulator is read and written at the
+  // same place every iteration: keep it in a vector register instead.
+  SmallVector<scf::ForOp> forLoops;
+  for (Operation *op : tracker.ops)
+    if (auto forOp = dyn_cast<scf::ForOp>(op))
+      forLoops.push_back(forOp);
+  rewriter.setListener(&tracker);
+  for (scf::ForOp forOp : llvm::reverse(forLoops))
+    (void)hoistLoopInvariantSubsets(rewriter, forOp);
+  rewriter.setListener(nullptr);
 
   RewritePatternSet reductions(&getContext());
   vector::populateVectorMultiReductionLoweringPatterns(
