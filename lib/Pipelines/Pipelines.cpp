@@ -22,6 +22,7 @@
 #include "mlir/Dialect/LLVMIR/Transforms/RequestCWrappers.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -98,6 +99,10 @@ void clusopt::buildClusCpuToLLVMPipeline(OpPassManager &pm,
   kernels.rows = options.rows;
   kernels.cols = options.cols;
   pm.addPass(createConvertClusToVector(kernels));
+  // The linalg around them: row blocks in parallel, vectors inside.
+  LinalgCpuTilingOptions linalgTiling;
+  linalgTiling.vectorWidth = options.vectorWidth;
+  pm.addNestedPass<func::FuncOp>(createLinalgCpuTiling(linalgTiling));
   pm.addPass(createConvertClusToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -108,7 +113,9 @@ void clusopt::buildClusCpuToLLVMPipeline(OpPassManager &pm,
   // convert-openmp-to-llvm also converts func.func, hence the early request
   // for C wrappers.
   pm.addNestedPass<func::FuncOp>(LLVM::createLLVMRequestCWrappersPass());
-  // Outer scf.parallel loops become OpenMP worksharing loops.
+  // Outer scf.parallel loops (the row blocks' scf.forall among them) become
+  // OpenMP worksharing loops.
+  pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   pm.addPass(createConvertSCFToOpenMPPass());
   pm.addPass(createApproximateMath());
   pm.addPass(createCanonicalizerPass());
@@ -122,6 +129,8 @@ void clusopt::buildClusCpuToLLVMPipeline(OpPassManager &pm,
   addArithAndMathToLLVM(pm);
   // What is neither approximated nor an LLVM intrinsic (f64 erf) calls libm.
   pm.addPass(createConvertMathToLibmPass());
+  // Masked vector reads pad with ub.poison.
+  pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());

@@ -18,12 +18,16 @@
 // RUN: clusopt-opt %s --clus-cpu-to-llvm="vector-width=16 rows=3 cols=64" --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s
 // CHECK: clus-fold-projections
 // CHECK: convert-clus-to-vector{cols=64 fuse-soft-assign=true rows=3 vector-width=16}
+// CHECK: clus-linalg-cpu-tiling{vector-width=16}
+// CHECK: convert-clus-to-linalg
 // CHECK: clus-strided-copies-to-linalg
 // CHECK: convert-linalg-to-loops
+// CHECK: scf-forall-to-parallel
 // CHECK: convert-scf-to-openmp
 // CHECK: clus-approximate-math
 // CHECK: arith-expand{include-bf16=true
 // CHECK: convert-math-to-libm
+// CHECK: convert-ub-to-llvm
 // CHECK: convert-openmp-to-llvm
 
 // RUN: clusopt-opt %s --clus-gpu-to-nvvm="chip=sm_90 format=isa toolkit=/opt/cuda" --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=GPU

@@ -106,4 +106,59 @@ def LoweringConfig : Pass<"clus-lowering-config", "::mlir::ModuleOp"> {
   ];
 }
 
+def LinalgCpuTiling : Pass<"clus-linalg-cpu-tiling", "::mlir::func::FuncOp"> {
+  let summary = "Tile, fuse and vectorise elementwise, reduction and convolution linalg ops for the CPU";
+  let description = [{
+    The optimised CPU pipeline's path for the `linalg` around the `clus`
+    ops. For every linalg op at the top level of a function, on tensors:
+
+    1. *Rows in parallel.* The op's outer parallel dimensions are tiled
+       with `scf::tileConsumerAndFuseProducersUsingSCF` into an
+       `scf.forall` (later `scf.parallel`, then OpenMP), fusing the
+       elementwise and reduction producers whose tiles it needs: a
+       LayerNorm's mean and variance, a softmax's max and sum, a bias
+       before a GELU. A producer whose tile would be the same in every
+       iteration (a reduction over the tiled rows) is not fused, so nothing
+       is recomputed per tile.
+    2. *Vectors in a tile.* Each op in a tile is tiled again with
+       `scf::tileUsingSCF` to one vector of `vector-width` lanes along its
+       innermost dimension: a reduction along that dimension keeps
+       `vector-width` partial results (upstream's partial-reduction tiling)
+       and reduces them once at the end; convolutions become one output
+       row, `vector-width` channels, and are decomposed to 1-D
+       convolutions.
+    3. `linalg::vectorize` vectorises each of these, masked where a size is
+       not a multiple of the vector width (ragged or dynamic rows), and
+       upstream's vector patterns drop unit dimensions, fold the masks into
+       transfers and lower multi-reductions.
+
+    Handled: `linalg.generic` and the named elementwise, fill, broadcast,
+    transpose and reduce ops (projected-permutation indexing maps; a
+    reduction over the innermost dimension needs a combiner upstream
+    recognises, e.g. `arith.addf` or `arith.maximumf`),
+    `linalg.depthwise_conv_2d_nhwc_hwc` and `linalg.conv_2d_nhwc_hwcf`
+    with a filter wider than 1x1. Everything else (contractions, 1x1
+    convolutions, ops on buffers, a tile `linalg::vectorize` rejects) is
+    left as it is, for the pipeline's scalar loops, with a remark that
+    names the op and the reason.
+
+    Example: `linalg.generic` computing GELU on `tensor<?x384xf32>` becomes
+    an `scf.forall` over blocks of rows whose body loops over rows and
+    24 vectors of 16 lanes, each a `vector.transfer_read`, the GELU on
+    `vector<16xf32>` and a `vector.transfer_write`.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector (8 for AVX2, 16 for AVX-512)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::affine::AffineDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // CLUSOPT_TRANSFORMS_PASSES_TD
