@@ -46,6 +46,9 @@ static constexpr const char *kClusCpuToLLVM =
     "allow-return-allocs-from-loops "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+    // f32 GEMMs (and their bias/GELU/residual epilogues) on buffers become
+    // calls of the runtime's micro-kernel; other linalg ops become loops.
+    "clus-linalg-to-ukernel,"
     "func.func(convert-linalg-to-loops),func.func(llvm-request-c-wrappers),"
     // Outer scf.parallel loops become OpenMP worksharing loops.
     "convert-scf-to-openmp,clus-approximate-math,canonicalize,"
