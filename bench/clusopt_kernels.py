@@ -14,13 +14,35 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "python"))
 
+from clusopt import toolchain  # noqa: E402
 from clusopt.kernels import _descriptor, kernel_source  # noqa: E402
 from clusopt.toolchain import Backend  # noqa: E402
 
-# The optimised pipeline (tiled, vectorised, OpenMP) and the reference
-# lowering, both built for AVX-512.
-OPTIMISED = Backend("clus-cpu-to-llvm", "x86-64-v4")
-REFERENCE = Backend("clus-to-llvm", "x86-64-v4")
+
+def select_target(override=None, features=None):
+    """The x86-64 level the kernels are built for: `override` when given
+    (it must run on this CPU), else the widest level of a CPU with
+    `features` (default: this machine's): x86-64-v4 where it has AVX-512
+    F/BW/DQ/VL, else x86-64-v3 (AVX2), else x86-64."""
+    if override is None or override == "host":
+        return toolchain.host_target(features)
+    Backend("clus-to-llvm", override)  # rejects an unknown target
+    if features is None and not toolchain.target_runs_here(override):
+        raise SystemExit(f"--target={override}: this CPU cannot run "
+                         f"{toolchain.isa_name(override)} code")
+    return override
+
+
+def use_target(target):
+    """Builds the optimised pipeline (tiled, vectorised, OpenMP) and the
+    reference lowering for `target` from now on."""
+    global TARGET, OPTIMISED, REFERENCE
+    TARGET = target
+    OPTIMISED = Backend("clus-cpu-to-llvm", target)
+    REFERENCE = Backend("clus-to-llvm", target)
+
+
+use_target(select_target())
 
 
 def _t(shape, elem="f32"):

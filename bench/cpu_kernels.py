@@ -3,6 +3,12 @@
 
     python3 bench/cpu_kernels.py            # every shape (~10 minutes)
     python3 bench/cpu_kernels.py --quick    # smoke run: few shapes, few reps
+    python3 bench/cpu_kernels.py --target=x86-64-v3   # AVX2 on any CPU
+
+clusopt's kernels are built for the widest x86-64 level this CPU has
+(x86-64-v4 with AVX-512, else x86-64-v3 with AVX2, else x86-64) unless
+--target picks one; the roofline is measured for the same level, and every
+output names it.
 
 Kernels: PaCa pooling + attention (fused, and each part alone), ClusTR
 dpc_knn, CAST cluster_attention. Implementations, all on the same inputs in
@@ -36,6 +42,9 @@ def parse_args(argv=None):
                    help="leave out an implementation (repeatable)")
     p.add_argument("--out", type=pathlib.Path, default=RESULTS,
                    help="directory for the CSV, plot and metadata")
+    p.add_argument("--target", choices=["x86-64-v4", "x86-64-v3", "x86-64"],
+                   help="x86-64 level to build clusopt's kernels and the "
+                        "roofline for (default: the widest this CPU has)")
     # Internal: run one implementation of dpc_knn once in a fresh process
     # and print its peak extra memory (see measure_peak_memory).
     p.add_argument("--peak-memory", metavar="IMPL:CLUSTERS",
@@ -69,6 +78,8 @@ import numpy as np  # noqa: E402
 import clusopt_kernels as ck  # noqa: E402
 from clusopt import reference as oracle  # noqa: E402
 from clusopt import toolchain  # noqa: E402
+
+ck.use_target(ck.select_target(ARGS.target))
 
 
 # ---------------------------------------------------------------------------
@@ -131,22 +142,30 @@ def measure(fn, reps):
 # Roofline
 # ---------------------------------------------------------------------------
 
-def machine_roofline(threads):
-    """Peak f32 FMA GFLOP/s and triad GB/s on `threads` threads, measured
-    by bench/roofline.c in this run."""
+def run_roofline(threads, isa=None, peak_only=False):
+    """bench/roofline.c's fields (isa, vector, lanes, threads, peak_gflops,
+    triad_gbs) on `threads` threads, for x86-64 level `isa` (default: the
+    widest this CPU has), measured now. The probe is built without -march:
+    each level's code carries its own target attribute."""
     llvm = toolchain.LLVM_BIN
     lib = toolchain.openmp_lib_dir()
+    args = ([f"--isa={isa}"] if isa else []) + \
+        (["--peak-only"] if peak_only else [])
     with tempfile.TemporaryDirectory() as tmp:
         exe = pathlib.Path(tmp) / "roofline"
-        subprocess.run([str(llvm / "clang"), "-O2", "-march=native",
-                        "-fopenmp=libomp", str(BENCH / "roofline.c"),
-                        "-o", str(exe), f"-L{lib}", f"-Wl,-rpath,{lib}"],
-                       check=True)
-        out = subprocess.run([str(exe)], check=True, capture_output=True,
-                             text=True,
+        subprocess.run([str(llvm / "clang"), "-O2", "-fopenmp=libomp",
+                        str(BENCH / "roofline.c"), "-o", str(exe),
+                        f"-L{lib}", f"-Wl,-rpath,{lib}"], check=True)
+        out = subprocess.run([str(exe), *args], check=True,
+                             capture_output=True, text=True,
                              env=dict(os.environ,
                                       OMP_NUM_THREADS=str(threads))).stdout
-    fields = dict(kv.split("=") for kv in out.split())
+    return dict(kv.split("=") for kv in out.split())
+
+
+def machine_roofline(threads, isa):
+    """Peak f32 FMA GFLOP/s and triad GB/s of x86-64 level `isa`."""
+    fields = run_roofline(threads, isa)
     return float(fields["peak_gflops"]), float(fields["triad_gbs"])
 
 
@@ -600,7 +619,8 @@ def plot(rows, path):
     bottom.set_xticklabels([f"{k}\n{s}".replace(" N=", "\nN=", 1)
                             for k, s in cases], rotation=90, fontsize=7)
     fig.suptitle(f"clusopt CPU kernels vs peers ({ARGS.threads} threads, "
-                 f"{cpu_name()})")
+                 f"{cpu_name()}, clusopt built for "
+                 f"{toolchain.isa_name(ck.TARGET)})")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -680,13 +700,17 @@ def main():
 
     log(f"clusopt CPU benchmark: {cpu_name()}, {os.cpu_count()} cores, "
         f"{ARGS.threads} threads")
+    forced = " (--target)" if ARGS.target else ""
+    log(f"ISA: {toolchain.isa_name(ck.TARGET)}{forced}; this CPU's widest "
+        f"level is {toolchain.isa_name('host')}")
     probe = OtherLoad()
     time.sleep(1.0)
     load_before = probe.cores()
     idle_check(log, "before the start (1 s)", load_before)
     during = OtherLoad()
-    peak, bw = machine_roofline(ARGS.threads)
-    log(f"roofline: peak f32 FMA {peak:.1f} GFLOP/s, triad bandwidth "
+    peak, bw = machine_roofline(ARGS.threads, ck.TARGET)
+    log(f"roofline ({toolchain.isa_name(ck.TARGET)}): peak f32 FMA "
+        f"{peak:.1f} GFLOP/s, triad bandwidth "
         f"{bw:.1f} GB/s (ridge at {peak / bw:.1f} flop/byte)")
 
     for name in ("torch", "halide"):
@@ -729,7 +753,8 @@ def main():
     log("")
     print_table(rows, log)
     log("")
-    log(f"roofline: peak {peak:.1f} GFLOP/s, bandwidth {bw:.1f} GB/s; "
+    log(f"roofline ({toolchain.isa_name(ck.TARGET)}): peak {peak:.1f} "
+        f"GFLOP/s, bandwidth {bw:.1f} GB/s; "
         f"%roof = achieved / min(peak, AI × bandwidth)")
     if memory:
         log("dpc_knn extra resident memory per call (MB): " + ", ".join(
@@ -747,8 +772,15 @@ def main():
     log(f"\ntotal time {elapsed:.0f} s")
 
     write_csv(rows, ARGS.out / "cpu_kernels.csv")
-    plot(rows, ARGS.out / "cpu_kernels.png")
+    written = "csv,png,txt"
+    try:
+        plot(rows, ARGS.out / "cpu_kernels.png")
+    except ImportError as e:  # matplotlib is optional
+        log(f"WARNING: no plot ({e})")
+        written = "csv,txt"
     meta = {"cpu": cpu_name(), "cores": os.cpu_count(),
+            "isa": toolchain.isa_name(ck.TARGET),
+            "host_isa": toolchain.isa_name("host"),
             "threads": ARGS.threads, "quick": ARGS.quick,
             "other_cores_busy_before": load_before,
             "other_cores_busy_during": load_during,
@@ -761,7 +793,7 @@ def main():
     (ARGS.out / "cpu_kernels_meta.json").write_text(
         json.dumps(meta, indent=2) + "\n")
     (ARGS.out / "cpu_kernels.txt").write_text("\n".join(log_lines) + "\n")
-    log(f"wrote {ARGS.out}/cpu_kernels.{{csv,png,txt}} and "
+    log(f"wrote {ARGS.out}/cpu_kernels.{{{written}}} and "
         f"cpu_kernels_meta.json")
     return 0
 

@@ -44,7 +44,7 @@ for sub in ("paca", "clustr", "cast"):
     sys.path.insert(0, str(ROOT / "bench" / sub))
 from clusopt import export  # noqa: E402
 from clusopt.models import cast, clustr, paca  # noqa: E402
-from clusopt.toolchain import build_dir  # noqa: E402
+from clusopt.toolchain import build_dir, isa_name  # noqa: E402
 
 
 def _paca(size, clusters):
@@ -181,7 +181,9 @@ def main():
     torch.set_num_threads(args.threads)
     out_dir = pathlib.Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    print(f"# models: {os.cpu_count()} CPUs, {args.threads} threads, "
+    # clusopt-run builds its kernels for this CPU (--target=host).
+    print(f"# models: ISA {isa_name('host')}, {os.cpu_count()} CPUs, "
+          f"{args.threads} threads, "
           f"{args.rounds} rounds x {args.runs} runs, load average {os.getloadavg()[0]:.2f}, torch {torch.__version__}, "
           f"{time.strftime('%Y-%m-%d %H:%M')}")
     rows, profiles = [], []

@@ -72,12 +72,8 @@ def _time(fn, repeats):
 
 
 def isa():
-    features = toolchain.host_cpu_features()
-    for name, flags in (("AVX-512", toolchain._TARGET_FEATURES["x86-64-v4"]),
-                        ("AVX2", toolchain._TARGET_FEATURES["x86-64-v3"])):
-        if flags <= features:
-            return name
-    return "SSE2"
+    """The level clusopt.ops builds its kernels for (target "host")."""
+    return toolchain.isa_name("host")
 
 
 def binding_overhead(repeats):

@@ -18,6 +18,8 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BIN = pathlib.Path(os.environ.get("CLUSOPT_BUILD_DIR", ROOT / "build")) / "bin"
+sys.path.insert(0, str(ROOT / "python"))
+from clusopt.toolchain import isa_name  # noqa: E402
 
 def _t(*dims):
     return "tensor<" + "x".join(map(str, dims)) + "xf32>"
@@ -154,7 +156,8 @@ def main():
     flags = [f"--target={args.target}"]
     if args.budget:
         flags.append(f"--budget={args.budget}")
-    print(f"# clusopt-tune benchmark, target {args.target}, "
+    print(f"# clusopt-tune benchmark, target {args.target}: "
+          f"ISA {isa_name(args.target)}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, "
           f"{time.strftime('%Y-%m-%d %H:%M')}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,7 +10,7 @@
 
 #include "runtime/Image.h"
 
-#include "lib/Support/InputFile.h"
+#include "clusopt/Support/InputFile.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"

@@ -1,10 +1,10 @@
 //===- Safetensors.cpp - Hardened safetensors reader and writer -----------===//
 
 #include "runtime/Safetensors.h"
-#include "lib/Support/OutputFiles.h"
+#include "clusopt/Support/OutputFiles.h"
 #include "runtime/Json.h"
 
-#include "lib/Support/InputFile.h"
+#include "clusopt/Support/InputFile.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSwitch.h"

@@ -47,6 +47,19 @@ static Tensor randomTensor(std::initializer_list<int64_t> shape) {
   return t;
 }
 
+// The micro-kernel runtime::Linear picks on this CPU (runtime/Layers.cpp):
+// AVX-512 unless CLUSOPT_GEMM_NO_AVX512 is set, else AVX2 + FMA, else the
+// x86-64 baseline.
+static const char *linearIsa() {
+  if (!std::getenv("CLUSOPT_GEMM_NO_AVX512") &&
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+    return "x86-64-v4 (AVX-512)";
+  if (__builtin_cpu_supports("x86-64-v3"))
+    return "x86-64-v3 (AVX2)";
+  return "x86-64 (SSE2)";
+}
+
 int main(int argc, char **argv) {
   int threads = argc > 1 ? std::atoi(argv[1]) : 2;
   ThreadPool::setNumThreads(threads);
@@ -66,6 +79,7 @@ int main(int argc, char **argv) {
       {"stage3 fc2", 196, 1280, 320},
       {"stage4 fc2", 49, 1536, 384},
   };
+  std::printf("ISA of Linear's micro-kernel: %s\n", linearIsa());
   std::printf("%d threads\n%-22s %6s %6s %6s %10s %10s\n", threads, "gemm", "M",
               "K", "N", "Linear", "OpenBLAS");
   for (const Shape &s : shapes) {

@@ -1,108 +1,159 @@
 //===- Pipelines.cpp - clusopt pass pipelines -------------------*- C++ -*-===//
+//
+// The pipelines are built with addPass and typed pass options, so a wrong
+// pass name or option is a compile error, not a run-time parse failure.
+// `clusopt-opt --<pipeline> --dump-pass-pipeline` prints them as text.
+//
+//===----------------------------------------------------------------------===//
 
-#include "lib/Pipelines/Pipelines.h"
+#include "clusopt/Pipelines/Pipelines.h"
 
-#include "lib/Conversion/ClusToVector/ClusToVector.h"
+#include "clusopt/Conversion/ClusToVector.h"
+#include "clusopt/Conversion/Passes.h"
+#include "clusopt/Transforms/Passes.h"
 
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/RequestCWrappers.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cstdlib>
 
 using namespace mlir;
 
-// The reference pipeline, written as a textual pipeline so that it reads the
-// same here, in `--help` and in a crash reproducer. Every stage after the
-// first is upstream MLIR.
-static constexpr const char *kClusToLLVM =
-    // clus → linalg/tensor/scf on tensors.
-    "convert-clus-to-linalg,canonicalize,cse,"
-    // Tensors → buffers; function results become returned allocations
-    // owned by the caller; loops may yield fresh buffers (kmeans carries
-    // its assignment across iterations).
-    "one-shot-bufferize{bufferize-function-boundaries "
-    "allow-return-allocs-from-loops "
-    "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-    // Buffers → loops → LLVM.
-    "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
-    "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
-    // bf16 has no native conversions on most CPUs: expand them to integer
-    // ops so no libcall is needed.
-    "arith-expand{include-bf16=true},convert-math-to-llvm,"
-    "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
-    "func.func(llvm-request-c-wrappers),convert-func-to-llvm,"
-    "reconcile-unrealized-casts";
+/// One-shot bufferization as every clusopt pipeline runs it: across function
+/// boundaries (results become allocations the caller owns, with identity
+/// layouts, as the C interface expects), and loops may yield fresh buffers
+/// (kmeans carries its assignment across iterations).
+static void addBufferization(OpPassManager &pm, bool allowUnknownOps) {
+  bufferization::OneShotBufferizePassOptions options;
+  options.bufferizeFunctionBoundaries = true;
+  options.allowReturnAllocsFromLoops = true;
+  options.allowUnknownOps = allowUnknownOps;
+  options.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(options));
+  bufferization::buildBufferDeallocationPipeline(pm);
+}
 
-// The optimised CPU pipeline. Options are spliced into the first stage; the
-// rest is upstream MLIR apart from clus-approximate-math.
-static constexpr const char *kClusCpuToLLVM =
-    // Kernels for the ops that have one, the reference lowering for the
-    // rest, then the same bufferization as the reference pipeline.
-    "clus-fold-projections,"
-    "convert-clus-to-vector{{vector-width={0} rows={1} cols={2}},"
-    "convert-clus-to-linalg,canonicalize,cse,"
-    "one-shot-bufferize{{bufferize-function-boundaries "
-    "allow-return-allocs-from-loops "
-    "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-    // f32 GEMMs (and their bias/GELU/residual epilogues) on buffers become
-    // calls of the runtime's micro-kernel; other linalg ops become loops.
-    "clus-linalg-to-ukernel,"
-    "func.func(convert-linalg-to-loops),func.func(llvm-request-c-wrappers),"
-    // Outer scf.parallel loops become OpenMP worksharing loops.
-    "convert-scf-to-openmp,clus-approximate-math,canonicalize,"
-    // memref.alloca_scope (per-iteration scratch) must be lowered while its
-    // body is still one block, so memref/vector go to LLVM before scf.
-    "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
-    "convert-vector-to-llvm,convert-scf-to-cf,"
-    "arith-expand{{include-bf16=true},convert-math-to-llvm,"
-    "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
-    // convert-openmp-to-llvm also converts func.func, hence the early
-    // request for C wrappers.
-    "convert-openmp-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts";
+/// arith and math to LLVM. bf16 has no native conversions on most CPUs:
+/// arith-expand turns them into integer ops so no libcall is needed.
+static void addArithAndMathToLLVM(OpPassManager &pm) {
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
+  pm.addPass(createConvertMathToLLVMPass());
+}
 
-// The GPU pipeline's first half: kernels, buffers, launches. Hand-written
-// kernels for attention, pool and cluster_attention; the reference
-// lowering's loops for the rest, tiled and mapped to blocks and threads by
-// upstream passes. Host allocations become device memory.
-static constexpr const char *kClusGpuKernels =
-    // Ops without a hand-written kernel → linalg; then bufferization, with
-    // the others left as tensor ops (buffer deallocation cannot see into
-    // kernels, so they are emitted after it and free their own buffers).
-    "clus-fold-projections,"
-    "convert-clus-to-linalg{keep-gpu-kernel-ops},canonicalize,cse,"
-    "one-shot-bufferize{allow-unknown-ops bufferize-function-boundaries "
-    "allow-return-allocs-from-loops "
-    "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-deallocation-pipeline,"
-    "convert-clus-to-gpu,canonicalize,convert-bufferization-to-memref,"
-    // linalg → loops → blocks and threads.
-    "func.func(convert-linalg-to-parallel-loops),"
-    "clus-gpu-tile-parallel-loops,"
-    "func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
-    "clus-gpu-device-buffers,canonicalize,cse,"
-    "func.func(llvm-request-c-wrappers),"
-    "gpu-kernel-outlining,clus-gpu-merge-modules,func.func(gpu-async-region)";
+void clusopt::buildClusToLLVMPipeline(OpPassManager &pm) {
+  // clus → linalg/tensor/scf on tensors; every stage after it is upstream.
+  pm.addPass(createConvertClusToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  addBufferization(pm, /*allowUnknownOps=*/false);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  // Buffers → loops → LLVM.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  addArithAndMathToLLVM(pm);
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addNestedPass<func::FuncOp>(LLVM::createLLVMRequestCWrappersPass());
+  // What LLVM has no intrinsic for (math.erf of GELU) calls libm; after the
+  // C-wrapper request, which must not reach libm's declarations.
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
 
-// The second half is upstream's gpu-lower-to-nvvm-pipeline, spelled out so
-// that gpu-module-to-binary gets the CUDA toolkit path: it links libdevice
-// (math functions) from there and runs its ptxas, whatever the
-// environment. PTX 8.0 is the oldest ISA that covers sm_90; LLVM's default
-// (6.0) rejects it.
-static constexpr const char *kGpuBinary =
-    "convert-nvgpu-to-nvvm,gpu-kernel-outlining,convert-vector-to-scf,"
-    "convert-scf-to-cf,convert-nvvm-to-llvm,convert-func-to-llvm,"
-    "expand-strided-metadata,"
-    "nvvm-attach-target{{chip={0} features=+ptx80 O=3},"
-    "lower-affine,convert-arith-to-llvm,convert-index-to-llvm,canonicalize,"
-    "cse,gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
-    "reconcile-unrealized-casts),"
-    // PTX 8.0's 4352 bytes of kernel parameters, checked here rather than
-    // by ptxas after the compiler has reported success.
-    "clus-gpu-check-kernel-params{{limit=4352},"
-    "gpu-to-llvm,gpu-module-to-binary{{format={1} toolkit={2}},"
-    "convert-math-to-llvm,canonicalize,cse,reconcile-unrealized-casts";
+void clusopt::buildClusCpuToLLVMPipeline(OpPassManager &pm,
+                                         const CpuPipelineOptions &options) {
+  // Kernels for the clus ops, the reference lowering for anything left,
+  // then the same bufferization as the reference pipeline.
+  pm.addPass(createFoldProjections());
+  ConvertClusToVectorOptions kernels;
+  kernels.vectorWidth = options.vectorWidth;
+  kernels.rows = options.rows;
+  kernels.cols = options.cols;
+  pm.addPass(createConvertClusToVector(kernels));
+  pm.addPass(createConvertClusToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  addBufferization(pm, /*allowUnknownOps=*/false);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  // f32 GEMMs (and their bias/GELU/residual epilogues) on buffers become
+  // calls of the runtime's micro-kernel; other linalg ops become loops.
+  pm.addPass(createLinalgToUKernel());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // convert-openmp-to-llvm also converts func.func, hence the early request
+  // for C wrappers.
+  pm.addNestedPass<func::FuncOp>(LLVM::createLLVMRequestCWrappersPass());
+  // Outer scf.parallel loops become OpenMP worksharing loops.
+  pm.addPass(createConvertSCFToOpenMPPass());
+  pm.addPass(createApproximateMath());
+  pm.addPass(createCanonicalizerPass());
+  // memref.alloca_scope (per-iteration scratch) must be lowered while its
+  // body is still one block, so memref/vector go to LLVM before scf.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createSCFToControlFlowPass());
+  addArithAndMathToLLVM(pm);
+  // What is neither approximated nor an LLVM intrinsic (f64 erf) calls libm.
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void clusopt::buildClusGpuKernelsPipeline(OpPassManager &pm) {
+  // Ops without a hand-written kernel (attention, pool and
+  // cluster_attention have one) → linalg; then bufferization, with the
+  // others left as tensor ops (buffer deallocation cannot see into kernels,
+  // so they are emitted after it and free their own buffers).
+  pm.addPass(createFoldProjections());
+  ConvertClusToLinalgOptions reference;
+  reference.keepGpuKernelOps = true;
+  pm.addPass(createConvertClusToLinalg(reference));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  addBufferization(pm, /*allowUnknownOps=*/true);
+  pm.addPass(createConvertClusToGPU());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  // linalg → loops → blocks and threads. Host allocations become device
+  // memory.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createClusGpuTileParallelLoops());
+  OpPassManager &mapping = pm.nest<func::FuncOp>();
+  mapping.addPass(createGpuMapParallelLoopsPass());
+  mapping.addPass(createConvertParallelLoopToGpuPass());
+  pm.addPass(createClusGpuDeviceBuffers());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(LLVM::createLLVMRequestCWrappersPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createClusGpuMergeModules());
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+}
 
 /// The CUDA toolkit: the option, else $CUDA_HOME, $CUDA_ROOT or
 /// $CUDA_PATH, else /usr/local/cuda.
@@ -119,43 +170,56 @@ bool clusopt::isSupportedGpuChip(StringRef chip) {
   return llvm::is_contained({"sm_80", "sm_86", "sm_89", "sm_90"}, chip);
 }
 
-void clusopt::buildClusGpuKernelsPipeline(OpPassManager &pm) {
-  if (failed(parsePassPipeline(kClusGpuKernels, pm)))
-    llvm::report_fatal_error(
-        "clusopt: malformed built-in clus-gpu-kernels pipeline");
-}
-
 void clusopt::buildGpuBinaryPipeline(OpPassManager &pm,
                                      const GpuPipelineOptions &options) {
-  std::string text =
-      llvm::formatv(kGpuBinary, options.chip.getValue(),
-                    options.format.getValue(), cudaToolkit(options.toolkit));
-  if (failed(parsePassPipeline(text, pm)))
-    llvm::report_fatal_error("clusopt: malformed built-in GPU pipeline");
+  // Upstream's gpu-lower-to-nvvm-pipeline, spelled out so that
+  // gpu-module-to-binary gets the CUDA toolkit path: it links libdevice
+  // (math functions) from there and runs its ptxas, whatever the
+  // environment.
+  pm.addPass(createConvertNVGPUToNVVMPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertNVVMToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  // PTX 8.0 is the oldest ISA that covers sm_90; LLVM's default (6.0)
+  // rejects it.
+  target.features = "+ptx80";
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  OpPassManager &device = pm.nest<gpu::GPUModuleOp>();
+  device.addPass(createConvertGpuOpsToNVVMOps());
+  device.addPass(createCanonicalizerPass());
+  device.addPass(createCSEPass());
+  device.addPass(createReconcileUnrealizedCastsPass());
+  // PTX 8.0's 4352 bytes of kernel parameters, checked here rather than by
+  // ptxas after the compiler has reported success.
+  ClusGpuCheckKernelParamsOptions params;
+  params.limit = 4352;
+  pm.addPass(createClusGpuCheckKernelParams(params));
+  pm.addPass(createGpuToLLVMConversionPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  binary.toolkitPath = cudaToolkit(options.toolkit);
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 void clusopt::buildClusGpuToNVVMPipeline(OpPassManager &pm,
                                          const GpuPipelineOptions &options) {
   buildClusGpuKernelsPipeline(pm);
   buildGpuBinaryPipeline(pm, options);
-}
-
-void clusopt::buildClusCpuToLLVMPipeline(OpPassManager &pm,
-                                         const CpuPipelineOptions &options) {
-  std::string text =
-      llvm::formatv(kClusCpuToLLVM, options.vectorWidth.getValue(),
-                    options.rows.getValue(), options.cols.getValue());
-  if (failed(parsePassPipeline(text, pm)))
-    llvm::report_fatal_error(
-        "clusopt: malformed built-in clus-cpu-to-llvm pipeline");
-}
-
-void clusopt::buildClusToLLVMPipeline(OpPassManager &pm) {
-  // The pipeline text is a constant tested by lit; failing to parse it is a
-  // programming error.
-  if (failed(parsePassPipeline(kClusToLLVM, pm)))
-    llvm::report_fatal_error(
-        "clusopt: malformed built-in clus-to-llvm pipeline");
 }
 
 /// Registers a pipeline whose options are checked before it is built.

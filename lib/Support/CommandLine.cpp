@@ -1,6 +1,6 @@
 //===- CommandLine.cpp - The tools' shared command-line parsing -----------===//
 
-#include "lib/Support/CommandLine.h"
+#include "clusopt/Support/CommandLine.h"
 
 #include "lib/Support/Version.inc"
 

@@ -1,6 +1,6 @@
 //===- InputFile.cpp - Reading the files users name -----------------------===//
 
-#include "lib/Support/InputFile.h"
+#include "clusopt/Support/InputFile.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"

@@ -1,6 +1,6 @@
 //===- OutputFiles.cpp - atomic outputs and private scratch space ---------===//
 
-#include "lib/Support/OutputFiles.h"
+#include "clusopt/Support/OutputFiles.h"
 
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/MemoryBuffer.h"

@@ -1,6 +1,6 @@
-//===- ApproximateMath.cpp - polynomial exp for vector code ---------------===//
+//===- ApproximateMath.cpp - polynomial exp and erf for vector code -------===//
 
-#include "lib/Transforms/Passes.h"
+#include "clusopt/Transforms/Passes.h"
 
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
@@ -8,7 +8,7 @@
 
 namespace clusopt {
 #define GEN_PASS_DEF_APPROXIMATEMATH
-#include "lib/Transforms/Passes.h.inc"
+#include "clusopt/Transforms/Passes.h.inc"
 } // namespace clusopt
 
 using namespace mlir;
@@ -18,8 +18,9 @@ struct ApproximateMathPass
     : clusopt::impl::ApproximateMathBase<ApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(
-        patterns, [](StringRef name) { return name == "math.exp"; });
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      return name == "math.exp" || name == "math.erf";
+    });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

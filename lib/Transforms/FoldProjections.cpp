@@ -6,9 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lib/Transforms/Passes.h"
+#include "clusopt/Transforms/Passes.h"
 
-#include "dialect/Clus/ClusOps.h"
+#include "clusopt/Dialect/Clus/ClusOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -17,7 +17,7 @@
 
 namespace clusopt {
 #define GEN_PASS_DEF_FOLDPROJECTIONS
-#include "lib/Transforms/Passes.h.inc"
+#include "clusopt/Transforms/Passes.h.inc"
 } // namespace clusopt
 
 using namespace mlir;

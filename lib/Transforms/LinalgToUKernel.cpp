@@ -17,7 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lib/Transforms/Passes.h"
+#include "clusopt/Transforms/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -27,7 +27,7 @@
 
 namespace clusopt {
 #define GEN_PASS_DEF_LINALGTOUKERNEL
-#include "lib/Transforms/Passes.h.inc"
+#include "clusopt/Transforms/Passes.h.inc"
 } // namespace clusopt
 
 using namespace mlir;

@@ -3,14 +3,8 @@
 # conversions, transforms and pipelines, clusopt-compile), so rebuilding the
 # same tree keeps the tuning records and any change to those sources retires
 # them. Run as: cmake -DROOT=<src> -DOUTPUT=<file> -DLLVM_VERSION=<v> -P ...
-file(GLOB_RECURSE sources RELATIVE ${ROOT}
-  ${ROOT}/dialect/*.td ${ROOT}/dialect/*.h ${ROOT}/dialect/*.cpp
-  ${ROOT}/lib/Conversion/*.td ${ROOT}/lib/Conversion/*.h
-  ${ROOT}/lib/Conversion/*.cpp
-  ${ROOT}/lib/Transforms/*.td ${ROOT}/lib/Transforms/*.h
-  ${ROOT}/lib/Transforms/*.cpp
-  ${ROOT}/lib/Pipelines/*.h ${ROOT}/lib/Pipelines/*.cpp
-  ${ROOT}/tools/clusopt-compile/*.cpp)
+include(${CMAKE_CURRENT_LIST_DIR}/CodegenSources.cmake)
+file(GLOB_RECURSE sources RELATIVE ${ROOT} ${CLUSOPT_CODEGEN_GLOBS})
 list(SORT sources)
 set(manifest "")
 foreach(source IN LISTS sources)

@@ -1,6 +1,6 @@
 //===- CpuTarget.cpp - the CPU targets clusopt compiles for ---------------===//
 
-#include "lib/Tuning/CpuTarget.h"
+#include "clusopt/Tuning/CpuTarget.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/TargetParser/Host.h"

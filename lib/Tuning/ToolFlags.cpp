@@ -1,6 +1,6 @@
 //===- ToolFlags.cpp - flag checks shared by clusopt's tools --------------===//
 
-#include "lib/Tuning/ToolFlags.h"
+#include "clusopt/Tuning/ToolFlags.h"
 
 using namespace llvm;
 

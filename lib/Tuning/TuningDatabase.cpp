@@ -1,8 +1,8 @@
 //===- TuningDatabase.cpp - persistent tile-size records ------------------===//
 
-#include "lib/Tuning/TuningDatabase.h"
+#include "clusopt/Tuning/TuningDatabase.h"
 
-#include "dialect/Clus/ClusOps.h"
+#include "clusopt/Dialect/Clus/ClusOps.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/StringExtras.h"

@@ -157,13 +157,37 @@ _GPU_PIPELINES = {"clus-gpu-to-nvvm"}
 GPU_TARGETS = ("sm_80", "sm_86", "sm_89", "sm_90")
 
 
+# The vector extension of each x86-64 level, for benchmark reports.
+_TARGET_VECTOR_ISA = {"x86-64": "SSE2", "x86-64-v3": "AVX2",
+                      "x86-64-v4": "AVX-512"}
+
+
+def host_target(features=None):
+    """The widest x86-64 level whose code runs on a CPU with `features`
+    (default: this machine's): x86-64-v4 with AVX-512 F/BW/DQ/VL, else
+    x86-64-v3 with AVX2/FMA, else x86-64."""
+    features = host_cpu_features() if features is None else features
+    for target in ("x86-64-v4", "x86-64-v3"):
+        if _TARGET_FEATURES[target] <= features:
+            return target
+    return "x86-64"
+
+
+def isa_name(target):
+    """`target` with its vector extension, e.g. "x86-64-v3 (AVX2)";
+    "host" is resolved to this CPU's level first, and other targets
+    (sm_80, ...) are returned as they are."""
+    if target == "host":
+        target = host_target()
+    if target not in _TARGET_VECTOR_ISA:
+        return target
+    return f"{target} ({_TARGET_VECTOR_ISA[target]})"
+
+
 def vector_width(target):
     """f32 lanes per vector for `target` ("host" picks from this CPU)."""
     if target == "host":
-        features = host_cpu_features()
-        if _TARGET_FEATURES["x86-64-v4"] <= features:
-            return 16
-        return 8 if _TARGET_FEATURES["x86-64-v3"] <= features else 4
+        target = host_target()
     return _TARGET_VECTOR_WIDTH[target]
 
 
@@ -281,6 +305,10 @@ class Backend:
     def pipeline_flag(self):
         """The clusopt-opt flag running this backend's pipeline."""
         if self.pipeline == "clus-cpu-to-llvm":
+            # The target's own width unless the options choose one, e.g.
+            # 16 lanes for x86-64-v3, which LLVM legalises into AVX2 pairs.
+            if "vector-width=" in self.options:
+                return f"--clus-cpu-to-llvm={self.options}"
             return (f"--clus-cpu-to-llvm=vector-width="
                     f"{vector_width(self.target)} {self.options}").rstrip()
         if self.is_gpu:

@@ -34,6 +34,22 @@ def parse_backend(text):
                    sanitize=sanitize, options=options)
 
 
+# The 16-lane (AVX-512-width) lowering built for AVX2: LLVM legalises each
+# 512-bit vector into a pair of 256-bit ones, so the code runs on any AVX2
+# CPU. It joins every run that checks a CPU backend, on the cases marked
+# `wide_sample` (test_numerics.py says which), so the AVX-512-width
+# lowering is exercised on machines without AVX-512 too; named with
+# --backend, it runs every case.
+WIDE_ON_AVX2 = Backend(pipeline="clus-cpu-to-llvm", target="x86-64-v3",
+                       options="vector-width=16")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "wide_sample: a numerics case also run on the 16-lane "
+        f"lowering built for AVX2 ({WIDE_ON_AVX2.name}) in every run")
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--backend", action="append", default=None,
@@ -52,10 +68,34 @@ def pytest_generate_tests(metafunc):
         names = metafunc.config.getoption("backend") or os.environ.get(
             "CLUSOPT_BACKENDS", "clus-to-llvm@x86-64").split(",")
         backends = [parse_backend(n) for n in names]
+        if WIDE_ON_AVX2 not in backends and any(not b.is_gpu
+                                                for b in backends):
+            backends.append(WIDE_ON_AVX2)
         metafunc.parametrize("backend", backends, ids=[b.name for b in backends])
 
 
+def _wide_sampled(config):
+    """Whether WIDE_ON_AVX2 runs only its sample: it was added by
+    pytest_generate_tests, not named by the user."""
+    names = config.getoption("backend") or os.environ.get(
+        "CLUSOPT_BACKENDS", "").split(",")
+    return WIDE_ON_AVX2 not in [parse_backend(n) for n in names if n]
+
+
 def pytest_collection_modifyitems(config, items):
+    if _wide_sampled(config):
+        kept, dropped = [], []
+        for item in items:
+            callspec = getattr(item, "callspec", None)
+            backend = callspec.params.get("backend") if callspec else None
+            wide = backend == WIDE_ON_AVX2
+            if wide and not item.get_closest_marker("wide_sample"):
+                dropped.append(item)
+            else:
+                kept.append(item)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
     # A GPU backend on a machine that cannot run it: every test of it is
     # skipped with the reason (clusopt.gpu.available()'s) before any other
     # fixture, such as the large-shape sampling, skips it for another.

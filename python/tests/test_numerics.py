@@ -81,22 +81,32 @@ def run_and_check(backend, op, inputs, attrs, want, dynamic):
 
 
 def cases(table, dtypes=("f32", "f16", "bf16"), reduced_dtypes_after=3,
-          large_after=None):
+          large_after=None, wide_extra_at=2):
     """Expands a case table into (params, dtype, dynamic) with ids.
 
     Every case runs in f32, in dynamic-shape mode; the first
     `reduced_dtypes_after` also in f16/bf16 and with static shapes. Cases
     from index `large_after` on are marked large (sampled in CI).
+
+    The sample also run in every pytest run on the 16-lane lowering built
+    for AVX2 (conftest.WIDE_ON_AVX2) is marked `wide_sample`: every case
+    that is not large in f32 dynamic-shape mode (the whole shape sweep:
+    one-element, ragged and full 16-lane bodies with tails), and case
+    `wide_extra_at` (a ragged one) also with static shapes and in bf16.
     """
     out = []
     for i, params in enumerate(table):
         large = large_after is not None and i >= large_after
-        marks = [pytest.mark.large] if large else []
         variants = [("f32", True)]
         if i < reduced_dtypes_after:
             variants += [("f32", False)] + [(d, True) for d in dtypes
                                             if d != "f32"]
         for dtype, dynamic in variants:
+            marks = [pytest.mark.large] if large else []
+            if not large and ((dtype, dynamic) == ("f32", True) or (
+                    i == wide_extra_at
+                    and (dtype, dynamic) in {("f32", False), ("bf16", True)})):
+                marks.append(pytest.mark.wide_sample)
             out.append(pytest.param(
                 params, dtype, dynamic, marks=marks,
                 id=f"{_case_id(params)}-{dtype}-{'dyn' if dynamic else 'static'}"))

@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lib/Support/CommandLine.h"
+#include "clusopt/Support/CommandLine.h"
 #include "runtime/Safetensors.h"
 
 #include "llvm/ADT/StringExtras.h"

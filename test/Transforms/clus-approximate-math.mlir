@@ -1,6 +1,6 @@
 // RUN: clusopt-opt %s --clus-approximate-math | FileCheck %s
 
-// f32 exp, scalar or vector, becomes a range reduction plus polynomial in
+// f32 exp and erf, scalar or vector, become a range reduction plus polynomial in
 // plain arith ops (which vectorise), so no libm call survives. Other math
 // ops are untouched.
 
@@ -16,4 +16,16 @@ func.func @exp(%a: vector<8xf32>, %b: f32) -> (vector<8xf32>, f32, f32) {
   %1 = math.exp %b : f32
   %2 = math.tanh %b : f32
   return %0, %1, %2 : vector<8xf32>, f32, f32
+}
+
+// erf (the exact GELU) has no LLVM intrinsic at all: a rational
+// approximation in arith ops, vectorised like exp.
+// CHECK-LABEL: func.func @erf
+// CHECK-NOT:     math.erf
+// CHECK:         arith.divf {{.*}} : vector<16xf32>
+// CHECK-NOT:     math.erf
+// CHECK:         return
+func.func @erf(%a: vector<16xf32>) -> vector<16xf32> {
+  %0 = math.erf %a : vector<16xf32>
+  return %0 : vector<16xf32>
 }

@@ -2,9 +2,9 @@
 
 #include "tools/clusopt-compile/Codegen.h"
 
-#include "dialect/Clus/ClusDialect.h"
-#include "lib/Conversion/Passes.h"
-#include "lib/Transforms/Passes.h"
+#include "clusopt/Conversion/Passes.h"
+#include "clusopt/Dialect/Clus/ClusDialect.h"
+#include "clusopt/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"

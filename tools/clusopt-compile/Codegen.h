@@ -12,7 +12,7 @@
 #ifndef CLUSOPT_TOOLS_CLUSOPT_COMPILE_CODEGEN_H
 #define CLUSOPT_TOOLS_CLUSOPT_COMPILE_CODEGEN_H
 
-#include "lib/Tuning/CpuTarget.h"
+#include "clusopt/Tuning/CpuTarget.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"

@@ -5,12 +5,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dialect/Clus/ClusDialect.h"
-#include "lib/Conversion/Passes.h"
-#include "lib/Pipelines/Pipelines.h"
-#include "lib/Support/CommandLine.h"
-#include "lib/Support/InputFile.h"
-#include "lib/Transforms/Passes.h"
+#include "clusopt/Conversion/Passes.h"
+#include "clusopt/Dialect/Clus/ClusDialect.h"
+#include "clusopt/Pipelines/Pipelines.h"
+#include "clusopt/Support/CommandLine.h"
+#include "clusopt/Support/InputFile.h"
+#include "clusopt/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"

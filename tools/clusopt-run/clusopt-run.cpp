@@ -8,9 +8,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lib/Support/CommandLine.h"
-#include "lib/Support/InputFile.h"
-#include "lib/Support/OutputFiles.h"
+#include "clusopt/Support/CommandLine.h"
+#include "clusopt/Support/InputFile.h"
+#include "clusopt/Support/OutputFiles.h"
 #include "runtime/Image.h"
 #include "runtime/KernelLibrary.h"
 #include "runtime/Safetensors.h"

@@ -10,14 +10,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dialect/Clus/ClusDialect.h"
-#include "lib/Conversion/ClusToVector/ClusToVector.h"
-#include "lib/Support/CommandLine.h"
-#include "lib/Support/InputFile.h"
-#include "lib/Support/OutputFiles.h"
-#include "lib/Tuning/CpuTarget.h"
-#include "lib/Tuning/ToolFlags.h"
-#include "lib/Tuning/TuningDatabase.h"
+#include "clusopt/Conversion/ClusToVector.h"
+#include "clusopt/Dialect/Clus/ClusDialect.h"
+#include "clusopt/Support/CommandLine.h"
+#include "clusopt/Support/InputFile.h"
+#include "clusopt/Support/OutputFiles.h"
+#include "clusopt/Tuning/CpuTarget.h"
+#include "clusopt/Tuning/ToolFlags.h"
+#include "clusopt/Tuning/TuningDatabase.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"

@@ -16,11 +16,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dialect/Clus/ClusDialect.h"
-#include "lib/Conversion/Passes.h"
-#include "lib/Pipelines/Pipelines.h"
-#include "lib/Transforms/Passes.h"
-#include "lib/Tuning/CpuTarget.h"
+#include "clusopt/Conversion/Passes.h"
+#include "clusopt/Dialect/Clus/ClusDialect.h"
+#include "clusopt/Pipelines/Pipelines.h"
+#include "clusopt/Transforms/Passes.h"
+#include "clusopt/Tuning/CpuTarget.h"
 #include "tools/clusopt-compile/Codegen.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -8,14 +8,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lib/Conversion/Passes.h"
+#include "clusopt/Conversion/Passes.h"
 
 #include "mlir/Interfaces/DataLayoutInterfaces.h"
 #include "llvm/Support/MathExtras.h"
 
 namespace clusopt {
 #define GEN_PASS_DEF_CLUSGPUCHECKKERNELPARAMS
-#include "lib/Conversion/Passes.h.inc"
+#include "clusopt/Conversion/Passes.h.inc"
 } // namespace clusopt
 
 using namespace mlir;

@@ -26,11 +26,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lib/Conversion/Passes.h"
+#include "clusopt/Conversion/Passes.h"
 
-#include "dialect/Clus/ClusOps.h"
-#include "lib/Conversion/ClusToGPU/ClusToGPU.h"
-#include "lib/Conversion/ClusToVector/KernelBuilder.h"
+#include "clusopt/Conversion/ClusToGPU.h"
+#include "clusopt/Dialect/Clus/ClusOps.h"
+#include "lib/Conversion/ClusCommon/KernelBuilder.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -41,7 +41,7 @@
 
 namespace clusopt {
 #define GEN_PASS_DEF_CONVERTCLUSTOGPU
-#include "lib/Conversion/Passes.h.inc"
+#include "clusopt/Conversion/Passes.h.inc"
 } // namespace clusopt
 
 using namespace mlir;

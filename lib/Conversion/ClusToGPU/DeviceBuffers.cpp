@@ -9,16 +9,16 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lib/Conversion/Passes.h"
+#include "clusopt/Conversion/Passes.h"
 
-#include "lib/Conversion/ClusToGPU/ClusToGPU.h"
+#include "clusopt/Conversion/ClusToGPU.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace clusopt {
 #define GEN_PASS_DEF_CLUSGPUDEVICEBUFFERS
-#include "lib/Conversion/Passes.h.inc"
+#include "clusopt/Conversion/Passes.h.inc"
 } // namespace clusopt
 
 using namespace mlir;

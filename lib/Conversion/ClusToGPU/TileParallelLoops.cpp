@@ -10,13 +10,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lib/Conversion/Passes.h"
+#include "clusopt/Conversion/Passes.h"
 
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 
 namespace clusopt {
 #define GEN_PASS_DEF_CLUSGPUTILEPARALLELLOOPS
-#include "lib/Conversion/Passes.h.inc"
+#include "clusopt/Conversion/Passes.h.inc"
 } // namespace clusopt
 
 using namespace mlir;

@@ -17,11 +17,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lib/Conversion/Passes.h"
+#include "clusopt/Conversion/Passes.h"
 
-#include "lib/Conversion/ClusToGPU/ClusToGPU.h"
+#include "clusopt/Conversion/ClusToGPU.h"
 
-#include "dialect/Clus/ClusOps.h"
+#include "clusopt/Dialect/Clus/ClusOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -34,7 +34,7 @@
 
 namespace clusopt {
 #define GEN_PASS_DEF_CONVERTCLUSTOLINALG
-#include "lib/Conversion/Passes.h.inc"
+#include "clusopt/Conversion/Passes.h.inc"
 } // namespace clusopt
 
 using namespace mlir;

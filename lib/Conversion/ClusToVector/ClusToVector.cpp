@@ -28,11 +28,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lib/Conversion/Passes.h"
+#include "clusopt/Conversion/Passes.h"
 
-#include "dialect/Clus/ClusOps.h"
-#include "lib/Conversion/ClusToVector/ClusToVector.h"
-#include "lib/Conversion/ClusToVector/KernelBuilder.h"
+#include "clusopt/Conversion/ClusToVector.h"
+#include "clusopt/Dialect/Clus/ClusOps.h"
+#include "lib/Conversion/ClusCommon/KernelBuilder.h"
 
 #include "mlir/IR/PatternMatch.h"
 
@@ -40,7 +40,7 @@
 
 namespace clusopt {
 #define GEN_PASS_DEF_CONVERTCLUSTOVECTOR
-#include "lib/Conversion/Passes.h.inc"
+#include "clusopt/Conversion/Passes.h.inc"
 } // namespace clusopt
 
 using namespace mlir;

@@ -6,6 +6,6 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Dialect.h"
 
-#include "dialect/Clus/ClusOpsDialect.h.inc"
+#include "clusopt/Dialect/Clus/ClusOpsDialect.h.inc"
 
 #endif // CLUSOPT_DIALECT_CLUS_CLUSDIALECT_H

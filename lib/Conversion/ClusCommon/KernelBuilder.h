@@ -1,15 +1,15 @@
-//===- KernelBuilder.h - loop/vector vocabulary for CPU kernels -*- C++ -*-===//
+//===- KernelBuilder.h - loop/vector vocabulary of clus kernels -*- C++ -*-===//
 //
-// The optimised CPU lowering writes its kernels as explicit scf loops over
-// memrefs with 1-D vector ops along the contiguous axis. This header is the
-// small vocabulary those kernels share: loops that carry values, masked
+// The optimised CPU and GPU lowerings write their kernels as explicit scf loops
+// over memrefs with 1-D vector ops along the contiguous axis. This header is
+// the small vocabulary those kernels share: loops that carry values, masked
 // vector loads that extend any storage type to f32, stores that truncate
 // back, and the tile configuration of an op.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef CLUSOPT_CONVERSION_CLUSTOVECTOR_KERNELBUILDER_H
-#define CLUSOPT_CONVERSION_CLUSTOVECTOR_KERNELBUILDER_H
+#ifndef CLUSOPT_CONVERSION_CLUSCOMMON_KERNELBUILDER_H
+#define CLUSOPT_CONVERSION_CLUSCOMMON_KERNELBUILDER_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -123,4 +123,4 @@ mlir::Value attentionScale(KernelBuilder &k, std::optional<llvm::APFloat> scale,
 
 } // namespace clusopt
 
-#endif // CLUSOPT_CONVERSION_CLUSTOVECTOR_KERNELBUILDER_H
+#endif // CLUSOPT_CONVERSION_CLUSCOMMON_KERNELBUILDER_H

@@ -4,8 +4,8 @@
 #ifndef CLUSOPT_CONVERSION_CLUSTOGPU_CLUSTOGPU_H
 #define CLUSOPT_CONVERSION_CLUSTOGPU_CLUSTOGPU_H
 
-#include "dialect/Clus/ClusOps.h"
-#include "lib/Conversion/ClusToVector/ClusToVector.h"
+#include "clusopt/Conversion/ClusToVector.h"
+#include "clusopt/Dialect/Clus/ClusOps.h"
 
 namespace clusopt {
 

@@ -9,7 +9,7 @@
 #ifndef CLUSOPT_TUNING_TOOLFLAGS_H
 #define CLUSOPT_TUNING_TOOLFLAGS_H
 
-#include "lib/Conversion/ClusToVector/ClusToVector.h"
+#include "clusopt/Conversion/ClusToVector.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"

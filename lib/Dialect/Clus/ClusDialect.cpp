@@ -1,7 +1,7 @@
 //===- ClusDialect.cpp - clus dialect registration --------------*- C++ -*-===//
 
-#include "dialect/Clus/ClusDialect.h"
-#include "dialect/Clus/ClusOps.h"
+#include "clusopt/Dialect/Clus/ClusDialect.h"
+#include "clusopt/Dialect/Clus/ClusOps.h"
 
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -9,19 +9,19 @@
 using namespace mlir;
 using namespace clusopt::clus;
 
-#include "dialect/Clus/ClusEnums.cpp.inc"
-#include "dialect/Clus/ClusOpsDialect.cpp.inc"
+#include "clusopt/Dialect/Clus/ClusEnums.cpp.inc"
+#include "clusopt/Dialect/Clus/ClusOpsDialect.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
-#include "dialect/Clus/ClusAttrs.cpp.inc"
+#include "clusopt/Dialect/Clus/ClusAttrs.cpp.inc"
 
 void ClusDialect::initialize() {
   addAttributes<
 #define GET_ATTRDEF_LIST
-#include "dialect/Clus/ClusAttrs.cpp.inc"
+#include "clusopt/Dialect/Clus/ClusAttrs.cpp.inc"
       >();
   addOperations<
 #define GET_OP_LIST
-#include "dialect/Clus/ClusOps.cpp.inc"
+#include "clusopt/Dialect/Clus/ClusOps.cpp.inc"
       >();
 }

@@ -9,7 +9,7 @@
 #ifndef CLUSOPT_DIALECT_CLUS_CLUSOPS_TD
 #define CLUSOPT_DIALECT_CLUS_CLUSOPS_TD
 
-include "dialect/Clus/ClusBase.td"
+include "clusopt/Dialect/Clus/ClusBase.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 

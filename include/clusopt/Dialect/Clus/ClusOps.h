@@ -10,13 +10,13 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
-#include "dialect/Clus/ClusDialect.h"
-#include "dialect/Clus/ClusEnums.h.inc"
+#include "clusopt/Dialect/Clus/ClusDialect.h"
+#include "clusopt/Dialect/Clus/ClusEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES
-#include "dialect/Clus/ClusAttrs.h.inc"
+#include "clusopt/Dialect/Clus/ClusAttrs.h.inc"
 
 #define GET_OP_CLASSES
-#include "dialect/Clus/ClusOps.h.inc"
+#include "clusopt/Dialect/Clus/ClusOps.h.inc"
 
 #endif // CLUSOPT_DIALECT_CLUS_CLUSOPS_H

@@ -10,7 +10,7 @@
 #ifndef CLUSOPT_CONVERSION_CLUSTOVECTOR_CLUSTOVECTOR_H
 #define CLUSOPT_CONVERSION_CLUSTOVECTOR_CLUSTOVECTOR_H
 
-#include "dialect/Clus/ClusOps.h"
+#include "clusopt/Dialect/Clus/ClusOps.h"
 
 #include "mlir/IR/Operation.h"
 

@@ -19,10 +19,10 @@
 namespace clusopt {
 
 #define GEN_PASS_DECL
-#include "lib/Conversion/Passes.h.inc"
+#include "clusopt/Conversion/Passes.h.inc"
 
 #define GEN_PASS_REGISTRATION
-#include "lib/Conversion/Passes.h.inc"
+#include "clusopt/Conversion/Passes.h.inc"
 
 } // namespace clusopt
 

@@ -6,13 +6,15 @@
 include "mlir/Pass/PassBase.td"
 
 def ApproximateMath : Pass<"clus-approximate-math"> {
-  let summary = "Replace f32 math.exp by upstream's polynomial approximation";
+  let summary = "Replace f32 math.exp and math.erf by upstream's polynomial approximations";
   let description = [{
     LLVM scalarises `llvm.exp` on vectors into one `expf` call per lane,
     which dominates a vectorised softmax. This pass applies upstream's
-    `populateMathPolynomialApproximationPatterns` to `math.exp` only: a
-    range reduction plus a polynomial in plain arith ops that vectorise,
-    accurate to a few ulp (well inside the tolerances of docs/numerics.md).
+    `populateMathPolynomialApproximationPatterns` to `math.exp` and
+    `math.erf` only (LLVM has no `erf` intrinsic at all): a range reduction
+    plus a polynomial (exp) or a rational approximation (erf) in plain arith
+    ops that vectorise, accurate to a few ulp (well inside the tolerances of
+    docs/numerics.md).
 
     Upstream exposes these patterns only through a test pass, hence this
     wrapper.

@@ -9,8 +9,8 @@
 #ifndef CLUSOPT_TUNING_TUNINGDATABASE_H
 #define CLUSOPT_TUNING_TUNINGDATABASE_H
 
-#include "lib/Conversion/ClusToVector/ClusToVector.h"
-#include "lib/Tuning/CpuTarget.h"
+#include "clusopt/Conversion/ClusToVector.h"
+#include "clusopt/Tuning/CpuTarget.h"
 
 #include "mlir/IR/Operation.h"
 #include "llvm/Support/Error.h"

@@ -15,10 +15,10 @@
 namespace clusopt {
 
 #define GEN_PASS_DECL
-#include "lib/Transforms/Passes.h.inc"
+#include "clusopt/Transforms/Passes.h.inc"
 
 #define GEN_PASS_REGISTRATION
-#include "lib/Transforms/Passes.h.inc"
+#include "clusopt/Transforms/Passes.h.inc"
 
 } // namespace clusopt
 

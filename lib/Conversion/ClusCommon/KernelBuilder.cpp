@@ -1,6 +1,6 @@
 //===- KernelBuilder.cpp - loop/vector vocabulary for CPU kernels ---------===//
 
-#include "lib/Conversion/ClusToVector/KernelBuilder.h"
+#include "lib/Conversion/ClusCommon/KernelBuilder.h"
 
 #include "mlir/IR/TypeUtilities.h"
 

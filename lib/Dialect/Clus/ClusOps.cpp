@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dialect/Clus/ClusOps.h"
+#include "clusopt/Dialect/Clus/ClusOps.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -496,4 +496,4 @@ LogicalResult ClusterAttentionOp::inferReturnTypes(
 }
 
 #define GET_OP_CLASSES
-#include "dialect/Clus/ClusOps.cpp.inc"
+#include "clusopt/Dialect/Clus/ClusOps.cpp.inc"

@@ -1,0 +1,34 @@
+// The pipelines are built with addPass; their printed form is what a crash
+// reproducer and --dump-pass-pipeline show. Options reach their passes, and
+// the order that matters holds: libm calls for math without an LLVM
+// intrinsic come after the C-wrapper request (else `erff` gets a wrapper).
+
+// RUN: clusopt-opt %s --clus-to-llvm --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=REF
+// REF: convert-clus-to-linalg{keep-gpu-kernel-ops=false}
+// REF: one-shot-bufferize{allow-return-allocs-from-loops=true allow-unknown-ops=false
+// REF-SAME: bufferize-function-boundaries=true
+// REF-SAME: function-boundary-type-conversion=identity-layout-map
+// REF: llvm-request-c-wrappers
+// REF: convert-math-to-libm
+// REF: convert-func-to-llvm
+
+// RUN: clusopt-opt %s --clus-cpu-to-llvm="vector-width=16 rows=3 cols=64" --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s
+// CHECK: clus-fold-projections
+// CHECK: convert-clus-to-vector{cols=64 fuse-soft-assign=true rows=3 vector-width=16}
+// CHECK: convert-scf-to-openmp
+// CHECK: clus-approximate-math
+// CHECK: arith-expand{include-bf16=true
+// CHECK: convert-math-to-libm
+// CHECK: convert-openmp-to-llvm
+
+// RUN: clusopt-opt %s --clus-gpu-to-nvvm="chip=sm_90 format=isa toolkit=/opt/cuda" --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=GPU
+// GPU: convert-clus-to-linalg{keep-gpu-kernel-ops=true}
+// GPU: one-shot-bufferize{allow-return-allocs-from-loops=true allow-unknown-ops=true
+// GPU: convert-clus-to-gpu
+// GPU: nvvm-attach-target{O=3 chip=sm_90
+// GPU-SAME: features=+ptx80
+// GPU: clus-gpu-check-kernel-params{limit=4352}
+// GPU: gpu-module-to-binary{format=isa
+// GPU-SAME: toolkit=/opt/cuda}
+
+module {}
