@@ -97,7 +97,10 @@ def main():
                         help="calls per timing (their mean is one sample)")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    # Two OpenMP pools (libomp here, torch's own) must not spin against
+    # each other on few cores: both sleep as soon as a region ends.
     os.environ.setdefault("KMP_BLOCKTIME", "0")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
     import numpy as np
     import torch
