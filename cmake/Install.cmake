@@ -4,7 +4,7 @@
 # libraries, which pyproject.toml leaves out by installing only this
 # component. The layout:
 #   bin/          the command-line tools (not the test drivers or fuzzers)
-#   lib/          the runtime libraries
+#   lib/          the runtime libraries, and libclusopt_ukernels.a
 #   lib/kernels/  the model kernels clusopt-run loads (compiled at build time
 #                 for the building machine's CPU, --target=host)
 # In a wheel both sit inside the Python package (clusopt/bin, clusopt/lib):
@@ -32,6 +32,11 @@ if(TARGET clusopt_runtime)
 endif()
 install(TARGETS ${CLUSOPT_INSTALLED_LIBRARIES}
   LIBRARY DESTINATION ${CLUSOPT_INSTALL_DIR}lib COMPONENT clusopt)
+
+# The micro-kernel library that clusopt-compile links into every CPU
+# kernel library (lib/ beside bin/, as in the build tree).
+install(TARGETS clusopt_ukernels
+  ARCHIVE DESTINATION ${CLUSOPT_INSTALL_DIR}lib COMPONENT clusopt)
 
 # The GPU runtime needs nothing beyond the loader's default path (it links
 # no LLVM library), so it has no RUNPATH, in the build tree (where

@@ -12,6 +12,7 @@
 #define CLUSOPT_RUNTIME_LAYERS_H
 
 #include "runtime/Tensor.h"
+#include "runtime/ukernels/UKernels.h"
 
 #include <optional>
 
@@ -21,9 +22,8 @@ namespace clusopt::runtime {
 /// stores it.
 class Linear {
 public:
-  /// Output columns per packed panel: three AVX-512 vectors, six AVX2
-  /// ones.
-  static constexpr int64_t kPanel = 48;
+  /// Output columns per packed panel (the micro-kernels' width).
+  static constexpr int64_t kPanel = ukernel::kPanel;
 
   /// What happens to x · Wᵀ + b as it is stored: nothing, the exact GELU,
   /// or an add into what y holds (a residual). Fusing these saves a pass
@@ -57,7 +57,8 @@ public:
 
 private:
   friend class Conv2d;
-  struct Io;
+  // Where the GEMM reads x and writes y (the micro-kernel library's).
+  using Io = ukernel::GemmOperands;
   void run(const Io &io, int64_t rows) const;
   llvm::Error checkInput(const Tensor &x) const;
 

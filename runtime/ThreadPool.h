@@ -27,8 +27,9 @@ public:
 
   /// Calls `body(i)` for every i in [begin, end), in dynamic chunks across
   /// the pool: thread t takes the t-th contiguous share of the range first,
-  /// then chunks of the others' shares that are left. `body` must not
-  /// throw and must be safe to run concurrently.
+  /// then chunks of the others' shares that are left (ukernel::parallelFor).
+  /// `body` must not throw and must be safe to run concurrently; inside a
+  /// parallel region it runs on the calling thread alone.
   static void parallelFor(int64_t begin, int64_t end,
                           llvm::function_ref<void(int64_t)> body);
 };

@@ -108,6 +108,9 @@ void clusopt::buildClusCpuToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   addBufferization(pm, /*allowUnknownOps=*/false);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  // f32 GEMMs (and their bias/GELU/residual epilogues) on buffers become
+  // calls of the runtime's micro-kernel; other linalg ops become loops.
+  pm.addPass(createLinalgToUKernel());
   pm.addPass(createStridedCopiesToLinalg());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // convert-openmp-to-llvm also converts func.func, hence the early request

@@ -326,9 +326,14 @@ class Backend:
         # libclusopt_gpu_runtime.so, loaded RTLD_GLOBAL first (gpu.load()).
         # No RUNPATH: libomp.so.5 is on the loader's default path, as for
         # clusopt-compile's libraries.
+        # The optimised CPU pipeline calls the GEMM micro-kernels
+        # (clus-linalg-to-ukernel): libclusopt_ukernels.a, linked in with
+        # its symbols hidden, as clusopt-compile does.
         if self.pipeline not in _OPENMP_PIPELINES:
             return ["-lm"]
-        return ["-lm", f"-L{openmp_lib_dir()}", "-lomp"]
+        ukernels = build_dir() / "lib" / "libclusopt_ukernels.a"
+        return [str(ukernels), "-Wl,--exclude-libs,libclusopt_ukernels.a",
+                "-lm", f"-L{openmp_lib_dir()}", "-lomp"]
 
     def lower(self, mlir_text):
         """`mlir_text` through this backend's pipeline (not cached): the

@@ -658,27 +658,33 @@ LogicalResult linkSharedLibrary(StringRef objPath, StringRef libPath,
   return success();
 }
 
-/// libclusopt_gpu_runtime.so of the clusopt this tool belongs to: lib/
-/// beside its bin/, in the build tree and in an installed clusopt alike
-/// (cmake/Install.cmake). GPU kernel libraries link against it.
-FailureOr<std::string> findGpuRuntime() {
+/// A library of the clusopt this tool belongs to: lib/`name` beside its
+/// bin/, in the build tree and in an installed clusopt alike
+/// (cmake/Install.cmake). `what` says who needs it, for the error.
+FailureOr<std::string> findOwnLibrary(StringRef name, StringRef what) {
   SmallString<256> exe;
   if (std::error_code ec = sys::fs::real_path("/proc/self/exe", exe)) {
     errs() << "clusopt-compile: error: cannot find its own executable to "
-              "locate libclusopt_gpu_runtime.so: "
-           << ec.message() << "\n";
+              "locate "
+           << name << ": " << ec.message() << "\n";
     return failure();
   }
-  SmallString<256> runtime =
+  SmallString<256> library =
       sys::path::parent_path(sys::path::parent_path(exe));
-  sys::path::append(runtime, "lib", "libclusopt_gpu_runtime.so");
-  if (!sys::fs::exists(runtime)) {
-    errs() << "clusopt-compile: error: a GPU --emit=so links against "
-              "libclusopt_gpu_runtime.so, which is not at "
-           << runtime << " (build the clusopt_gpu_runtime target)\n";
+  sys::path::append(library, "lib", name);
+  if (!sys::fs::exists(library)) {
+    errs() << "clusopt-compile: error: " << what << " links against " << name
+           << ", which is not at " << library << "\n";
     return failure();
   }
-  return runtime.str().str();
+  return library.str().str();
+}
+
+/// libclusopt_gpu_runtime.so, which GPU kernel libraries link against.
+FailureOr<std::string> findGpuRuntime() {
+  return findOwnLibrary("libclusopt_gpu_runtime.so",
+                        "a GPU --emit=so (build the clusopt_gpu_runtime "
+                        "target)");
 }
 
 /// Emits `llvmModule` as an object and links it into a shared library, both
@@ -1052,10 +1058,22 @@ int compile() {
   // Kernels need libomp (linked from the LLVM install, as the runtime is).
   // No RUNPATH: libomp.so.5 is on the loader's default path (Debian's
   // llvm-22/lib/libomp.so.5 is a link to it), so the library is relocatable.
+  // The micro-kernels that generated GEMMs call (clus-linalg-to-ukernel)
+  // come from the static libclusopt_ukernels.a, linked in with their
+  // symbols hidden: no new dependency, and two kernel libraries in one
+  // process each keep their own copy.
+  FailureOr<std::string> ukernels =
+      findOwnLibrary("libclusopt_ukernels.a",
+                     "a CPU --emit=so (build the clusopt_ukernels target)");
+  if (failed(ukernels))
+    return 1;
   std::string libDir = CLUSOPT_LLVM_LIB_DIR;
   std::unique_ptr<clusopt::ScratchDirectory> scratch;
   std::string libPath;
-  if (failed(buildSharedLibrary(*llvmModule, *machine, {"-L" + libDir, "-lomp"},
+  if (failed(buildSharedLibrary(*llvmModule, *machine,
+                                {*ukernels,
+                                 "-Wl,--exclude-libs,libclusopt_ukernels.a",
+                                 "-L" + libDir, "-lomp"},
                                 scratch, libPath)))
     return 1;
 

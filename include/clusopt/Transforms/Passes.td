@@ -161,4 +161,49 @@ def LinalgCpuTiling : Pass<"clus-linalg-cpu-tiling", "::mlir::func::FuncOp"> {
   ];
 }
 
+def LinalgToUKernel : Pass<"clus-linalg-to-ukernel", "::mlir::ModuleOp"> {
+  let summary = "Call the GEMM micro-kernel for f32 matmuls on buffers";
+  let description = [{
+    Rewrites f32 GEMMs on memrefs into calls of `clusopt_ukernel_gemm_f32`,
+    the packed-panel, register-tiled GEMM of `runtime/ukernels` that the
+    runtime's layers use too (per-ISA micro-kernels picked at run time,
+    multi-threaded through libomp). Handled:
+
+    - `linalg.matmul` and `linalg.batch_matmul`, with transposed or
+      broadcast operands through their `indexing_maps` (any strides of the
+      inputs; the result's last axis must have unit stride);
+    - `linalg.conv_2d_nhwc_hwcf` with a 1x1 filter and unit strides, on
+      dense NHWC buffers (a batch of `[H·W, Cin] x [Cin, Cout]` GEMMs).
+
+    A `linalg.fill` of 0.0 into the accumulator right before the GEMM is
+    dropped (the call stores instead of accumulating; without one it adds
+    to what the accumulator holds). An elementwise `linalg.generic` right
+    after it that computes `[GELU](gemm + [bias row] + [residual])` (exact,
+    erf-based GELU; the bias indexed by the column axis) is folded into the
+    call when it writes the GEMM's own buffer or a fresh one that nothing
+    else reads.
+
+    Other matmul-like ops (other element types, several reduction axes, a
+    result with strided columns) stay as they are, for the loops later in
+    the pipeline, with a remark. The kernel library must be linked with
+    `libclusopt_ukernels.a` (clusopt-compile does).
+
+    Example:
+
+    ```mlir
+    linalg.fill ins(%zero : f32) outs(%c : memref<3136x96xf32>)
+    linalg.matmul ins(%a, %b : memref<3136x96xf32>, memref<96x96xf32>)
+                  outs(%c : memref<3136x96xf32>)
+    ```
+
+    becomes one `llvm.call @clusopt_ukernel_gemm_f32(...)` with the three
+    buffers' pointers, sizes and strides.
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
 #endif // CLUSOPT_TRANSFORMS_PASSES_TD
