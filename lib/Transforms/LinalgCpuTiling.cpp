@@ -42,6 +42,33 @@ constexpr int64_t kMaxTileRows = 64;
 /// Stands in for a dynamic size when choosing tile sizes.
 constexpr int64_t kAssumedDynamicSize = 128;
 
+/// A GEMM that clus-linalg-to-ukernel turns into a micro-kernel call.
+bool isUKernelGemm(Operation *op) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp)
+    return false;
+  if (auto conv = dyn_cast<linalg::Conv2DNhwcHwcfOp>(op)) {
+    auto filter = dyn_cast<ShapedType>(conv.getInputs()[1].getType());
+    return filter && filter.getRank() == 4 && filter.getDimSize(0) == 1 &&
+           filter.getDimSize(1) == 1;
+  }
+  return linalg::isaContractionOpInterface(linalgOp);
+}
+
+/// Ops clus-linalg-to-ukernel folds into its GEMM call, so tiling them here
+/// would cost a pass over the GEMM's output: the fill of a GEMM's
+/// accumulator, and an elementwise op that reads a GEMM's result (its bias,
+/// GELU or residual epilogue).
+bool isLeftForUKernel(linalg::LinalgOp op) {
+  if (isa<linalg::FillOp>(op.getOperation()))
+    return llvm::any_of(op->getUsers(), isUKernelGemm);
+  if (op.getNumReductionLoops() != 0)
+    return false;
+  return llvm::any_of(op.getDpsInputs(), [](Value input) {
+    return input.getDefiningOp() && isUKernelGemm(input.getDefiningOp());
+  });
+}
+
 /// The kind of `op` for this pass, or failure with why it is left to loops.
 FailureOr<OpKind> classify(linalg::LinalgOp op, std::string &why) {
   if (!op.hasPureTensorSemantics()) {
@@ -293,6 +320,8 @@ LogicalResult LinalgCpuTilingPass::tileRowBlocks(
         auto linalgProducer = dyn_cast<linalg::LinalgOp>(producer.getOwner());
         if (!linalgProducer)
           return std::nullopt;
+        if (isLeftForUKernel(linalgProducer))
+          return std::nullopt;
         std::string why;
         FailureOr<OpKind> producerKind = classify(linalgProducer, why);
         if (failed(producerKind) || *producerKind == OpKind::Convolution)
@@ -438,7 +467,7 @@ void LinalgCpuTilingPass::runOnOperation() {
   SmallVector<std::pair<linalg::LinalgOp, OpKind>> roots;
   for (Operation &op : func.getBody().getOps()) {
     auto linalgOp = dyn_cast<linalg::LinalgOp>(&op);
-    if (!linalgOp)
+    if (!linalgOp || isLeftForUKernel(linalgOp))
       continue;
     std::string why;
     FailureOr<OpKind> kind = classify(linalgOp, why);
