@@ -19,8 +19,10 @@ from clusopt.toolchain import build_dir, target_runs_here
 ATTENTION = """
 func.func @attention(%q: tensor<1x2x{n}x24xf32>, %k: tensor<1x2x7x24xf32>)
     -> tensor<1x2x{n}x24xf32> {{
-  %o = clus.attention %q, [%k, %k] {attrs}
+  %init = tensor.empty() : tensor<1x2x{n}x24xf32>
+  %o = clus.attention %q, [%k, %k] outs(%init) {attrs}
       : tensor<1x2x{n}x24xf32>, [tensor<1x2x7x24xf32>, tensor<1x2x7x24xf32>]
+      -> tensor<1x2x{n}x24xf32>
   return %o : tensor<1x2x{n}x24xf32>
 }}
 """
@@ -28,8 +30,11 @@ func.func @attention(%q: tensor<1x2x{n}x24xf32>, %k: tensor<1x2x7x24xf32>)
 POOL = """
 func.func @pool(%l: tensor<1x8x{n}x{t}>, %x: tensor<1x{n}x16x{t}>)
     -> tensor<1x8x16x{t}> {{
-  %z = clus.soft_assign %l : tensor<1x8x{n}x{t}>
-  %y = clus.pool %z, %x : tensor<1x8x{n}x{t}>, tensor<1x{n}x16x{t}>
+  %z_init = tensor.empty() : tensor<1x8x{n}x{t}>
+  %z = clus.soft_assign %l outs(%z_init) : tensor<1x8x{n}x{t}>
+  %y_init = tensor.empty() : tensor<1x8x16x{t}>
+  %y = clus.pool %z, %x outs(%y_init) : tensor<1x8x{n}x{t}>, tensor<1x{n}x16x{t}>
+      -> tensor<1x8x16x{t}>
   return %y : tensor<1x8x16x{t}>
 }}
 """

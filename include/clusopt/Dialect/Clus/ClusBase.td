@@ -55,10 +55,20 @@ def Clus_Dialect : Dialect {
       static dims: ranks, element types, equal sizes for every dim that two
       operands (or an operand and an attribute) share, and attribute
       ranges; result types are inferred, keeping each dim static when any
-      operand fixes it. Rules that need a dynamic size (`M ≤ N` for
+      operand fixes it, and every destination must agree with it. Rules
+      that need a dynamic size (`M ≤ N` for
       `kmeans` and `dpc_knn`) are the caller's: the Python harness
       (`clusopt.kernels.run`) and the runtime's models check them before a
       call, as a kernel has no error channel.
+    - **Destination-passing style.** Every op takes one destination
+      operand per result, written `outs(%init, ...)` after its attributes,
+      and its result types after `->` (`soft_assign`, whose result has its
+      operand's type, has no arrow). Each result has its destination's
+      type. A destination only gives its result's shape and, once
+      bufferized, its buffer: its contents are never read, and the op never
+      writes any other operand. This is the convention of `linalg`, so
+      upstream tiling, fusion and one-shot bufferization treat `clus` ops
+      like `linalg` ops.
     - **Tiles.** An op may carry a discardable
       `clus.tile = {rows = R : i64, cols = C : i64}` attribute, which sets
       the tile of the optimised CPU lowering for that op. It changes only
