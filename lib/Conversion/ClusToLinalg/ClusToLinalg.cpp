@@ -639,8 +639,12 @@ struct KMeansLowering : OpRewritePattern<KMeansOp> {
           Value newAssign = argminLast(inner, dist).first;
           auto [sums, counts] =
               segmentSums(inner, points, newAssign, Value(), clusters);
+          // μ^{t-1} is an input, not the destination: in the first
+          // iteration it may be the caller's `init`, which an in-place
+          // update would overwrite once bufferized.
           Value newMu = inner.generic(
-              3, {}, {{sums, {0, 1, 2}}, {counts, {0, 1}}}, {{mu, {0, 1, 2}}},
+              3, {}, {{sums, {0, 1, 2}}, {counts, {0, 1}}, {mu, {0, 1, 2}}},
+              {{inner.zeros(tensor::getMixedSizes(b, l, mu)), {0, 1, 2}}},
               [&](OpBuilder &nb, Location nl, ValueRange args) {
                 Value zero =
                     arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0.0));

@@ -57,10 +57,11 @@
 // CHECK:             arith.cmpi eq
 // CHECK:           %[[COUNTS:.+]] = linalg.generic
 // CHECK-SAME:        ins(%[[ARG]]#1 : tensor<1x6xi32>) outs(%{{.+}} : tensor<1x2xf32>)
-// Update: mean where the cluster is non-empty, else keep μ^{t-1}.
+// Update: mean where the cluster is non-empty, else keep μ^{t-1}. μ^{t-1} is
+// read, never written: in the first iteration it is the caller's `init`.
 // CHECK:           %[[NEW:.+]] = linalg.generic
-// CHECK-SAME:        ins(%[[SUMS]], %[[COUNTS]] : tensor<1x2x2xf32>, tensor<1x2xf32>) outs(%[[MU]] : tensor<1x2x2xf32>)
-// CHECK-NEXT:      ^bb0(%[[S:[^:]+]]: f32, %[[C:[^:]+]]: f32, %[[OLD:[^:]+]]: f32):
+// CHECK-SAME:        ins(%[[SUMS]], %[[COUNTS]], %[[MU]] : tensor<1x2x2xf32>, tensor<1x2xf32>, tensor<1x2x2xf32>) outs(%{{.+}} : tensor<1x2x2xf32>)
+// CHECK-NEXT:      ^bb0(%[[S:[^:]+]]: f32, %[[C:[^:]+]]: f32, %[[OLD:[^:]+]]: f32, %{{.+}}: f32):
 // CHECK:             %[[NONEMPTY:.+]] = arith.cmpf ogt, %[[C]], %{{.+}} : f32
 // CHECK-NEXT:        %[[MEAN:.+]] = arith.divf %[[S]], %[[C]] : f32
 // CHECK-NEXT:        %[[SEL:.+]] = arith.select %[[NONEMPTY]], %[[MEAN]], %[[OLD]] : f32
