@@ -65,8 +65,11 @@ def pool_source(B, M, N, C):
     return "\n".join([
         f"func.func @kernel(%logits: {_t(lg)}, %x: {_t(x)}, "
         f"%out: {_m(y)}) {{",
-        f"  %z = clus.soft_assign %logits : {_t(lg)}",
-        f"  %y = clus.pool %z, %x : {_t(lg)}, {_t(x)}",
+        f"  %z_init = tensor.empty() : {_t(lg)}",
+        f"  %z = clus.soft_assign %logits outs(%z_init) : {_t(lg)}",
+        f"  %y_init = tensor.empty() : {_t(y)}",
+        f"  %y = clus.pool %z, %x outs(%y_init) : {_t(lg)}, {_t(x)} -> "
+        f"{_t(y)}",
         _store("%y", "%out", y),
         "  return", "}", ""])
 
@@ -77,8 +80,9 @@ def attention_source(B, H, N, M, D):
     q, kv = (B, H, N, D), (B, H, M, D)
     return "\n".join([
         f"func.func @kernel(%q: {_t(q)}, %kv: {_t(kv)}, %out: {_m(q)}) {{",
-        f"  %o = clus.attention %q, [%kv, %kv] : {_t(q)}, "
-        f"[{_t(kv)}, {_t(kv)}]",
+        f"  %o_init = tensor.empty() : {_t(q)}",
+        f"  %o = clus.attention %q, [%kv, %kv] outs(%o_init) : {_t(q)}, "
+        f"[{_t(kv)}, {_t(kv)}] -> {_t(q)}",
         _store("%o", "%out", q),
         "  return", "}", ""])
 
@@ -93,15 +97,19 @@ def paca_fused_source(B, M, N, C, H):
     return "\n".join([
         f"func.func @kernel(%logits: {_t(lg)}, %x: {_t(x)}, %q: {_t(q)}, "
         f"%out: {_m(q)}) {{",
-        f"  %z = clus.soft_assign %logits : {_t(lg)}",
-        f"  %y = clus.pool %z, %x : {_t(lg)}, {_t(x)}",
+        f"  %z_init = tensor.empty() : {_t(lg)}",
+        f"  %z = clus.soft_assign %logits outs(%z_init) : {_t(lg)}",
+        f"  %y_init = tensor.empty() : {_t(y)}",
+        f"  %y = clus.pool %z, %x outs(%y_init) : {_t(lg)}, {_t(x)} -> "
+        f"{_t(y)}",
         f"  %s = tensor.expand_shape %y [[0], [1], [2, 3]] output_shape "
         f"[{B}, {M}, {H}, {D}] : {_t(y)} into {_t(split)}",
         f"  %e = tensor.empty() : {_t(kv)}",
         f"  %kv = linalg.transpose ins(%s : {_t(split)}) outs(%e : {_t(kv)}) "
         f"permutation = [0, 2, 1, 3]",
-        f"  %o = clus.attention %q, [%kv, %kv] : {_t(q)}, "
-        f"[{_t(kv)}, {_t(kv)}]",
+        f"  %o_init = tensor.empty() : {_t(q)}",
+        f"  %o = clus.attention %q, [%kv, %kv] outs(%o_init) : {_t(q)}, "
+        f"[{_t(kv)}, {_t(kv)}] -> {_t(q)}",
         _store("%o", "%out", q),
         "  return", "}", ""])
 

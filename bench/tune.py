@@ -29,7 +29,8 @@ def _attention(b, h, n, m, d):
     q, kv = _t(b, h, n, d), _t(b, h, m, d)
     return f"""
 func.func @attention(%q: {q}, %k: {kv}, %v: {kv}) -> {q} {{
-  %o = clus.attention %q, [%k, %v] : {q}, [{kv}, {kv}]
+  %init = tensor.empty() : {q}
+  %o = clus.attention %q, [%k, %v] outs(%init) : {q}, [{kv}, {kv}] -> {q}
   return %o : {q}
 }}
 """
@@ -39,8 +40,10 @@ def _pool(b, m, n, c):
     lg, x, y = _t(b, m, n), _t(b, n, c), _t(b, m, c)
     return f"""
 func.func @pool(%l: {lg}, %x: {x}) -> {y} {{
-  %z = clus.soft_assign %l : {lg}
-  %y = clus.pool %z, %x : {lg}, {x}
+  %z_init = tensor.empty() : {lg}
+  %z = clus.soft_assign %l outs(%z_init) : {lg}
+  %y_init = tensor.empty() : {y}
+  %y = clus.pool %z, %x outs(%y_init) : {lg}, {x} -> {y}
   return %y : {y}
 }}
 """
@@ -50,7 +53,10 @@ def _dpc_knn(n, c, m):
     x = _t(1, n, c)
     return f"""
 func.func @dpc_knn(%x: {x}) -> (tensor<1x1x{n}xi32>, tensor<1x1x{m}xi32>) {{
-  %a, %c = clus.dpc_knn %x clusters = [{m}] : {x}
+  %a_init = tensor.empty() : tensor<1x1x{n}xi32>
+  %c_init = tensor.empty() : tensor<1x1x{m}xi32>
+  %a, %c = clus.dpc_knn %x clusters = [{m}] outs(%a_init, %c_init) : {x}
+      -> tensor<1x1x{n}xi32>, tensor<1x1x{m}xi32>
   return %a, %c : tensor<1x1x{n}xi32>, tensor<1x1x{m}xi32>
 }}
 """
@@ -62,8 +68,9 @@ def _cluster_attention(b, h, n, d, m, kappa):
     return f"""
 func.func @cluster_attention(%q: {t}, %k: {t}, %v: {t}, %mem: {mem},
                              %aq: {a}, %ak: {a}) -> {t} {{
+  %init = tensor.empty() : {t}
   %o = clus.cluster_attention %q, %k, %v members(%mem) affinities(%aq, %ak)
-      : {t}, {t}, {t}, {mem}, {a}, {a}
+      outs(%init) : {t}, {t}, {t}, {mem}, {a}, {a} -> {t}
   return %o : {t}
 }}
 """
@@ -88,8 +95,10 @@ SHAPES["cluster_attention N=196 M=14"] = _cluster_attention(1, 3, 196, 64,
 SMALL = """
 func.func @attention(%q: tensor<1x2x784x48xf32>, %k: tensor<1x2x49x48xf32>)
     -> tensor<1x2x784x48xf32> {
-  %o = clus.attention %q, [%k, %k]
-      : tensor<1x2x784x48xf32>, [tensor<1x2x49x48xf32>, tensor<1x2x49x48xf32>]
+  %o_init = tensor.empty() : tensor<1x2x784x48xf32>
+  %o = clus.attention %q, [%k, %k] outs(%o_init)
+      : tensor<1x2x784x48xf32>,
+        [tensor<1x2x49x48xf32>, tensor<1x2x49x48xf32>] -> tensor<1x2x784x48xf32>
   return %o : tensor<1x2x784x48xf32>
 }
 """
@@ -116,8 +125,9 @@ def paired_ratio(tmp, text, a, b, rounds=300):
     for name, tile in (("a", a), ("b", b)):
         src = tmp / f"paired_{name}.mlir"
         src.write_text(text.replace(
-            "%o = clus.attention %q, [%k, %k]",
-            "%o = clus.attention %q, [%k, %k] {clus.lowering_config = "
+            "%o = clus.attention %q, [%k, %k] outs(%o_init)",
+            "%o = clus.attention %q, [%k, %k] outs(%o_init) "
+            "{clus.lowering_config = "
             f"#clus.lowering_config<rows = {tile['rows']}, "
             f"cols = {tile['cols']}>}}"))
         so = tmp / f"paired_{name}.so"

@@ -31,6 +31,20 @@ def type_str(shape, dtype):
     return f"tensor<{dims}x{dtype}>" if dims else f"tensor<{dtype}>"
 
 
+def _top_level_colon(text):
+    """The index of the `:` that starts an op's type list (not one inside
+    `init(%v : type)` or an attribute dictionary)."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([{<":
+            depth += 1
+        elif ch in ")]}>":
+            depth -= 1
+        elif ch == ":" and depth == 0:
+            return i
+    raise ValueError(f"no type list in {text!r}")
+
+
 class Func:
     """One func.func: arguments, body lines and returned values."""
 
@@ -73,19 +87,47 @@ class Func:
 
     def op(self, text, operands, results):
         """Emits `text` (with {0}, {1}, ... for the operands) and returns its
-        results, typed by the dialect's inference from `operands`."""
-        static = {}
-        for _, shape, _, syms in operands:
-            for sym, d in zip(syms, shape):
+        results, typed by the dialect's inference from `operands`. Each
+        result gets an empty destination (`outs`), with its dynamic sizes
+        read from an operand that has the dim."""
+        static, source = {}, {}
+        for name, shape, _, syms in operands:
+            for axis, (sym, d) in enumerate(zip(syms, shape)):
+                source.setdefault(sym, (name, axis, shape))
                 if d is not None:
                     static[sym] = d
-        outs = []
+        outs, inits = [], []
         for syms, dtype, fixed in results:
             shape = [fixed.get(s, static.get(s)) for s in syms]
-            outs.append((self.value(), shape, dtype, syms))
+            sizes = []
+            for sym, d in zip(syms, shape):
+                if d is None:
+                    name, axis, from_shape = source[sym]
+                    c, dim = self.value(), self.value()
+                    self.lines.append(f"{c} = arith.constant {axis} : index")
+                    self.lines.append(
+                        f"{dim} = tensor.dim {name}, {c} : "
+                        f"{type_str(from_shape, self._dtype_of(operands, name))}")
+                    sizes.append(dim)
+            init = self.value()
+            self.lines.append(f"{init} = tensor.empty({', '.join(sizes)}) : "
+                              f"{type_str(shape, dtype)}")
+            inits.append(init)
+            outs.append((None, shape, dtype, syms))
+        outs = [(self.value(), *rest) for _, *rest in outs]
         names = ", ".join(v[0] for v in outs)
-        self.lines.append(f"{names} = " + text.format(*[o[0] for o in operands]))
+        op_text = text.format(*[o[0] for o in operands])
+        colon = _top_level_colon(op_text)
+        op_text = (op_text[:colon].rstrip() + f" outs({', '.join(inits)}) "
+                   + op_text[colon:])
+        if not op_text.startswith("clus.soft_assign"):
+            op_text += " -> " + ", ".join(type_str(v[1], v[2]) for v in outs)
+        self.lines.append(f"{names} = " + op_text)
         return outs
+
+    @staticmethod
+    def _dtype_of(operands, name):
+        return next(o[2] for o in operands if o[0] == name)
 
     def ret(self, *values):
         self.results.extend(values)

@@ -271,9 +271,13 @@ def block_function(stage, height, width, gelu="erf"):
     e.comment("Cluster tokens: LN(cluster_norm)(soft_assign(L) · a)")
     e.op(f"%a3 = tensor.expand_shape %a [[0, 1], [2]] output_shape "
          f"[%b, {n}, {c}] : {ttype(rows2)} into {ttype((None, n, c))}")
-    e.op(f"%z = clus.soft_assign %logits : {ttype((None, m, n))}")
-    e.op(f"%pooled = clus.pool %z, %a3 : {ttype((None, m, n))}, "
-         f"{ttype((None, n, c))}")
+    e.empty("%z_init", (None, m, n), ["%b"])
+    e.op(f"%z = clus.soft_assign %logits outs(%z_init) : "
+         f"{ttype((None, m, n))}")
+    e.empty("%pooled_init", (None, m, c), ["%b"])
+    e.op(f"%pooled = clus.pool %z, %a3 outs(%pooled_init) : "
+         f"{ttype((None, m, n))}, {ttype((None, n, c))} -> "
+         f"{ttype((None, m, c))}")
     e.op(f"%pooled_r = tensor.collapse_shape %pooled [[0, 1], [2]] : "
          f"{ttype((None, m, c))} into {ttype(rows2)}")
     e.layer_norm("%ctok", "%pooled_r", c, "%mrows",
@@ -291,7 +295,9 @@ def block_function(stage, height, width, gelu="erf"):
 
     e.comment(f"softmax(q kᵀ / sqrt({d})) v over the {m} clusters")
     qt, kt = ttype((None, heads, n, d)), ttype((None, heads, m, d))
-    e.op(f"%o = clus.attention %qh, [%kh, %vh] : {qt}, [{kt}, {kt}]")
+    e.empty("%o_init", (None, heads, n, d), ["%b"])
+    e.op(f"%o = clus.attention %qh, [%kh, %vh] outs(%o_init) : {qt}, "
+         f"[{kt}, {kt}] -> {qt}")
     e.empty("%om_e", (None, n, heads, d), ["%b"])
     e.op(f"%om = linalg.transpose ins(%o : {qt}) outs(%om_e : "
          f"{ttype((None, n, heads, d))}) permutation = [0, 2, 1, 3]")

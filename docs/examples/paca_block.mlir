@@ -94,8 +94,10 @@ func.func @paca_block_s1_56x56(
     } -> tensor<?x96xf32>
   // Cluster tokens: LN(cluster_norm)(soft_assign(L) · a)
   %a3 = tensor.expand_shape %a [[0, 1], [2]] output_shape [%b, 3136, 96] : tensor<?x96xf32> into tensor<?x3136x96xf32>
-  %z = clus.soft_assign %logits : tensor<?x100x3136xf32>
-  %pooled = clus.pool %z, %a3 : tensor<?x100x3136xf32>, tensor<?x3136x96xf32>
+  %z_init = tensor.empty(%b) : tensor<?x100x3136xf32>
+  %z = clus.soft_assign %logits outs(%z_init) : tensor<?x100x3136xf32>
+  %pooled_init = tensor.empty(%b) : tensor<?x100x96xf32>
+  %pooled = clus.pool %z, %a3 outs(%pooled_init) : tensor<?x100x3136xf32>, tensor<?x3136x96xf32> -> tensor<?x100x96xf32>
   %pooled_r = tensor.collapse_shape %pooled [[0, 1], [2]] : tensor<?x100x96xf32> into tensor<?x96xf32>
   %ctok_sum0_e = tensor.empty(%mrows) : tensor<?xf32>
   %ctok_sum0 = linalg.fill ins(%zero : f32) outs(%ctok_sum0_e : tensor<?xf32>) -> tensor<?xf32>
@@ -165,7 +167,8 @@ func.func @paca_block_s1_56x56(
   %vh_e = tensor.empty(%b) : tensor<?x2x100x48xf32>
   %vh = linalg.transpose ins(%vh_4 : tensor<?x100x2x48xf32>) outs(%vh_e : tensor<?x2x100x48xf32>) permutation = [0, 2, 1, 3]
   // softmax(q kᵀ / sqrt(48)) v over the 100 clusters
-  %o = clus.attention %qh, [%kh, %vh] : tensor<?x2x3136x48xf32>, [tensor<?x2x100x48xf32>, tensor<?x2x100x48xf32>]
+  %o_init = tensor.empty(%b) : tensor<?x2x3136x48xf32>
+  %o = clus.attention %qh, [%kh, %vh] outs(%o_init) : tensor<?x2x3136x48xf32>, [tensor<?x2x100x48xf32>, tensor<?x2x100x48xf32>] -> tensor<?x2x3136x48xf32>
   %om_e = tensor.empty(%b) : tensor<?x3136x2x48xf32>
   %om = linalg.transpose ins(%o : tensor<?x2x3136x48xf32>) outs(%om_e : tensor<?x3136x2x48xf32>) permutation = [0, 2, 1, 3]
   %or = tensor.collapse_shape %om [[0, 1], [2, 3]] : tensor<?x3136x2x48xf32> into tensor<?x96xf32>
@@ -344,8 +347,10 @@ func.func @paca_block_s3_14x14(
     } -> tensor<?x320xf32>
   // Cluster tokens: LN(cluster_norm)(soft_assign(L) · a)
   %a3 = tensor.expand_shape %a [[0, 1], [2]] output_shape [%b, 196, 320] : tensor<?x320xf32> into tensor<?x196x320xf32>
-  %z = clus.soft_assign %logits : tensor<?x100x196xf32>
-  %pooled = clus.pool %z, %a3 : tensor<?x100x196xf32>, tensor<?x196x320xf32>
+  %z_init = tensor.empty(%b) : tensor<?x100x196xf32>
+  %z = clus.soft_assign %logits outs(%z_init) : tensor<?x100x196xf32>
+  %pooled_init = tensor.empty(%b) : tensor<?x100x320xf32>
+  %pooled = clus.pool %z, %a3 outs(%pooled_init) : tensor<?x100x196xf32>, tensor<?x196x320xf32> -> tensor<?x100x320xf32>
   %pooled_r = tensor.collapse_shape %pooled [[0, 1], [2]] : tensor<?x100x320xf32> into tensor<?x320xf32>
   %ctok_sum0_e = tensor.empty(%mrows) : tensor<?xf32>
   %ctok_sum0 = linalg.fill ins(%zero : f32) outs(%ctok_sum0_e : tensor<?xf32>) -> tensor<?xf32>
@@ -415,7 +420,8 @@ func.func @paca_block_s3_14x14(
   %vh_e = tensor.empty(%b) : tensor<?x8x100x40xf32>
   %vh = linalg.transpose ins(%vh_4 : tensor<?x100x8x40xf32>) outs(%vh_e : tensor<?x8x100x40xf32>) permutation = [0, 2, 1, 3]
   // softmax(q kᵀ / sqrt(40)) v over the 100 clusters
-  %o = clus.attention %qh, [%kh, %vh] : tensor<?x8x196x40xf32>, [tensor<?x8x100x40xf32>, tensor<?x8x100x40xf32>]
+  %o_init = tensor.empty(%b) : tensor<?x8x196x40xf32>
+  %o = clus.attention %qh, [%kh, %vh] outs(%o_init) : tensor<?x8x196x40xf32>, [tensor<?x8x100x40xf32>, tensor<?x8x100x40xf32>] -> tensor<?x8x196x40xf32>
   %om_e = tensor.empty(%b) : tensor<?x196x8x40xf32>
   %om = linalg.transpose ins(%o : tensor<?x8x196x40xf32>) outs(%om_e : tensor<?x196x8x40xf32>) permutation = [0, 2, 1, 3]
   %or = tensor.collapse_shape %om [[0, 1], [2, 3]] : tensor<?x196x8x40xf32> into tensor<?x320xf32>

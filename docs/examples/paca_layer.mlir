@@ -10,8 +10,11 @@
 // [1, 3136, 96] -> [1, 100, 96]. The optimised pipeline fuses the two.
 func.func @assign_pool(%logits: tensor<1x100x3136xf32>,
                        %x: tensor<1x3136x96xf32>) -> tensor<1x100x96xf32> {
-  %z = clus.soft_assign %logits : tensor<1x100x3136xf32>
-  %c = clus.pool %z, %x : tensor<1x100x3136xf32>, tensor<1x3136x96xf32>
+  %z_init = tensor.empty() : tensor<1x100x3136xf32>
+  %z = clus.soft_assign %logits outs(%z_init) : tensor<1x100x3136xf32>
+  %c_init = tensor.empty() : tensor<1x100x96xf32>
+  %c = clus.pool %z, %x outs(%c_init)
+      : tensor<1x100x3136xf32>, tensor<1x3136x96xf32> -> tensor<1x100x96xf32>
   return %c : tensor<1x100x96xf32>
 }
 
@@ -23,7 +26,9 @@ func.func @cluster_attention(%q: tensor<1x2x3136x48xf32>,
                              %k: tensor<1x2x100x48xf32>,
                              %v: tensor<1x2x100x48xf32>)
     -> tensor<1x2x3136x48xf32> {
-  %o = clus.attention %q, [%k, %v]
+  %o_init = tensor.empty() : tensor<1x2x3136x48xf32>
+  %o = clus.attention %q, [%k, %v] outs(%o_init)
       : tensor<1x2x3136x48xf32>, [tensor<1x2x100x48xf32>, tensor<1x2x100x48xf32>]
+      -> tensor<1x2x3136x48xf32>
   return %o : tensor<1x2x3136x48xf32>
 }

@@ -122,6 +122,9 @@ void clusopt::buildClusCpuToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertSCFToOpenMPPass());
   pm.addPass(createApproximateMath());
   pm.addPass(createCanonicalizerPass());
+  // 1-D transfers along a strided axis (a depthwise filter read across
+  // channels) have no LLVM lowering: loops of scalar loads.
+  pm.addPass(createConvertVectorToSCFPass());
   // memref.alloca_scope (per-iteration scratch) must be lowered while its
   // body is still one block, so memref/vector go to LLVM before scf.
   pm.addPass(memref::createExpandStridedMetadataPass());

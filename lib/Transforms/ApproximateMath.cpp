@@ -21,6 +21,10 @@ struct ApproximateMathPass
     populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
       return name == "math.exp" || name == "math.erf";
     });
+    // A power by a constant integer (torch's x ** 2 in a variance) becomes
+    // multiplications: LLVM's powi takes a scalar exponent only, and a
+    // vectorised one has a vector of them.
+    math::populateExpansionPatterns(patterns, {"fpowi"});
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

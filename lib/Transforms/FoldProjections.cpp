@@ -78,6 +78,25 @@ Value projectWith(PatternRewriter &rewriter, linalg::BatchMatmulOp matmul,
   return clone.getResult(0);
 }
 
+/// pool(Z, X) into a fresh destination: [B, M] from Z, C from X.
+PoolOp createPool(PatternRewriter &rewriter, Location loc, Value z, Value x) {
+  SmallVector<Type> types;
+  LogicalResult inferred =
+      PoolOp::inferResultTypes(rewriter.getContext(), std::nullopt,
+                               PoolOp::Adaptor(ValueRange{z, x, x}), types);
+  assert(succeeded(inferred) && "the operands come from a verified pool");
+  (void)inferred;
+  auto type = cast<RankedTensorType>(types.front());
+  SmallVector<Value> dynamic;
+  for (auto [axis, from, fromAxis] :
+       {std::tuple{0, z, 0}, std::tuple{1, z, 1}, std::tuple{2, x, 2}})
+    if (type.isDynamicDim(axis))
+      dynamic.push_back(tensor::DimOp::create(rewriter, loc, from, fromAxis));
+  Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                       type.getElementType(), dynamic);
+  return PoolOp::create(rewriter, loc, type, z, x, init);
+}
+
 /// batch_matmul(pool(Z, X), W) → pool(Z, batch_matmul(X, W)).
 struct ProjectBeforePool : OpRewritePattern<linalg::BatchMatmulOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -94,8 +113,7 @@ struct ProjectBeforePool : OpRewritePattern<linalg::BatchMatmulOp> {
       return rewriter.notifyMatchFailure(matmul, "pooling first is cheaper");
     rewriter.setInsertionPoint(matmul);
     Value projected = projectWith(rewriter, matmul, pool.getX());
-    auto folded =
-        PoolOp::create(rewriter, pool.getLoc(), pool.getZ(), projected);
+    PoolOp folded = createPool(rewriter, pool.getLoc(), pool.getZ(), projected);
     folded->setDiscardableAttrs(pool->getDiscardableAttrDictionary());
     Value result = folded.getResult();
     if (result.getType() != matmul.getResult(0).getType())
@@ -122,7 +140,7 @@ struct PoolBeforeProject : OpRewritePattern<PoolOp> {
     if (!c || c->poolFirst >= c->projectFirst)
       return rewriter.notifyMatchFailure(pool, "projecting first is cheaper");
     rewriter.setInsertionPoint(pool);
-    auto pooled = PoolOp::create(rewriter, pool.getLoc(), pool.getZ(), tokens);
+    PoolOp pooled = createPool(rewriter, pool.getLoc(), pool.getZ(), tokens);
     pooled->setDiscardableAttrs(pool->getDiscardableAttrDictionary());
     Value result = projectWith(rewriter, matmul, pooled.getResult());
     if (result.getType() != pool.getType())

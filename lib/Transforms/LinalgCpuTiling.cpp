@@ -102,6 +102,14 @@ FailureOr<OpKind> classify(linalg::LinalgOp op, std::string &why) {
     why = "an indexing map is not a projected permutation";
     return failure();
   }
+  // Memory holds an i1 per byte, but a vector<Nxi1> load or store reads or
+  // writes N packed bits (a causal mask came out wrong).
+  if (llvm::any_of(op->getOperandTypes(), [](Type type) {
+        return getElementTypeOrSelf(type).isInteger(1);
+      })) {
+    why = "it reads or writes i1 tensors, which vector loads would bit-pack";
+    return failure();
+  }
   if (op.getNumReductionLoops() == 0)
     return OpKind::Elementwise;
   if (op.getNumDpsInits() != 1) {
@@ -509,8 +517,24 @@ void LinalgCpuTilingPass::runOnOperation() {
   }
   // A producer with two consumers in a row block (softmax's exp, feeding
   // the sum and the division) was fused twice: one copy is enough.
+  // CSE may also erase a row block or an unsplit op (two identical zero
+  // fills, say): mark them, and collect the survivors afterwards.
+  constexpr llvm::StringLiteral kRowBlock = "clus.linalg_cpu_row_block";
+  constexpr llvm::StringLiteral kUnsplit = "clus.linalg_cpu_unsplit";
+  for (Operation *loop : loops)
+    loop->setAttr(kRowBlock, rewriter.getUnitAttr());
+  for (linalg::LinalgOp op : unsplit)
+    op->setAttr(kUnsplit, rewriter.getUnitAttr());
   DominanceInfo dominance(func);
   eliminateCommonSubExpressions(rewriter, dominance, func);
+  loops.clear();
+  unsplit.clear();
+  func.walk([&](Operation *op) {
+    if (op->removeAttr(kRowBlock))
+      loops.push_back(op);
+    else if (op->removeAttr(kUnsplit))
+      unsplit.push_back(cast<linalg::LinalgOp>(op));
+  });
 
   // Every op in a row block, fused producers included, to vectors; their
   // loops are found through the row block's.

@@ -558,10 +558,22 @@ def _calls_to_clus(text, calls):
     """Replaces each `call @__clusopt_op_<i>` line with its clus op."""
     def replace(m):
         index = int(m.group("index"))
-        name, attrs, arg_types, _ = calls[index]
+        name, attrs, arg_types, res_types = calls[index]
         names = [s.strip() for s in m.group("operands").split(",")]
-        return (f"{m.group('indent')}{m.group('results')} = "
-                f"{kernels._op_text(name, attrs, names, arg_types)}")
+        indent = m.group("indent")
+        # Destinations: the imported graph has static shapes, so each is a
+        # tensor.empty of its result type.
+        outs, lines = [], []
+        for j, t in enumerate(res_types):
+            if "?" in t:
+                raise ImporterError(f"clusopt.{name}: a result of dynamic "
+                                    f"shape {t}; the importer takes static "
+                                    f"shapes only")
+            outs.append(f"%__clus_init{index}_{j}")
+            lines.append(f"{indent}{outs[-1]} = tensor.empty() : {t}\n")
+        return ("".join(lines) + f"{indent}{m.group('results')} = "
+                + kernels._op_text(name, attrs, names, arg_types, outs,
+                                   res_types))
 
     # A clusopt op whose result is unused may be gone (torch-mlir removes
     # dead code); a call left behind is an error.

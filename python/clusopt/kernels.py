@@ -53,34 +53,39 @@ def _float_literal(value):
     return f"{float(value):.9e}"
 
 
-def _op_text(op, attrs, names, types):
-    """The assembly of one clus op over operands `names` of `types`."""
+def _op_text(op, attrs, names, types, outs, out_types):
+    """The assembly of one clus op over operands `names` of `types`, with
+    destinations `outs` of `out_types` (its result types)."""
     a, t = names, types
+    o = f" outs({', '.join(outs)})"
+    r = " -> " + ", ".join(out_types)
     if op == "soft_assign":
         axis = " axis = clusters" if attrs.get("axis") == "clusters" else ""
-        return f"clus.soft_assign {a[0]}{axis} : {t[0]}"
+        return f"clus.soft_assign {a[0]}{axis}{o} : {t[0]}"
     if op == "pool":
-        return f"clus.pool {a[0]}, {a[1]} : {t[0]}, {t[1]}"
+        return f"clus.pool {a[0]}, {a[1]}{o} : {t[0]}, {t[1]}{r}"
     if op == "soft_assign_pool":
         # PaCa's pair, which optimised pipelines fuse into one pass.
-        return (f"clus.soft_assign {a[0]} : {t[0]}\n"
-                f"  %r0 = clus.pool %z, {a[1]} : {t[0]}, {t[1]}")
+        return (f"tensor.empty({_dims_of(a[0], t[0])}) : {t[0]}\n"
+                f"  %z = clus.soft_assign {a[0]} outs(%z_init) : {t[0]}\n"
+                f"  %r0 = clus.pool %z, {a[1]}{o} : {t[0]}, {t[1]}{r}")
     if op == "kmeans":
         init = f" init({a[1]} : {t[1]})" if len(a) > 1 else ""
         metric = " metric = cosine" if attrs.get("metric") == "cosine" else ""
         return (f"clus.kmeans {a[0]}{init} clusters = {attrs['clusters']} "
-                f"iterations = {attrs['iterations']}{metric} : {t[0]}")
+                f"iterations = {attrs['iterations']}{metric}{o} : {t[0]}{r}")
     if op == "dpc_knn":
         clusters = ", ".join(str(m) for m in attrs["clusters"])
         return (f"clus.dpc_knn {a[0]} clusters = [{clusters}] "
-                f"k = {attrs.get('k', 5)} : {t[0]}")
+                f"k = {attrs.get('k', 5)}{o} : {t[0]}{r}")
     if op == "aggregate":
         weights = f" weights({a[2]} : {t[2]})" if len(a) > 2 else ""
         return (f"clus.aggregate {a[0]}, {a[1]}{weights} clusters = "
                 f"{attrs['clusters']} reduction = {attrs['reduction']} "
-                f"eps = {_float_literal(attrs.get('eps', 1e-6))} : {t[0]}, {t[1]}")
+                f"eps = {_float_literal(attrs.get('eps', 1e-6))}{o} : "
+                f"{t[0]}, {t[1]}{r}")
     if op == "broadcast":
-        return f"clus.broadcast {a[0]}, {a[1]} : {t[0]}, {t[1]}"
+        return f"clus.broadcast {a[0]}, {a[1]}{o} : {t[0]}, {t[1]}{r}"
     if op == "attention":
         pairs = ", ".join(f"[{a[i]}, {a[i + 1]}]"
                           for i in range(1, len(a), 2))
@@ -88,19 +93,40 @@ def _op_text(op, attrs, names, types):
                                for i in range(1, len(t), 2))
         scale = (f" scale = {_float_literal(attrs['scale'])}"
                  if attrs.get("scale") is not None else "")
-        return f"clus.attention {a[0]}, {pairs}{scale} : {t[0]}, {pair_types}"
+        return (f"clus.attention {a[0]}, {pairs}{scale}{o} : {t[0]}, "
+                f"{pair_types}{r}")
     if op == "topk_members":
         excl = " exclusive" if attrs.get("exclusive") else ""
         return (f"clus.topk_members {a[0]} capacity = {attrs['capacity']}"
-                f"{excl} : {t[0]}")
+                f"{excl}{o} : {t[0]}{r}")
     if op == "cluster_attention":
         scale = (f" scale = {_float_literal(attrs['scale'])}"
                  if attrs.get("scale") is not None else "")
         summ = "" if attrs.get("summaries", True) else " summaries = false"
         return (f"clus.cluster_attention {a[0]}, {a[1]}, {a[2]} "
-                f"members({a[3]}) affinities({a[4]}, {a[5]}){scale}{summ} : "
-                + ", ".join(t))
+                f"members({a[3]}) affinities({a[4]}, {a[5]}){scale}{summ}{o} : "
+                + ", ".join(t) + r)
     raise ValueError(f"unknown clus op '{op}'")
+
+
+def _dims_of(value, tensor_type):
+    """The dynamic sizes of `value` (a memref or tensor SSA name of
+    `tensor_type`'s shape), as `tensor.empty` operands: only the `?` dims,
+    each through a `dim` op emitted by `_dim_lines`."""
+    dims = tensor_type[len("tensor<"):-1].split("x")[:-1]
+    return ", ".join(f"{value}_d{i}" for i, d in enumerate(dims) if d == "?")
+
+
+def _dim_lines(value, memref_or_tensor, type_text):
+    """`dim` ops binding `<value>_d<i>` for every `?` dim of `type_text`."""
+    dims = type_text[type_text.index("<") + 1:-1].split("x")[:-1]
+    lines = []
+    for i, d in enumerate(dims):
+        if d == "?":
+            lines.append(f"  %c{i}_{value[1:]} = arith.constant {i} : index")
+            lines.append(f"  {value}_d{i} = {memref_or_tensor}.dim {value}, "
+                         f"%c{i}_{value[1:]} : {type_text}")
+    return lines
 
 
 def result_shapes(op, shapes, attrs):
@@ -148,10 +174,22 @@ def kernel_source(op, shapes, elems, attrs, dynamic):
     params = [f"{n}: {t}" for n, t in zip(names, arg_types)]
     params += [f"%out{i}: {_memref_type(t)}" for i, t in enumerate(res_types)]
     lhs = ", ".join(f"%r{i}" for i in range(len(results)))
+    outs = [f"%init{i}" for i in range(len(results))]
+    lines = [f"func.func @kernel({', '.join(params)}) {{"]
+    # Destinations shaped like the caller's outputs. Their contents are
+    # never read; bufferization gives them their own buffers, and the
+    # results are then written into the caller's memrefs.
+    for i, t in enumerate(res_types):
+        lines += _dim_lines(f"%out{i}", "memref", _memref_type(t))
+        lines.append(f"  %init{i} = tensor.empty({_dims_of(f'%out{i}', t)}) "
+                     f": {t}")
     if op == "soft_assign_pool":
-        lhs = "%z"
-    lines = [f"func.func @kernel({', '.join(params)}) {{",
-             f"  {lhs} = {_op_text(op, attrs, names, arg_types)}"]
+        lines += _dim_lines(names[0], "tensor", arg_types[0])
+        lines.append(f"  %z_init = "
+                     + _op_text(op, attrs, names, arg_types, outs, res_types))
+    else:
+        lines.append(f"  {lhs} = "
+                     + _op_text(op, attrs, names, arg_types, outs, res_types))
     for i, t in enumerate(res_types):
         lines.append(f"  bufferization.materialize_in_destination %r{i} in "
                      f"restrict writable %out{i} : ({t}, {_memref_type(t)}) "

@@ -273,9 +273,29 @@ def kernel_source(op, pairs, attrs, elem, dims):
     names = [f"%a{i}" for i in range(len(pairs))]
     results = [f"%r{i}" for i in range(len(res_types))]
     params = ", ".join(f"{n}: {t}" for n, t in zip(names, arg_types))
+    # The op's destinations: empty tensors with the dynamic sizes (B, N)
+    # read from the first operand that has them.
+    body = []
+    for r, (dim_names, _) in enumerate(_result_dims(op, attrs)):
+        sizes = []
+        for axis, dim in enumerate(dim_names):
+            if _dim_text(dim, dims) != "?":
+                continue
+            i, j = next((i, spec.dims.index(dim))
+                        for i, (spec, _) in enumerate(pairs)
+                        if dim in spec.dims)
+            body.append(f"  %c{r}_{axis} = arith.constant {j} : index")
+            body.append(f"  %d{r}_{axis} = tensor.dim {names[i]}, "
+                        f"%c{r}_{axis} : {arg_types[i]}")
+            sizes.append(f"%d{r}_{axis}")
+        body.append(f"  %init{r} = tensor.empty({', '.join(sizes)}) : "
+                    f"{res_types[r]}")
+    outs = [f"%init{r}" for r in range(len(res_types))]
+    body.append(f"  {', '.join(results)} = "
+                + kernels._op_text(op, attrs, names, arg_types, outs,
+                                   res_types))
     return (f"func.func @{name}({params}) -> ({', '.join(res_types)}) {{\n"
-            f"  {', '.join(results)} = "
-            f"{kernels._op_text(op, attrs, names, arg_types)}\n"
+            + "\n".join(body) + "\n"
             f"  return {', '.join(results)} : {', '.join(res_types)}\n"
             f"}}\n"), name
 

@@ -21,15 +21,30 @@ SOURCE = """
 func.func @paca(%l: tensor<?x100x?xf32>, %x: tensor<?x?x48xf32>,
                 %q: tensor<?x2x?x24xf32>, %k: tensor<?x2x100x24xf32>)
     -> (tensor<?x100x48xf32>, tensor<?x2x?x24xf32>) {
-  %z = clus.soft_assign %l : tensor<?x100x?xf32>
-  %y = clus.pool %z, %x : tensor<?x100x?xf32>, tensor<?x?x48xf32>
-  %o = clus.attention %q, [%k, %k] {clus.lowering_config = #clus.lowering_config<rows = 3, cols = 32>}
-      : tensor<?x2x?x24xf32>, [tensor<?x2x100x24xf32>, tensor<?x2x100x24xf32>]
+  %z_init_c0 = arith.constant 0 : index
+  %z_init_d0 = tensor.dim %l, %z_init_c0 : tensor<?x100x?xf32>
+  %z_init_c2 = arith.constant 2 : index
+  %z_init_d2 = tensor.dim %l, %z_init_c2 : tensor<?x100x?xf32>
+  %z_init = tensor.empty(%z_init_d0, %z_init_d2) : tensor<?x100x?xf32>
+  %z = clus.soft_assign %l outs(%z_init) : tensor<?x100x?xf32>
+  %y_init_c0 = arith.constant 0 : index
+  %y_init_d0 = tensor.dim %l, %y_init_c0 : tensor<?x100x?xf32>
+  %y_init = tensor.empty(%y_init_d0) : tensor<?x100x48xf32>
+  %y = clus.pool %z, %x outs(%y_init) : tensor<?x100x?xf32>, tensor<?x?x48xf32> -> tensor<?x100x48xf32>
+  %o_init_c0 = arith.constant 0 : index
+  %o_init_d0 = tensor.dim %q, %o_init_c0 : tensor<?x2x?x24xf32>
+  %o_init_c2 = arith.constant 2 : index
+  %o_init_d2 = tensor.dim %q, %o_init_c2 : tensor<?x2x?x24xf32>
+  %o_init = tensor.empty(%o_init_d0, %o_init_d2) : tensor<?x2x?x24xf32>
+  %o = clus.attention %q, [%k, %k] outs(%o_init) {clus.lowering_config = #clus.lowering_config<rows = 3, cols = 32>}
+      : tensor<?x2x?x24xf32>, [tensor<?x2x100x24xf32>, tensor<?x2x100x24xf32>] -> tensor<?x2x?x24xf32>
   return %y, %o : tensor<?x100x48xf32>, tensor<?x2x?x24xf32>
 }
 
 func.func @kmeans(%x: tensor<1x40x3xf32>) -> tensor<1x40xi32> {
-  %a, %c = clus.kmeans %x clusters = 4 iterations = 5 : tensor<1x40x3xf32>
+  %a_init = tensor.empty() : tensor<1x40xi32>
+  %c_init = tensor.empty() : tensor<1x4x3xf32>
+  %a, %c = clus.kmeans %x clusters = 4 iterations = 5 outs(%a_init, %c_init) : tensor<1x40x3xf32> -> tensor<1x40xi32>, tensor<1x4x3xf32>
   return %a : tensor<1x40xi32>
 }
 """

@@ -19,8 +19,10 @@ from clusopt.toolchain import build_dir, target_runs_here
 ATTENTION = """
 func.func @attention(%q: tensor<1x2x{n}x24xf32>, %k: tensor<1x2x7x24xf32>)
     -> tensor<1x2x{n}x24xf32> {{
-  %o = clus.attention %q, [%k, %k] {attrs}
+  %init = tensor.empty() : tensor<1x2x{n}x24xf32>
+  %o = clus.attention %q, [%k, %k] outs(%init) {attrs}
       : tensor<1x2x{n}x24xf32>, [tensor<1x2x7x24xf32>, tensor<1x2x7x24xf32>]
+      -> tensor<1x2x{n}x24xf32>
   return %o : tensor<1x2x{n}x24xf32>
 }}
 """
@@ -28,8 +30,11 @@ func.func @attention(%q: tensor<1x2x{n}x24xf32>, %k: tensor<1x2x7x24xf32>)
 POOL = """
 func.func @pool(%l: tensor<1x8x{n}x{t}>, %x: tensor<1x{n}x16x{t}>)
     -> tensor<1x8x16x{t}> {{
-  %z = clus.soft_assign %l : tensor<1x8x{n}x{t}>
-  %y = clus.pool %z, %x : tensor<1x8x{n}x{t}>, tensor<1x{n}x16x{t}>
+  %z_init = tensor.empty() : tensor<1x8x{n}x{t}>
+  %z = clus.soft_assign %l outs(%z_init) : tensor<1x8x{n}x{t}>
+  %y_init = tensor.empty() : tensor<1x8x16x{t}>
+  %y = clus.pool %z, %x outs(%y_init) : tensor<1x8x{n}x{t}>, tensor<1x{n}x16x{t}>
+      -> tensor<1x8x16x{t}>
   return %y : tensor<1x8x16x{t}>
 }}
 """
@@ -71,8 +76,8 @@ def test_key_stability(tmp_path):
     assert keys(tmp_path, attention(
         attrs="{clus.lowering_config = #clus.lowering_config<rows = 2, cols = 16>}")) == base
     located = attention().replace(
-        "[tensor<1x2x7x24xf32>, tensor<1x2x7x24xf32>]\n",
-        "[tensor<1x2x7x24xf32>, tensor<1x2x7x24xf32>] loc(\"x.py\":3:4)\n")
+        "-> tensor<1x2x50x24xf32>\n  return",
+        "-> tensor<1x2x50x24xf32> loc(\"x.py\":3:4)\n  return")
     assert "loc(" in located
     assert keys(tmp_path, located) == base
     # Shape, attribute, dtype and target each change it.
@@ -208,8 +213,14 @@ def test_record_never_applies_to_another_target(tmp_path):
 DYNAMIC_ATTENTION = """
 func.func @attention(%q: tensor<?x2x?x24xf32>, %k: tensor<?x2x?x24xf32>)
     -> tensor<?x2x?x24xf32> {
-  %o = clus.attention %q, [%k, %k]
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %b = tensor.dim %q, %c0 : tensor<?x2x?x24xf32>
+  %n = tensor.dim %q, %c2 : tensor<?x2x?x24xf32>
+  %o_init = tensor.empty(%b, %n) : tensor<?x2x?x24xf32>
+  %o = clus.attention %q, [%k, %k] outs(%o_init)
       : tensor<?x2x?x24xf32>, [tensor<?x2x?x24xf32>, tensor<?x2x?x24xf32>]
+      -> tensor<?x2x?x24xf32>
   return %o : tensor<?x2x?x24xf32>
 }
 """

@@ -13,7 +13,8 @@ from clusopt.toolchain import Backend, target_runs_here
 KERNEL = """
 func.func @kernel(%l: tensor<1x{M}x{N}xf32>, %x: tensor<1x{N}x{C}xf32>,
                   %w: tensor<{C}x{D}xf32>, %out: memref<1x{M}x{D}xf32>) {{
-  %z = clus.soft_assign %l : tensor<1x{M}x{N}xf32>
+  %z_init = tensor.empty() : tensor<1x{M}x{N}xf32>
+  %z = clus.soft_assign %l outs(%z_init) : tensor<1x{M}x{N}xf32>
   %zero = arith.constant 0.0 : f32
   {body}
   bufferization.materialize_in_destination %r in restrict writable %out
@@ -25,7 +26,8 @@ MAPS = ("indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, "
         "affine_map<(b, m, n, k) -> (k, n)>, "
         "affine_map<(b, m, n, k) -> (b, m, n)>]")
 POOL_THEN_PROJECT = """
-  %y = clus.pool %z, %x : tensor<1x{M}x{N}xf32>, tensor<1x{N}x{C}xf32>
+  %y_init = tensor.empty() : tensor<1x{M}x{C}xf32>
+  %y = clus.pool %z, %x outs(%y_init) : tensor<1x{M}x{N}xf32>, tensor<1x{N}x{C}xf32> -> tensor<1x{M}x{C}xf32>
   %e = tensor.empty() : tensor<1x{M}x{D}xf32>
   %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<1x{M}x{D}xf32>) -> tensor<1x{M}x{D}xf32>
   %r = linalg.batch_matmul {maps} ins(%y, %w : tensor<1x{M}x{C}xf32>, tensor<{C}x{D}xf32>) outs(%acc : tensor<1x{M}x{D}xf32>) -> tensor<1x{M}x{D}xf32>
@@ -34,7 +36,8 @@ PROJECT_THEN_POOL = """
   %e = tensor.empty() : tensor<1x{N}x{D}xf32>
   %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<1x{N}x{D}xf32>) -> tensor<1x{N}x{D}xf32>
   %xw = linalg.batch_matmul {maps} ins(%x, %w : tensor<1x{N}x{C}xf32>, tensor<{C}x{D}xf32>) outs(%acc : tensor<1x{N}x{D}xf32>) -> tensor<1x{N}x{D}xf32>
-  %r = clus.pool %z, %xw : tensor<1x{M}x{N}xf32>, tensor<1x{N}x{D}xf32>
+  %r_init = tensor.empty() : tensor<1x{M}x{D}xf32>
+  %r = clus.pool %z, %xw outs(%r_init) : tensor<1x{M}x{N}xf32>, tensor<1x{N}x{D}xf32> -> tensor<1x{M}x{D}xf32>
 """
 
 

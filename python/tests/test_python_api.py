@@ -20,12 +20,14 @@ from clusopt.dtypes import from_storage, to_storage
 PACA = """
 func.func @paca_attention(%logits: tensor<1x2x6xf32>, %x: tensor<1x6x4xf32>,
                           %q: tensor<1x1x6x4xf32>) -> tensor<1x1x6x4xf32> {
-  %z = clus.soft_assign %logits : tensor<1x2x6xf32>
-  %c = clus.pool %z, %x : tensor<1x2x6xf32>, tensor<1x6x4xf32>
+  %z_init = tensor.empty() : tensor<1x2x6xf32>
+  %z = clus.soft_assign %logits outs(%z_init) : tensor<1x2x6xf32>
+  %c_init = tensor.empty() : tensor<1x2x4xf32>
+  %c = clus.pool %z, %x outs(%c_init) : tensor<1x2x6xf32>, tensor<1x6x4xf32> -> tensor<1x2x4xf32>
   %kv = tensor.expand_shape %c [[0, 1], [2], [3]] output_shape [1, 1, 2, 4]
       : tensor<1x2x4xf32> into tensor<1x1x2x4xf32>
-  %o = clus.attention %q, [%kv, %kv]
-      : tensor<1x1x6x4xf32>, [tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>]
+  %o_init = tensor.empty() : tensor<1x1x6x4xf32>
+  %o = clus.attention %q, [%kv, %kv] outs(%o_init) : tensor<1x1x6x4xf32>, [tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>] -> tensor<1x1x6x4xf32>
   return %o : tensor<1x1x6x4xf32>
 }
 """
@@ -34,15 +36,29 @@ func.func @paca_attention(%logits: tensor<1x2x6xf32>, %x: tensor<1x6x4xf32>,
 # that returns its argument.
 MIXED = """
 func.func @kmeans(%x: tensor<?x?x4xf32>) -> (tensor<?x?xi32>, tensor<?x3x4xf32>) {
-  %a, %c = clus.kmeans %x clusters = 3 iterations = 4 : tensor<?x?x4xf32>
+  %a_init_c0 = arith.constant 0 : index
+  %a_init_d0 = tensor.dim %x, %a_init_c0 : tensor<?x?x4xf32>
+  %a_init_c1 = arith.constant 1 : index
+  %a_init_d1 = tensor.dim %x, %a_init_c1 : tensor<?x?x4xf32>
+  %a_init = tensor.empty(%a_init_d0, %a_init_d1) : tensor<?x?xi32>
+  %c_init_c0 = arith.constant 0 : index
+  %c_init_d0 = tensor.dim %x, %c_init_c0 : tensor<?x?x4xf32>
+  %c_init = tensor.empty(%c_init_d0) : tensor<?x3x4xf32>
+  %a, %c = clus.kmeans %x clusters = 3 iterations = 4 outs(%a_init, %c_init) : tensor<?x?x4xf32> -> tensor<?x?xi32>, tensor<?x3x4xf32>
   return %a, %c : tensor<?x?xi32>, tensor<?x3x4xf32>
 }
 func.func @soft_assign_bf16(%l: tensor<?x2x?xbf16>) -> tensor<?x2x?xbf16> {
-  %z = clus.soft_assign %l : tensor<?x2x?xbf16>
+  %z_init_c0 = arith.constant 0 : index
+  %z_init_d0 = tensor.dim %l, %z_init_c0 : tensor<?x2x?xbf16>
+  %z_init_c2 = arith.constant 2 : index
+  %z_init_d2 = tensor.dim %l, %z_init_c2 : tensor<?x2x?xbf16>
+  %z_init = tensor.empty(%z_init_d0, %z_init_d2) : tensor<?x2x?xbf16>
+  %z = clus.soft_assign %l outs(%z_init) : tensor<?x2x?xbf16>
   return %z : tensor<?x2x?xbf16>
 }
 func.func @pool_f16(%z: tensor<1x2x5xf16>, %x: tensor<1x5x3xf16>) -> tensor<1x2x3xf16> {
-  %y = clus.pool %z, %x : tensor<1x2x5xf16>, tensor<1x5x3xf16>
+  %y_init = tensor.empty() : tensor<1x2x3xf16>
+  %y = clus.pool %z, %x outs(%y_init) : tensor<1x2x5xf16>, tensor<1x5x3xf16> -> tensor<1x2x3xf16>
   return %y : tensor<1x2x3xf16>
 }
 func.func @same(%a: tensor<4xf32>) -> tensor<4xf32> {
@@ -129,7 +145,8 @@ def test_results_freed(paca_so):
     results would grow the process by far more than the bound if not."""
     lib = clusopt.compile("""
 func.func @big(%z: tensor<1x2x8xf32>, %x: tensor<1x8x65536xf32>) -> tensor<1x2x65536xf32> {
-  %y = clus.pool %z, %x : tensor<1x2x8xf32>, tensor<1x8x65536xf32>
+  %y_init = tensor.empty() : tensor<1x2x65536xf32>
+  %y = clus.pool %z, %x outs(%y_init) : tensor<1x2x8xf32>, tensor<1x8x65536xf32> -> tensor<1x2x65536xf32>
   return %y : tensor<1x2x65536xf32>
 }""", cache_dir=paca_so.parent / "cache")
     z = np.full((1, 2, 8), 0.125, np.float32)
@@ -335,7 +352,12 @@ def test_gpu_library_without_gpu(paca_so, tmp_path):
 
 SMALL = """
 func.func @soft(%l: tensor<?x2x?xf32>) -> tensor<?x2x?xf32> {
-  %z = clus.soft_assign %l : tensor<?x2x?xf32>
+  %z_init_c0 = arith.constant 0 : index
+  %z_init_d0 = tensor.dim %l, %z_init_c0 : tensor<?x2x?xf32>
+  %z_init_c2 = arith.constant 2 : index
+  %z_init_d2 = tensor.dim %l, %z_init_c2 : tensor<?x2x?xf32>
+  %z_init = tensor.empty(%z_init_d0, %z_init_d2) : tensor<?x2x?xf32>
+  %z = clus.soft_assign %l outs(%z_init) : tensor<?x2x?xf32>
   return %z : tensor<?x2x?xf32>
 }
 """
@@ -403,7 +425,8 @@ def test_compile_errors(tmp_path):
                              r"'clus.pool' op dimension 'N' mismatch"):
         clusopt.compile("""
 func.func @bad(%z: tensor<1x2x5xf32>, %x: tensor<1x6x3xf32>) -> tensor<1x2x3xf32> {
-  %y = clus.pool %z, %x : tensor<1x2x5xf32>, tensor<1x6x3xf32>
+  %y_init = tensor.empty() : tensor<1x2x3xf32>
+  %y = clus.pool %z, %x outs(%y_init) : tensor<1x2x5xf32>, tensor<1x6x3xf32> -> tensor<1x2x3xf32>
   return %y : tensor<1x2x3xf32>
 }""", cache_dir=tmp_path)
     assert not [p for p in (tmp_path / "kernels").iterdir()]

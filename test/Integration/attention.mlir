@@ -19,7 +19,10 @@ func.func @main() {
   %v1 = arith.constant dense<[[[[10.0, 0.0], [0.0, 10.0]]]]> : tensor<1x1x2x2xf32>
   %k2 = arith.constant dense<0.0> : tensor<1x1x3x2xf32>
   %v2 = arith.constant dense<[[[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]]]> : tensor<1x1x3x2xf32>
-  %o = clus.attention %q, [%k1, %v1], [%k2, %v2] scale = 1.09861229 : tensor<1x1x2x2xf32>, [tensor<1x1x2x2xf32>, tensor<1x1x2x2xf32>], [tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>]
+  %o_init = tensor.empty() : tensor<1x1x2x2xf32>
+  %o = clus.attention %q, [%k1, %v1], [%k2, %v2] scale = 1.09861229 outs(%o_init)
+      : tensor<1x1x2x2xf32>, [tensor<1x1x2x2xf32>, tensor<1x1x2x2xf32>], [tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>]
+      -> tensor<1x1x2x2xf32>
   %ou = tensor.cast %o : tensor<1x1x2x2xf32> to tensor<*xf32>
   call @printMemrefF32(%ou) : (tensor<*xf32>) -> ()
   // CHECK:      Unranked Memref base@ = {{.*}} rank = 4 offset = 0 sizes = [1, 1, 2, 2] strides = [4, 4, 2, 1] data =
@@ -35,7 +38,10 @@ func.func @main() {
   %kh = arith.constant dense<[[[[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]],
                                [[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, -1.0]]]]> : tensor<1x2x2x4xf32>
   %vh = arith.constant dense<[[[[4.0], [8.0]], [[1.0], [0.0]]]]> : tensor<1x2x2x1xf32>
-  %oh = clus.attention %qh, [%kh, %vh] : tensor<1x2x1x4xf32>, [tensor<1x2x2x4xf32>, tensor<1x2x2x1xf32>]
+  %oh_init = tensor.empty() : tensor<1x2x1x1xf32>
+  %oh = clus.attention %qh, [%kh, %vh] outs(%oh_init)
+      : tensor<1x2x1x4xf32>, [tensor<1x2x2x4xf32>, tensor<1x2x2x1xf32>]
+      -> tensor<1x2x1x1xf32>
   %ohu = tensor.cast %oh : tensor<1x2x1x1xf32> to tensor<*xf32>
   call @printMemrefF32(%ohu) : (tensor<*xf32>) -> ()
   // CHECK:      sizes = [1, 2, 1, 1] strides = [2, 1, 1, 1] data =
@@ -49,7 +55,10 @@ func.func @main() {
   %qb = arith.constant dense<[[[[200.0, 0.0], [0.0, 7.0]]]]> : tensor<1x1x2x2xbf16>
   %kb = arith.constant dense<[[[[1.0, 0.0], [-1.0, 0.0]]]]> : tensor<1x1x2x2xbf16>
   %vb = arith.constant dense<[[[[1.0, 2.0], [3.0, 4.0]]]]> : tensor<1x1x2x2xbf16>
-  %ob = clus.attention %qb, [%kb, %vb] : tensor<1x1x2x2xbf16>, [tensor<1x1x2x2xbf16>, tensor<1x1x2x2xbf16>]
+  %ob_init = tensor.empty() : tensor<1x1x2x2xbf16>
+  %ob = clus.attention %qb, [%kb, %vb] outs(%ob_init)
+      : tensor<1x1x2x2xbf16>, [tensor<1x1x2x2xbf16>, tensor<1x1x2x2xbf16>]
+      -> tensor<1x1x2x2xbf16>
   %e = tensor.empty() : tensor<1x1x2x2xf32>
   %ob32 = linalg.generic {indexing_maps = [affine_map<(a, b, c, d) -> (a, b, c, d)>, affine_map<(a, b, c, d) -> (a, b, c, d)>],
                           iterator_types = ["parallel", "parallel", "parallel", "parallel"]}

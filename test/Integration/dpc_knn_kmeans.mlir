@@ -30,7 +30,10 @@ func.func @main() {
   //   to (3,3.5) -> 2.
   %x = arith.constant dense<[[[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [10.0, 10.0], [10.0, 11.0], [11.0, 10.0]],
                              [[8.0, 8.0], [0.0, 0.0], [0.0, 0.25], [0.25, 0.0], [3.0, 3.0], [3.0, 3.5]]]> : tensor<2x6x2xf32>
-  %assign, %centers = clus.dpc_knn %x clusters = [2, 3] k = 2 : tensor<2x6x2xf32>
+  %assign_init = tensor.empty() : tensor<2x2x6xi32>
+  %centers_init = tensor.empty() : tensor<2x2x3xi32>
+  %assign, %centers = clus.dpc_knn %x clusters = [2, 3] k = 2 outs(%assign_init, %centers_init)
+      : tensor<2x6x2xf32> -> tensor<2x2x6xi32>, tensor<2x2x3xi32>
   %au = tensor.cast %assign : tensor<2x2x6xi32> to tensor<*xi32>
   call @printMemrefI32(%au) : (tensor<*xi32>) -> ()
   // CHECK:      Unranked Memref base@ = {{.*}} rank = 3 offset = 0 sizes = [2, 2, 6] strides = [12, 6, 1] data =
@@ -50,7 +53,10 @@ func.func @main() {
   // floor(m·6/2) = rows 0 and 3 = (0,0) and (10,10); every iteration assigns
   // A -> 0 and B -> 1, so μ = the blob means (1/3, 1/3) and (31/3, 31/3).
   %xb = arith.constant dense<[[[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [10.0, 10.0], [10.0, 11.0], [11.0, 10.0]]]> : tensor<1x6x2xf32>
-  %ka, %kc = clus.kmeans %xb clusters = 2 iterations = 3 : tensor<1x6x2xf32>
+  %ka_init = tensor.empty() : tensor<1x6xi32>
+  %kc_init = tensor.empty() : tensor<1x2x2xf32>
+  %ka, %kc = clus.kmeans %xb clusters = 2 iterations = 3 outs(%ka_init, %kc_init)
+      : tensor<1x6x2xf32> -> tensor<1x6xi32>, tensor<1x2x2xf32>
   %kau = tensor.cast %ka : tensor<1x6xi32> to tensor<*xi32>
   call @printMemrefI32(%kau) : (tensor<*xi32>) -> ()
   // CHECK:      sizes = [1, 6] strides = [6, 1] data =
@@ -67,7 +73,10 @@ func.func @main() {
   // NORMALISED rows: (1,0) and (0,1), not the raw means (2,0) and (0,3.5).
   %xc = arith.constant dense<[[[1.0, 0.0], [3.0, 0.0], [0.0, 2.0], [0.0, 5.0]]]> : tensor<1x4x2xf32>
   %mu = arith.constant dense<[[[1.0, 1.0], [0.0, 1.0]]]> : tensor<1x2x2xf32>
-  %ca, %cc = clus.kmeans %xc init(%mu : tensor<1x2x2xf32>) clusters = 2 iterations = 2 metric = cosine : tensor<1x4x2xf32>
+  %ca_init = tensor.empty() : tensor<1x4xi32>
+  %cc_init = tensor.empty() : tensor<1x2x2xf32>
+  %ca, %cc = clus.kmeans %xc init(%mu : tensor<1x2x2xf32>) clusters = 2 iterations = 2 metric = cosine outs(%ca_init, %cc_init)
+      : tensor<1x4x2xf32> -> tensor<1x4xi32>, tensor<1x2x2xf32>
   %cau = tensor.cast %ca : tensor<1x4xi32> to tensor<*xi32>
   call @printMemrefI32(%cau) : (tensor<*xi32>) -> ()
   // CHECK:      sizes = [1, 4] strides = [4, 1] data =

@@ -11,38 +11,104 @@ func.func private @printMemrefF32(tensor<*xf32>)
 func.func private @printMemrefI32(tensor<*xi32>)
 
 func.func @soft_pool(%l: tensor<?x?x?xf32>, %x: tensor<?x?x?xf32>) -> tensor<?x?x?xf32> {
-  %z = clus.soft_assign %l : tensor<?x?x?xf32>
-  %y = clus.pool %z, %x : tensor<?x?x?xf32>, tensor<?x?x?xf32>
+  %z_init_c0 = arith.constant 0 : index
+  %z_init_d0 = tensor.dim %l, %z_init_c0 : tensor<?x?x?xf32>
+  %z_init_c1 = arith.constant 1 : index
+  %z_init_d1 = tensor.dim %l, %z_init_c1 : tensor<?x?x?xf32>
+  %z_init_c2 = arith.constant 2 : index
+  %z_init_d2 = tensor.dim %l, %z_init_c2 : tensor<?x?x?xf32>
+  %z_init = tensor.empty(%z_init_d0, %z_init_d1, %z_init_d2) : tensor<?x?x?xf32>
+  %z = clus.soft_assign %l outs(%z_init) : tensor<?x?x?xf32>
+  %y_init_c0 = arith.constant 0 : index
+  %y_init_d0 = tensor.dim %l, %y_init_c0 : tensor<?x?x?xf32>
+  %y_init_c1 = arith.constant 1 : index
+  %y_init_d1 = tensor.dim %l, %y_init_c1 : tensor<?x?x?xf32>
+  %y_init_c2 = arith.constant 2 : index
+  %y_init_d2 = tensor.dim %x, %y_init_c2 : tensor<?x?x?xf32>
+  %y_init = tensor.empty(%y_init_d0, %y_init_d1, %y_init_d2) : tensor<?x?x?xf32>
+  %y = clus.pool %z, %x outs(%y_init)
+      : tensor<?x?x?xf32>, tensor<?x?x?xf32> -> tensor<?x?x?xf32>
   return %y : tensor<?x?x?xf32>
 }
 
 func.func @mean(%x: tensor<?x?x?xf32>, %a: tensor<?x?xi32>) -> tensor<?x3x?xf32> {
-  %y = clus.aggregate %x, %a clusters = 3 reduction = mean : tensor<?x?x?xf32>, tensor<?x?xi32>
+  %y_init_c0 = arith.constant 0 : index
+  %y_init_d0 = tensor.dim %x, %y_init_c0 : tensor<?x?x?xf32>
+  %y_init_c2 = arith.constant 2 : index
+  %y_init_d2 = tensor.dim %x, %y_init_c2 : tensor<?x?x?xf32>
+  %y_init = tensor.empty(%y_init_d0, %y_init_d2) : tensor<?x3x?xf32>
+  %y = clus.aggregate %x, %a clusters = 3 reduction = mean outs(%y_init)
+      : tensor<?x?x?xf32>, tensor<?x?xi32> -> tensor<?x3x?xf32>
   return %y : tensor<?x3x?xf32>
 }
 
 func.func @bcast(%y: tensor<?x?x?xf32>, %a: tensor<?x?xi32>) -> tensor<?x?x?xf32> {
-  %x = clus.broadcast %y, %a : tensor<?x?x?xf32>, tensor<?x?xi32>
+  %x_init_c0 = arith.constant 0 : index
+  %x_init_d0 = tensor.dim %y, %x_init_c0 : tensor<?x?x?xf32>
+  %x_init_c1 = arith.constant 1 : index
+  %x_init_d1 = tensor.dim %a, %x_init_c1 : tensor<?x?xi32>
+  %x_init_c2 = arith.constant 2 : index
+  %x_init_d2 = tensor.dim %y, %x_init_c2 : tensor<?x?x?xf32>
+  %x_init = tensor.empty(%x_init_d0, %x_init_d1, %x_init_d2) : tensor<?x?x?xf32>
+  %x = clus.broadcast %y, %a outs(%x_init)
+      : tensor<?x?x?xf32>, tensor<?x?xi32> -> tensor<?x?x?xf32>
   return %x : tensor<?x?x?xf32>
 }
 
 func.func @attn(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>, %v: tensor<?x?x?x?xf32>) -> tensor<?x?x?x?xf32> {
-  %o = clus.attention %q, [%k, %v] : tensor<?x?x?x?xf32>, [tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>]
+  %o_init_c0 = arith.constant 0 : index
+  %o_init_d0 = tensor.dim %q, %o_init_c0 : tensor<?x?x?x?xf32>
+  %o_init_c1 = arith.constant 1 : index
+  %o_init_d1 = tensor.dim %q, %o_init_c1 : tensor<?x?x?x?xf32>
+  %o_init_c2 = arith.constant 2 : index
+  %o_init_d2 = tensor.dim %q, %o_init_c2 : tensor<?x?x?x?xf32>
+  %o_init_c3 = arith.constant 3 : index
+  %o_init_d3 = tensor.dim %v, %o_init_c3 : tensor<?x?x?x?xf32>
+  %o_init = tensor.empty(%o_init_d0, %o_init_d1, %o_init_d2, %o_init_d3) : tensor<?x?x?x?xf32>
+  %o = clus.attention %q, [%k, %v] outs(%o_init)
+      : tensor<?x?x?x?xf32>, [tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>]
+      -> tensor<?x?x?x?xf32>
   return %o : tensor<?x?x?x?xf32>
 }
 
 func.func @dpc(%x: tensor<?x?x?xf32>) -> (tensor<?x2x?xi32>, tensor<?x2x3xi32>) {
-  %a, %c = clus.dpc_knn %x clusters = [2, 3] k = 2 : tensor<?x?x?xf32>
+  %a_init_c0 = arith.constant 0 : index
+  %a_init_d0 = tensor.dim %x, %a_init_c0 : tensor<?x?x?xf32>
+  %a_init_c2 = arith.constant 1 : index
+  %a_init_d2 = tensor.dim %x, %a_init_c2 : tensor<?x?x?xf32>
+  %a_init = tensor.empty(%a_init_d0, %a_init_d2) : tensor<?x2x?xi32>
+  %c_init_c0 = arith.constant 0 : index
+  %c_init_d0 = tensor.dim %x, %c_init_c0 : tensor<?x?x?xf32>
+  %c_init = tensor.empty(%c_init_d0) : tensor<?x2x3xi32>
+  %a, %c = clus.dpc_knn %x clusters = [2, 3] k = 2 outs(%a_init, %c_init)
+      : tensor<?x?x?xf32> -> tensor<?x2x?xi32>, tensor<?x2x3xi32>
   return %a, %c : tensor<?x2x?xi32>, tensor<?x2x3xi32>
 }
 
 func.func @satopk(%g: tensor<?x?x?xf32>) -> tensor<?x?x4xi32> {
-  %m = clus.topk_members %g capacity = 4 exclusive : tensor<?x?x?xf32>
+  %m_init_c0 = arith.constant 0 : index
+  %m_init_d0 = tensor.dim %g, %m_init_c0 : tensor<?x?x?xf32>
+  %m_init_c1 = arith.constant 2 : index
+  %m_init_d1 = tensor.dim %g, %m_init_c1 : tensor<?x?x?xf32>
+  %m_init = tensor.empty(%m_init_d0, %m_init_d1) : tensor<?x?x4xi32>
+  %m = clus.topk_members %g capacity = 4 exclusive outs(%m_init)
+      : tensor<?x?x?xf32> -> tensor<?x?x4xi32>
   return %m : tensor<?x?x4xi32>
 }
 
 func.func @cast_attn(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>, %v: tensor<?x?x?x?xf32>, %m: tensor<?x?x?xi32>, %aq: tensor<?x?x?x?xf32>, %ak: tensor<?x?x?x?xf32>) -> tensor<?x?x?x?xf32> {
-  %o = clus.cluster_attention %q, %k, %v members(%m) affinities(%aq, %ak) : tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>, tensor<?x?x?xi32>, tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>
+  %o_init_c0 = arith.constant 0 : index
+  %o_init_d0 = tensor.dim %q, %o_init_c0 : tensor<?x?x?x?xf32>
+  %o_init_c1 = arith.constant 1 : index
+  %o_init_d1 = tensor.dim %q, %o_init_c1 : tensor<?x?x?x?xf32>
+  %o_init_c2 = arith.constant 2 : index
+  %o_init_d2 = tensor.dim %q, %o_init_c2 : tensor<?x?x?x?xf32>
+  %o_init_c3 = arith.constant 3 : index
+  %o_init_d3 = tensor.dim %v, %o_init_c3 : tensor<?x?x?x?xf32>
+  %o_init = tensor.empty(%o_init_d0, %o_init_d1, %o_init_d2, %o_init_d3) : tensor<?x?x?x?xf32>
+  %o = clus.cluster_attention %q, %k, %v members(%m) affinities(%aq, %ak) outs(%o_init)
+      : tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>, tensor<?x?x?xi32>, tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>
+      -> tensor<?x?x?x?xf32>
   return %o : tensor<?x?x?x?xf32>
 }
 
@@ -128,7 +194,18 @@ func.func @main() {
   // case is kmeans_return.mlir.)
   %kx = arith.constant dense<[[[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [10.0, 10.0], [10.0, 11.0], [11.0, 10.0]]]> : tensor<1x6x2xf32>
   %kxd = tensor.cast %kx : tensor<1x6x2xf32> to tensor<?x?x?xf32>
-  %ka, %kc = clus.kmeans %kxd clusters = 2 iterations = 3 : tensor<?x?x?xf32>
+  %ka_init_c0 = arith.constant 0 : index
+  %ka_init_d0 = tensor.dim %kxd, %ka_init_c0 : tensor<?x?x?xf32>
+  %ka_init_c1 = arith.constant 1 : index
+  %ka_init_d1 = tensor.dim %kxd, %ka_init_c1 : tensor<?x?x?xf32>
+  %ka_init = tensor.empty(%ka_init_d0, %ka_init_d1) : tensor<?x?xi32>
+  %kc_init_c0 = arith.constant 0 : index
+  %kc_init_d0 = tensor.dim %kxd, %kc_init_c0 : tensor<?x?x?xf32>
+  %kc_init_c2 = arith.constant 2 : index
+  %kc_init_d2 = tensor.dim %kxd, %kc_init_c2 : tensor<?x?x?xf32>
+  %kc_init = tensor.empty(%kc_init_d0, %kc_init_d2) : tensor<?x2x?xf32>
+  %ka, %kc = clus.kmeans %kxd clusters = 2 iterations = 3 outs(%ka_init, %kc_init)
+      : tensor<?x?x?xf32> -> tensor<?x?xi32>, tensor<?x2x?xf32>
   %kau = tensor.cast %ka : tensor<?x?xi32> to tensor<*xi32>
   call @printMemrefI32(%kau) : (tensor<*xi32>) -> ()
   // CHECK:      sizes = [1, 6] strides = [6, 1] data =

@@ -18,7 +18,8 @@ func.func @main() {
   // soft_assign, axis = tokens. Row 0 is constant: uniform 1/4. Row 1 is
   // softmax([1, 2, 3, 4]) = [0.0320586, 0.0871443, 0.236883, 0.643914].
   %l = arith.constant dense<[[[0.0, 0.0, 0.0, 0.0], [1.0, 2.0, 3.0, 4.0]]]> : tensor<1x2x4xf32>
-  %z = clus.soft_assign %l : tensor<1x2x4xf32>
+  %z_init = tensor.empty() : tensor<1x2x4xf32>
+  %z = clus.soft_assign %l outs(%z_init) : tensor<1x2x4xf32>
   call @print3(%z) : (tensor<1x2x4xf32>) -> ()
   // CHECK:      Unranked Memref base@ = {{.*}} rank = 3 offset = 0 sizes = [1, 2, 4] strides = [8, 4, 1] data =
   // CHECK-NEXT: {{\[}}{{\[}}[0.25,   0.25,   0.25,   0.25],
@@ -28,7 +29,9 @@ func.func @main() {
   //   Y[0] = 1/4 · ([1,0] + [0,1] + [1,1] + [2,-1]) = [1, 0.25]
   //   Y[1] = [z0 + z2 + 2 z3, z1 + z2 - z3] = [1.55677, -0.319887]
   %x = arith.constant dense<[[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, -1.0]]]> : tensor<1x4x2xf32>
-  %y = clus.pool %z, %x : tensor<1x2x4xf32>, tensor<1x4x2xf32>
+  %y_init = tensor.empty() : tensor<1x2x2xf32>
+  %y = clus.pool %z, %x outs(%y_init)
+      : tensor<1x2x4xf32>, tensor<1x4x2xf32> -> tensor<1x2x2xf32>
   %yu = tensor.cast %y : tensor<1x2x2xf32> to tensor<*xf32>
   call @printMemrefF32(%yu) : (tensor<*xf32>) -> ()
   // CHECK:      sizes = [1, 2, 2] strides = [4, 2, 1] data =
@@ -39,7 +42,8 @@ func.func @main() {
   // softmax([1000, 1000, 0, -1000]) = [0.5, 0.5, 0, 0];
   // softmax([-1000, -1000, -1000, -1000]) = uniform.
   %big = arith.constant dense<[[[1000.0, 1000.0, 0.0, -1000.0], [-1000.0, -1000.0, -1000.0, -1000.0]]]> : tensor<1x2x4xf32>
-  %zb = clus.soft_assign %big : tensor<1x2x4xf32>
+  %zb_init = tensor.empty() : tensor<1x2x4xf32>
+  %zb = clus.soft_assign %big outs(%zb_init) : tensor<1x2x4xf32>
   call @print3(%zb) : (tensor<1x2x4xf32>) -> ()
   // CHECK:      sizes = [1, 2, 4]
   // CHECK-NEXT: {{\[}}{{\[}}[0.5,   0.5,   0,   0],
@@ -49,7 +53,8 @@ func.func @main() {
   // clusters. Columns: [0,0] -> 1/2 each; [1,0] -> [0.731059, 0.268941];
   // [5,-5] -> [0.999955, 4.53979e-05]; [2,2] -> 1/2 each.
   %lc = arith.constant dense<[[[0.0, 1.0, 5.0, 2.0], [0.0, 0.0, -5.0, 2.0]]]> : tensor<1x2x4xf32>
-  %zc = clus.soft_assign %lc axis = clusters : tensor<1x2x4xf32>
+  %zc_init = tensor.empty() : tensor<1x2x4xf32>
+  %zc = clus.soft_assign %lc axis = clusters outs(%zc_init) : tensor<1x2x4xf32>
   call @print3(%zc) : (tensor<1x2x4xf32>) -> ()
   // CHECK:      sizes = [1, 2, 4]
   // CHECK-NEXT: {{\[}}{{\[}}[0.5,   0.73105{{[0-9]*}},   0.99995{{[0-9]*}},   0.5],
@@ -62,7 +67,9 @@ func.func @main() {
                                [[1.0, 0.0, 0.0], [0.25, 0.25, 0.5]]]> : tensor<2x2x3xf16>
   %x16 = arith.constant dense<[[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
                                [[-1.0, 0.5], [3.0, 2.0], [2.5, 5.0]]]> : tensor<2x3x2xf16>
-  %y16 = clus.pool %z16, %x16 : tensor<2x2x3xf16>, tensor<2x3x2xf16>
+  %y16_init = tensor.empty() : tensor<2x2x2xf16>
+  %y16 = clus.pool %z16, %x16 outs(%y16_init)
+      : tensor<2x2x3xf16>, tensor<2x3x2xf16> -> tensor<2x2x2xf16>
   %e = tensor.empty() : tensor<2x2x2xf32>
   %y32 = linalg.generic {indexing_maps = [affine_map<(a, b, c) -> (a, b, c)>, affine_map<(a, b, c) -> (a, b, c)>],
                          iterator_types = ["parallel", "parallel", "parallel"]}

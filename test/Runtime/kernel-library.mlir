@@ -9,24 +9,58 @@
 // CHECK: entry paca (_mlir_ciface_paca): tensor<?x?x?xf32> tensor<?x?x?xf32> -> tensor<?x?x?xf32>
 func.func @paca(%logits: tensor<?x?x?xf32>, %x: tensor<?x?x?xf32>)
     -> tensor<?x?x?xf32> {
-  %z = clus.soft_assign %logits : tensor<?x?x?xf32>
-  %c = clus.pool %z, %x : tensor<?x?x?xf32>, tensor<?x?x?xf32>
+  %z_init_c0 = arith.constant 0 : index
+  %z_init_d0 = tensor.dim %logits, %z_init_c0 : tensor<?x?x?xf32>
+  %z_init_c1 = arith.constant 1 : index
+  %z_init_d1 = tensor.dim %logits, %z_init_c1 : tensor<?x?x?xf32>
+  %z_init_c2 = arith.constant 2 : index
+  %z_init_d2 = tensor.dim %logits, %z_init_c2 : tensor<?x?x?xf32>
+  %z_init = tensor.empty(%z_init_d0, %z_init_d1, %z_init_d2) : tensor<?x?x?xf32>
+  %z = clus.soft_assign %logits outs(%z_init) : tensor<?x?x?xf32>
+  %c_init_c0 = arith.constant 0 : index
+  %c_init_d0 = tensor.dim %logits, %c_init_c0 : tensor<?x?x?xf32>
+  %c_init_c1 = arith.constant 1 : index
+  %c_init_d1 = tensor.dim %logits, %c_init_c1 : tensor<?x?x?xf32>
+  %c_init_c2 = arith.constant 2 : index
+  %c_init_d2 = tensor.dim %x, %c_init_c2 : tensor<?x?x?xf32>
+  %c_init = tensor.empty(%c_init_d0, %c_init_d1, %c_init_d2) : tensor<?x?x?xf32>
+  %c = clus.pool %z, %x outs(%c_init)
+      : tensor<?x?x?xf32>, tensor<?x?x?xf32> -> tensor<?x?x?xf32>
   return %c : tensor<?x?x?xf32>
 }
 
 // CHECK: entry assign_and_pool (_mlir_ciface_assign_and_pool): {{.*}} -> tensor<?x?x?xf32> tensor<?x?x?xf32>
 func.func @assign_and_pool(%logits: tensor<?x?x?xf32>, %x: tensor<?x?x?xf32>)
     -> (tensor<?x?x?xf32>, tensor<?x?x?xf32>) {
-  %z = clus.soft_assign %logits : tensor<?x?x?xf32>
-  %c = clus.pool %z, %x : tensor<?x?x?xf32>, tensor<?x?x?xf32>
+  %z_init_c0 = arith.constant 0 : index
+  %z_init_d0 = tensor.dim %logits, %z_init_c0 : tensor<?x?x?xf32>
+  %z_init_c1 = arith.constant 1 : index
+  %z_init_d1 = tensor.dim %logits, %z_init_c1 : tensor<?x?x?xf32>
+  %z_init_c2 = arith.constant 2 : index
+  %z_init_d2 = tensor.dim %logits, %z_init_c2 : tensor<?x?x?xf32>
+  %z_init = tensor.empty(%z_init_d0, %z_init_d1, %z_init_d2) : tensor<?x?x?xf32>
+  %z = clus.soft_assign %logits outs(%z_init) : tensor<?x?x?xf32>
+  %c_init_c0 = arith.constant 0 : index
+  %c_init_d0 = tensor.dim %logits, %c_init_c0 : tensor<?x?x?xf32>
+  %c_init_c1 = arith.constant 1 : index
+  %c_init_d1 = tensor.dim %logits, %c_init_c1 : tensor<?x?x?xf32>
+  %c_init_c2 = arith.constant 2 : index
+  %c_init_d2 = tensor.dim %x, %c_init_c2 : tensor<?x?x?xf32>
+  %c_init = tensor.empty(%c_init_d0, %c_init_d1, %c_init_d2) : tensor<?x?x?xf32>
+  %c = clus.pool %z, %x outs(%c_init)
+      : tensor<?x?x?xf32>, tensor<?x?x?xf32> -> tensor<?x?x?xf32>
   return %z, %c : tensor<?x?x?xf32>, tensor<?x?x?xf32>
 }
 
 // CHECK: entry attention (_mlir_ciface_attention): tensor<1x2x?x8xbf16> tensor<1x2x?x8xbf16> tensor<1x2x?x8xbf16> -> tensor<1x2x?x8xbf16>
 func.func @attention(%q: tensor<1x2x?x8xbf16>, %k: tensor<1x2x?x8xbf16>,
                      %v: tensor<1x2x?x8xbf16>) -> tensor<1x2x?x8xbf16> {
-  %o = clus.attention %q, [%k, %v]
+  %o_init_c2 = arith.constant 2 : index
+  %o_init_d2 = tensor.dim %q, %o_init_c2 : tensor<1x2x?x8xbf16>
+  %o_init = tensor.empty(%o_init_d2) : tensor<1x2x?x8xbf16>
+  %o = clus.attention %q, [%k, %v] outs(%o_init)
       : tensor<1x2x?x8xbf16>, [tensor<1x2x?x8xbf16>, tensor<1x2x?x8xbf16>]
+      -> tensor<1x2x?x8xbf16>
   return %o : tensor<1x2x?x8xbf16>
 }
 

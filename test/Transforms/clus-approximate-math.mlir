@@ -29,3 +29,15 @@ func.func @erf(%a: vector<16xf32>) -> vector<16xf32> {
   %0 = math.erf %a : vector<16xf32>
   return %0 : vector<16xf32>
 }
+
+// A power by a constant integer becomes multiplications: LLVM's powi takes
+// only a scalar exponent, and a vectorised fpowi has a vector of them.
+// CHECK-LABEL: func.func @fpowi
+// CHECK-NOT:     math.fpowi
+// CHECK:         %[[SQ:.+]] = arith.mulf %{{.+}}, %{{.+}} : vector<16xf32>
+// CHECK:         return %[[SQ]]
+func.func @fpowi(%a: vector<16xf32>) -> vector<16xf32> {
+  %c = arith.constant dense<2> : vector<16xi64>
+  %0 = math.fpowi %a, %c : vector<16xf32>, vector<16xi64>
+  return %0 : vector<16xf32>
+}

@@ -199,3 +199,24 @@ func.func @fallbacks(%a: tensor<?x?xf32>, %b: tensor<?x?xf32>, %img: tensor<1x8x
   }
   return %mm, %conv, %amax, %diag : tensor<?x?xf32>, tensor<1x8x8x32xf32>, tensor<?xf32>, tensor<?xf32>
 }
+
+// -----
+
+// Memory holds an i1 per byte, while a vector<Nxi1> load reads N packed
+// bits: ops on i1 tensors (a causal mask) stay on the loops.
+// CHECK-LABEL: func.func @i1_mask
+// CHECK-NOT:     scf.forall
+// CHECK:         linalg.generic
+#id2 = affine_map<(i, j) -> (i, j)>
+func.func @i1_mask(%s: tensor<5x5xf32>, %mask: tensor<5x5xi1>) -> tensor<5x5xf32> {
+  %e = tensor.empty() : tensor<5x5xf32>
+  // expected-remark @below {{'linalg.generic' is lowered to scalar loops: it reads or writes i1 tensors, which vector loads would bit-pack}}
+  %r = linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%s, %mask : tensor<5x5xf32>, tensor<5x5xi1>) outs(%e : tensor<5x5xf32>) {
+  ^bb0(%v: f32, %m: i1, %o: f32):
+    %ninf = arith.constant 0xFF800000 : f32
+    %x = arith.select %m, %v, %ninf : f32
+    linalg.yield %x : f32
+  } -> tensor<5x5xf32>
+  return %r : tensor<5x5xf32>
+}

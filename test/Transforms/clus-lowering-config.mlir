@@ -35,13 +35,19 @@
 // With 8 lanes, cols = 40 is legal (and clamped to 9 tokens); with
 // x86-64-v4's 16 it is an error naming the op.
 // CLAMP: #clus.lowering_config<rows = 4, cols = 16>
-// WIDTH: cols-40.mlir:3:{{[0-9]+}}: error: tile cols must be a multiple of the vector width 16 in [16, 4096], got 40
+// WIDTH: cols-40.mlir:{{[0-9]+}}:{{[0-9]+}}: error: tile cols must be a multiple of the vector width 16 in [16, 4096], got 40
 // DEFAULT: error: invalid default tile: cols must be a multiple of the vector width 16 in [16, 4096], got 40
 func.func @ops(%q: tensor<1x2x9x16xf32>, %k: tensor<1x2x5x16xf32>, %kd: tensor<1x2x?x16xf32>, %l: tensor<1x3x9xf32>, %x: tensor<1x9x5xf32>, %t: tensor<1x196x64xf32>) -> (tensor<1x2x9x16xf32>, tensor<1x2x9x16xf32>, tensor<1x3x5xf32>, tensor<1x196xi32>) {
-  %o = clus.attention %q, [%k, %k] : tensor<1x2x9x16xf32>, [tensor<1x2x5x16xf32>, tensor<1x2x5x16xf32>]
-  %od = clus.attention %q, [%kd, %kd] : tensor<1x2x9x16xf32>, [tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>]
-  %z = clus.soft_assign %l : tensor<1x3x9xf32>
-  %y = clus.pool %z, %x {clus.lowering_config = #clus.lowering_config<rows = 2>} : tensor<1x3x9xf32>, tensor<1x9x5xf32>
-  %a, %c = clus.kmeans %t clusters = 8 iterations = 5 : tensor<1x196x64xf32>
+  %o_init = tensor.empty() : tensor<1x2x9x16xf32>
+  %o = clus.attention %q, [%k, %k] outs(%o_init) : tensor<1x2x9x16xf32>, [tensor<1x2x5x16xf32>, tensor<1x2x5x16xf32>] -> tensor<1x2x9x16xf32>
+  %od_init = tensor.empty() : tensor<1x2x9x16xf32>
+  %od = clus.attention %q, [%kd, %kd] outs(%od_init) : tensor<1x2x9x16xf32>, [tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>] -> tensor<1x2x9x16xf32>
+  %z_init = tensor.empty() : tensor<1x3x9xf32>
+  %z = clus.soft_assign %l outs(%z_init) : tensor<1x3x9xf32>
+  %y_init = tensor.empty() : tensor<1x3x5xf32>
+  %y = clus.pool %z, %x outs(%y_init) {clus.lowering_config = #clus.lowering_config<rows = 2>} : tensor<1x3x9xf32>, tensor<1x9x5xf32> -> tensor<1x3x5xf32>
+  %a_init = tensor.empty() : tensor<1x196xi32>
+  %c_init = tensor.empty() : tensor<1x8x64xf32>
+  %a, %c = clus.kmeans %t clusters = 8 iterations = 5 outs(%a_init, %c_init) : tensor<1x196x64xf32> -> tensor<1x196xi32>, tensor<1x8x64xf32>
   return %o, %od, %y, %a : tensor<1x2x9x16xf32>, tensor<1x2x9x16xf32>, tensor<1x3x5xf32>, tensor<1x196xi32>
 }

@@ -29,6 +29,7 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/STLExtras.h"
@@ -888,6 +889,15 @@ llvm::Error checkShapesFit(func::FuncOp func, const ArgShapes &shapes,
     auto type = cast<RankedTensorType>(arg.getType());
     arg.setType(type.clone(shape));
   }
+  // The destinations are sized from the arguments (tensor.dim): fold those
+  // sizes so each op sees the static types it would have at these shapes.
+  MLIRContext *context = func.getContext();
+  RewritePatternSet patterns(context);
+  for (Dialect *dialect : context->getLoadedDialects())
+    dialect->getCanonicalizationPatterns(patterns);
+  for (RegisteredOperationName name : context->getRegisteredOperations())
+    name.getCanonicalizationPatterns(patterns, context);
+  (void)applyPatternsGreedily(copy->getOperation(), std::move(patterns));
   bool ok = true;
   copy->walk([&](Operation *op) {
     if (!ok || !isa<clusopt::clus::ClusDialect>(op->getDialect()))

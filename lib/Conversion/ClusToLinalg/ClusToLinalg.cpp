@@ -134,24 +134,31 @@ public:
   /// is wider, truncf when narrower, nothing when equal.
   Value convertElements(Value tensor, Type elementType) {
     auto type = cast<RankedTensorType>(tensor.getType());
-    Type from = type.getElementType();
-    if (from == elementType)
+    if (type.getElementType() == elementType)
       return tensor;
     SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, tensor);
-    Value empty = tensor::EmptyOp::create(b, loc, sizes, elementType);
+    return convertInto(tensor,
+                       tensor::EmptyOp::create(b, loc, sizes, elementType));
+  }
+
+  /// Converts a float tensor elementwise into `dest` (same sizes), whose
+  /// element type may be wider (extf), narrower (truncf) or the same.
+  Value convertInto(Value tensor, Value dest) {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    Type from = type.getElementType();
+    Type to = cast<RankedTensorType>(dest.getType()).getElementType();
     SmallVector<unsigned, 6> loops =
         llvm::to_vector<6>(llvm::seq<unsigned>(0, type.getRank()));
-    bool widen =
-        from.getIntOrFloatBitWidth() < elementType.getIntOrFloatBitWidth();
-    return generic(
-        type.getRank(), {}, {{tensor, loops}}, {{empty, loops}},
-        [&](OpBuilder &nb, Location nl, ValueRange args) {
-          Value v =
-              widen ? Value(arith::ExtFOp::create(nb, nl, elementType, args[0]))
-                    : Value(arith::TruncFOp::create(nb, nl, elementType,
-                                                    args[0]));
-          return SmallVector<Value>{v};
-        })[0];
+    return generic(type.getRank(), {}, {{tensor, loops}}, {{dest, loops}},
+                   [&](OpBuilder &nb, Location nl, ValueRange args) {
+                     Value v = args[0];
+                     if (from.getIntOrFloatBitWidth() <
+                         to.getIntOrFloatBitWidth())
+                       v = arith::ExtFOp::create(nb, nl, to, v);
+                     else if (from != to)
+                       v = arith::TruncFOp::create(nb, nl, to, v);
+                     return SmallVector<Value>{v};
+                   })[0];
   }
 
   /// Extends a float tensor to f32 (no-op for f32).
@@ -249,18 +256,23 @@ std::pair<Value, Value> softmaxStats(Emitter &e, Access logits,
 }
 
 /// Replaces `op` by `values` (f32 or index results), converting each to the
-/// op's result type: the storage element type, and the inferred shape. The
-/// lowering takes sizes from one operand, which may know fewer static dims
-/// than the inferred result type (e.g. B is static only in the other one).
+/// op's result type. A value of another element type (f32 accumulation for
+/// an f16/bf16 result) is converted into the op's destination (`outs`); one
+/// of the result's element type is used as it is, with a tensor.cast when
+/// its sizes came from an operand that knows fewer static dims than the
+/// result type (e.g. B is static only in the other one).
 void replaceOpCasting(PatternRewriter &rewriter, Operation *op,
                       ValueRange values) {
   Emitter e(rewriter, op->getLoc());
+  auto dps = cast<DestinationStyleOpInterface>(op);
   SmallVector<Value> converted;
-  for (auto [value, type] : llvm::zip_equal(values, op->getResultTypes())) {
+  for (auto [value, type, init] :
+       llvm::zip_equal(values, op->getResultTypes(), dps.getDpsInits())) {
     auto resultType = cast<RankedTensorType>(type);
     Value v = value;
-    if (isa<FloatType>(resultType.getElementType()))
-      v = e.convertElements(v, resultType.getElementType());
+    if (cast<RankedTensorType>(v.getType()).getElementType() !=
+        resultType.getElementType())
+      v = e.convertInto(v, init);
     if (v.getType() != resultType)
       v = tensor::CastOp::create(rewriter, op->getLoc(), resultType, v);
     converted.push_back(v);
@@ -288,20 +300,18 @@ struct SoftAssignLowering : OpRewritePattern<SoftAssignOp> {
     Access all{logits, {0, 1, 2}};
     auto [max, sum] = softmaxStats(e, all, 3, axis, reduced, reducedSizes);
     Type elementType = op.getType().getElementType();
-    Value empty = tensor::EmptyOp::create(
-        rewriter, op.getLoc(),
-        tensor::getMixedSizes(rewriter, op.getLoc(), logits), elementType);
-    Value z = e.generic(
-        3, {}, {all, {max, reduced}, {sum, reduced}}, {{empty, {0, 1, 2}}},
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value x = extF32(b, loc, args[0]);
-          Value exp = math::ExpOp::create(
-              b, loc, arith::SubFOp::create(b, loc, x, args[1]));
-          Value p = arith::DivFOp::create(b, loc, exp, args[2]);
-          if (elementType != b.getF32Type())
-            p = arith::TruncFOp::create(b, loc, elementType, p);
-          return SmallVector<Value>{p};
-        })[0];
+    Value z =
+        e.generic(3, {}, {all, {max, reduced}, {sum, reduced}},
+                  {{op.getZInit(), {0, 1, 2}}},
+                  [&](OpBuilder &b, Location loc, ValueRange args) {
+                    Value x = extF32(b, loc, args[0]);
+                    Value exp = math::ExpOp::create(
+                        b, loc, arith::SubFOp::create(b, loc, x, args[1]));
+                    Value p = arith::DivFOp::create(b, loc, exp, args[2]);
+                    if (elementType != b.getF32Type())
+                      p = arith::TruncFOp::create(b, loc, elementType, p);
+                    return SmallVector<Value>{p};
+                  })[0];
     replaceOpCasting(rewriter, op, z);
     return success();
   }
@@ -317,8 +327,13 @@ struct PoolLowering : OpRewritePattern<PoolOp> {
                                 PatternRewriter &rewriter) const override {
     Emitter e(rewriter, op.getLoc());
     Value z = op.getZ(), x = op.getX();
-    // Loops: (b, m, c, n), n reduced.
-    Value acc = e.zeros({e.size(z, 0), e.size(z, 1), e.size(x, 2)});
+    // Loops: (b, m, c, n), n reduced. An f32 result accumulates in its
+    // destination; f16/bf16 ones in an f32 tensor converted at the end.
+    Value acc = op.getType().getElementType().isF32()
+                    ? linalg::FillOp::create(rewriter, op.getLoc(),
+                                             e.f32Const(0.0), op.getYInit())
+                          .getResult(0)
+                    : e.zeros({e.size(z, 0), e.size(z, 1), e.size(x, 2)});
     Value y =
         e.generic(4, {3}, {{z, {0, 1, 3}}, {x, {0, 3, 2}}}, {{acc, {0, 1, 2}}},
                   [&](OpBuilder &b, Location loc, ValueRange args) {
@@ -624,8 +639,12 @@ struct KMeansLowering : OpRewritePattern<KMeansOp> {
           Value newAssign = argminLast(inner, dist).first;
           auto [sums, counts] =
               segmentSums(inner, points, newAssign, Value(), clusters);
+          // μ^{t-1} is an input, not the destination: in the first
+          // iteration it may be the caller's `init`, which an in-place
+          // update would overwrite once bufferized.
           Value newMu = inner.generic(
-              3, {}, {{sums, {0, 1, 2}}, {counts, {0, 1}}}, {{mu, {0, 1, 2}}},
+              3, {}, {{sums, {0, 1, 2}}, {counts, {0, 1}}, {mu, {0, 1, 2}}},
+              {{inner.zeros(tensor::getMixedSizes(b, l, mu)), {0, 1, 2}}},
               [&](OpBuilder &nb, Location nl, ValueRange args) {
                 Value zero =
                     arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0.0));

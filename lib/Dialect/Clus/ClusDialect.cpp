@@ -9,6 +9,11 @@
 using namespace mlir;
 using namespace clusopt::clus;
 
+namespace clusopt::clus {
+// Attaches TilingInterface to every clus op (ClusTilingInterface.cpp).
+void registerTilingInterfaceModels(MLIRContext *context);
+} // namespace clusopt::clus
+
 #include "clusopt/Dialect/Clus/ClusEnums.cpp.inc"
 #include "clusopt/Dialect/Clus/ClusOpsDialect.cpp.inc"
 
@@ -24,4 +29,5 @@ void ClusDialect::initialize() {
 #define GET_OP_LIST
 #include "clusopt/Dialect/Clus/ClusOps.cpp.inc"
       >();
+  registerTilingInterfaceModels(getContext());
 }

@@ -1,10 +1,10 @@
 //===- ClusOps.cpp - clus op verification and type inference ----*- C++ -*-===//
 //
-// Every op but soft_assign infers its result types. Inference and
-// verification are one function per op, so the rules that make a result
+// Every op derives its result types from its inputs and attributes
+// (inferResultTypes), one function per op, so the rules that make a result
 // type derivable (ranks, matching dims, element types, attribute ranges) are
-// written once and diagnosed the same way whether the op is parsed, built or
-// verified.
+// written once. The verifier runs it and checks the destinations (`outs`)
+// against what it derives.
 //
 //===----------------------------------------------------------------------===//
 
@@ -185,19 +185,58 @@ RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elementType) {
   return RankedTensorType::get(shape, elementType);
 }
 
+/// A destination may be less static than the type its op's inputs give
+/// (and the reverse, as with tensor.cast), but never disagree on a static
+/// size, the rank or the element type.
+bool isCompatibleDestination(RankedTensorType dest, RankedTensorType inferred) {
+  if (dest.getRank() != inferred.getRank() ||
+      dest.getElementType() != inferred.getElementType() ||
+      dest.getEncoding() != inferred.getEncoding())
+    return false;
+  for (auto [a, b] : llvm::zip_equal(dest.getShape(), inferred.getShape()))
+    if (!ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b)
+      return false;
+  return true;
+}
+
+/// The verifier of every clus op: the inputs and attributes must give
+/// result types (their rules diagnose otherwise), and each destination in
+/// `outs` must match the type its result gets from them. The interface's
+/// own verifier has already tied each result's type to its destination's.
+template <typename OpTy> LogicalResult verifyDestinations(OpTy op) {
+  SmallVector<Type> inferred;
+  if (failed(OpTy::inferResultTypes(op.getContext(), op.getLoc(),
+                                    typename OpTy::Adaptor(op), inferred)))
+    return failure();
+  auto dps = cast<DestinationStyleOpInterface>(op.getOperation());
+  for (auto [index, init] : llvm::enumerate(dps.getDpsInits())) {
+    auto dest = cast<RankedTensorType>(init.getType());
+    auto expected = cast<RankedTensorType>(inferred[index]);
+    if (!isCompatibleDestination(dest, expected))
+      return op.emitOpError("outs #")
+             << index << " has type " << dest
+             << ", but the inputs give its result the type " << expected;
+  }
+  return success();
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
 // SoftAssignOp
 //===----------------------------------------------------------------------===//
 
-// soft_assign has no inference (its result type is its operand's), so it
-// checks the encoding rule of bindTensor here.
-LogicalResult SoftAssignOp::verify() {
-  auto type = cast<RankedTensorType>(getLogits().getType());
-  if (type.getEncoding())
-    return emitOpError("'logits' must not have a tensor encoding, got ")
-           << type;
+LogicalResult SoftAssignOp::inferResultTypes(MLIRContext *context,
+                                             std::optional<Location> loc,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &results) {
+  Diag diag(loc, getOperationName());
+  DimBinder dims(diag);
+  auto logits =
+      bindTensor(dims, diag, adaptor.getLogits(), "logits", {"B", "M", "N"});
+  if (failed(logits))
+    return failure();
+  results.push_back(*logits);
   return success();
 }
 
@@ -205,7 +244,7 @@ LogicalResult SoftAssignOp::verify() {
 // PoolOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult PoolOp::inferReturnTypes(MLIRContext *context,
+LogicalResult PoolOp::inferResultTypes(MLIRContext *context,
                                        std::optional<Location> loc,
                                        Adaptor adaptor,
                                        SmallVectorImpl<Type> &results) {
@@ -226,7 +265,7 @@ LogicalResult PoolOp::inferReturnTypes(MLIRContext *context,
 // KMeansOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult KMeansOp::inferReturnTypes(MLIRContext *context,
+LogicalResult KMeansOp::inferResultTypes(MLIRContext *context,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &results) {
@@ -265,7 +304,7 @@ int64_t DpcKnnOp::getMaxClusters() {
   return clusters.empty() ? 0 : *llvm::max_element(clusters);
 }
 
-LogicalResult DpcKnnOp::inferReturnTypes(MLIRContext *context,
+LogicalResult DpcKnnOp::inferResultTypes(MLIRContext *context,
                                          std::optional<Location> loc,
                                          Adaptor parsed,
                                          SmallVectorImpl<Type> &results) {
@@ -304,7 +343,7 @@ LogicalResult DpcKnnOp::inferReturnTypes(MLIRContext *context,
 // AggregateOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult AggregateOp::inferReturnTypes(MLIRContext *context,
+LogicalResult AggregateOp::inferResultTypes(MLIRContext *context,
                                             std::optional<Location> loc,
                                             Adaptor parsed,
                                             SmallVectorImpl<Type> &results) {
@@ -345,7 +384,7 @@ LogicalResult AggregateOp::inferReturnTypes(MLIRContext *context,
 // BroadcastOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult BroadcastOp::inferReturnTypes(MLIRContext *context,
+LogicalResult BroadcastOp::inferResultTypes(MLIRContext *context,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &results) {
@@ -364,7 +403,7 @@ LogicalResult BroadcastOp::inferReturnTypes(MLIRContext *context,
 // AttentionOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
+LogicalResult AttentionOp::inferResultTypes(MLIRContext *context,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &results) {
@@ -372,8 +411,10 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
   DimBinder dims(diag);
   // Keys and values share one variadic segment size; an unpaired operand
   // count would silently misassign them, so check it before using them.
-  size_t numOperands = adaptor.getOperands().size();
-  if (numOperands < 3 || (numOperands - 1) % 2 != 0)
+  // The count leaves out the destination.
+  size_t numOperands = adaptor.getOperands().size() - 1;
+  if (adaptor.getOperands().empty() || numOperands < 3 ||
+      (numOperands - 1) % 2 != 0)
     return diag.error("expects the query followed by one or more [key, "
                       "value] pairs, got ",
                       numOperands, " operands");
@@ -442,7 +483,7 @@ static void printKeyValuePairTypes(OpAsmPrinter &printer, Operation *,
 // TopKMembersOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult TopKMembersOp::inferReturnTypes(MLIRContext *context,
+LogicalResult TopKMembersOp::inferResultTypes(MLIRContext *context,
                                               std::optional<Location> loc,
                                               Adaptor adaptor,
                                               SmallVectorImpl<Type> &results) {
@@ -461,7 +502,7 @@ LogicalResult TopKMembersOp::inferReturnTypes(MLIRContext *context,
 // ClusterAttentionOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult ClusterAttentionOp::inferReturnTypes(
+LogicalResult ClusterAttentionOp::inferResultTypes(
     MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &results) {
   Diag diag(loc, getOperationName());
@@ -494,6 +535,20 @@ LogicalResult ClusterAttentionOp::inferReturnTypes(
                q->getElementType()));
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Verifiers
+//===----------------------------------------------------------------------===//
+
+LogicalResult SoftAssignOp::verify() { return verifyDestinations(*this); }
+LogicalResult PoolOp::verify() { return verifyDestinations(*this); }
+LogicalResult KMeansOp::verify() { return verifyDestinations(*this); }
+LogicalResult DpcKnnOp::verify() { return verifyDestinations(*this); }
+LogicalResult AggregateOp::verify() { return verifyDestinations(*this); }
+LogicalResult BroadcastOp::verify() { return verifyDestinations(*this); }
+LogicalResult AttentionOp::verify() { return verifyDestinations(*this); }
+LogicalResult TopKMembersOp::verify() { return verifyDestinations(*this); }
+LogicalResult ClusterAttentionOp::verify() { return verifyDestinations(*this); }
 
 #define GET_OP_CLASSES
 #include "clusopt/Dialect/Clus/ClusOps.cpp.inc"

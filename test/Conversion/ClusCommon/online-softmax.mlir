@@ -41,7 +41,9 @@
 // CPU:           vector.fma
 // CHECK:         scf.yield %[[NEWMAX]],
 func.func @fused_pool(%logits: tensor<2x7x50xf16>, %x: tensor<2x50x20xf16>) -> tensor<2x7x20xf16> {
-  %z = clus.soft_assign %logits : tensor<2x7x50xf16>
-  %y = clus.pool %z, %x : tensor<2x7x50xf16>, tensor<2x50x20xf16>
+  %z_init = tensor.empty() : tensor<2x7x50xf16>
+  %z = clus.soft_assign %logits outs(%z_init) : tensor<2x7x50xf16>
+  %y_init = tensor.empty() : tensor<2x7x20xf16>
+  %y = clus.pool %z, %x outs(%y_init) : tensor<2x7x50xf16>, tensor<2x50x20xf16> -> tensor<2x7x20xf16>
   return %y : tensor<2x7x20xf16>
 }

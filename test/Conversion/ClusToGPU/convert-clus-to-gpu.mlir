@@ -20,7 +20,10 @@
 // CHECK:         bufferization.to_tensor
 func.func @attention_f16(%q: tensor<2x3x196x32xf16>, %k: tensor<2x3x49x32xf16>,
                          %v: tensor<2x3x49x32xf16>) -> tensor<2x3x196x32xf16> {
-  %o = clus.attention %q, [%k, %v] : tensor<2x3x196x32xf16>, [tensor<2x3x49x32xf16>, tensor<2x3x49x32xf16>]
+  %o_init = tensor.empty() : tensor<2x3x196x32xf16>
+  %o = clus.attention %q, [%k, %v] outs(%o_init)
+      : tensor<2x3x196x32xf16>, [tensor<2x3x49x32xf16>, tensor<2x3x49x32xf16>]
+      -> tensor<2x3x196x32xf16>
   return %o : tensor<2x3x196x32xf16>
 }
 
@@ -32,7 +35,12 @@ func.func @attention_f16(%q: tensor<2x3x196x32xf16>, %k: tensor<2x3x49x32xf16>,
 // CHECK:         nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>{{.*}} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 func.func @attention_bf16(%q: tensor<1x1x?x64xbf16>, %k: tensor<1x1x?x64xbf16>,
                           %v: tensor<1x1x?x64xbf16>) -> tensor<1x1x?x64xbf16> {
-  %o = clus.attention %q, [%k, %v] : tensor<1x1x?x64xbf16>, [tensor<1x1x?x64xbf16>, tensor<1x1x?x64xbf16>]
+  %o_init_c2 = arith.constant 2 : index
+  %o_init_d2 = tensor.dim %q, %o_init_c2 : tensor<1x1x?x64xbf16>
+  %o_init = tensor.empty(%o_init_d2) : tensor<1x1x?x64xbf16>
+  %o = clus.attention %q, [%k, %v] outs(%o_init)
+      : tensor<1x1x?x64xbf16>, [tensor<1x1x?x64xbf16>, tensor<1x1x?x64xbf16>]
+      -> tensor<1x1x?x64xbf16>
   return %o : tensor<1x1x?x64xbf16>
 }
 
@@ -49,7 +57,10 @@ func.func @attention_bf16(%q: tensor<1x1x?x64xbf16>, %k: tensor<1x1x?x64xbf16>,
 // CHECK-LABEL: func.func @next
 func.func @attention_f32(%q: tensor<1x2x7x24xf32>, %k: tensor<1x2x2x24xf32>,
                          %v: tensor<1x2x2x24xf32>) -> tensor<1x2x7x24xf32> {
-  %o = clus.attention %q, [%k, %v] : tensor<1x2x7x24xf32>, [tensor<1x2x2x24xf32>, tensor<1x2x2x24xf32>]
+  %o_init = tensor.empty() : tensor<1x2x7x24xf32>
+  %o = clus.attention %q, [%k, %v] outs(%o_init)
+      : tensor<1x2x7x24xf32>, [tensor<1x2x2x24xf32>, tensor<1x2x2x24xf32>]
+      -> tensor<1x2x7x24xf32>
   return %o : tensor<1x2x7x24xf32>
 }
 func.func @next() {
@@ -69,8 +80,15 @@ func.func @next() {
 // CHECK-NOT:     clus.
 // CHECK:         return
 func.func @soft_assign_pool(%l: tensor<?x49x196xf16>, %x: tensor<?x196x64xf16>) -> tensor<?x49x64xf16> {
-  %z = clus.soft_assign %l : tensor<?x49x196xf16>
-  %y = clus.pool %z, %x : tensor<?x49x196xf16>, tensor<?x196x64xf16>
+  %z_init_c0 = arith.constant 0 : index
+  %z_init_d0 = tensor.dim %l, %z_init_c0 : tensor<?x49x196xf16>
+  %z_init = tensor.empty(%z_init_d0) : tensor<?x49x196xf16>
+  %z = clus.soft_assign %l outs(%z_init) : tensor<?x49x196xf16>
+  %y_init_c0 = arith.constant 0 : index
+  %y_init_d0 = tensor.dim %l, %y_init_c0 : tensor<?x49x196xf16>
+  %y_init = tensor.empty(%y_init_d0) : tensor<?x49x64xf16>
+  %y = clus.pool %z, %x outs(%y_init)
+      : tensor<?x49x196xf16>, tensor<?x196x64xf16> -> tensor<?x49x64xf16>
   return %y : tensor<?x49x64xf16>
 }
 
@@ -85,7 +103,10 @@ func.func @soft_assign_pool(%l: tensor<?x49x196xf16>, %x: tensor<?x196x64xf16>) 
 // CHECK:         memref.dealloc %[[R]]
 func.func @cluster_attention(%q: tensor<1x2x9x8xf32>, %k: tensor<1x2x9x8xf32>, %v: tensor<1x2x9x8xf32>,
                              %m: tensor<1x3x2xi32>, %aq: tensor<1x2x9x3xf32>, %ak: tensor<1x2x9x3xf32>) -> tensor<1x2x9x8xf32> {
-  %o = clus.cluster_attention %q, %k, %v members(%m) affinities(%aq, %ak) : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x3x2xi32>, tensor<1x2x9x3xf32>, tensor<1x2x9x3xf32>
+  %o_init = tensor.empty() : tensor<1x2x9x8xf32>
+  %o = clus.cluster_attention %q, %k, %v members(%m) affinities(%aq, %ak) outs(%o_init)
+      : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x3x2xi32>, tensor<1x2x9x3xf32>, tensor<1x2x9x3xf32>
+      -> tensor<1x2x9x8xf32>
   return %o : tensor<1x2x9x8xf32>
 }
 
@@ -97,6 +118,9 @@ func.func @cluster_attention(%q: tensor<1x2x9x8xf32>, %k: tensor<1x2x9x8xf32>, %
 // CHECK-NOT:     gpu.launch
 // CHECK:         return
 func.func @kmeans(%x: tensor<1x9x4xf32>) -> (tensor<1x9xi32>, tensor<1x3x4xf32>) {
-  %a, %c = clus.kmeans %x clusters = 3 iterations = 2 : tensor<1x9x4xf32>
+  %a_init = tensor.empty() : tensor<1x9xi32>
+  %c_init = tensor.empty() : tensor<1x3x4xf32>
+  %a, %c = clus.kmeans %x clusters = 3 iterations = 2 outs(%a_init, %c_init)
+      : tensor<1x9x4xf32> -> tensor<1x9xi32>, tensor<1x3x4xf32>
   return %a, %c : tensor<1x9xi32>, tensor<1x3x4xf32>
 }

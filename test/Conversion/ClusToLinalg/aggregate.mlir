@@ -33,7 +33,9 @@
 // CHECK-NOT:     arith.divf
 // CHECK:         return %[[Y]] : tensor<2x4x3xf32>
 func.func @aggregate_sum_f32(%x: tensor<2x7x3xf32>, %a: tensor<2x7xi32>) -> tensor<2x4x3xf32> {
-  %y = clus.aggregate %x, %a clusters = 4 : tensor<2x7x3xf32>, tensor<2x7xi32>
+  %y_init = tensor.empty() : tensor<2x4x3xf32>
+  %y = clus.aggregate %x, %a clusters = 4 outs(%y_init)
+      : tensor<2x7x3xf32>, tensor<2x7xi32> -> tensor<2x4x3xf32>
   return %y : tensor<2x4x3xf32>
 }
 
@@ -47,7 +49,7 @@ func.func @aggregate_sum_f32(%x: tensor<2x7x3xf32>, %a: tensor<2x7xi32>) -> tens
 // CHECK-DAG: #[[$ROW:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-DAG: #[[$CNTA:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-LABEL: func.func @aggregate_mean_f16_dynamic
-// CHECK-SAME:    (%[[X:[^:]+]]: tensor<?x?x?xf16>, %[[A:[^:]+]]: tensor<?x?xi32>)
+// CHECK-SAME:    (%[[X:[^:]+]]: tensor<?x?x?xf16>, %[[A:[^:]+]]: tensor<?x?xi32>, %{{[^:]+}}: tensor<?x4x?xf16>)
 // CHECK-NOT:     tensor.extract
 // CHECK-DAG:     %[[B:.+]] = tensor.dim %[[X]], %{{.+}} : tensor<?x?x?xf16>
 // CHECK-DAG:     %[[C:.+]] = tensor.dim %[[X]], %{{.+}} : tensor<?x?x?xf16>
@@ -76,8 +78,9 @@ func.func @aggregate_sum_f32(%x: tensor<2x7x3xf32>, %a: tensor<2x7xi32>) -> tens
 // CHECK-SAME:      ins(%[[MEAN]] : tensor<?x4x?xf32>) outs(%{{.+}} : tensor<?x4x?xf16>)
 // CHECK:           arith.truncf %{{.+}} : f32 to f16
 // CHECK:         return %[[R]] : tensor<?x4x?xf16>
-func.func @aggregate_mean_f16_dynamic(%x: tensor<?x?x?xf16>, %a: tensor<?x?xi32>) -> tensor<?x4x?xf16> {
-  %y = clus.aggregate %x, %a clusters = 4 reduction = mean : tensor<?x?x?xf16>, tensor<?x?xi32>
+func.func @aggregate_mean_f16_dynamic(%x: tensor<?x?x?xf16>, %a: tensor<?x?xi32>, %y_init: tensor<?x4x?xf16>) -> tensor<?x4x?xf16> {
+  %y = clus.aggregate %x, %a clusters = 4 reduction = mean outs(%y_init)
+      : tensor<?x?x?xf16>, tensor<?x?xi32> -> tensor<?x4x?xf16>
   return %y : tensor<?x4x?xf16>
 }
 
@@ -114,7 +117,9 @@ func.func @aggregate_mean_f16_dynamic(%x: tensor<?x?x?xf16>, %a: tensor<?x?xi32>
 // CHECK:           arith.truncf %{{.+}} : f32 to bf16
 // CHECK:         return %{{.+}} : tensor<1x4x3xbf16>
 func.func @aggregate_weighted_mean_bf16(%x: tensor<1x7x3xbf16>, %a: tensor<1x7xi32>, %w: tensor<1x7xbf16>) -> tensor<1x4x3xbf16> {
-  %y = clus.aggregate %x, %a weights(%w : tensor<1x7xbf16>) clusters = 4 reduction = weighted_mean eps = 1.0e-05 : tensor<1x7x3xbf16>, tensor<1x7xi32>
+  %y_init = tensor.empty() : tensor<1x4x3xbf16>
+  %y = clus.aggregate %x, %a weights(%w : tensor<1x7xbf16>) clusters = 4 reduction = weighted_mean eps = 1.0e-05 outs(%y_init)
+      : tensor<1x7x3xbf16>, tensor<1x7xi32> -> tensor<1x4x3xbf16>
   return %y : tensor<1x4x3xbf16>
 }
 
@@ -127,7 +132,9 @@ func.func @aggregate_weighted_mean_bf16(%x: tensor<1x7x3xbf16>, %a: tensor<1x7xi
 // CHECK-NOT:     arith.truncf
 // CHECK:         return %{{.+}} : tensor<2x3x5xf32>
 func.func @aggregate_weighted_mean_default_eps(%x: tensor<2x6x5xf32>, %a: tensor<2x6xi32>, %w: tensor<2x6xf32>) -> tensor<2x3x5xf32> {
-  %y = clus.aggregate %x, %a weights(%w : tensor<2x6xf32>) clusters = 3 reduction = weighted_mean : tensor<2x6x5xf32>, tensor<2x6xi32>
+  %y_init = tensor.empty() : tensor<2x3x5xf32>
+  %y = clus.aggregate %x, %a weights(%w : tensor<2x6xf32>) clusters = 3 reduction = weighted_mean outs(%y_init)
+      : tensor<2x6x5xf32>, tensor<2x6xi32> -> tensor<2x3x5xf32>
   return %y : tensor<2x3x5xf32>
 }
 
@@ -141,6 +148,8 @@ func.func @aggregate_weighted_mean_default_eps(%x: tensor<2x6x5xf32>, %a: tensor
 // CHECK:         %[[C:.+]] = tensor.cast %[[Y]] : tensor<?x4x3xf32> to tensor<2x4x3xf32>
 // CHECK-NEXT:    return %[[C]] : tensor<2x4x3xf32>
 func.func @aggregate_refined_result_type(%x: tensor<?x?x3xf32>, %a: tensor<2x7xi32>) -> tensor<2x4x3xf32> {
-  %y = clus.aggregate %x, %a clusters = 4 : tensor<?x?x3xf32>, tensor<2x7xi32>
+  %y_init = tensor.empty() : tensor<2x4x3xf32>
+  %y = clus.aggregate %x, %a clusters = 4 outs(%y_init)
+      : tensor<?x?x3xf32>, tensor<2x7xi32> -> tensor<2x4x3xf32>
   return %y : tensor<2x4x3xf32>
 }

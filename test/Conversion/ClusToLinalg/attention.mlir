@@ -63,7 +63,10 @@
 // CHECK-NOT:     linalg.generic
 // CHECK:         return %[[O]] : tensor<1x2x5x6xf32>
 func.func @attention_one_pair_default_scale(%q: tensor<1x2x5x4xf32>, %k: tensor<1x2x3x4xf32>, %v: tensor<1x2x3x6xf32>) -> tensor<1x2x5x6xf32> {
-  %o = clus.attention %q, [%k, %v] : tensor<1x2x5x4xf32>, [tensor<1x2x3x4xf32>, tensor<1x2x3x6xf32>]
+  %o_init = tensor.empty() : tensor<1x2x5x6xf32>
+  %o = clus.attention %q, [%k, %v] outs(%o_init)
+      : tensor<1x2x5x4xf32>, [tensor<1x2x3x4xf32>, tensor<1x2x3x6xf32>]
+      -> tensor<1x2x5x6xf32>
   return %o : tensor<1x2x5x6xf32>
 }
 
@@ -98,7 +101,10 @@ func.func @attention_one_pair_default_scale(%q: tensor<1x2x5x4xf32>, %k: tensor<
 // CHECK-SAME:      outs(%[[O1]] : tensor<1x1x5x6xf32>)
 // CHECK:         return %[[O2]] : tensor<1x1x5x6xf32>
 func.func @attention_two_pairs(%q: tensor<1x1x5x4xf32>, %k1: tensor<1x1x3x4xf32>, %v1: tensor<1x1x3x6xf32>, %k2: tensor<1x1x2x4xf32>, %v2: tensor<1x1x2x6xf32>) -> tensor<1x1x5x6xf32> {
-  %o = clus.attention %q, [%k1, %v1], [%k2, %v2] scale = 2.500000e-01 : tensor<1x1x5x4xf32>, [tensor<1x1x3x4xf32>, tensor<1x1x3x6xf32>], [tensor<1x1x2x4xf32>, tensor<1x1x2x6xf32>]
+  %o_init = tensor.empty() : tensor<1x1x5x6xf32>
+  %o = clus.attention %q, [%k1, %v1], [%k2, %v2] scale = 2.500000e-01 outs(%o_init)
+      : tensor<1x1x5x4xf32>, [tensor<1x1x3x4xf32>, tensor<1x1x3x6xf32>], [tensor<1x1x2x4xf32>, tensor<1x1x2x6xf32>]
+      -> tensor<1x1x5x6xf32>
   return %o : tensor<1x1x5x6xf32>
 }
 
@@ -109,7 +115,7 @@ func.func @attention_two_pairs(%q: tensor<1x1x5x4xf32>, %k1: tensor<1x1x3x4xf32>
 // truncated to f16.
 
 // CHECK-LABEL: func.func @attention_f16_dynamic
-// CHECK-SAME:    (%[[Q:[^:]+]]: tensor<?x?x?x?xf16>, %[[K:[^:]+]]: tensor<?x?x?x?xf16>, %[[V:[^:]+]]: tensor<?x?x?x?xf16>)
+// CHECK-SAME:    (%[[Q:[^:]+]]: tensor<?x?x?x?xf16>, %[[K:[^:]+]]: tensor<?x?x?x?xf16>, %[[V:[^:]+]]: tensor<?x?x?x?xf16>, %{{[^:]+}}: tensor<?x?x?x?xf16>)
 // CHECK:         %[[C3:.+]] = arith.constant 3 : index
 // CHECK-NEXT:    %[[D:.+]] = tensor.dim %[[Q]], %[[C3]] : tensor<?x?x?x?xf16>
 // CHECK-NEXT:    %[[DI:.+]] = arith.index_cast %[[D]] : index to i64
@@ -136,8 +142,10 @@ func.func @attention_two_pairs(%q: tensor<1x1x5x4xf32>, %k1: tensor<1x1x3x4xf32>
 // CHECK-SAME:      ins(%[[O]] : tensor<?x?x?x?xf32>) outs(%{{.+}} : tensor<?x?x?x?xf16>)
 // CHECK:           arith.truncf %{{.+}} : f32 to f16
 // CHECK:         return %[[R]] : tensor<?x?x?x?xf16>
-func.func @attention_f16_dynamic(%q: tensor<?x?x?x?xf16>, %k: tensor<?x?x?x?xf16>, %v: tensor<?x?x?x?xf16>) -> tensor<?x?x?x?xf16> {
-  %o = clus.attention %q, [%k, %v] : tensor<?x?x?x?xf16>, [tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>]
+func.func @attention_f16_dynamic(%q: tensor<?x?x?x?xf16>, %k: tensor<?x?x?x?xf16>, %v: tensor<?x?x?x?xf16>, %o_init: tensor<?x?x?x?xf16>) -> tensor<?x?x?x?xf16> {
+  %o = clus.attention %q, [%k, %v] outs(%o_init)
+      : tensor<?x?x?x?xf16>, [tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>]
+      -> tensor<?x?x?x?xf16>
   return %o : tensor<?x?x?x?xf16>
 }
 
@@ -152,8 +160,10 @@ func.func @attention_f16_dynamic(%q: tensor<?x?x?x?xf16>, %k: tensor<?x?x?x?xf16
 // CHECK:         arith.extf %{{.+}} : bf16 to f32
 // CHECK:         arith.truncf %{{.+}} : f32 to bf16
 // CHECK:         return %{{.+}} : tensor<2x1x?x8xbf16>
-func.func @attention_bf16_dynamic_tokens(%q: tensor<2x1x?x16xbf16>, %k: tensor<2x1x3x16xbf16>, %v: tensor<2x1x3x8xbf16>) -> tensor<2x1x?x8xbf16> {
-  %o = clus.attention %q, [%k, %v] : tensor<2x1x?x16xbf16>, [tensor<2x1x3x16xbf16>, tensor<2x1x3x8xbf16>]
+func.func @attention_bf16_dynamic_tokens(%q: tensor<2x1x?x16xbf16>, %k: tensor<2x1x3x16xbf16>, %v: tensor<2x1x3x8xbf16>, %o_init: tensor<2x1x?x8xbf16>) -> tensor<2x1x?x8xbf16> {
+  %o = clus.attention %q, [%k, %v] outs(%o_init)
+      : tensor<2x1x?x16xbf16>, [tensor<2x1x3x16xbf16>, tensor<2x1x3x8xbf16>]
+      -> tensor<2x1x?x8xbf16>
   return %o : tensor<2x1x?x8xbf16>
 }
 
@@ -169,6 +179,9 @@ func.func @attention_bf16_dynamic_tokens(%q: tensor<2x1x?x16xbf16>, %k: tensor<2
 // CHECK:         %[[C:.+]] = tensor.cast %[[O]] : tensor<?x?x5x6xf32> to tensor<1x2x5x6xf32>
 // CHECK-NEXT:    return %[[C]] : tensor<1x2x5x6xf32>
 func.func @attention_refined_result_type(%q: tensor<?x?x5x?xf32>, %k: tensor<1x2x3x4xf32>, %v: tensor<1x2x3x6xf32>) -> tensor<1x2x5x6xf32> {
-  %o = clus.attention %q, [%k, %v] : tensor<?x?x5x?xf32>, [tensor<1x2x3x4xf32>, tensor<1x2x3x6xf32>]
+  %o_init = tensor.empty() : tensor<1x2x5x6xf32>
+  %o = clus.attention %q, [%k, %v] outs(%o_init)
+      : tensor<?x?x5x?xf32>, [tensor<1x2x3x4xf32>, tensor<1x2x3x6xf32>]
+      -> tensor<1x2x5x6xf32>
   return %o : tensor<1x2x5x6xf32>
 }

@@ -38,7 +38,9 @@
 // CHECK-NOT:     linalg.generic
 // CHECK:         return %[[X]] : tensor<2x7x3xf32>
 func.func @broadcast_f32(%y: tensor<2x4x3xf32>, %a: tensor<2x7xi32>) -> tensor<2x7x3xf32> {
-  %x = clus.broadcast %y, %a : tensor<2x4x3xf32>, tensor<2x7xi32>
+  %x_init = tensor.empty() : tensor<2x7x3xf32>
+  %x = clus.broadcast %y, %a outs(%x_init)
+      : tensor<2x4x3xf32>, tensor<2x7xi32> -> tensor<2x7x3xf32>
   return %x : tensor<2x7x3xf32>
 }
 
@@ -49,7 +51,7 @@ func.func @broadcast_f32(%y: tensor<2x4x3xf32>, %a: tensor<2x7xi32>) -> tensor<2
 // and the result truncated back to f16.
 
 // CHECK-LABEL: func.func @broadcast_f16_dynamic
-// CHECK-SAME:    (%[[Y:[^:]+]]: tensor<?x?x?xf16>, %[[A:[^:]+]]: tensor<?x?xi32>)
+// CHECK-SAME:    (%[[Y:[^:]+]]: tensor<?x?x?xf16>, %[[A:[^:]+]]: tensor<?x?xi32>, %{{[^:]+}}: tensor<?x?x?xf16>)
 // CHECK:         %[[C1:.+]] = arith.constant 1 : index
 // CHECK-NEXT:    %[[M:.+]] = tensor.dim %[[Y]], %[[C1]] : tensor<?x?x?xf16>
 // CHECK:         %[[N:.+]] = tensor.dim %[[A]], %{{.+}} : tensor<?x?xi32>
@@ -70,8 +72,9 @@ func.func @broadcast_f32(%y: tensor<2x4x3xf32>, %a: tensor<2x7xi32>) -> tensor<2
 // CHECK-SAME:      ins(%[[X]] : tensor<?x?x?xf32>) outs(%{{.+}} : tensor<?x?x?xf16>)
 // CHECK:           arith.truncf %{{.+}} : f32 to f16
 // CHECK:         return %[[R]] : tensor<?x?x?xf16>
-func.func @broadcast_f16_dynamic(%y: tensor<?x?x?xf16>, %a: tensor<?x?xi32>) -> tensor<?x?x?xf16> {
-  %x = clus.broadcast %y, %a : tensor<?x?x?xf16>, tensor<?x?xi32>
+func.func @broadcast_f16_dynamic(%y: tensor<?x?x?xf16>, %a: tensor<?x?xi32>, %x_init: tensor<?x?x?xf16>) -> tensor<?x?x?xf16> {
+  %x = clus.broadcast %y, %a outs(%x_init)
+      : tensor<?x?x?xf16>, tensor<?x?xi32> -> tensor<?x?x?xf16>
   return %x : tensor<?x?x?xf16>
 }
 
@@ -80,7 +83,7 @@ func.func @broadcast_f16_dynamic(%y: tensor<?x?x?xf16>, %a: tensor<?x?xi32>) -> 
 // bf16 with a dynamic N only: M stays a constant bound.
 
 // CHECK-LABEL: func.func @broadcast_bf16_dynamic_tokens
-// CHECK-SAME:    (%[[Y:[^:]+]]: tensor<1x5x2xbf16>, %[[A:[^:]+]]: tensor<1x?xi32>)
+// CHECK-SAME:    (%[[Y:[^:]+]]: tensor<1x5x2xbf16>, %[[A:[^:]+]]: tensor<1x?xi32>, %{{[^:]+}}: tensor<1x?x2xbf16>)
 // CHECK:         %[[M:.+]] = arith.constant 5 : index
 // CHECK:         linalg.generic
 // CHECK:           %[[MI:.+]] = arith.index_cast %[[M]] : index to i32
@@ -90,8 +93,9 @@ func.func @broadcast_f16_dynamic(%y: tensor<?x?x?xf16>, %a: tensor<?x?xi32>) -> 
 // CHECK-NEXT:        arith.extf %{{.+}} : bf16 to f32
 // CHECK:           arith.truncf %{{.+}} : f32 to bf16
 // CHECK:         return %{{.+}} : tensor<1x?x2xbf16>
-func.func @broadcast_bf16_dynamic_tokens(%y: tensor<1x5x2xbf16>, %a: tensor<1x?xi32>) -> tensor<1x?x2xbf16> {
-  %x = clus.broadcast %y, %a : tensor<1x5x2xbf16>, tensor<1x?xi32>
+func.func @broadcast_bf16_dynamic_tokens(%y: tensor<1x5x2xbf16>, %a: tensor<1x?xi32>, %x_init: tensor<1x?x2xbf16>) -> tensor<1x?x2xbf16> {
+  %x = clus.broadcast %y, %a outs(%x_init)
+      : tensor<1x5x2xbf16>, tensor<1x?xi32> -> tensor<1x?x2xbf16>
   return %x : tensor<1x?x2xbf16>
 }
 
@@ -105,6 +109,8 @@ func.func @broadcast_bf16_dynamic_tokens(%y: tensor<1x5x2xbf16>, %a: tensor<1x?x
 // CHECK:         %[[C:.+]] = tensor.cast %[[X]] : tensor<?x7x3xf32> to tensor<2x7x3xf32>
 // CHECK-NEXT:    return %[[C]] : tensor<2x7x3xf32>
 func.func @broadcast_refined_result_type(%y: tensor<?x4x3xf32>, %a: tensor<2x7xi32>) -> tensor<2x7x3xf32> {
-  %x = clus.broadcast %y, %a : tensor<?x4x3xf32>, tensor<2x7xi32>
+  %x_init = tensor.empty() : tensor<2x7x3xf32>
+  %x = clus.broadcast %y, %a outs(%x_init)
+      : tensor<?x4x3xf32>, tensor<2x7xi32> -> tensor<2x7x3xf32>
   return %x : tensor<2x7x3xf32>
 }

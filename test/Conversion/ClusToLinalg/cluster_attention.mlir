@@ -132,7 +132,10 @@
 // CHECK-NEXT:      arith.select %[[IN]], %[[MEAN]], %[[FBV]] : f32
 // CHECK:         return %[[OUT]] : tensor<1x1x4x3xf32>
 func.func @cluster_attention_summaries(%q: tensor<1x1x4x2xf32>, %k: tensor<1x1x4x2xf32>, %v: tensor<1x1x4x3xf32>, %mem: tensor<1x2x2xi32>, %aq: tensor<1x1x4x2xf32>, %ak: tensor<1x1x4x2xf32>) -> tensor<1x1x4x3xf32> {
-  %o = clus.cluster_attention %q, %k, %v members(%mem) affinities(%aq, %ak) : tensor<1x1x4x2xf32>, tensor<1x1x4x2xf32>, tensor<1x1x4x3xf32>, tensor<1x2x2xi32>, tensor<1x1x4x2xf32>, tensor<1x1x4x2xf32>
+  %o_init = tensor.empty() : tensor<1x1x4x3xf32>
+  %o = clus.cluster_attention %q, %k, %v members(%mem) affinities(%aq, %ak) outs(%o_init)
+      : tensor<1x1x4x2xf32>, tensor<1x1x4x2xf32>, tensor<1x1x4x3xf32>, tensor<1x2x2xi32>, tensor<1x1x4x2xf32>, tensor<1x1x4x2xf32>
+      -> tensor<1x1x4x3xf32>
   return %o : tensor<1x1x4x3xf32>
 }
 
@@ -156,7 +159,10 @@ func.func @cluster_attention_summaries(%q: tensor<1x1x4x2xf32>, %k: tensor<1x1x4
 // CHECK:           arith.cmpf ogt
 // CHECK:         return %[[OUT]] : tensor<2x1x5x4xf32>
 func.func @cluster_attention_no_summaries(%q: tensor<2x1x5x4xf32>, %k: tensor<2x1x5x4xf32>, %v: tensor<2x1x5x4xf32>, %mem: tensor<2x3x2xi32>, %aq: tensor<2x1x5x3xf32>, %ak: tensor<2x1x5x3xf32>) -> tensor<2x1x5x4xf32> {
-  %o = clus.cluster_attention %q, %k, %v members(%mem) affinities(%aq, %ak) scale = 1.250000e-01 summaries = false : tensor<2x1x5x4xf32>, tensor<2x1x5x4xf32>, tensor<2x1x5x4xf32>, tensor<2x3x2xi32>, tensor<2x1x5x3xf32>, tensor<2x1x5x3xf32>
+  %o_init = tensor.empty() : tensor<2x1x5x4xf32>
+  %o = clus.cluster_attention %q, %k, %v members(%mem) affinities(%aq, %ak) scale = 1.250000e-01 summaries = false outs(%o_init)
+      : tensor<2x1x5x4xf32>, tensor<2x1x5x4xf32>, tensor<2x1x5x4xf32>, tensor<2x3x2xi32>, tensor<2x1x5x3xf32>, tensor<2x1x5x3xf32>
+      -> tensor<2x1x5x4xf32>
   return %o : tensor<2x1x5x4xf32>
 }
 
@@ -181,23 +187,29 @@ func.func @cluster_attention_no_summaries(%q: tensor<2x1x5x4xf32>, %k: tensor<2x
 // CHECK:         linalg.generic {{.+}} outs(%{{.+}} : tensor<?x?x?x?xf16>)
 // CHECK:           arith.truncf %{{.+}} : f32 to f16
 // CHECK:         return %{{.+}} : tensor<?x?x?x?xf16>
-func.func @cluster_attention_f16_dynamic(%q: tensor<?x?x?x?xf16>, %k: tensor<?x?x?x?xf16>, %v: tensor<?x?x?x?xf16>, %mem: tensor<?x?x?xi32>, %aq: tensor<?x?x?x?xf16>, %ak: tensor<?x?x?x?xf16>) -> tensor<?x?x?x?xf16> {
-  %o = clus.cluster_attention %q, %k, %v members(%mem) affinities(%aq, %ak) : tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>, tensor<?x?x?xi32>, tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>
+func.func @cluster_attention_f16_dynamic(%q: tensor<?x?x?x?xf16>, %k: tensor<?x?x?x?xf16>, %v: tensor<?x?x?x?xf16>, %mem: tensor<?x?x?xi32>, %aq: tensor<?x?x?x?xf16>, %ak: tensor<?x?x?x?xf16>, %o_init: tensor<?x?x?x?xf16>) -> tensor<?x?x?x?xf16> {
+  %o = clus.cluster_attention %q, %k, %v members(%mem) affinities(%aq, %ak) outs(%o_init)
+      : tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>, tensor<?x?x?xi32>, tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>
+      -> tensor<?x?x?x?xf16>
   return %o : tensor<?x?x?x?xf16>
 }
 
 // -----
 
-// bf16 where only K and V know the shape: the result is cast to the inferred
-// static type.
+// bf16 where only K and V know the shape: the f32 result is truncated into
+// the destination, which has the inferred static type.
 
 // CHECK-LABEL: func.func @cluster_attention_bf16_refined
+// CHECK:         %[[INIT:.+]] = tensor.empty() : tensor<1x1x4x3xbf16>
 // CHECK:         arith.extf %{{.+}} : bf16 to f32
-// CHECK:         %[[T:.+]] = linalg.generic {{.+}} outs(%{{.+}} : tensor<?x?x?x3xbf16>)
+// CHECK:         %[[T:.+]] = linalg.generic {{.+}} outs(%[[INIT]] : tensor<1x1x4x3xbf16>)
 // CHECK:           arith.truncf %{{.+}} : f32 to bf16
-// CHECK:         %[[C:.+]] = tensor.cast %[[T]] : tensor<?x?x?x3xbf16> to tensor<1x1x4x3xbf16>
-// CHECK:         return %[[C]] : tensor<1x1x4x3xbf16>
+// CHECK-NOT:     tensor.cast
+// CHECK:         return %[[T]] : tensor<1x1x4x3xbf16>
 func.func @cluster_attention_bf16_refined(%q: tensor<?x?x?x?xbf16>, %k: tensor<1x1x4x2xbf16>, %v: tensor<1x1x4x3xbf16>, %mem: tensor<1x2x2xi32>, %aq: tensor<1x1x4x2xbf16>, %ak: tensor<1x1x4x2xbf16>) -> tensor<1x1x4x3xbf16> {
-  %o = clus.cluster_attention %q, %k, %v members(%mem) affinities(%aq, %ak) : tensor<?x?x?x?xbf16>, tensor<1x1x4x2xbf16>, tensor<1x1x4x3xbf16>, tensor<1x2x2xi32>, tensor<1x1x4x2xbf16>, tensor<1x1x4x2xbf16>
+  %o_init = tensor.empty() : tensor<1x1x4x3xbf16>
+  %o = clus.cluster_attention %q, %k, %v members(%mem) affinities(%aq, %ak) outs(%o_init)
+      : tensor<?x?x?x?xbf16>, tensor<1x1x4x2xbf16>, tensor<1x1x4x3xbf16>, tensor<1x2x2xi32>, tensor<1x1x4x2xbf16>, tensor<1x1x4x2xbf16>
+      -> tensor<1x1x4x3xbf16>
   return %o : tensor<1x1x4x3xbf16>
 }

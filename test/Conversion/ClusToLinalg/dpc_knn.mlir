@@ -116,7 +116,10 @@
 // CHECK:           arith.cmpi slt
 // CHECK:         return %[[ASSIGN]], %[[CENTERS]] : tensor<1x2x8xi32>, tensor<1x2x3xi32>
 func.func @dpc_knn_two_scales_k3(%x: tensor<1x8x2xf32>) -> (tensor<1x2x8xi32>, tensor<1x2x3xi32>) {
-  %a, %c = clus.dpc_knn %x clusters = [2, 3] k = 3 : tensor<1x8x2xf32>
+  %a_init = tensor.empty() : tensor<1x2x8xi32>
+  %c_init = tensor.empty() : tensor<1x2x3xi32>
+  %a, %c = clus.dpc_knn %x clusters = [2, 3] k = 3 outs(%a_init, %c_init)
+      : tensor<1x8x2xf32> -> tensor<1x2x8xi32>, tensor<1x2x3xi32>
   return %a, %c : tensor<1x2x8xi32>, tensor<1x2x3xi32>
 }
 
@@ -127,7 +130,7 @@ func.func @dpc_knn_two_scales_k3(%x: tensor<1x8x2xf32>) -> (tensor<1x2x8xi32>, t
 // the centre gather is bounded by that same N.
 
 // CHECK-LABEL: func.func @dpc_knn_bf16_dynamic_default_k
-// CHECK-SAME:    (%[[X:[^:]+]]: tensor<?x?x?xbf16>)
+// CHECK-SAME:    (%[[X:[^:]+]]: tensor<?x?x?xbf16>, %{{[^:]+}}: tensor<?x1x?xi32>, %{{[^:]+}}: tensor<?x1x8xi32>)
 // CHECK-DAG:     %[[B:.+]] = tensor.dim %[[X]], %{{.+}} : tensor<?x?x?xbf16>
 // CHECK-DAG:     %[[N0:.+]] = tensor.dim %[[X]], %{{.+}} : tensor<?x?x?xbf16>
 // CHECK-DAG:     %[[C:.+]] = tensor.dim %[[X]], %{{.+}} : tensor<?x?x?xbf16>
@@ -151,8 +154,9 @@ func.func @dpc_knn_two_scales_k3(%x: tensor<1x8x2xf32>) -> (tensor<1x2x8xi32>, t
 // CHECK:           arith.cmpi slt, %{{.+}}, %[[NI]] : i32
 // CHECK:           scf.if
 // CHECK:         return %{{.+}}, %[[CENTERS]] : tensor<?x1x?xi32>, tensor<?x1x8xi32>
-func.func @dpc_knn_bf16_dynamic_default_k(%x: tensor<?x?x?xbf16>) -> (tensor<?x1x?xi32>, tensor<?x1x8xi32>) {
-  %a, %c = clus.dpc_knn %x clusters = [8] : tensor<?x?x?xbf16>
+func.func @dpc_knn_bf16_dynamic_default_k(%x: tensor<?x?x?xbf16>, %a_init: tensor<?x1x?xi32>, %c_init: tensor<?x1x8xi32>) -> (tensor<?x1x?xi32>, tensor<?x1x8xi32>) {
+  %a, %c = clus.dpc_knn %x clusters = [8] outs(%a_init, %c_init)
+      : tensor<?x?x?xbf16> -> tensor<?x1x?xi32>, tensor<?x1x8xi32>
   return %a, %c : tensor<?x1x?xi32>, tensor<?x1x8xi32>
 }
 
@@ -169,7 +173,10 @@ func.func @dpc_knn_bf16_dynamic_default_k(%x: tensor<?x?x?xbf16>) -> (tensor<?x1
 // CHECK-SAME:      ins(%[[KNN]] : tensor<2x5xf32>)
 // CHECK:         return %{{.+}}, %{{.+}} : tensor<2x2x5xi32>, tensor<2x2x4xi32>
 func.func @dpc_knn_f16_k1(%x: tensor<2x5x3xf16>) -> (tensor<2x2x5xi32>, tensor<2x2x4xi32>) {
-  %a, %c = clus.dpc_knn %x clusters = [4, 1] k = 1 : tensor<2x5x3xf16>
+  %a_init = tensor.empty() : tensor<2x2x5xi32>
+  %c_init = tensor.empty() : tensor<2x2x4xi32>
+  %a, %c = clus.dpc_knn %x clusters = [4, 1] k = 1 outs(%a_init, %c_init)
+      : tensor<2x5x3xf16> -> tensor<2x2x5xi32>, tensor<2x2x4xi32>
   return %a, %c : tensor<2x2x5xi32>, tensor<2x2x4xi32>
 }
 
@@ -195,7 +202,9 @@ func.func @dpc_knn_f16_k1(%x: tensor<2x5x3xf16>) -> (tensor<2x2x5xi32>, tensor<2
 // CHECK-NOT:         arith.minimumf
 // CHECK:           scf.yield
 // CHECK:         return
-func.func @dpc_knn_large_k(%x: tensor<2x?x16xf32>) -> (tensor<2x1x?xi32>, tensor<2x1x3xi32>) {
-  %a, %c = clus.dpc_knn %x clusters = [3] k = 2147483647 : tensor<2x?x16xf32>
+func.func @dpc_knn_large_k(%x: tensor<2x?x16xf32>, %a_init: tensor<2x1x?xi32>) -> (tensor<2x1x?xi32>, tensor<2x1x3xi32>) {
+  %c_init = tensor.empty() : tensor<2x1x3xi32>
+  %a, %c = clus.dpc_knn %x clusters = [3] k = 2147483647 outs(%a_init, %c_init)
+      : tensor<2x?x16xf32> -> tensor<2x1x?xi32>, tensor<2x1x3xi32>
   return %a, %c : tensor<2x1x?xi32>, tensor<2x1x3xi32>
 }

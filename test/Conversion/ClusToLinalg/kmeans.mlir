@@ -57,10 +57,11 @@
 // CHECK:             arith.cmpi eq
 // CHECK:           %[[COUNTS:.+]] = linalg.generic
 // CHECK-SAME:        ins(%[[ARG]]#1 : tensor<1x6xi32>) outs(%{{.+}} : tensor<1x2xf32>)
-// Update: mean where the cluster is non-empty, else keep μ^{t-1}.
+// Update: mean where the cluster is non-empty, else keep μ^{t-1}. μ^{t-1} is
+// read, never written: in the first iteration it is the caller's `init`.
 // CHECK:           %[[NEW:.+]] = linalg.generic
-// CHECK-SAME:        ins(%[[SUMS]], %[[COUNTS]] : tensor<1x2x2xf32>, tensor<1x2xf32>) outs(%[[MU]] : tensor<1x2x2xf32>)
-// CHECK-NEXT:      ^bb0(%[[S:[^:]+]]: f32, %[[C:[^:]+]]: f32, %[[OLD:[^:]+]]: f32):
+// CHECK-SAME:        ins(%[[SUMS]], %[[COUNTS]], %[[MU]] : tensor<1x2x2xf32>, tensor<1x2xf32>, tensor<1x2x2xf32>) outs(%{{.+}} : tensor<1x2x2xf32>)
+// CHECK-NEXT:      ^bb0(%[[S:[^:]+]]: f32, %[[C:[^:]+]]: f32, %[[OLD:[^:]+]]: f32, %{{.+}}: f32):
 // CHECK:             %[[NONEMPTY:.+]] = arith.cmpf ogt, %[[C]], %{{.+}} : f32
 // CHECK-NEXT:        %[[MEAN:.+]] = arith.divf %[[S]], %[[C]] : f32
 // CHECK-NEXT:        %[[SEL:.+]] = arith.select %[[NONEMPTY]], %[[MEAN]], %[[OLD]] : f32
@@ -69,7 +70,10 @@
 // CHECK-NEXT:    }
 // CHECK-NEXT:    return %[[LOOP]]#1, %[[LOOP]]#0 : tensor<1x6xi32>, tensor<1x2x2xf32>
 func.func @kmeans_l2_default_init(%x: tensor<1x6x2xf32>) -> (tensor<1x6xi32>, tensor<1x2x2xf32>) {
-  %a, %c = clus.kmeans %x clusters = 2 iterations = 3 : tensor<1x6x2xf32>
+  %a_init = tensor.empty() : tensor<1x6xi32>
+  %c_init = tensor.empty() : tensor<1x2x2xf32>
+  %a, %c = clus.kmeans %x clusters = 2 iterations = 3 outs(%a_init, %c_init)
+      : tensor<1x6x2xf32> -> tensor<1x6xi32>, tensor<1x2x2xf32>
   return %a, %c : tensor<1x6xi32>, tensor<1x2x2xf32>
 }
 
@@ -82,7 +86,7 @@ func.func @kmeans_l2_default_init(%x: tensor<1x6x2xf32>) -> (tensor<1x6xi32>, te
 // centroids are truncated back to f16 after it.
 
 // CHECK-LABEL: func.func @kmeans_cosine_init_f16_dynamic
-// CHECK-SAME:    (%[[X:[^:]+]]: tensor<?x?x?xf16>, %[[INIT:[^:]+]]: tensor<?x3x?xf16>)
+// CHECK-SAME:    (%[[X:[^:]+]]: tensor<?x?x?xf16>, %[[INIT:[^:]+]]: tensor<?x3x?xf16>, %{{[^:]+}}: tensor<?x?xi32>, %{{[^:]+}}: tensor<?x3x?xf16>)
 // CHECK:         tensor.dim %[[X]]
 // CHECK:         %[[XF:.+]] = linalg.generic
 // CHECK-SAME:      ins(%[[X]] : tensor<?x?x?xf16>) outs(%{{.+}} : tensor<?x?x?xf32>)
@@ -124,8 +128,9 @@ func.func @kmeans_l2_default_init(%x: tensor<1x6x2xf32>) -> (tensor<1x6xi32>, te
 // CHECK-SAME:      ins(%[[LOOP]]#0 : tensor<?x3x?xf32>) outs(%{{.+}} : tensor<?x3x?xf16>)
 // CHECK:           arith.truncf %{{.+}} : f32 to f16
 // CHECK:         return %[[LOOP]]#1, %[[C]] : tensor<?x?xi32>, tensor<?x3x?xf16>
-func.func @kmeans_cosine_init_f16_dynamic(%x: tensor<?x?x?xf16>, %mu: tensor<?x3x?xf16>) -> (tensor<?x?xi32>, tensor<?x3x?xf16>) {
-  %a, %c = clus.kmeans %x init(%mu : tensor<?x3x?xf16>) clusters = 3 iterations = 7 metric = cosine : tensor<?x?x?xf16>
+func.func @kmeans_cosine_init_f16_dynamic(%x: tensor<?x?x?xf16>, %mu: tensor<?x3x?xf16>, %a_init: tensor<?x?xi32>, %c_init: tensor<?x3x?xf16>) -> (tensor<?x?xi32>, tensor<?x3x?xf16>) {
+  %a, %c = clus.kmeans %x init(%mu : tensor<?x3x?xf16>) clusters = 3 iterations = 7 metric = cosine outs(%a_init, %c_init)
+      : tensor<?x?x?xf16> -> tensor<?x?xi32>, tensor<?x3x?xf16>
   return %a, %c : tensor<?x?xi32>, tensor<?x3x?xf16>
 }
 
@@ -135,7 +140,7 @@ func.func @kmeans_cosine_init_f16_dynamic(%x: tensor<?x?x?xf16>, %mu: tensor<?x3
 // bounded by tensor.dim of N, and the trip count is 1.
 
 // CHECK-LABEL: func.func @kmeans_bf16_one_iteration
-// CHECK-SAME:    (%[[X:[^:]+]]: tensor<2x?x4xbf16>)
+// CHECK-SAME:    (%[[X:[^:]+]]: tensor<2x?x4xbf16>, %{{[^:]+}}: tensor<2x?xi32>)
 // CHECK:         %[[XF:.+]] = linalg.generic
 // CHECK:           arith.extf %{{.+}} : bf16 to f32
 // CHECK:         %[[N:.+]] = tensor.dim %[[XF]], %{{.+}} : tensor<2x?x4xf32>
@@ -150,8 +155,10 @@ func.func @kmeans_cosine_init_f16_dynamic(%x: tensor<?x?x?xf16>, %mu: tensor<?x3
 // CHECK:         scf.for %{{.+}} = %c0{{(_[0-9]+)?}} to %c1{{(_[0-9]+)?}} step %c1{{(_[0-9]+)?}} iter_args
 // CHECK:         arith.truncf %{{.+}} : f32 to bf16
 // CHECK:         return %{{.+}}, %{{.+}} : tensor<2x?xi32>, tensor<2x5x4xbf16>
-func.func @kmeans_bf16_one_iteration(%x: tensor<2x?x4xbf16>) -> (tensor<2x?xi32>, tensor<2x5x4xbf16>) {
-  %a, %c = clus.kmeans %x clusters = 5 iterations = 1 : tensor<2x?x4xbf16>
+func.func @kmeans_bf16_one_iteration(%x: tensor<2x?x4xbf16>, %a_init: tensor<2x?xi32>) -> (tensor<2x?xi32>, tensor<2x5x4xbf16>) {
+  %c_init = tensor.empty() : tensor<2x5x4xbf16>
+  %a, %c = clus.kmeans %x clusters = 5 iterations = 1 outs(%a_init, %c_init)
+      : tensor<2x?x4xbf16> -> tensor<2x?xi32>, tensor<2x5x4xbf16>
   return %a, %c : tensor<2x?xi32>, tensor<2x5x4xbf16>
 }
 
@@ -167,6 +174,9 @@ func.func @kmeans_bf16_one_iteration(%x: tensor<2x?x4xbf16>) -> (tensor<2x?xi32>
 // CHECK-DAG:     %[[C:.+]] = tensor.cast %[[LOOP]]#0 : tensor<1x?x2xf32> to tensor<1x2x2xf32>
 // CHECK:         return %[[A]], %[[C]] : tensor<1x6xi32>, tensor<1x2x2xf32>
 func.func @kmeans_refined_result_types(%x: tensor<?x6x?xf32>, %mu: tensor<1x?x2xf32>) -> (tensor<1x6xi32>, tensor<1x2x2xf32>) {
-  %a, %c = clus.kmeans %x init(%mu : tensor<1x?x2xf32>) clusters = 2 iterations = 1 : tensor<?x6x?xf32>
+  %a_init = tensor.empty() : tensor<1x6xi32>
+  %c_init = tensor.empty() : tensor<1x2x2xf32>
+  %a, %c = clus.kmeans %x init(%mu : tensor<1x?x2xf32>) clusters = 2 iterations = 1 outs(%a_init, %c_init)
+      : tensor<?x6x?xf32> -> tensor<1x6xi32>, tensor<1x2x2xf32>
   return %a, %c : tensor<1x6xi32>, tensor<1x2x2xf32>
 }

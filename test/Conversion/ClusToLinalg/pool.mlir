@@ -27,7 +27,9 @@
 // CHECK-NOT:     linalg.generic
 // CHECK:         return %[[Y]] : tensor<2x4x3xf32>
 func.func @pool_f32(%z: tensor<2x4x8xf32>, %x: tensor<2x8x3xf32>) -> tensor<2x4x3xf32> {
-  %y = clus.pool %z, %x : tensor<2x4x8xf32>, tensor<2x8x3xf32>
+  %y_init = tensor.empty() : tensor<2x4x3xf32>
+  %y = clus.pool %z, %x outs(%y_init)
+      : tensor<2x4x8xf32>, tensor<2x8x3xf32> -> tensor<2x4x3xf32>
   return %y : tensor<2x4x3xf32>
 }
 
@@ -42,6 +44,7 @@ func.func @pool_f32(%z: tensor<2x4x8xf32>, %x: tensor<2x8x3xf32>) -> tensor<2x4x
 // CHECK-DAG: #[[$ID:.+]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 // CHECK-LABEL: func.func @pool_f16
 // CHECK-SAME:    (%[[Z:[^:]+]]: tensor<2x4x8xf16>, %[[X:[^:]+]]: tensor<2x8x3xf16>)
+// CHECK:         %[[INIT:.+]] = tensor.empty() : tensor<2x4x3xf16>
 // CHECK:         %[[ACC:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<2x4x3xf32>)
 // CHECK:         %[[Y:.+]] = linalg.generic
 // CHECK-SAME:      indexing_maps = [#[[$ZMAP]], #[[$XMAP]], #[[$YMAP]]]
@@ -54,15 +57,16 @@ func.func @pool_f32(%z: tensor<2x4x8xf32>, %x: tensor<2x8x3xf32>) -> tensor<2x4x
 // CHECK-NEXT:      %[[P:.+]] = arith.mulf %[[AE]], %[[BE]] : f32
 // CHECK-NEXT:      %[[S:.+]] = arith.addf %[[OUT]], %[[P]] : f32
 // CHECK-NEXT:      linalg.yield %[[S]] : f32
-// CHECK:         %[[EMPTY:.+]] = tensor.empty() : tensor<2x4x3xf16>
 // CHECK:         %[[R:.+]] = linalg.generic
 // CHECK-SAME:      indexing_maps = [#[[$ID]], #[[$ID]]]
 // CHECK-SAME:      iterator_types = ["parallel", "parallel", "parallel"]
-// CHECK-SAME:      ins(%[[Y]] : tensor<2x4x3xf32>) outs(%[[EMPTY]] : tensor<2x4x3xf16>)
+// CHECK-SAME:      ins(%[[Y]] : tensor<2x4x3xf32>) outs(%[[INIT]] : tensor<2x4x3xf16>)
 // CHECK:           arith.truncf %{{.+}} : f32 to f16
 // CHECK:         return %[[R]] : tensor<2x4x3xf16>
 func.func @pool_f16(%z: tensor<2x4x8xf16>, %x: tensor<2x8x3xf16>) -> tensor<2x4x3xf16> {
-  %y = clus.pool %z, %x : tensor<2x4x8xf16>, tensor<2x8x3xf16>
+  %y_init = tensor.empty() : tensor<2x4x3xf16>
+  %y = clus.pool %z, %x outs(%y_init)
+      : tensor<2x4x8xf16>, tensor<2x8x3xf16> -> tensor<2x4x3xf16>
   return %y : tensor<2x4x3xf16>
 }
 
@@ -71,7 +75,7 @@ func.func @pool_f16(%z: tensor<2x4x8xf16>, %x: tensor<2x8x3xf16>) -> tensor<2x4x
 // Fully dynamic bf16: the result sizes B, M come from Z and C from X.
 
 // CHECK-LABEL: func.func @pool_bf16_dynamic
-// CHECK-SAME:    (%[[Z:[^:]+]]: tensor<?x?x?xbf16>, %[[X:[^:]+]]: tensor<?x?x?xbf16>)
+// CHECK-SAME:    (%[[Z:[^:]+]]: tensor<?x?x?xbf16>, %[[X:[^:]+]]: tensor<?x?x?xbf16>, %{{[^:]+}}: tensor<?x?x?xbf16>)
 // CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
 // CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : index
 // CHECK-DAG:     %[[C2:.+]] = arith.constant 2 : index
@@ -89,8 +93,9 @@ func.func @pool_f16(%z: tensor<2x4x8xf16>, %x: tensor<2x8x3xf16>) -> tensor<2x4x
 // CHECK-SAME:      ins(%[[Y]] : tensor<?x?x?xf32>)
 // CHECK:           arith.truncf %{{.+}} : f32 to bf16
 // CHECK:         return %{{.+}} : tensor<?x?x?xbf16>
-func.func @pool_bf16_dynamic(%z: tensor<?x?x?xbf16>, %x: tensor<?x?x?xbf16>) -> tensor<?x?x?xbf16> {
-  %y = clus.pool %z, %x : tensor<?x?x?xbf16>, tensor<?x?x?xbf16>
+func.func @pool_bf16_dynamic(%z: tensor<?x?x?xbf16>, %x: tensor<?x?x?xbf16>, %y_init: tensor<?x?x?xbf16>) -> tensor<?x?x?xbf16> {
+  %y = clus.pool %z, %x outs(%y_init)
+      : tensor<?x?x?xbf16>, tensor<?x?x?xbf16> -> tensor<?x?x?xbf16>
   return %y : tensor<?x?x?xbf16>
 }
 
@@ -106,20 +111,26 @@ func.func @pool_bf16_dynamic(%z: tensor<?x?x?xbf16>, %x: tensor<?x?x?xbf16>) -> 
 // CHECK-SAME:      outs(%{{.+}} : tensor<2x4x3xf32>)
 // CHECK:         return %[[Y]] : tensor<2x4x3xf32>
 func.func @pool_dynamic_tokens(%z: tensor<2x4x?xf32>, %x: tensor<2x?x3xf32>) -> tensor<2x4x3xf32> {
-  %y = clus.pool %z, %x : tensor<2x4x?xf32>, tensor<2x?x3xf32>
+  %y_init = tensor.empty() : tensor<2x4x3xf32>
+  %y = clus.pool %z, %x outs(%y_init)
+      : tensor<2x4x?xf32>, tensor<2x?x3xf32> -> tensor<2x4x3xf32>
   return %y : tensor<2x4x3xf32>
 }
 
 // -----
 
-// B is static only in X: the lowering sizes the result from Z and casts it to
-// the inferred static type.
+// B is static only in X: an f32 result accumulates in its destination, which
+// has the result's static type, so no cast is needed.
 
 // CHECK-LABEL: func.func @pool_refined_result_type
-// CHECK:         %[[Y:.+]] = linalg.generic {{.+}} outs(%{{.+}} : tensor<?x4x3xf32>)
-// CHECK:         %[[C:.+]] = tensor.cast %[[Y]] : tensor<?x4x3xf32> to tensor<2x4x3xf32>
-// CHECK-NEXT:    return %[[C]] : tensor<2x4x3xf32>
+// CHECK:         %[[INIT:.+]] = tensor.empty() : tensor<2x4x3xf32>
+// CHECK:         %[[ACC:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%[[INIT]] : tensor<2x4x3xf32>)
+// CHECK:         %[[Y:.+]] = linalg.generic {{.+}} outs(%[[ACC]] : tensor<2x4x3xf32>)
+// CHECK-NOT:     tensor.cast
+// CHECK:         return %[[Y]] : tensor<2x4x3xf32>
 func.func @pool_refined_result_type(%z: tensor<?x4x?xf32>, %x: tensor<2x?x3xf32>) -> tensor<2x4x3xf32> {
-  %y = clus.pool %z, %x : tensor<?x4x?xf32>, tensor<2x?x3xf32>
+  %y_init = tensor.empty() : tensor<2x4x3xf32>
+  %y = clus.pool %z, %x outs(%y_init)
+      : tensor<?x4x?xf32>, tensor<2x?x3xf32> -> tensor<2x4x3xf32>
   return %y : tensor<2x4x3xf32>
 }

@@ -39,7 +39,8 @@
 // CHECK-NEXT:      linalg.yield %[[P]] : f32
 // CHECK:         return %[[Z]] : tensor<2x4x7xf32>
 func.func @soft_assign_tokens_f32(%l: tensor<2x4x7xf32>) -> tensor<2x4x7xf32> {
-  %z = clus.soft_assign %l : tensor<2x4x7xf32>
+  %z_init = tensor.empty() : tensor<2x4x7xf32>
+  %z = clus.soft_assign %l outs(%z_init) : tensor<2x4x7xf32>
   return %z : tensor<2x4x7xf32>
 }
 
@@ -51,7 +52,7 @@ func.func @soft_assign_tokens_f32(%l: tensor<2x4x7xf32>) -> tensor<2x4x7xf32> {
 // CHECK-DAG: #[[$ID:.+]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 // CHECK-DAG: #[[$COL:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-LABEL: func.func @soft_assign_clusters_bf16_dynamic
-// CHECK-SAME:    (%[[L:[^:]+]]: tensor<?x4x?xbf16>)
+// CHECK-SAME:    (%[[L:[^:]+]]: tensor<?x4x?xbf16>, %{{[^:]+}}: tensor<?x4x?xbf16>)
 // CHECK-DAG:     %[[B:.+]] = tensor.dim %[[L]], %{{.+}} : tensor<?x4x?xbf16>
 // CHECK-DAG:     %[[N:.+]] = tensor.dim %[[L]], %{{.+}} : tensor<?x4x?xbf16>
 // CHECK:         tensor.empty(%[[B]], %[[N]]) : tensor<?x?xf32>
@@ -76,8 +77,8 @@ func.func @soft_assign_tokens_f32(%l: tensor<2x4x7xf32>) -> tensor<2x4x7xf32> {
 // CHECK:           %[[T:.+]] = arith.truncf %{{.+}} : f32 to bf16
 // CHECK-NEXT:      linalg.yield %[[T]] : bf16
 // CHECK:         return %[[Z]] : tensor<?x4x?xbf16>
-func.func @soft_assign_clusters_bf16_dynamic(%l: tensor<?x4x?xbf16>) -> tensor<?x4x?xbf16> {
-  %z = clus.soft_assign %l axis = clusters : tensor<?x4x?xbf16>
+func.func @soft_assign_clusters_bf16_dynamic(%l: tensor<?x4x?xbf16>, %z_init: tensor<?x4x?xbf16>) -> tensor<?x4x?xbf16> {
+  %z = clus.soft_assign %l axis = clusters outs(%z_init) : tensor<?x4x?xbf16>
   return %z : tensor<?x4x?xbf16>
 }
 
@@ -100,6 +101,7 @@ func.func @soft_assign_clusters_bf16_dynamic(%l: tensor<?x4x?xbf16>) -> tensor<?
 // CHECK:           arith.truncf %{{.+}} : f32 to f16
 // CHECK:         return %[[Z]] : tensor<1x3x5xf16>
 func.func @soft_assign_tokens_f16(%l: tensor<1x3x5xf16>) -> tensor<1x3x5xf16> {
-  %z = clus.soft_assign %l axis = tokens : tensor<1x3x5xf16>
+  %z_init = tensor.empty() : tensor<1x3x5xf16>
+  %z = clus.soft_assign %l axis = tokens outs(%z_init) : tensor<1x3x5xf16>
   return %z : tensor<1x3x5xf16>
 }

@@ -51,7 +51,9 @@
 // CHECK-NEXT:      linalg.yield %[[SEL]] : i32
 // CHECK:         return %[[MEMBERS]] : tensor<1x3x2xi32>
 func.func @topk_f16(%g: tensor<1x6x3xf16>) -> tensor<1x3x2xi32> {
-  %m = clus.topk_members %g capacity = 2 : tensor<1x6x3xf16>
+  %m_init = tensor.empty() : tensor<1x3x2xi32>
+  %m = clus.topk_members %g capacity = 2 outs(%m_init)
+      : tensor<1x6x3xf16> -> tensor<1x3x2xi32>
   return %m : tensor<1x3x2xi32>
 }
 
@@ -62,7 +64,7 @@ func.func @topk_f16(%g: tensor<1x6x3xf16>) -> tensor<1x3x2xi32> {
 // CHECK-DAG: #[[$COL:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-DAG: #[[$TOK4:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
 // CHECK-LABEL: func.func @topk_exclusive_dynamic
-// CHECK-SAME:    (%[[G:[^:]+]]: tensor<?x?x3xf32>)
+// CHECK-SAME:    (%[[G:[^:]+]]: tensor<?x?x3xf32>, %{{[^:]+}}: tensor<?x3x4xi32>)
 // CHECK-DAG:     %[[B:.+]] = tensor.dim %[[G]], %{{.+}} : tensor<?x?x3xf32>
 // CHECK-DAG:     %[[N:.+]] = tensor.dim %[[G]], %{{.+}} : tensor<?x?x3xf32>
 // CHECK:         %[[E:.+]] = tensor.empty(%[[B]]) : tensor<?x3x4xi32>
@@ -97,8 +99,9 @@ func.func @topk_f16(%g: tensor<1x6x3xf16>) -> tensor<1x3x2xi32> {
 // CHECK-NEXT:      %[[HIT:.+]] = arith.andi %[[OWNED]], %[[AT]] : i1
 // CHECK:           arith.select %[[HIT]]
 // CHECK:         return %[[MEMBERS]] : tensor<?x3x4xi32>
-func.func @topk_exclusive_dynamic(%g: tensor<?x?x3xf32>) -> tensor<?x3x4xi32> {
-  %m = clus.topk_members %g capacity = 4 exclusive : tensor<?x?x3xf32>
+func.func @topk_exclusive_dynamic(%g: tensor<?x?x3xf32>, %m_init: tensor<?x3x4xi32>) -> tensor<?x3x4xi32> {
+  %m = clus.topk_members %g capacity = 4 exclusive outs(%m_init)
+      : tensor<?x?x3xf32> -> tensor<?x3x4xi32>
   return %m : tensor<?x3x4xi32>
 }
 
@@ -119,7 +122,9 @@ func.func @topk_exclusive_dynamic(%g: tensor<?x?x3xf32>) -> tensor<?x3x4xi32> {
 // CHECK:           arith.cmpf ogt, %[[AE]], %[[BE]] : f32
 // CHECK:         return %{{.+}} : tensor<2x4x1xi32>
 func.func @topk_exclusive_bf16(%g: tensor<2x5x4xbf16>) -> tensor<2x4x1xi32> {
-  %m = clus.topk_members %g capacity = 1 exclusive : tensor<2x5x4xbf16>
+  %m_init = tensor.empty() : tensor<2x4x1xi32>
+  %m = clus.topk_members %g capacity = 1 exclusive outs(%m_init)
+      : tensor<2x5x4xbf16> -> tensor<2x4x1xi32>
   return %m : tensor<2x4x1xi32>
 }
 
@@ -134,6 +139,8 @@ func.func @topk_exclusive_bf16(%g: tensor<2x5x4xbf16>) -> tensor<2x4x1xi32> {
 // CHECK:         %[[MEMBERS:.+]] = linalg.generic {{.+}} outs(%[[SLOTS]] : tensor<1x2x8xi32>)
 // CHECK:         return %[[MEMBERS]] : tensor<1x2x8xi32>
 func.func @topk_capacity_exceeds_tokens(%g: tensor<1x3x2xf32>) -> tensor<1x2x8xi32> {
-  %m = clus.topk_members %g capacity = 8 : tensor<1x3x2xf32>
+  %m_init = tensor.empty() : tensor<1x2x8xi32>
+  %m = clus.topk_members %g capacity = 8 outs(%m_init)
+      : tensor<1x3x2xf32> -> tensor<1x2x8xi32>
   return %m : tensor<1x2x8xi32>
 }

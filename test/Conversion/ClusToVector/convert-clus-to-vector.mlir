@@ -33,8 +33,11 @@
 // AVX2:         memref.alloca() {alignment = 64 : i64} : memref<2x32xf32>
 // AVX2:         vector.fma {{.*}} : vector<8xf32>
 func.func @fused_pool(%l: tensor<2x7x50xf32>, %x: tensor<2x50x20xf32>) -> tensor<2x7x20xf32> {
-  %z = clus.soft_assign %l : tensor<2x7x50xf32>
-  %y = clus.pool %z, %x : tensor<2x7x50xf32>, tensor<2x50x20xf32>
+  %z_init = tensor.empty() : tensor<2x7x50xf32>
+  %z = clus.soft_assign %l outs(%z_init) : tensor<2x7x50xf32>
+  %y_init = tensor.empty() : tensor<2x7x20xf32>
+  %y = clus.pool %z, %x outs(%y_init)
+      : tensor<2x7x50xf32>, tensor<2x50x20xf32> -> tensor<2x7x20xf32>
   return %y : tensor<2x7x20xf32>
 }
 
@@ -48,8 +51,11 @@ func.func @fused_pool(%l: tensor<2x7x50xf32>, %x: tensor<2x50x20xf32>) -> tensor
 // CHECK:         %[[Z:.+]] = bufferization.to_tensor
 // CHECK:         return %[[Z]], %{{.+}} : tensor<1x3x9xf16>, tensor<1x3x5xf16>
 func.func @shared_soft_assign(%l: tensor<1x3x9xf16>, %x: tensor<1x9x5xf16>) -> (tensor<1x3x9xf16>, tensor<1x3x5xf16>) {
-  %z = clus.soft_assign %l : tensor<1x3x9xf16>
-  %y = clus.pool %z, %x : tensor<1x3x9xf16>, tensor<1x9x5xf16>
+  %z_init = tensor.empty() : tensor<1x3x9xf16>
+  %z = clus.soft_assign %l outs(%z_init) : tensor<1x3x9xf16>
+  %y_init = tensor.empty() : tensor<1x3x5xf16>
+  %y = clus.pool %z, %x outs(%y_init)
+      : tensor<1x3x9xf16>, tensor<1x9x5xf16> -> tensor<1x3x5xf16>
   return %z, %y : tensor<1x3x9xf16>, tensor<1x3x5xf16>
 }
 
@@ -75,7 +81,10 @@ func.func @shared_soft_assign(%l: tensor<1x3x9xf16>, %x: tensor<1x9x5xf16>) -> (
 // CHECK-NOT:     scf.parallel
 // CHECK:         return
 func.func @attention_two_scales(%q: tensor<1x2x50x24xf32>, %k1: tensor<1x2x7x24xf32>, %v1: tensor<1x2x7x24xf32>, %k2: tensor<1x2x19x24xf32>, %v2: tensor<1x2x19x24xf32>) -> tensor<1x2x50x24xf32> {
-  %o = clus.attention %q, [%k1, %v1], [%k2, %v2] : tensor<1x2x50x24xf32>, [tensor<1x2x7x24xf32>, tensor<1x2x7x24xf32>], [tensor<1x2x19x24xf32>, tensor<1x2x19x24xf32>]
+  %o_init = tensor.empty() : tensor<1x2x50x24xf32>
+  %o = clus.attention %q, [%k1, %v1], [%k2, %v2] outs(%o_init)
+      : tensor<1x2x50x24xf32>, [tensor<1x2x7x24xf32>, tensor<1x2x7x24xf32>], [tensor<1x2x19x24xf32>, tensor<1x2x19x24xf32>]
+      -> tensor<1x2x50x24xf32>
   return %o : tensor<1x2x50x24xf32>
 }
 
@@ -97,7 +106,10 @@ func.func @attention_two_scales(%q: tensor<1x2x50x24xf32>, %k1: tensor<1x2x7x24x
 // CHECK:         memref.load %[[QS]]
 // CHECK:         vector.fma
 func.func @tile_attribute(%q: tensor<1x1x9x16xf32>, %k: tensor<1x1x5x16xf32>, %v: tensor<1x1x5x16xf32>) -> tensor<1x1x9x16xf32> {
-  %o = clus.attention %q, [%k, %v] {clus.lowering_config = #clus.lowering_config<rows = 2, cols = 32>} : tensor<1x1x9x16xf32>, [tensor<1x1x5x16xf32>, tensor<1x1x5x16xf32>]
+  %o_init = tensor.empty() : tensor<1x1x9x16xf32>
+  %o = clus.attention %q, [%k, %v] outs(%o_init) {clus.lowering_config = #clus.lowering_config<rows = 2, cols = 32>}
+      : tensor<1x1x9x16xf32>, [tensor<1x1x5x16xf32>, tensor<1x1x5x16xf32>]
+      -> tensor<1x1x9x16xf32>
   return %o : tensor<1x1x9x16xf32>
 }
 
@@ -116,7 +128,10 @@ func.func @tile_attribute(%q: tensor<1x1x9x16xf32>, %k: tensor<1x1x5x16xf32>, %v
 // CHECK:         vector.reduction <minsi>
 // CHECK-NOT:     clus.dpc_knn
 func.func @dpc_knn(%x: tensor<2x50x8xf32>) -> (tensor<2x2x50xi32>, tensor<2x2x9xi32>) {
-  %a, %c = clus.dpc_knn %x clusters = [3, 9] : tensor<2x50x8xf32>
+  %a_init = tensor.empty() : tensor<2x2x50xi32>
+  %c_init = tensor.empty() : tensor<2x2x9xi32>
+  %a, %c = clus.dpc_knn %x clusters = [3, 9] outs(%a_init, %c_init)
+      : tensor<2x50x8xf32> -> tensor<2x2x50xi32>, tensor<2x2x9xi32>
   return %a, %c : tensor<2x2x50xi32>, tensor<2x2x9xi32>
 }
 
@@ -138,7 +153,10 @@ func.func @dpc_knn(%x: tensor<2x50x8xf32>) -> (tensor<2x2x50xi32>, tensor<2x2x9x
 // MEM-NOT:       memref<2x50x7xf32>
 // MEM-NOT:       memref<2x50x16xf32>
 func.func @kmeans(%x: tensor<2x50x8xf32>) -> (tensor<2x50xi32>, tensor<2x7x8xf32>) {
-  %a, %c = clus.kmeans %x clusters = 7 iterations = 3 metric = cosine : tensor<2x50x8xf32>
+  %a_init = tensor.empty() : tensor<2x50xi32>
+  %c_init = tensor.empty() : tensor<2x7x8xf32>
+  %a, %c = clus.kmeans %x clusters = 7 iterations = 3 metric = cosine outs(%a_init, %c_init)
+      : tensor<2x50x8xf32> -> tensor<2x50xi32>, tensor<2x7x8xf32>
   return %a, %c : tensor<2x50xi32>, tensor<2x7x8xf32>
 }
 
@@ -162,8 +180,12 @@ func.func @kmeans(%x: tensor<2x50x8xf32>) -> (tensor<2x50xi32>, tensor<2x7x8xf32
 // MEM-NOT:       memref<2x7x50xf32>
 // MEM-NOT:       memref<2x50x7xf32>
 func.func @aggregate_broadcast(%x: tensor<2x50x8xf32>, %a: tensor<2x50xi32>, %w: tensor<2x50xf32>) -> (tensor<2x7x8xf32>, tensor<2x50x8xf32>) {
-  %y = clus.aggregate %x, %a weights(%w : tensor<2x50xf32>) clusters = 7 reduction = weighted_mean : tensor<2x50x8xf32>, tensor<2x50xi32>
-  %b = clus.broadcast %y, %a : tensor<2x7x8xf32>, tensor<2x50xi32>
+  %y_init = tensor.empty() : tensor<2x7x8xf32>
+  %y = clus.aggregate %x, %a weights(%w : tensor<2x50xf32>) clusters = 7 reduction = weighted_mean outs(%y_init)
+      : tensor<2x50x8xf32>, tensor<2x50xi32> -> tensor<2x7x8xf32>
+  %b_init = tensor.empty() : tensor<2x50x8xf32>
+  %b = clus.broadcast %y, %a outs(%b_init)
+      : tensor<2x7x8xf32>, tensor<2x50xi32> -> tensor<2x50x8xf32>
   return %y, %b : tensor<2x7x8xf32>, tensor<2x50x8xf32>
 }
 
@@ -189,8 +211,12 @@ func.func @aggregate_broadcast(%x: tensor<2x50x8xf32>, %a: tensor<2x50xi32>, %w:
 // MEM-NOT:       memref<1x196x196
 // MEM-NOT:       memref<1x196x14xi32>
 func.func @topk_members(%g: tensor<1x196x14xf32>) -> (tensor<1x14x28xi32>, tensor<1x14x28xi32>) {
-  %m = clus.topk_members %g capacity = 28 : tensor<1x196x14xf32>
-  %e = clus.topk_members %g capacity = 28 exclusive : tensor<1x196x14xf32>
+  %m_init = tensor.empty() : tensor<1x14x28xi32>
+  %m = clus.topk_members %g capacity = 28 outs(%m_init)
+      : tensor<1x196x14xf32> -> tensor<1x14x28xi32>
+  %e_init = tensor.empty() : tensor<1x14x28xi32>
+  %e = clus.topk_members %g capacity = 28 exclusive outs(%e_init)
+      : tensor<1x196x14xf32> -> tensor<1x14x28xi32>
   return %m, %e : tensor<1x14x28xi32>, tensor<1x14x28xi32>
 }
 
@@ -213,7 +239,9 @@ func.func @topk_members(%g: tensor<1x196x14xf32>) -> (tensor<1x14x28xi32>, tenso
 // MEM-NOT:       memref<1x3x14x28x28xf32>
 // MEM-NOT:       memref<1x3x196x196xf32>
 func.func @cluster_attention(%q: tensor<1x3x196x64xf32>, %k: tensor<1x3x196x64xf32>, %v: tensor<1x3x196x64xf32>, %members: tensor<1x14x28xi32>, %aq: tensor<1x3x196x14xf32>, %ak: tensor<1x3x196x14xf32>) -> tensor<1x3x196x64xf32> {
-  %o = clus.cluster_attention %q, %k, %v members(%members) affinities(%aq, %ak)
+  %o_init = tensor.empty() : tensor<1x3x196x64xf32>
+  %o = clus.cluster_attention %q, %k, %v members(%members) affinities(%aq, %ak) outs(%o_init)
       : tensor<1x3x196x64xf32>, tensor<1x3x196x64xf32>, tensor<1x3x196x64xf32>, tensor<1x14x28xi32>, tensor<1x3x196x14xf32>, tensor<1x3x196x14xf32>
+      -> tensor<1x3x196x64xf32>
   return %o : tensor<1x3x196x64xf32>
 }

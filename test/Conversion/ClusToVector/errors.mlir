@@ -10,8 +10,11 @@
 // the lowering knows is its vector width.
 
 func.func @cols_not_multiple(%l: tensor<1x3x9xf32>, %x: tensor<1x9x5xf32>) -> tensor<1x3x5xf32> {
-  %z = clus.soft_assign %l : tensor<1x3x9xf32>
+  %z_init = tensor.empty() : tensor<1x3x9xf32>
+  %z = clus.soft_assign %l outs(%z_init) : tensor<1x3x9xf32>
+  %y_init = tensor.empty() : tensor<1x3x5xf32>
   // expected-error @+1 {{tile cols must be a multiple of the vector width 16 in [16, 4096], got 40}}
-  %y = clus.pool %z, %x {clus.lowering_config = #clus.lowering_config<cols = 40>} : tensor<1x3x9xf32>, tensor<1x9x5xf32>
+  %y = clus.pool %z, %x outs(%y_init) {clus.lowering_config = #clus.lowering_config<cols = 40>}
+      : tensor<1x3x9xf32>, tensor<1x9x5xf32> -> tensor<1x3x5xf32>
   return %y : tensor<1x3x5xf32>
 }

@@ -23,7 +23,16 @@
 // CHECK-LABEL: func.func @dpc_knn_many_clusters
 func.func @dpc_knn_huge_k(%x: tensor<?x?x16xf32>)
     -> (tensor<?x1x?xi32>, tensor<?x1x8xi32>) {
-  %a, %c = clus.dpc_knn %x clusters = [8] k = 2147483647 : tensor<?x?x16xf32>
+  %a_init_c0 = arith.constant 0 : index
+  %a_init_d0 = tensor.dim %x, %a_init_c0 : tensor<?x?x16xf32>
+  %a_init_c2 = arith.constant 1 : index
+  %a_init_d2 = tensor.dim %x, %a_init_c2 : tensor<?x?x16xf32>
+  %a_init = tensor.empty(%a_init_d0, %a_init_d2) : tensor<?x1x?xi32>
+  %c_init_c0 = arith.constant 0 : index
+  %c_init_d0 = tensor.dim %x, %c_init_c0 : tensor<?x?x16xf32>
+  %c_init = tensor.empty(%c_init_d0) : tensor<?x1x8xi32>
+  %a, %c = clus.dpc_knn %x clusters = [8] k = 2147483647 outs(%a_init, %c_init)
+      : tensor<?x?x16xf32> -> tensor<?x1x?xi32>, tensor<?x1x8xi32>
   return %a, %c : tensor<?x1x?xi32>, tensor<?x1x8xi32>
 }
 
@@ -36,8 +45,16 @@ func.func @dpc_knn_huge_k(%x: tensor<?x?x16xf32>)
 // CHECK-NOT:     memref.alloca() {{.*}} : memref<1000000x
 func.func @dpc_knn_many_clusters(%x: tensor<?x?x16xf32>)
     -> (tensor<?x2x?xi32>, tensor<?x2x1000000xi32>) {
-  %a, %c = clus.dpc_knn %x clusters = [1000000, 3] k = 100000
-      : tensor<?x?x16xf32>
+  %a_init_c0 = arith.constant 0 : index
+  %a_init_d0 = tensor.dim %x, %a_init_c0 : tensor<?x?x16xf32>
+  %a_init_c2 = arith.constant 1 : index
+  %a_init_d2 = tensor.dim %x, %a_init_c2 : tensor<?x?x16xf32>
+  %a_init = tensor.empty(%a_init_d0, %a_init_d2) : tensor<?x2x?xi32>
+  %c_init_c0 = arith.constant 0 : index
+  %c_init_d0 = tensor.dim %x, %c_init_c0 : tensor<?x?x16xf32>
+  %c_init = tensor.empty(%c_init_d0) : tensor<?x2x1000000xi32>
+  %a, %c = clus.dpc_knn %x clusters = [1000000, 3] k = 100000 outs(%a_init, %c_init)
+      : tensor<?x?x16xf32> -> tensor<?x2x?xi32>, tensor<?x2x1000000xi32>
   return %a, %c : tensor<?x2x?xi32>, tensor<?x2x1000000xi32>
 }
 
@@ -51,6 +68,12 @@ func.func @dpc_knn_many_clusters(%x: tensor<?x?x16xf32>)
 // CHECK-NOT:     memref.alloca() {{.*}} : memref<100000x16
 func.func @topk_members_huge_capacity(%g: tensor<?x?x?xf32>)
     -> tensor<?x?x100000xi32> {
-  %m = clus.topk_members %g capacity = 100000 : tensor<?x?x?xf32>
+  %m_init_c0 = arith.constant 0 : index
+  %m_init_d0 = tensor.dim %g, %m_init_c0 : tensor<?x?x?xf32>
+  %m_init_c1 = arith.constant 2 : index
+  %m_init_d1 = tensor.dim %g, %m_init_c1 : tensor<?x?x?xf32>
+  %m_init = tensor.empty(%m_init_d0, %m_init_d1) : tensor<?x?x100000xi32>
+  %m = clus.topk_members %g capacity = 100000 outs(%m_init)
+      : tensor<?x?x?xf32> -> tensor<?x?x100000xi32>
   return %m : tensor<?x?x100000xi32>
 }

@@ -28,8 +28,24 @@
 // IR: call void {{.*}}@__kmpc_fork_call
 
 func.func @paca(%l: tensor<?x100x?xf32>, %x: tensor<?x?x96xf32>, %q: tensor<?x2x?x48xf32>, %k: tensor<?x2x100x48xf32>) -> (tensor<?x100x96xf32>, tensor<?x2x?x48xf32>) {
-  %z = clus.soft_assign %l : tensor<?x100x?xf32>
-  %y = clus.pool %z, %x : tensor<?x100x?xf32>, tensor<?x?x96xf32>
-  %o = clus.attention %q, [%k, %k] : tensor<?x2x?x48xf32>, [tensor<?x2x100x48xf32>, tensor<?x2x100x48xf32>]
+  %z_init_c0 = arith.constant 0 : index
+  %z_init_d0 = tensor.dim %l, %z_init_c0 : tensor<?x100x?xf32>
+  %z_init_c2 = arith.constant 2 : index
+  %z_init_d2 = tensor.dim %l, %z_init_c2 : tensor<?x100x?xf32>
+  %z_init = tensor.empty(%z_init_d0, %z_init_d2) : tensor<?x100x?xf32>
+  %z = clus.soft_assign %l outs(%z_init) : tensor<?x100x?xf32>
+  %y_init_c0 = arith.constant 0 : index
+  %y_init_d0 = tensor.dim %l, %y_init_c0 : tensor<?x100x?xf32>
+  %y_init = tensor.empty(%y_init_d0) : tensor<?x100x96xf32>
+  %y = clus.pool %z, %x outs(%y_init)
+      : tensor<?x100x?xf32>, tensor<?x?x96xf32> -> tensor<?x100x96xf32>
+  %o_init_c0 = arith.constant 0 : index
+  %o_init_d0 = tensor.dim %q, %o_init_c0 : tensor<?x2x?x48xf32>
+  %o_init_c2 = arith.constant 2 : index
+  %o_init_d2 = tensor.dim %q, %o_init_c2 : tensor<?x2x?x48xf32>
+  %o_init = tensor.empty(%o_init_d0, %o_init_d2) : tensor<?x2x?x48xf32>
+  %o = clus.attention %q, [%k, %k] outs(%o_init)
+      : tensor<?x2x?x48xf32>, [tensor<?x2x100x48xf32>, tensor<?x2x100x48xf32>]
+      -> tensor<?x2x?x48xf32>
   return %y, %o : tensor<?x100x96xf32>, tensor<?x2x?x48xf32>
 }

@@ -15,12 +15,15 @@
 // RUN: clusopt-compile %s --target=sm_90 --emit=cubin -o %t.dpc.cubin
 // RUN: llvm-readelf -h %t.dpc.cubin | FileCheck %s --check-prefix=CUBIN
 
-// CHECK: attention-22-pairs.mlir:4:8: error: 'clus.attention': GPU kernel 'attn_kernel' needs 4360 bytes of kernel parameters (547 arguments), over the limit of 4352 bytes; use fewer or lower-rank operands, e.g. split the op
+// CHECK: attention-22-pairs.mlir:5:8: error: 'clus.attention': GPU kernel 'attn_kernel' needs 4360 bytes of kernel parameters (547 arguments), over the limit of 4352 bytes; use fewer or lower-rank operands, e.g. split the op
 // CHECK-NOT: see current operation
 // CUBIN: Machine: NVIDIA CUDA architecture
 
 func.func @dpc_knn_k100(%x: tensor<1x64x16xf32>)
     -> (tensor<1x1x64xi32>, tensor<1x1x8xi32>) {
-  %a, %c = clus.dpc_knn %x clusters = [8] k = 100 : tensor<1x64x16xf32>
+  %a_init = tensor.empty() : tensor<1x1x64xi32>
+  %c_init = tensor.empty() : tensor<1x1x8xi32>
+  %a, %c = clus.dpc_knn %x clusters = [8] k = 100 outs(%a_init, %c_init)
+      : tensor<1x64x16xf32> -> tensor<1x1x64xi32>, tensor<1x1x8xi32>
   return %a, %c : tensor<1x1x64xi32>, tensor<1x1x8xi32>
 }

@@ -24,6 +24,8 @@
 
 func.func @no_tokens(%y: tensor<2x4x8xf32>, %a: tensor<2x0xi32>)
     -> tensor<2x0x8xf32> {
-  %x = clus.broadcast %y, %a : tensor<2x4x8xf32>, tensor<2x0xi32>
+  %x_init = tensor.empty() : tensor<2x0x8xf32>
+  %x = clus.broadcast %y, %a outs(%x_init)
+      : tensor<2x4x8xf32>, tensor<2x0xi32> -> tensor<2x0x8xf32>
   return %x : tensor<2x0x8xf32>
 }

@@ -39,7 +39,10 @@
 // AVX2-NEXT:       "rows": 2
 // AVX2:          "vector_width": 8
 func.func @attention(%q: tensor<1x2x50x24xf32>, %k: tensor<1x2x7x24xf32>) -> tensor<1x2x50x24xf32> {
-  %o = clus.attention %q, [%k, %k] : tensor<1x2x50x24xf32>, [tensor<1x2x7x24xf32>, tensor<1x2x7x24xf32>]
+  %o_init = tensor.empty() : tensor<1x2x50x24xf32>
+  %o = clus.attention %q, [%k, %k] outs(%o_init)
+      : tensor<1x2x50x24xf32>, [tensor<1x2x7x24xf32>, tensor<1x2x7x24xf32>]
+      -> tensor<1x2x50x24xf32>
   return %o : tensor<1x2x50x24xf32>
 }
 
@@ -65,7 +68,12 @@ func.func @attention(%q: tensor<1x2x50x24xf32>, %k: tensor<1x2x7x24xf32>) -> ten
 // ROWS:          "op": "clus.kmeans"
 // ROWS-NOT:      "op": "clus.aggregate"
 func.func @kmeans(%x: tensor<1x50x8xf32>) -> tensor<1x7x8xf32> {
-  %a, %c = clus.kmeans %x clusters = 7 iterations = 2 : tensor<1x50x8xf32>
-  %y = clus.aggregate %x, %a clusters = 7 : tensor<1x50x8xf32>, tensor<1x50xi32>
+  %a_init = tensor.empty() : tensor<1x50xi32>
+  %c_init = tensor.empty() : tensor<1x7x8xf32>
+  %a, %c = clus.kmeans %x clusters = 7 iterations = 2 outs(%a_init, %c_init)
+      : tensor<1x50x8xf32> -> tensor<1x50xi32>, tensor<1x7x8xf32>
+  %y_init = tensor.empty() : tensor<1x7x8xf32>
+  %y = clus.aggregate %x, %a clusters = 7 outs(%y_init)
+      : tensor<1x50x8xf32>, tensor<1x50xi32> -> tensor<1x7x8xf32>
   return %y : tensor<1x7x8xf32>
 }

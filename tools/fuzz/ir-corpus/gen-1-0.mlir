@@ -1,4 +1,10 @@
 func.func @f0(%a0: tensor<?x?x?xf32>, %a1: tensor<?x?xi32>) -> (tensor<?x16x?xf32>) {
-  %v1 = clus.aggregate %a0, %a1 clusters = 16 reduction = sum : tensor<?x?x?xf32>, tensor<?x?xi32>
+  %v1_init_c0 = arith.constant 0 : index
+  %v1_init_d0 = tensor.dim %a0, %v1_init_c0 : tensor<?x?x?xf32>
+  %v1_init_c2 = arith.constant 2 : index
+  %v1_init_d2 = tensor.dim %a0, %v1_init_c2 : tensor<?x?x?xf32>
+  %v1_init = tensor.empty(%v1_init_d0, %v1_init_d2) : tensor<?x16x?xf32>
+  %v1 = clus.aggregate %a0, %a1 clusters = 16 reduction = sum outs(%v1_init)
+      : tensor<?x?x?xf32>, tensor<?x?xi32> -> tensor<?x16x?xf32>
   return %v1 : tensor<?x16x?xf32>
 }

@@ -1,4 +1,6 @@
 func.func @aggregate_sum_with_weights(%x: tensor<2x8x16xf32>, %a: tensor<2x8xi32>, %w: tensor<2x8xf32>) {
-  %y = clus.aggregate %x, %a weights(%w : tensor<2x8xf32>) clusters = 4 : tensor<2x8x16xf32>, tensor<2x8xi32>
+  %y_init = tensor.empty() : tensor<2x4x16xf32>
+  %y = clus.aggregate %x, %a weights(%w : tensor<2x8xf32>) clusters = 4 outs(%y_init)
+      : tensor<2x8x16xf32>, tensor<2x8xi32> -> tensor<2x4x16xf32>
   return
 }

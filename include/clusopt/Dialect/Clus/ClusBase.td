@@ -55,10 +55,20 @@ def Clus_Dialect : Dialect {
       static dims: ranks, element types, equal sizes for every dim that two
       operands (or an operand and an attribute) share, and attribute
       ranges; result types are inferred, keeping each dim static when any
-      operand fixes it. Rules that need a dynamic size (`M ≤ N` for
+      operand fixes it, and every destination must agree with it. Rules
+      that need a dynamic size (`M ≤ N` for
       `kmeans` and `dpc_knn`) are the caller's: the Python harness
       (`clusopt.kernels.run`) and the runtime's models check them before a
       call, as a kernel has no error channel.
+    - **Destination-passing style.** Every op takes one destination
+      operand per result, written `outs(%init, ...)` after its attributes,
+      and its result types after `->` (`soft_assign`, whose result has its
+      operand's type, has no arrow). Each result has its destination's
+      type. A destination only gives its result's shape and, once
+      bufferized, its buffer: its contents are never read, and the op never
+      writes any other operand. This is the convention of `linalg`, so
+      upstream tiling, fusion and one-shot bufferization treat `clus` ops
+      like `linalg` ops.
     - **Lowering configs.** An op may carry a discardable
       `clus.lowering_config = #clus.lowering_config<rows = R, cols = C>`
       attribute, which sets the tile of the optimised CPU lowering for that
@@ -159,18 +169,23 @@ def Clus_LoweringConfigAttr : AttrDef<Clus_Dialect, "LoweringConfig"> {
     func.func @attention(%q: tensor<1x2x3136x48xf32>,
                          %k: tensor<1x2x100x48xf32>,
                          %v: tensor<1x2x100x48xf32>) -> tensor<1x2x3136x48xf32> {
-      %o = clus.attention %q, [%k, %v]
+      %init = tensor.empty() : tensor<1x2x3136x48xf32>
+      %o = clus.attention %q, [%k, %v] outs(%init)
           {clus.lowering_config = #clus.lowering_config<rows = 6, cols = 112>}
           : tensor<1x2x3136x48xf32>,
             [tensor<1x2x100x48xf32>, tensor<1x2x100x48xf32>]
+          -> tensor<1x2x3136x48xf32>
       return %o : tensor<1x2x3136x48xf32>
     }
 
     func.func @kmeans_rows_only(%x: tensor<1x196x64xf32>)
         -> (tensor<1x196xi32>, tensor<1x8x64xf32>) {
+      %a_init = tensor.empty() : tensor<1x196xi32>
+      %c_init = tensor.empty() : tensor<1x8x64xf32>
       %a, %c = clus.kmeans %x clusters = 8 iterations = 5
+          outs(%a_init, %c_init)
           {clus.lowering_config = #clus.lowering_config<rows = 2>}
-          : tensor<1x196x64xf32>
+          : tensor<1x196x64xf32> -> tensor<1x196xi32>, tensor<1x8x64xf32>
       return %a, %c : tensor<1x196xi32>, tensor<1x8x64xf32>
     }
     ```

@@ -10,23 +10,46 @@
 #define CLUSOPT_DIALECT_CLUS_CLUSOPS_TD
 
 include "clusopt/Dialect/Clus/ClusBase.td"
-include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 class Clus_Op<string mnemonic, list<Trait> traits = []>
     : Op<Clus_Dialect, mnemonic, traits>;
 
-// Ops whose result types follow from their operands and attributes.
-class Clus_InferredOp<string mnemonic, list<Trait> traits = []>
+// Every clus op is in destination-passing style: its last `numOuts`
+// operands are the destinations (`outs`) of its results, one per result and
+// of the same type. Their contents are never read; they give each result its
+// shape and, after bufferization, its buffer. The verifier derives the
+// result types from the other operands and attributes (inferResultTypes)
+// and checks that every destination matches.
+class Clus_DpsOp<string mnemonic, int numOuts, list<Trait> traits = [],
+                 code extraDecl = [{}]>
     : Clus_Op<mnemonic, !listconcat(traits,
-          [Pure, InferTypeOpAdaptor])>;
+          [Pure, DestinationStyleOpInterface])> {
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      unsigned numOperands = getOperation()->getNumOperands();
+      return ::mlir::MutableOperandRange(getOperation(),
+                                         numOperands - }] # numOuts # [{,
+                                         }] # numOuts # [{);
+    }
+
+    /// The result types that the inputs and attributes give, with a
+    /// diagnostic at `loc` (when set) naming the first rule they break.
+    static ::mlir::LogicalResult
+    inferResultTypes(::mlir::MLIRContext *context,
+                     std::optional<::mlir::Location> loc, Adaptor adaptor,
+                     ::llvm::SmallVectorImpl<::mlir::Type> &results);
+  }] # extraDecl;
+  let hasVerifier = 1;
+}
 
 //===----------------------------------------------------------------------===//
 // soft_assign
 //===----------------------------------------------------------------------===//
 
-def Clus_SoftAssignOp : Clus_Op<"soft_assign",
-    [Pure, SameOperandsAndResultType]> {
+def Clus_SoftAssignOp : Clus_DpsOp<"soft_assign", 1,
+    [AllTypesMatch<["logits", "z_init", "z"]>]> {
   let summary = "PaCa soft clustering: softmax of cluster logits";
   let description = [{
     Turns cluster logits into soft assignments of tokens to clusters.
@@ -47,35 +70,45 @@ def Clus_SoftAssignOp : Clus_Op<"soft_assign",
     When the result feeds a `clus.pool`, the optimised lowerings fuse the
     two (see `clus.pool`).
 
+    **Destination.** `outs(%init)`: one tensor of the result's type, whose
+    contents are not read (see *Destination-passing style*).
+
     **Verifier.** `logits` must be a rank-3 float tensor without an
-    encoding; the result type must equal the operand type.
+    encoding; the destination and the result have the type of `logits`.
+    Each destination must match the type its result gets from the
+    operands and attributes ("outs #i has type ..., but the inputs give its
+    result the type ..."): same rank and element type, and equal sizes
+    where both are static.
 
     Example:
 
     ```mlir
-    func.func @soft_assign(%logits: tensor<2x100x?xf16>)
+    func.func @soft_assign(%logits: tensor<2x100x?xf16>,
+                           %init: tensor<2x100x?xf16>)
         -> (tensor<2x100x?xf16>, tensor<2x100x?xf16>) {
-      %z = clus.soft_assign %logits : tensor<2x100x?xf16>
-      %w = clus.soft_assign %logits axis = clusters : tensor<2x100x?xf16>
+      %z = clus.soft_assign %logits outs(%init) : tensor<2x100x?xf16>
+      %w = clus.soft_assign %logits axis = clusters outs(%init)
+          : tensor<2x100x?xf16>
       return %z, %w : tensor<2x100x?xf16>, tensor<2x100x?xf16>
     }
     ```
   }];
   let arguments = (ins Clus_FloatTensorOfRank<3>:$logits,
       DefaultValuedAttr<Clus_SoftAssignAxisAttr,
-                        "::clusopt::clus::SoftAssignAxis::tokens">:$axis);
+                        "::clusopt::clus::SoftAssignAxis::tokens">:$axis,
+      Clus_FloatTensorOfRank<3>:$z_init);
   let results = (outs Clus_FloatTensorOfRank<3>:$z);
   let assemblyFormat = [{
-    $logits (`axis` `=` `` $axis^)? attr-dict `:` type($logits)
+    $logits (`axis` `=` `` $axis^)? `outs` `(` $z_init `)` attr-dict
+    `:` type($logits)
   }];
-  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//
 // pool
 //===----------------------------------------------------------------------===//
 
-def Clus_PoolOp : Clus_InferredOp<"pool"> {
+def Clus_PoolOp : Clus_DpsOp<"pool", 1, [AllTypesMatch<["y_init", "y"]>]> {
   let summary = "Soft aggregation of tokens into clusters";
   let description = [{
     Pools tokens into clusters with soft assignments.
@@ -94,31 +127,45 @@ def Clus_PoolOp : Clus_InferredOp<"pool"> {
     memory. A projection of the result may be moved to the tokens, or back,
     by `clus-fold-projections`: `(Z·X)·W = Z·(X·W)`.
 
+    **Destination.** `outs(%init)`: one tensor of the result's type, whose
+    contents are not read (see *Destination-passing style*).
+
     **Verifier.** Both operands rank 3 with the same element type; `B` and
     `N` must agree where both are static. The result's dims are static
     when either operand fixes them.
+    Each destination must match the type its result gets from the
+    operands and attributes ("outs #i has type ..., but the inputs give its
+    result the type ..."): same rank and element type, and equal sizes
+    where both are static.
 
     Example:
 
     ```mlir
     func.func @pool(%z: tensor<2x100x3136xf32>, %x: tensor<2x3136x96xf32>)
         -> tensor<2x100x96xf32> {
-      %y = clus.pool %z, %x : tensor<2x100x3136xf32>, tensor<2x3136x96xf32>
+      %init = tensor.empty() : tensor<2x100x96xf32>
+      %y = clus.pool %z, %x outs(%init)
+          : tensor<2x100x3136xf32>, tensor<2x3136x96xf32>
+          -> tensor<2x100x96xf32>
       return %y : tensor<2x100x96xf32>
     }
 
-    func.func @pool_dynamic(%z: tensor<?x100x?xf32>, %x: tensor<?x?x96xf32>)
+    func.func @pool_dynamic(%z: tensor<?x100x?xf32>, %x: tensor<?x?x96xf32>,
+                            %init: tensor<?x100x96xf32>)
         -> tensor<?x100x96xf32> {
-      %y = clus.pool %z, %x : tensor<?x100x?xf32>, tensor<?x?x96xf32>
+      %y = clus.pool %z, %x outs(%init)
+          : tensor<?x100x?xf32>, tensor<?x?x96xf32> -> tensor<?x100x96xf32>
       return %y : tensor<?x100x96xf32>
     }
     ```
   }];
   let arguments = (ins Clus_FloatTensorOfRank<3>:$z,
-                       Clus_FloatTensorOfRank<3>:$x);
+                       Clus_FloatTensorOfRank<3>:$x,
+                       Clus_FloatTensorOfRank<3>:$y_init);
   let results = (outs Clus_FloatTensorOfRank<3>:$y);
   let assemblyFormat = [{
-    $z `,` $x attr-dict `:` type($z) `,` type($x)
+    $z `,` $x `outs` `(` $y_init `)` attr-dict `:` type($z) `,` type($x)
+    `->` type($y)
   }];
 }
 
@@ -126,7 +173,9 @@ def Clus_PoolOp : Clus_InferredOp<"pool"> {
 // kmeans
 //===----------------------------------------------------------------------===//
 
-def Clus_KMeansOp : Clus_InferredOp<"kmeans"> {
+def Clus_KMeansOp : Clus_DpsOp<"kmeans", 2,
+    [AllTypesMatch<["assign_init", "assign"]>,
+     AllTypesMatch<["centroids_init", "centroids"]>]> {
   let summary = "Lloyd k-means clustering of tokens";
   let description = [{
     Clusters the tokens of each batch item with Lloyd's k-means (as in
@@ -158,21 +207,33 @@ def Clus_KMeansOp : Clus_InferredOp<"kmeans"> {
       `μ^{I−1}`), and `centroids = μ^I`. Cosine centroids are the means of
       normalised rows, stored without normalising them again.
 
+    **Destinations.** `outs(%assign0, %centroids0)`: one tensor per result,
+    of its type; their contents are not read (see *Destination-passing
+    style*).
+
     **Verifier.** `x` rank 3; `init`, when present, `[B, M, C]` with `B` and
     `C` matching `x`, `M` matching `clusters`, and the element type of
     `x`; the attribute ranges above; and `M ≤ N` when `N` is static
     ("requires clusters <= tokens"). With a dynamic `N`, `M ≤ N` is the
     caller's to check: a kernel has no error channel.
+    Each destination must match the type its result gets from the
+    operands and attributes ("outs #i has type ..., but the inputs give its
+    result the type ..."): same rank and element type, and equal sizes
+    where both are static.
 
     Example:
 
     ```mlir
     func.func @kmeans(%x: tensor<2x196x64xf32>, %mu: tensor<2x49x64xf32>)
         -> (tensor<2x196xi32>, tensor<2x49x64xf32>) {
+      %assign0 = tensor.empty() : tensor<2x196xi32>
+      %centroids0 = tensor.empty() : tensor<2x49x64xf32>
       %assign, %centroids = clus.kmeans %x clusters = 49 iterations = 10
-          : tensor<2x196x64xf32>
+          outs(%assign0, %centroids0)
+          : tensor<2x196x64xf32> -> tensor<2x196xi32>, tensor<2x49x64xf32>
       %a2, %c2 = clus.kmeans %x init(%mu : tensor<2x49x64xf32>) clusters = 49
-          iterations = 3 metric = cosine : tensor<2x196x64xf32>
+          iterations = 3 metric = cosine outs(%assign0, %centroids0)
+          : tensor<2x196x64xf32> -> tensor<2x196xi32>, tensor<2x49x64xf32>
       return %a2, %c2 : tensor<2x196xi32>, tensor<2x49x64xf32>
     }
     ```
@@ -182,13 +243,17 @@ def Clus_KMeansOp : Clus_InferredOp<"kmeans"> {
                        I64Attr:$clusters,
                        I64Attr:$iterations,
                        DefaultValuedAttr<Clus_KMeansMetricAttr,
-                           "::clusopt::clus::KMeansMetric::l2">:$metric);
+                           "::clusopt::clus::KMeansMetric::l2">:$metric,
+                       Clus_IndexTensorOfRank<2>:$assign_init,
+                       Clus_FloatTensorOfRank<3>:$centroids_init);
   let results = (outs Clus_IndexTensorOfRank<2>:$assign,
                       Clus_FloatTensorOfRank<3>:$centroids);
   let assemblyFormat = [{
     $x (`init` `(` $init^ `:` type($init) `)`)?
     `clusters` `=` $clusters `iterations` `=` $iterations
-    (`metric` `=` `` $metric^)? attr-dict `:` type($x)
+    (`metric` `=` `` $metric^)?
+    `outs` `(` $assign_init `,` $centroids_init `)` attr-dict `:` type($x)
+    `->` type($assign) `,` type($centroids)
   }];
 }
 
@@ -196,7 +261,12 @@ def Clus_KMeansOp : Clus_InferredOp<"kmeans"> {
 // dpc_knn
 //===----------------------------------------------------------------------===//
 
-def Clus_DpcKnnOp : Clus_InferredOp<"dpc_knn"> {
+def Clus_DpcKnnOp : Clus_DpsOp<"dpc_knn", 2,
+    [AllTypesMatch<["assign_init", "assign"]>,
+     AllTypesMatch<["centers_init", "centers"]>], [{
+    /// The largest cluster count over all scales: the width of `centers`.
+    int64_t getMaxClusters();
+  }]> {
   let summary = "ClusTR density-peak clustering with k-nearest-neighbour density";
   let description = [{
     ClusTR's density-peak clustering: picks the tokens of highest density
@@ -236,39 +306,52 @@ def Clus_DpcKnnOp : Clus_InferredOp<"dpc_knn"> {
     they tile it, keeping a running k-smallest list per row for `ρ` and a
     running minimum for `δ`.
 
+    **Destinations.** `outs(%assign0, %centers0)`: one tensor per result, of
+    its type; their contents are not read (see *Destination-passing
+    style*).
+
     **Verifier.** `x` rank 3; `clusters` non-empty with every entry in
     `[1, 2³¹ − 1]` and, when `N` is static, `≤ N`; `k` in
     `[1, 2³¹ − 1]`. With a dynamic `N`, `M_s ≤ N` is the caller's to
     check.
+    Each destination must match the type its result gets from the
+    operands and attributes ("outs #i has type ..., but the inputs give its
+    result the type ..."): same rank and element type, and equal sizes
+    where both are static.
 
     Example:
 
     ```mlir
     func.func @dpc_knn(%x: tensor<1x3136x64xf32>)
         -> (tensor<1x2x3136xi32>, tensor<1x2x196xi32>) {
+      %assign0 = tensor.empty() : tensor<1x2x3136xi32>
+      %centers0 = tensor.empty() : tensor<1x2x196xi32>
       %assign, %centers = clus.dpc_knn %x clusters = [49, 196]
-          : tensor<1x3136x64xf32>
+          outs(%assign0, %centers0)
+          : tensor<1x3136x64xf32> -> tensor<1x2x3136xi32>, tensor<1x2x196xi32>
       return %assign, %centers : tensor<1x2x3136xi32>, tensor<1x2x196xi32>
     }
 
-    func.func @dpc_knn_dynamic(%x: tensor<?x?x64xbf16>)
+    func.func @dpc_knn_dynamic(%x: tensor<?x?x64xbf16>,
+        %assign0: tensor<?x1x?xi32>, %centers0: tensor<?x1x8xi32>)
         -> (tensor<?x1x?xi32>, tensor<?x1x8xi32>) {
-      %a, %c = clus.dpc_knn %x clusters = [8] k = 3 : tensor<?x?x64xbf16>
+      %a, %c = clus.dpc_knn %x clusters = [8] k = 3 outs(%assign0, %centers0)
+          : tensor<?x?x64xbf16> -> tensor<?x1x?xi32>, tensor<?x1x8xi32>
       return %a, %c : tensor<?x1x?xi32>, tensor<?x1x8xi32>
     }
     ```
   }];
   let arguments = (ins Clus_FloatTensorOfRank<3>:$x,
                        DenseI64ArrayAttr:$clusters,
-                       DefaultValuedAttr<I64Attr, "5">:$k);
+                       DefaultValuedAttr<I64Attr, "5">:$k,
+                       Clus_IndexTensorOfRank<3>:$assign_init,
+                       Clus_IndexTensorOfRank<3>:$centers_init);
   let results = (outs Clus_IndexTensorOfRank<3>:$assign,
                       Clus_IndexTensorOfRank<3>:$centers);
   let assemblyFormat = [{
-    $x `clusters` `=` $clusters (`k` `=` $k^)? attr-dict `:` type($x)
-  }];
-  let extraClassDeclaration = [{
-    /// The largest cluster count over all scales: the width of `centers`.
-    int64_t getMaxClusters();
+    $x `clusters` `=` $clusters (`k` `=` $k^)?
+    `outs` `(` $assign_init `,` $centers_init `)` attr-dict `:` type($x)
+    `->` type($assign) `,` type($centers)
   }];
 }
 
@@ -276,7 +359,8 @@ def Clus_DpcKnnOp : Clus_InferredOp<"dpc_knn"> {
 // aggregate
 //===----------------------------------------------------------------------===//
 
-def Clus_AggregateOp : Clus_InferredOp<"aggregate"> {
+def Clus_AggregateOp : Clus_DpsOp<"aggregate", 1,
+    [AllTypesMatch<["y_init", "y"]>]> {
   let summary = "Hard segment reduction of tokens into clusters";
   let description = [{
     Reduces tokens into clusters following a hard assignment: ClusTR's
@@ -306,10 +390,17 @@ def Clus_AggregateOp : Clus_InferredOp<"aggregate"> {
     `weighted_mean`); with `eps = 0`, an empty cluster or weights summing
     to zero give `0 / 0`, NaN.
 
+    **Destination.** `outs(%init)`: one tensor of the result's type, whose
+    contents are not read (see *Destination-passing style*).
+
     **Verifier.** `x` rank 3 and `assign` rank 2 with matching `B` and `N`;
     `weights` required by `weighted_mean` ("requires 'weights'") and
     rejected with any other reduction; `weights` `[B, N]` of `x`'s element
     type; `clusters` and `eps` in range.
+    Each destination must match the type its result gets from the
+    operands and attributes ("outs #i has type ..., but the inputs give its
+    result the type ..."): same rank and element type, and equal sizes
+    where both are static.
 
     Example:
 
@@ -317,11 +408,13 @@ def Clus_AggregateOp : Clus_InferredOp<"aggregate"> {
     func.func @aggregate(%x: tensor<2x3136x64xf32>, %assign: tensor<2x3136xi32>,
                          %w: tensor<2x3136xf32>)
         -> (tensor<2x49x64xf32>, tensor<2x49x64xf32>) {
+      %init = tensor.empty() : tensor<2x49x64xf32>
       %y = clus.aggregate %x, %assign clusters = 49 reduction = mean
-          : tensor<2x3136x64xf32>, tensor<2x3136xi32>
+          outs(%init) : tensor<2x3136x64xf32>, tensor<2x3136xi32>
+          -> tensor<2x49x64xf32>
       %m = clus.aggregate %x, %assign weights(%w : tensor<2x3136xf32>)
-          clusters = 49 reduction = weighted_mean eps = 1.0e-05
-          : tensor<2x3136x64xf32>, tensor<2x3136xi32>
+          clusters = 49 reduction = weighted_mean eps = 1.0e-05 outs(%init)
+          : tensor<2x3136x64xf32>, tensor<2x3136xi32> -> tensor<2x49x64xf32>
       return %y, %m : tensor<2x49x64xf32>, tensor<2x49x64xf32>
     }
     ```
@@ -332,12 +425,14 @@ def Clus_AggregateOp : Clus_InferredOp<"aggregate"> {
                        I64Attr:$clusters,
                        DefaultValuedAttr<Clus_ReductionAttr,
                            "::clusopt::clus::Reduction::sum">:$reduction,
-                       DefaultValuedAttr<F32Attr, "1.0e-6">:$eps);
+                       DefaultValuedAttr<F32Attr, "1.0e-6">:$eps,
+                       Clus_FloatTensorOfRank<3>:$y_init);
   let results = (outs Clus_FloatTensorOfRank<3>:$y);
   let assemblyFormat = [{
     $x `,` $assign (`weights` `(` $weights^ `:` type($weights) `)`)?
     `clusters` `=` $clusters (`reduction` `=` `` $reduction^)?
-    (`eps` `=` $eps^)? attr-dict `:` type($x) `,` type($assign)
+    (`eps` `=` $eps^)? `outs` `(` $y_init `)` attr-dict
+    `:` type($x) `,` type($assign) `->` type($y)
   }];
 }
 
@@ -345,7 +440,8 @@ def Clus_AggregateOp : Clus_InferredOp<"aggregate"> {
 // broadcast
 //===----------------------------------------------------------------------===//
 
-def Clus_BroadcastOp : Clus_InferredOp<"broadcast"> {
+def Clus_BroadcastOp : Clus_DpsOp<"broadcast", 1,
+    [AllTypesMatch<["x_init", "x"]>]> {
   let summary = "Scatter cluster rows back to their tokens";
   let description = [{
     Gives every token the row of its cluster: the way back from
@@ -360,23 +456,34 @@ def Clus_BroadcastOp : Clus_InferredOp<"broadcast"> {
     zero row where `assign[n]` is outside `[0, M)` (never an out-of-bounds
     read).
 
+    **Destination.** `outs(%init)`: one tensor of the result's type, whose
+    contents are not read (see *Destination-passing style*).
+
     **Verifier.** `y` rank 3 and `assign` rank 2 with matching `B`.
+    Each destination must match the type its result gets from the
+    operands and attributes ("outs #i has type ..., but the inputs give its
+    result the type ..."): same rank and element type, and equal sizes
+    where both are static.
 
     Example:
 
     ```mlir
     func.func @broadcast(%y: tensor<2x49x64xf32>, %assign: tensor<2x3136xi32>)
         -> tensor<2x3136x64xf32> {
-      %x = clus.broadcast %y, %assign : tensor<2x49x64xf32>, tensor<2x3136xi32>
+      %init = tensor.empty() : tensor<2x3136x64xf32>
+      %x = clus.broadcast %y, %assign outs(%init)
+          : tensor<2x49x64xf32>, tensor<2x3136xi32> -> tensor<2x3136x64xf32>
       return %x : tensor<2x3136x64xf32>
     }
     ```
   }];
   let arguments = (ins Clus_FloatTensorOfRank<3>:$y,
-                       Clus_IndexTensorOfRank<2>:$assign);
+                       Clus_IndexTensorOfRank<2>:$assign,
+                       Clus_FloatTensorOfRank<3>:$x_init);
   let results = (outs Clus_FloatTensorOfRank<3>:$x);
   let assemblyFormat = [{
-    $y `,` $assign attr-dict `:` type($y) `,` type($assign)
+    $y `,` $assign `outs` `(` $x_init `)` attr-dict `:` type($y) `,`
+    type($assign) `->` type($x)
   }];
 }
 
@@ -384,8 +491,8 @@ def Clus_BroadcastOp : Clus_InferredOp<"broadcast"> {
 // attention
 //===----------------------------------------------------------------------===//
 
-def Clus_AttentionOp : Clus_InferredOp<"attention",
-    [SameVariadicOperandSize]> {
+def Clus_AttentionOp : Clus_DpsOp<"attention", 1,
+    [SameVariadicOperandSize, AllTypesMatch<["o_init", "o"]>]> {
   let summary = "Attention of queries against one or more sets of clusters";
   let description = [{
     Attends queries to one or more sets of keys and values, typically the
@@ -413,10 +520,17 @@ def Clus_AttentionOp : Clus_InferredOp<"attention",
     queries (flash-style online softmax): no `[N, M_s]` score matrix is
     written to memory.
 
+    **Destination.** `outs(%init)`: one tensor of the result's type, whose
+    contents are not read (see *Destination-passing style*).
+
     **Verifier.** An odd number of operands, at least 3 ("expects the query
     followed by one or more [key, value] pairs"); every operand rank 4 with
     `q`'s element type; `B`, `H`, `D`, `Dv` and each `M_s` consistent
     where static; `scale` finite.
+    Each destination must match the type its result gets from the
+    operands and attributes ("outs #i has type ..., but the inputs give its
+    result the type ..."): same rank and element type, and equal sizes
+    where both are static.
 
     Example:
 
@@ -424,19 +538,23 @@ def Clus_AttentionOp : Clus_InferredOp<"attention",
     func.func @attention(%q: tensor<1x2x3136x48xf32>,
         %k: tensor<1x2x100x48xf32>, %v: tensor<1x2x100x32xf32>)
         -> tensor<1x2x3136x32xf32> {
-      %o = clus.attention %q, [%k, %v] : tensor<1x2x3136x48xf32>,
+      %init = tensor.empty() : tensor<1x2x3136x32xf32>
+      %o = clus.attention %q, [%k, %v] outs(%init) : tensor<1x2x3136x48xf32>,
           [tensor<1x2x100x48xf32>, tensor<1x2x100x32xf32>]
+          -> tensor<1x2x3136x32xf32>
       return %o : tensor<1x2x3136x32xf32>
     }
 
     func.func @attention_two_scales(%q: tensor<1x1x3136x64xf32>,
         %k1: tensor<1x1x49x64xf32>, %v1: tensor<1x1x49x64xf32>,
-        %k2: tensor<1x1x196x64xf32>, %v2: tensor<1x1x196x64xf32>)
-        -> tensor<1x1x3136x64xf32> {
+        %k2: tensor<1x1x196x64xf32>, %v2: tensor<1x1x196x64xf32>,
+        %init: tensor<1x1x3136x64xf32>) -> tensor<1x1x3136x64xf32> {
       %o = clus.attention %q, [%k1, %v1], [%k2, %v2] scale = 1.250000e-01
+          outs(%init)
           : tensor<1x1x3136x64xf32>,
             [tensor<1x1x49x64xf32>, tensor<1x1x49x64xf32>],
             [tensor<1x1x196x64xf32>, tensor<1x1x196x64xf32>]
+          -> tensor<1x1x3136x64xf32>
       return %o : tensor<1x1x3136x64xf32>
     }
     ```
@@ -444,11 +562,13 @@ def Clus_AttentionOp : Clus_InferredOp<"attention",
   let arguments = (ins Clus_FloatTensorOfRank<4>:$q,
                        Variadic<Clus_FloatTensorOfRank<4>>:$keys,
                        Variadic<Clus_FloatTensorOfRank<4>>:$values,
-                       OptionalAttr<F32Attr>:$scale);
+                       OptionalAttr<F32Attr>:$scale,
+                       Clus_FloatTensorOfRank<4>:$o_init);
   let results = (outs Clus_FloatTensorOfRank<4>:$o);
   let assemblyFormat = [{
     $q `,` custom<KeyValuePairs>($keys, $values) (`scale` `=` $scale^)?
-    attr-dict `:` type($q) `,` custom<KeyValuePairTypes>(type($keys), type($values))
+    `outs` `(` $o_init `)` attr-dict `:` type($q) `,`
+    custom<KeyValuePairTypes>(type($keys), type($values)) `->` type($o)
   }];
 }
 
@@ -456,7 +576,8 @@ def Clus_AttentionOp : Clus_InferredOp<"attention",
 // topk_members
 //===----------------------------------------------------------------------===//
 
-def Clus_TopKMembersOp : Clus_InferredOp<"topk_members"> {
+def Clus_TopKMembersOp : Clus_DpsOp<"topk_members", 1,
+    [AllTypesMatch<["members_init", "members"]>]> {
   let summary = "CAST Top-K and SA-Top-K cluster membership";
   let description = [{
     CAST's cluster membership: picks up to `κ` member tokens per cluster
@@ -483,26 +604,37 @@ def Clus_TopKMembersOp : Clus_InferredOp<"topk_members"> {
       `n`). The remaining slots are -1, and tokens beyond a cluster's
       capacity are in no cluster.
 
+    **Destination.** `outs(%init)`: one tensor of the result's type, whose
+    contents are not read (see *Destination-passing style*).
+
     **Verifier.** `g` rank 3; `capacity` in range.
+    Each destination must match the type its result gets from the
+    operands and attributes ("outs #i has type ..., but the inputs give its
+    result the type ..."): same rank and element type, and equal sizes
+    where both are static.
 
     Example:
 
     ```mlir
-    func.func @topk_members(%g: tensor<?x196x14xf16>)
+    func.func @topk_members(%g: tensor<?x196x14xf16>,
+                            %init: tensor<?x14x28xi32>)
         -> (tensor<?x14x28xi32>, tensor<?x14x28xi32>) {
-      %members = clus.topk_members %g capacity = 28 : tensor<?x196x14xf16>
-      %sa = clus.topk_members %g capacity = 28 exclusive : tensor<?x196x14xf16>
+      %members = clus.topk_members %g capacity = 28 outs(%init)
+          : tensor<?x196x14xf16> -> tensor<?x14x28xi32>
+      %sa = clus.topk_members %g capacity = 28 exclusive outs(%init)
+          : tensor<?x196x14xf16> -> tensor<?x14x28xi32>
       return %members, %sa : tensor<?x14x28xi32>, tensor<?x14x28xi32>
     }
     ```
   }];
   let arguments = (ins Clus_FloatTensorOfRank<3>:$g,
                        I64Attr:$capacity,
-                       UnitAttr:$exclusive);
+                       UnitAttr:$exclusive,
+                       Clus_IndexTensorOfRank<3>:$members_init);
   let results = (outs Clus_IndexTensorOfRank<3>:$members);
   let assemblyFormat = [{
-    $g `capacity` `=` $capacity (`exclusive` $exclusive^)? attr-dict
-    `:` type($g)
+    $g `capacity` `=` $capacity (`exclusive` $exclusive^)?
+    `outs` `(` $members_init `)` attr-dict `:` type($g) `->` type($members)
   }];
 }
 
@@ -510,7 +642,8 @@ def Clus_TopKMembersOp : Clus_InferredOp<"topk_members"> {
 // cluster_attention
 //===----------------------------------------------------------------------===//
 
-def Clus_ClusterAttentionOp : Clus_InferredOp<"cluster_attention"> {
+def Clus_ClusterAttentionOp : Clus_DpsOp<"cluster_attention", 1,
+    [AllTypesMatch<["o_init", "o"]>]> {
   let summary = "CAST-style intra-cluster attention with cluster summaries";
   let description = [{
     Attention within clusters, with a summary of every other cluster:
@@ -553,9 +686,16 @@ def Clus_ClusterAttentionOp : Clus_InferredOp<"cluster_attention"> {
     `summaries = false` is Routing-Transformer-style intra-cluster
     attention with a scatter-mean back to the tokens.
 
+    **Destination.** `outs(%init)`: one tensor of the result's type, whose
+    contents are not read (see *Destination-passing style*).
+
     **Verifier.** Ranks and dims as above (`B`, `H`, `N`, `D`, `Dv`, `M`
     consistent where static; `members`' `M` must match the affinities'),
     one element type for every float operand, `scale` finite.
+    Each destination must match the type its result gets from the
+    operands and attributes ("outs #i has type ..., but the inputs give its
+    result the type ..."): same rank and element type, and equal sizes
+    where both are static.
 
     Example:
 
@@ -565,16 +705,20 @@ def Clus_ClusterAttentionOp : Clus_InferredOp<"cluster_attention"> {
         %members: tensor<1x14x28xi32>, %aq: tensor<1x3x196x14xf32>,
         %ak: tensor<1x3x196x14xf32>)
         -> (tensor<1x3x196x64xf32>, tensor<1x3x196x64xf32>) {
+      %init = tensor.empty() : tensor<1x3x196x64xf32>
       %o = clus.cluster_attention %q, %k, %v members(%members)
-          affinities(%aq, %ak)
+          affinities(%aq, %ak) outs(%init)
           : tensor<1x3x196x64xf32>, tensor<1x3x196x64xf32>,
             tensor<1x3x196x64xf32>, tensor<1x14x28xi32>,
             tensor<1x3x196x14xf32>, tensor<1x3x196x14xf32>
+          -> tensor<1x3x196x64xf32>
       %r = clus.cluster_attention %q, %k, %v members(%members)
           affinities(%aq, %ak) scale = 1.250000e-01 summaries = false
+          outs(%init)
           : tensor<1x3x196x64xf32>, tensor<1x3x196x64xf32>,
             tensor<1x3x196x64xf32>, tensor<1x14x28xi32>,
             tensor<1x3x196x14xf32>, tensor<1x3x196x14xf32>
+          -> tensor<1x3x196x64xf32>
       return %o, %r : tensor<1x3x196x64xf32>, tensor<1x3x196x64xf32>
     }
     ```
@@ -586,14 +730,16 @@ def Clus_ClusterAttentionOp : Clus_InferredOp<"cluster_attention"> {
                        Clus_FloatTensorOfRank<4>:$aq,
                        Clus_FloatTensorOfRank<4>:$ak,
                        OptionalAttr<F32Attr>:$scale,
-                       DefaultValuedAttr<BoolAttr, "true">:$summaries);
+                       DefaultValuedAttr<BoolAttr, "true">:$summaries,
+                       Clus_FloatTensorOfRank<4>:$o_init);
   let results = (outs Clus_FloatTensorOfRank<4>:$o);
   let assemblyFormat = [{
     $q `,` $k `,` $v `members` `(` $members `)`
     `affinities` `(` $aq `,` $ak `)`
-    (`scale` `=` $scale^)? (`summaries` `=` $summaries^)? attr-dict
+    (`scale` `=` $scale^)? (`summaries` `=` $summaries^)?
+    `outs` `(` $o_init `)` attr-dict
     `:` type($q) `,` type($k) `,` type($v) `,` type($members) `,`
-        type($aq) `,` type($ak)
+        type($aq) `,` type($ak) `->` type($o)
   }];
 }
 

@@ -1,5 +1,8 @@
 // A symbol name that, pasted into the C header, would redefine free().
 func.func @"k\n#define free(p) system(\"id\")\nvoid x"(%q: tensor<1x2x50x24xf32>, %k: tensor<1x2x7x24xf32>) -> tensor<1x2x50x24xf32> {
-  %o = clus.attention %q, [%k, %k] : tensor<1x2x50x24xf32>, [tensor<1x2x7x24xf32>, tensor<1x2x7x24xf32>]
+  %o_init = tensor.empty() : tensor<1x2x50x24xf32>
+  %o = clus.attention %q, [%k, %k] outs(%o_init)
+      : tensor<1x2x50x24xf32>, [tensor<1x2x7x24xf32>, tensor<1x2x7x24xf32>]
+      -> tensor<1x2x50x24xf32>
   return %o : tensor<1x2x50x24xf32>
 }
