@@ -475,7 +475,8 @@ void LinalgCpuTilingPass::runOnOperation() {
   SmallVector<std::pair<linalg::LinalgOp, OpKind>> roots;
   for (Operation &op : func.getBody().getOps()) {
     auto linalgOp = dyn_cast<linalg::LinalgOp>(&op);
-    if (!linalgOp || isLeftForUKernel(linalgOp))
+    // GEMMs are clus-linalg-to-ukernel's, which remarks on what it leaves.
+    if (!linalgOp || isLeftForUKernel(linalgOp) || isUKernelGemm(&op))
       continue;
     std::string why;
     FailureOr<OpKind> kind = classify(linalgOp, why);
