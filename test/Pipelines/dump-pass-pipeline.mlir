@@ -2,7 +2,9 @@
 // reproducer and --dump-pass-pipeline show. Options reach their passes, and
 // the order that matters holds: libm calls for math without an LLVM
 // intrinsic come after the C-wrapper request (else `erff` gets a wrapper),
-// and strided memref.copy becomes linalg.copy before linalg becomes loops.
+// strided memref.copy becomes linalg.copy before linalg becomes loops, and
+// expand_shapes with several dynamic sizes in a group are rewritten before
+// expand-strided-metadata, which crashes on them.
 
 // RUN: clusopt-opt %s --clus-to-llvm --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=REF
 // REF: convert-clus-to-linalg{keep-gpu-kernel-ops=false}
@@ -11,6 +13,8 @@
 // REF-SAME: function-boundary-type-conversion=identity-layout-map
 // REF: clus-strided-copies-to-linalg
 // REF: convert-linalg-to-loops
+// REF: clus-expand-shape-sizes
+// REF-NEXT: expand-strided-metadata
 // REF: llvm-request-c-wrappers
 // REF: convert-math-to-libm
 // REF: convert-func-to-llvm
@@ -25,6 +29,8 @@
 // CHECK: scf-forall-to-parallel
 // CHECK: convert-scf-to-openmp
 // CHECK: clus-approximate-math
+// CHECK: clus-expand-shape-sizes
+// CHECK-NEXT: expand-strided-metadata
 // CHECK: arith-expand{include-bf16=true
 // CHECK: convert-math-to-libm
 // CHECK: convert-ub-to-llvm
@@ -34,6 +40,8 @@
 // GPU: convert-clus-to-linalg{keep-gpu-kernel-ops=true}
 // GPU: one-shot-bufferize{allow-return-allocs-from-loops=true allow-unknown-ops=true
 // GPU: convert-clus-to-gpu
+// GPU: clus-expand-shape-sizes
+// GPU-NEXT: expand-strided-metadata
 // GPU: nvvm-attach-target{O=3 chip=sm_90
 // GPU-SAME: features=+ptx80
 // GPU: clus-gpu-check-kernel-params{limit=4352}

@@ -26,6 +26,24 @@ def ApproximateMath : Pass<"clus-approximate-math"> {
   ];
 }
 
+def ExpandShapeSizes : Pass<"clus-expand-shape-sizes"> {
+  let summary = "Rewrite memref.expand_shape with several dynamic sizes in a group as a reinterpret_cast";
+  let description = [{
+    `expand-strided-metadata` computes an expanded group's one dynamic size
+    from the source size and crashes (LLVM 22) when a group has two or more,
+    e.g. `tensor<?xf32>` expanded into `tensor<?x?xf32>` with sizes taken
+    from another tensor. Such an `expand_shape` names all its output sizes,
+    so this pass rewrites it into `memref.extract_strided_metadata` plus a
+    `memref.reinterpret_cast` with those sizes and row-major strides inside
+    each group. Other `expand_shape` ops are left to upstream. Runs before
+    `expand-strided-metadata` in every CPU pipeline.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
 def FoldProjections : Pass<"clus-fold-projections"> {
   let summary = "Move a projection across clus.pool to the cheaper side";
   let description = [{
