@@ -8,6 +8,7 @@ version or target, corrupt manifests, symlinked output paths)."""
 import importlib.util
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -179,6 +180,33 @@ def test_clusopt_run_random_and_json(built):
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(lines) == BATCH  # the compiled batch by default
     assert len(lines[0]["top"]) == 3
+
+
+def test_clusopt_run_photos_in_batches_of_the_compiled_size(built, tmp_path):
+    """A photo, and a folder of three copies: two runs of the compiled
+    batch, the second padded; every copy gets the photo's logits."""
+    path, module, weights = built
+    cat = toolchain.REPO_ROOT / "runtime" / "data" / "cat.jpg"
+    out = run("--artifact", path, "--weights", weights, "--image", cat,
+              "--batch", 1, "--runs", 1, "--dump-logits", tmp_path / "one.npy")
+    assert out.returncode == 0, out.stderr
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        shutil.copyfile(cat, folder / name)
+    out = run("--artifact", path, "--weights", weights, "--image", folder,
+              "--dump-logits", tmp_path / "all.npy")
+    assert out.returncode == 0, out.stderr
+    assert "3 images in 2 batches of up to 2 (64x64)" in out.stdout
+    one, every = np.load(tmp_path / "one.npy"), np.load(tmp_path / "all.npy")
+    assert every.shape == (3, 10)
+    np.testing.assert_allclose(every, np.repeat(one, 3, axis=0), rtol=0,
+                               atol=1e-5)
+    out = run("--artifact", path, "--weights", weights, "--image", cat,
+              "--resolution", 224)
+    assert out.returncode == 1
+    assert ("--resolution 224 does not match the artifact, which was "
+            "compiled for 64x64 images") in out.stderr
 
 
 def test_load_model_in_python(built):
@@ -371,7 +399,7 @@ def test_compile_model_cli(built, tmp_path):
     factory = tmp_path / "models.py"
     factory.write_text(
         "import sys\n"
-        f"sys.path.insert(0, {str(toolchain.REPO_ROOT / 'python' / 'tests')!r})\n"
+        f"sys.path.insert(0, {str(pathlib.Path(__file__).parent)!r})\n"
         "from test_model_artifact import small_paca\n"
         "def build():\n"
         "    return small_paca(seed=0)\n")
