@@ -54,7 +54,10 @@ def _factory(spec):
         module = importlib.util.module_from_spec(loader)
         loader.loader.exec_module(module)
     else:
-        module = importlib.import_module(module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as e:
+            raise ClusoptError(f"cannot import {module_name}: {e}") from e
     factory = getattr(module, attr, None)
     if not callable(factory):
         raise ClusoptError(f"{module_name} has no function '{attr}'")

@@ -428,3 +428,16 @@ def test_compile_model_cli(built, tmp_path):
         capture_output=True, text=True, env=env)
     assert proc.returncode == 1
     assert "MODEL must be MODULE:FACTORY" in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "clusopt", "compile-model", "no_such_mod:f",
+         "--input-shape", "2x3x64x64", "-o", tmp_path / "x"],
+        capture_output=True, text=True, env=env)
+    assert proc.returncode == 1
+    assert "cannot import no_such_mod: No module named 'no_such_mod'" in \
+        proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "clusopt", "compile-model", f"{factory}:nope",
+         "--input-shape", "2x3x64x64", "-o", tmp_path / "x"],
+        capture_output=True, text=True, env=env)
+    assert proc.returncode == 1
+    assert f"{factory} has no function 'nope'" in proc.stderr
