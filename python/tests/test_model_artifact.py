@@ -284,6 +284,18 @@ def test_extra_weights_are_warned_about(built, tmp_path):
     assert out.returncode == 0 and "warning" not in out.stderr
 
 
+def test_non_finite_logits_are_an_error(built, tmp_path):
+    path, module, _ = built
+    state = dict(module.state_dict())
+    state["head.bias"] = state["head.bias"].clone()
+    state["head.bias"][3] = float("nan")
+    w = _write_state(tmp_path / "w.safetensors", state)
+    out = run("--artifact", path, "--weights", w, "--random", "--profile")
+    assert out.returncode == 1
+    assert ("2 of 20 logits are not finite (NaN or infinite); an artifact "
+            "runs as one call, so no layer can be named") in out.stderr
+
+
 def _edited(built, tmp_path, edit):
     """A copy of the artifact with model.json edited by `edit`."""
     path, _, weights = built

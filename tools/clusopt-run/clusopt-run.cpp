@@ -789,11 +789,13 @@ static int runImages(const Model &model, const LoadedModel &loaded,
         return stop(toString(logits.takeError()));
       if (int64_t bad = countNonFinite(*logits))
         return stop(formatv("{0} of {1} logits of images {2} to {3} ({4} to "
-                            "{5}) are not finite (NaN or infinite); run one "
-                            "of them with --image and --profile to find the "
-                            "first such layer",
+                            "{5}) are not finite (NaN or infinite){6}",
                             bad, logits->numElements(), first, first + n - 1,
-                            paths[first], paths[first + n - 1])
+                            paths[first], paths[first + n - 1],
+                            artifactPath.empty()
+                                ? "; run one of them with --image and "
+                                  "--profile to find the first such layer"
+                                : "")
                         .str());
       int64_t classes = logits->dim(1);
       if (!all) {
@@ -1016,7 +1018,10 @@ int main(int argc, char **argv) {
   if (int64_t bad = countNonFinite(*logits)) {
     std::string where = "; --profile names the first layer whose output "
                         "is not finite";
-    if (profile) {
+    if (artifact)
+      where = "; an artifact runs as one call, so no layer can be named "
+              "(are its weights finite?)";
+    else if (profile) {
       Profile check;
       check.enableOutputChecks();
       if (Expected<Tensor> again = model->forward(*images, &check); !again)
