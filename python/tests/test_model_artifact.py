@@ -407,6 +407,40 @@ def test_non_image_artifact_is_refused_by_clusopt_run(tmp_path):
         assert torch.allclose(got, module(x), atol=1e-5)
 
 
+class WithConstant(torch.nn.Module):
+    """A classifier with a non-persistent buffer: a tensor in no
+    state_dict, which the artifact carries itself."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.head = torch.nn.Linear(4, 5)
+        self.register_buffer("scale", torch.linspace(0.5, 2.0, 4),
+                             persistent=False)
+
+    def forward(self, x):
+        return self.head(self.stem(x).mean((2, 3)) * self.scale)
+
+
+def test_constants_travel_in_the_artifact(tmp_path):
+    module = WithConstant().eval()
+    x = torch.randn(1, 3, 8, 8)
+    path = compile_model(module, (x,)).save(tmp_path / "const")
+    assert (path / "constants.safetensors").is_file()
+    m = json.loads((path / "model.json").read_text())
+    sources = {w["name"]: w["source"] for w in m["arguments"][0]["weights"]}
+    assert sources == {"stem.weight": "state_dict", "stem.bias": "state_dict",
+                       "head.weight": "state_dict", "head.bias": "state_dict",
+                       "scale": "constant"}
+    weights = _write_state(tmp_path / "w.safetensors", module.state_dict())
+    out = run("--artifact", path, "--weights", weights, "--image",
+              save_npy(tmp_path / "x.npy", x), "--runs", 1,
+              "--dump-logits", tmp_path / "logits.npy")
+    assert out.returncode == 0, out.stderr
+    assert_close(np.load(tmp_path / "logits.npy"), eager64(module, x))
+    assert_close(clusopt.load_model(path, weights)(x), eager64(module, x))
+
+
 def test_compile_model_cli(built, tmp_path):
     factory = tmp_path / "models.py"
     factory.write_text(
