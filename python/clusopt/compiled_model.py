@@ -28,16 +28,16 @@ _DTYPES = {"float32": torch.float32, "float16": torch.float16,
            "int32": torch.int32, "int64": torch.int64, "bool": torch.bool}
 
 
-def _load_weights(path):
+def _load_weights(path, caller="compile_model"):
     """name -> torch tensor from a safetensors file."""
     from . import safetensors_io
     try:
         arrays, dtypes, _ = safetensors_io.load(path)
     except OSError as e:
-        raise ArgumentError(f"compile_model: cannot read weights file "
+        raise ArgumentError(f"{caller}: cannot read weights file "
                             f"{path}: {e.strerror or e}") from e
     except ValueError as e:
-        raise ArgumentError(f"compile_model: {e}") from e
+        raise ArgumentError(f"{caller}: {e}") from e
     out = {}
     for name, array in arrays.items():
         tensor = torch.from_numpy(array.astype(array.dtype.newbyteorder(
@@ -86,9 +86,10 @@ def _bind(imported, weights, source):
 class CompiledModel:
     """A compiled model: call it like the module, on torch tensors."""
 
-    def __init__(self, imported, kernel, weights, library):
+    def __init__(self, imported, kernel, weights, library, name="model"):
         self.imported = imported
         self.library = library
+        self.name = name
         self._kernel = kernel
         self._weights = weights
         program = imported.exported
@@ -99,6 +100,14 @@ class CompiledModel:
     @property
     def mlir(self):
         return self.imported.mlir
+
+    def save(self, path, overwrite=False):
+        """Writes this model as an artifact directory that `clusopt-run
+        --artifact` runs and `clusopt.load_model` loads, with the weights
+        bound at load time by their state_dict names (`clusopt.artifact`).
+        Returns the path."""
+        from . import artifact
+        return artifact.save(self, path, overwrite=overwrite)
 
     def __call__(self, *args, **kwargs):
         flat, spec = pytree.tree_flatten((args, kwargs))
@@ -162,7 +171,8 @@ def compile_model(module, example_inputs, target="host", weights=None,
     library = compiler.compile(imported.mlir, target=target,
                                cache_dir=cache_dir)
     kernel = library[imported.func_name]
-    return CompiledModel(imported, kernel, bound, library)
+    return CompiledModel(imported, kernel, bound, library,
+                         name=type(module).__name__)
 
 
 # ----------------------------------------------------------------------

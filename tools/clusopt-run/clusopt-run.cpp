@@ -1,6 +1,7 @@
 //===- clusopt-run.cpp - Run a model on the runtime and generated kernels -===//
 //
-// Loads a model's weights (safetensors) and its generated kernels, runs it
+// Loads a model's weights (safetensors) and its generated kernels (a named
+// model, or a compiled model artifact with --artifact), runs it
 // on an image, a folder or list of images (in batches), or a random batch,
 // and prints the logits, the top-k classes
 // (softmax probabilities, ImageNet names; or JSON with --json),
@@ -15,6 +16,7 @@
 #include "runtime/KernelLibrary.h"
 #include "runtime/Safetensors.h"
 #include "runtime/ThreadPool.h"
+#include "runtime/models/Artifact.h"
 #include "runtime/models/CastVit.h"
 #include "runtime/models/ClusTR.h"
 #include "runtime/models/PacaVit.h"
@@ -40,6 +42,7 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -66,6 +69,17 @@ static cl::opt<std::string>
                        "clustr_b2 or clustr_b3; cast_vit or vit_dense (depth "
                        "and resolution from the weights)"),
               cl::init("paca_tiny"), cl::cat(category));
+static cl::opt<std::string> artifactPath(
+    "artifact",
+    cl::desc("Run a compiled model artifact instead of --model: the "
+             "directory `python -m clusopt compile-model` or "
+             "CompiledModel.save writes (kernel library, manifests). Its "
+             "weights are bound from --weights by state_dict name, each "
+             "checked for dtype and shape (tensors it does not use get a "
+             "warning); it must come from this clusopt version and suit "
+             "this CPU. Images are taken at the compiled resolution and run "
+             "in batches of the compiled size (default --batch)"),
+    cl::value_desc("DIR"), cl::cat(category));
 static cl::opt<std::string> weightsPath(
     "weights",
     cl::desc("Weights (safetensors, f32, PyTorch state_dict names); every "
@@ -775,11 +789,13 @@ static int runImages(const Model &model, const LoadedModel &loaded,
         return stop(toString(logits.takeError()));
       if (int64_t bad = countNonFinite(*logits))
         return stop(formatv("{0} of {1} logits of images {2} to {3} ({4} to "
-                            "{5}) are not finite (NaN or infinite); run one "
-                            "of them with --image and --profile to find the "
-                            "first such layer",
+                            "{5}) are not finite (NaN or infinite){6}",
                             bad, logits->numElements(), first, first + n - 1,
-                            paths[first], paths[first + n - 1])
+                            paths[first], paths[first + n - 1],
+                            artifactPath.empty()
+                                ? "; run one of them with --image and "
+                                  "--profile to find the first such layer"
+                                : "")
                         .str());
       int64_t classes = logits->dim(1);
       if (!all) {
@@ -854,7 +870,9 @@ int main(int argc, char **argv) {
           "--random --batch 1 \\\n      --resolution 224 --threads 2 "
           "--profile\n"
           "  clusopt-run --weights w.safetensors --batch 8 --json "
-          "photos/*.jpg\n",
+          "photos/*.jpg\n"
+          "  clusopt-run --artifact tiny_vit/ --weights tiny_vit.safetensors "
+          "--image cat.jpg\n",
           category))
     return 1;
 
@@ -872,10 +890,21 @@ int main(int argc, char **argv) {
                         cropPct.getValue())
                     .str());
 
-  Expected<ModelFamily> family = modelFamily(modelName);
-  if (!family)
-    return fail(toString(family.takeError()));
-  bool clustr = *family == ModelFamily::ClusTR;
+  bool artifact = !artifactPath.empty();
+  if (artifact)
+    for (const cl::Option *other :
+         std::initializer_list<cl::Option *>{&modelName, &kernelsPath})
+      if (other->getNumOccurrences())
+        return fail("--" + other->ArgStr +
+                    " and --artifact cannot be combined (an artifact holds "
+                    "its model and kernels)");
+  bool clustr = false;
+  if (!artifact) {
+    Expected<ModelFamily> family = modelFamily(modelName);
+    if (!family)
+      return fail(toString(family.takeError()));
+    clustr = *family == ModelFamily::ClusTR;
+  }
   if (jsonOutput && profile)
     return fail("--json and --profile cannot be combined (the profile is a "
                 "text table)");
@@ -914,13 +943,45 @@ int main(int argc, char **argv) {
     if (Error err = checkOutputDirectory("--dump-assignments", dumpAssignments))
       return fail(toString(std::move(err)));
 
-  ModelOptions modelOptions;
-  modelOptions.kernelsPath = kernelsPath;
-  modelOptions.allowUnusedWeights = allowUnusedWeights;
-  Expected<LoadedModel> loaded =
-      loadModel(modelName, weightsPath, modelOptions);
-  if (!loaded)
-    return fail(toString(loaded.takeError()));
+  std::optional<LoadedModel> loadedModel;
+  if (artifact) {
+    Expected<LoadedArtifact> compiled = loadArtifact(artifactPath, weightsPath);
+    if (!compiled)
+      return fail(toString(compiled.takeError()));
+    ArrayRef<int64_t> shape = compiled->inputShape; // [B, 3, H, W]
+    if (resolutionHeight &&
+        (resolutionHeight != shape[2] || resolutionWidth != shape[3]))
+      return fail(formatv("--resolution {0} does not match the artifact, "
+                          "which was compiled for {1}x{2} images (compile "
+                          "it again for another resolution)",
+                          resolution.getValue(), shape[2], shape[3])
+                      .str());
+    resolutionHeight = shape[2];
+    resolutionWidth = shape[3];
+    if (!batch.getNumOccurrences())
+      batch = shape[0];
+    const std::vector<std::string> &unused = compiled->unusedWeights;
+    if (!unused.empty() && !allowUnusedWeights) {
+      errs() << "clusopt-run: warning: " << weightsPath << ": " << unused.size()
+             << " tensor" << (unused.size() == 1 ? "" : "s")
+             << " not used by the artifact: ";
+      for (size_t i = 0; i < std::min<size_t>(unused.size(), 5); ++i)
+        errs() << (i ? ", '" : "'") << unused[i] << "'";
+      errs() << (unused.size() > 5 ? ", ..." : "")
+             << " (--allow-unused-weights silences this)\n";
+    }
+    loadedModel = std::move(compiled->loaded);
+  } else {
+    ModelOptions modelOptions;
+    modelOptions.kernelsPath = kernelsPath;
+    modelOptions.allowUnusedWeights = allowUnusedWeights;
+    Expected<LoadedModel> named =
+        loadModel(modelName, weightsPath, modelOptions);
+    if (!named)
+      return fail(toString(named.takeError()));
+    loadedModel = std::move(*named);
+  }
+  const LoadedModel *loaded = &*loadedModel;
   const Model *model = loaded->model.get();
   const KernelLibrary *library = loaded->kernels.get();
   const ClusTR *clustrModel = loaded->clustr; // for --dump-assignments
@@ -957,7 +1018,10 @@ int main(int argc, char **argv) {
   if (int64_t bad = countNonFinite(*logits)) {
     std::string where = "; --profile names the first layer whose output "
                         "is not finite";
-    if (profile) {
+    if (artifact)
+      where = "; an artifact runs as one call, so no layer can be named "
+              "(are its weights finite?)";
+    else if (profile) {
       Profile check;
       check.enableOutputChecks();
       if (Expected<Tensor> again = model->forward(*images, &check); !again)
