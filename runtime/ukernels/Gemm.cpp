@@ -273,10 +273,72 @@ void clusopt::ukernel::gatherWindow(const float *img, float *dst, int64_t oy,
   }
 }
 
+#ifdef CLUSOPT_WIDE_GEMM
+namespace {
+
+// Swaps the off-diagonal H×H blocks of each 2H×2H block of the 16×16
+// matrix whose rows are r[i] and r[i + H]: after the steps for H = 8, 4,
+// 2 and 1, the 16 rows hold the transpose (64 two-source shuffles).
+template <int64_t H, size_t... J>
+[[gnu::always_inline]] inline void swapBlocks(VecOf<16> &lo, VecOf<16> &hi,
+                                              std::index_sequence<J...>) {
+  VecOf<16> a =
+      __builtin_shufflevector(lo, hi, ((J & H) == 0 ? J : 16 + J - H)...);
+  VecOf<16> b =
+      __builtin_shufflevector(lo, hi, ((J & H) == 0 ? J + H : 16 + J)...);
+  lo = a;
+  hi = b;
+}
+
+template <int64_t H>
+[[gnu::always_inline]] inline void transposeStep(VecOf<16> *r) {
+  for (int64_t i = 0; i < 16; ++i)
+    if ((i & H) == 0)
+      swapBlocks<H>(r[i], r[i + H], std::make_index_sequence<16>());
+}
+
+// One full panel of B from Bᵀ (kPanel rows of k floats, ld apart): B's
+// weights as PyTorch stores them, [N, K]. The scalar packing gathered
+// each panel row from 48 rows of Bᵀ, and cost generated code (which packs
+// on every call) up to half a deep GEMM's time; this moves 16×16 blocks
+// through registers.
+__attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
+packTransposedPanel(const float *bt, int64_t k, int64_t ld, float *dst) {
+  int64_t i = 0;
+  for (; i + 16 <= k; i += 16)
+    for (int64_t c0 = 0; c0 < kPanel; c0 += 16) {
+      VecOf<16> r[16];
+      for (int64_t j = 0; j < 16; ++j)
+        std::memcpy(&r[j], bt + (c0 + j) * ld + i, sizeof(r[j]));
+      transposeStep<8>(r);
+      transposeStep<4>(r);
+      transposeStep<2>(r);
+      transposeStep<1>(r);
+      for (int64_t j = 0; j < 16; ++j)
+        std::memcpy(dst + (i + j) * kPanel + c0, &r[j], sizeof(r[j]));
+    }
+  for (; i < k; ++i)
+    for (int64_t c = 0; c < kPanel; ++c)
+      dst[i * kPanel + c] = bt[c * ld + i];
+}
+
+} // namespace
+#endif
+
 void clusopt::ukernel::packPanels(const float *b, int64_t k, int64_t n,
                                   int64_t rowStride, int64_t colStride,
                                   float *dst) {
   int64_t panels = (n + kPanel - 1) / kPanel;
+#ifdef CLUSOPT_WIDE_GEMM
+  // Full panels of a B with a contiguous reduction axis, where AVX-512 is.
+  if (rowStride == 1 && colStride != 1 && hasAvx512()) {
+    for (; panels > 0 && n >= kPanel; --panels, n -= kPanel) {
+      packTransposedPanel(b, k, colStride, dst);
+      b += kPanel * colStride;
+      dst += k * kPanel;
+    }
+  }
+#endif
   for (int64_t p = 0; p < panels; ++p)
     for (int64_t i = 0; i < k; ++i) {
       float *d = dst + (p * k + i) * kPanel;
@@ -444,218 +506,6 @@ void clusopt::ukernel::gemm(const GemmOperands &io, int64_t rows, int64_t in,
 }
 
 //===----------------------------------------------------------------------===//
-// Dot-product GEMM: B with a contiguous reduction axis, few rows
-//===----------------------------------------------------------------------===//
-
-namespace {
-
-// A GEMM of few rows reads each weight about once, so packing B (a pass
-// that reads and writes all of it, and for PyTorch's [N, K] weights a
-// transpose) cost up to half the GEMM's time: the runtime's layers pack
-// their weights once at load, generated code gets B as an argument on
-// every call. When B's reduction axis is contiguous (Bᵀ row-major,
-// PyTorch's layout), a tile of C is instead dot products of rows of A with
-// rows of Bᵀ: vectors along k, summed across lanes once per tile. With few
-// rows that is faster than the panel kernel even on panels packed
-// beforehand (x86-64-v4, one thread: 49x1536x384 0.69 ms against 0.78,
-// 196x320x1280 2.04 against 2.44), and it packs nothing. With many rows or
-// little depth the panels win (useDotGemm).
-struct DotGemm {
-  const float *a;
-  int64_t aRowStride;
-  const float *bt; // Bᵀ: row n (k floats) at bt + n·btRowStride
-  int64_t btRowStride;
-  float *c;
-  int64_t cRowStride;
-  const float *bias; // may be null
-  const float *add;  // may be null, or c itself (accumulate)
-  int64_t addRowStride;
-  bool gelu;
-  int64_t k;
-};
-
-// Whether an m-row, depth-k GEMM takes the dot products rather than packing
-// B. Measured on x86-64-v4, one thread, against packing plus the panel
-// kernel: dot products break even at depth 128 (256x128x512 0.43 ms
-// against 0.47, 196x128x384 0.26 against 0.26), win from depth 192 with up
-// to 256 rows (196x256x256 0.28 against 0.39) and from depth 384 with up
-// to 800 or so (784x384x384 2.9 against 3.4, 900x384x384 3.5 against
-// 3.8); they lose at depth 96 (196x96x384 0.22 against 0.20), with more
-// rows of little depth (784x256x1024 7.2 against 6.4) and once A leaves
-// L2 (1568x384x384 8.8 against 6.7).
-bool useDotGemm(int64_t m, int64_t k) {
-  return k >= 128 && (m <= 256 || (m <= 800 && k >= 384));
-}
-
-// Columns of C per parallel task: a task's rows of Bᵀ are read from memory
-// once, while A (few rows) stays in L2 for all tasks.
-constexpr int64_t kDotTaskCols = 24;
-
-// Horizontal sums of many 16-lane vectors at once, as a transposing tree:
-// combine<S>(x, y) takes x and y holding S vectors' partial sums each (S
-// segments of 16/S lanes, in order) and returns the 2·S vectors' sums in
-// segments half as long, at 2 shuffles and an add. 16 vectors' sums take
-// 15 of these steps, against 4 steps per vector summed alone
-// (196x320x1280: 1.94 ms against 2.10 on one thread).
-template <int64_t S, bool High, size_t... L>
-[[gnu::always_inline]] inline VecOf<16> halves(VecOf<16> x, VecOf<16> y,
-                                               std::index_sequence<L...>) {
-  constexpr int64_t kSegment = 16 / S, kHalf = kSegment / 2;
-  return __builtin_shufflevector(
-      x, y,
-      (L / kHalf < S ? L / kHalf * kSegment : 16 + (L / kHalf - S) * kSegment) +
-          L % kHalf + (High ? kHalf : 0)...);
-}
-
-template <int64_t S>
-[[gnu::always_inline]] inline VecOf<16> combine(VecOf<16> x, VecOf<16> y) {
-  return halves<S, false>(x, y, std::make_index_sequence<16>()) +
-         halves<S, true>(x, y, std::make_index_sequence<16>());
-}
-
-// Lanes [0, N) of the result are the sums of v[0], ..., v[N - 1], for v
-// holding S vectors' partial sums each (N a power of 2 up to 16 / S).
-template <int64_t N, int64_t S = 1>
-[[gnu::always_inline]] inline VecOf<16> sumTree(const VecOf<16> *v) {
-  if constexpr (N > 1) {
-    VecOf<16> next[N / 2];
-    for (int64_t i = 0; i < N / 2; ++i)
-      next[i] = combine<S>(v[2 * i], v[2 * i + 1]);
-    return sumTree<N / 2, 2 * S>(next);
-  } else if constexpr (S < 16) {
-    // Fewer than 16 vectors: fold the segments down to one lane each.
-    VecOf<16> folded = combine<S>(v[0], v[0]);
-    return sumTree<1, 2 * S>(&folded);
-  } else {
-    return v[0];
-  }
-}
-
-// sums[i] = the sum of v[i]'s lanes, for i < Count.
-template <int64_t Count>
-[[gnu::always_inline]] inline void sumLanes(const VecOf<16> *v, float *sums) {
-  if constexpr (Count > 0) {
-    constexpr int64_t kGroup = Count >= 16  ? 16
-                               : Count >= 8 ? 8
-                               : Count >= 4 ? 4
-                               : Count >= 2 ? 2
-                                            : 1;
-    VecOf<16> t = sumTree<kGroup>(v);
-    for (int64_t i = 0; i < kGroup; ++i)
-      sums[i] = t[i];
-    sumLanes<Count - kGroup>(v + kGroup, sums + kGroup);
-  }
-}
-
-// C[r][c] for Rows rows of A from `row` and Cols rows of Bᵀ from `col`:
-// Rows·Cols sums along k in registers, then the epilogue element by
-// element (a tile has few elements against its k-long dot products).
-template <int64_t Rows, int64_t Cols>
-[[gnu::always_inline]] inline void dotTileBody(const DotGemm &g, int64_t row,
-                                               int64_t col) {
-  constexpr int64_t Lanes = 16;
-  using Vec = VecOf<Lanes>;
-  const float *a = g.a + row * g.aRowStride;
-  const float *bt = g.bt + col * g.btRowStride;
-  Vec sum[Rows][Cols];
-  for (int64_t r = 0; r < Rows; ++r)
-    for (int64_t j = 0; j < Cols; ++j)
-      sum[r][j] = 0.0f;
-  int64_t i = 0;
-  for (; i + Lanes <= g.k; i += Lanes) {
-    Vec w[Cols];
-    for (int64_t j = 0; j < Cols; ++j)
-      w[j] = loadVec<Lanes>(bt + j * g.btRowStride + i);
-    for (int64_t r = 0; r < Rows; ++r) {
-      Vec x = loadVec<Lanes>(a + r * g.aRowStride + i);
-      for (int64_t j = 0; j < Cols; ++j)
-        sum[r][j] += x * w[j];
-    }
-  }
-  float sums[Rows * Cols];
-  sumLanes<Rows * Cols>(&sum[0][0], sums);
-  for (int64_t r = 0; r < Rows; ++r)
-    for (int64_t j = 0; j < Cols; ++j) {
-      float t = sums[r * Cols + j];
-      for (int64_t l = i; l < g.k; ++l)
-        t += a[r * g.aRowStride + l] * bt[j * g.btRowStride + l];
-      if (g.bias)
-        t += g.bias[col + j];
-      // add may be c: read before the store below.
-      if (g.add)
-        t += g.add[(row + r) * g.addRowStride + col + j];
-      g.c[(row + r) * g.cRowStride + col + j] = g.gelu ? geluExact(t) : t;
-    }
-}
-
-#ifdef CLUSOPT_WIDE_GEMM
-// AVX-512 only (32 registers): 4 rows by 6 columns are 24 accumulators,
-// with 10 loads per 24 FMAs. With AVX2's 16 registers the tiles that fit
-// (3 by 3: 6 loads per 9 FMAs) lost to packing (196x256x256: 0.41 ms
-// against 0.27, one thread, the AVX2 kernels on the same machine), so AVX2
-// machines pack.
-constexpr int64_t kDotRows = 4, kDotCols = 6;
-
-template <int64_t Rows, int64_t Cols>
-__attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
-dotKernel(const DotGemm &g, int64_t row, int64_t col) {
-  dotTileBody<Rows, Cols>(g, row, col);
-}
-
-using DotKernel = void (*)(const DotGemm &, int64_t, int64_t);
-
-// .k[r - 1][c - 1]: the kernel for tiles of r rows and c columns.
-template <size_t... I>
-constexpr auto dotKernelTable(std::index_sequence<I...>) {
-  struct Table {
-    DotKernel k[kDotRows][kDotCols];
-  } table{};
-  ((table.k[I / kDotCols][I % kDotCols] =
-        &dotKernel<I / kDotCols + 1, I % kDotCols + 1>),
-   ...);
-  return table;
-}
-
-constexpr auto kDotKernels =
-    dotKernelTable(std::make_index_sequence<kDotRows * kDotCols>());
-
-/// Runs `g` for `rows` rows and `cols` columns on libomp's threads where
-/// this CPU has AVX-512; false (nothing done) elsewhere.
-bool dotGemm(const DotGemm &g, int64_t batch, int64_t rows, int64_t cols,
-             int64_t aBatchStride, int64_t btBatchStride, int64_t cBatchStride,
-             int64_t addBatchStride) {
-  if (!hasAvx512())
-    return false;
-  int64_t taskCols = kDotTaskCols / kDotCols * kDotCols;
-  int64_t tasks = (cols + taskCols - 1) / taskCols;
-  parallelFor(0, batch * tasks, [&](int64_t task) {
-    int64_t b = task / tasks, col0 = task % tasks * taskCols,
-            colEnd = std::min(cols, col0 + taskCols);
-    DotGemm at = g;
-    at.a += b * aBatchStride;
-    at.bt += b * btBatchStride;
-    at.c += b * cBatchStride;
-    if (at.add)
-      at.add += b * addBatchStride;
-    // A block of Bᵀ's rows stays in L1 while the rows of A pass it.
-    for (int64_t col = col0; col < colEnd; col += kDotCols) {
-      int64_t c = std::min(kDotCols, colEnd - col);
-      for (int64_t row = 0; row < rows; row += kDotRows)
-        kDotKernels.k[std::min(kDotRows, rows - row) - 1][c - 1](at, row, col);
-    }
-  });
-  return true;
-}
-#else
-bool dotGemm(const DotGemm &, int64_t, int64_t, int64_t, int64_t, int64_t,
-             int64_t, int64_t) {
-  return false;
-}
-#endif
-
-} // namespace
-
-//===----------------------------------------------------------------------===//
 // C ABI
 //===----------------------------------------------------------------------===//
 
@@ -713,31 +563,52 @@ extern "C" void clusopt_ukernel_gemm_f32(
     aRowStride = k;
     aBatchStride = m * k;
   }
-  // B with a contiguous reduction axis (PyTorch's [N, K] weights) where
-  // dot products beat packing it.
-  if (bRowStride == 1 && useDotGemm(m, k)) {
-    DotGemm g{a,
-              aRowStride,
-              b,
-              bColStride,
-              c,
-              cRowStride,
-              bias,
-              residual,
-              residualRowStride,
-              (flags & CLUSOPT_UKERNEL_GELU) != 0,
-              k};
-    if (dotGemm(g, batch, m, n, aBatchStride, bBatchStride, cBatchStride,
-                residualBatchStride)) {
-      std::free(rowsOfA);
-      return;
-    }
-  }
-  // B once per batch (once in all when it is shared), in panels.
   int64_t panelsSize = packedPanelsSize(k, n);
   int64_t packedBatches = bBatchStride == 0 ? 1 : batch;
-  float *panels = allocateFloats(packedBatches * panelsSize);
   int64_t panelCount = (n + kPanel - 1) / kPanel;
+  // Fewer rows than columns and a large B: each weight is used by few
+  // rows, so packing all of B first (written to memory, read back by the
+  // GEMM) cost up to half the call. Each task instead packs one panel
+  // into a buffer that stays in its core's cache and runs its rows
+  // against it. With fewer panels than 4 per thread, the rows are split
+  // too (each part packs its panel again): 7 panels on 2 threads left one
+  // idle for a seventh of the call.
+  if (m < n && batch == packedBatches &&
+      packedBatches * panelsSize >= kSerialCopyFloats) {
+    int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    int64_t tasks = batch * panelCount,
+            parts = std::clamp<int64_t>((4 * threads + tasks - 1) / tasks, 1,
+                                        (m + kTaskRows - 1) / kTaskRows);
+    int64_t partRows = (m + parts - 1) / parts;
+    parallelFor(0, tasks * parts, [&](int64_t task) {
+      int64_t g = task / parts / panelCount, p = task / parts % panelCount;
+      int64_t row0 = task % parts * partRows,
+              rows = std::min(m - row0, partRows);
+      int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
+      if (rows <= 0)
+        return;
+      float *panel = allocateFloats(k * kPanel);
+      packPanels(b + g * bBatchStride + c0 * bColStride, k, cols, bRowStride,
+                 bColStride, panel);
+      GemmOperands io;
+      io.x = a + g * aBatchStride + row0 * aRowStride;
+      io.xRowStride = aRowStride;
+      io.y = c + g * cBatchStride + row0 * cRowStride + c0;
+      io.yRowStride = cRowStride;
+      io.add = residual ? residual + g * residualBatchStride +
+                              row0 * residualRowStride + c0
+                        : nullptr;
+      io.addRowStride = residualRowStride;
+      io.gelu = flags & CLUSOPT_UKERNEL_GELU;
+      // Inside the parallel region: on this thread.
+      gemm(io, rows, k, cols, panel, bias ? bias + c0 : nullptr);
+      std::free(panel);
+    });
+    std::free(rowsOfA);
+    return;
+  }
+  // B once per batch (once in all when it is shared), in panels.
+  float *panels = allocateFloats(packedBatches * panelsSize);
   forEach(packedBatches * panelCount, packedBatches * panelsSize,
           [&](int64_t task) {
             int64_t g = task / panelCount, p = task % panelCount;

@@ -1,12 +1,14 @@
-"""The micro-kernel's dot-product path: a GEMM whose B has a contiguous
-reduction axis (PyTorch's [N, K] weights, a transposed B for linalg) and
-few rows (up to 256, or up to 800 from depth 384) runs as dot products of
-rows of A with rows of Bᵀ, without packing B (runtime/ukernels/Gemm.cpp,
-useDotGemm). Checked against float64 NumPy at shapes around its tiles
-(4 or 3 rows, 6 or 3 columns, 24-column tasks, 16- or 8-float vectors
-along k), with its epilogues, batches, a transposed A, on the AVX2
-kernels too, across its boundary with the packed path, and with weights
-changed between calls (nothing about B outlives a call)."""
+"""The micro-kernel GEMM on PyTorch's weight layout: a transposed B
+([N, K], contiguous along the reduction axis), which the C ABI packs on
+every call, 16x16 blocks at a time where AVX-512 is, and, with fewer rows
+than columns and a large B (64k floats or more), one panel per task into
+a cache-resident buffer right before its rows use it, splitting the rows
+too when there are few panels (runtime/ukernels/Gemm.cpp). Checked
+against float64 NumPy at shapes around the tiles (8/4-row micro-tiles,
+48-column panels with a partial last one, 16-float transposed blocks with
+a tail along k), on both sides of the per-task packing's conditions, with
+its epilogues, batches, a transposed A, on the AVX2 kernels too, and with
+weights changed between calls (nothing about B outlives a call)."""
 
 import os
 import subprocess
@@ -29,14 +31,15 @@ def linear_source(m, n, k, epilogue=""):
                        epilogue=epilogue)
 
 
-# (M, N, K): one row and column; row tails of 1-3 (4-row tiles), column
-# tails of 1-5 (6-column tiles) and of 24-column tasks; depths that leave
-# 1, 3 and 8 floats past the last 16-float vector; up to 256 rows (dot)
-# and 257 (packed: depth < 384); 300 and 784 rows at depth 384 or more
-# (dot); a PaCa stage-4 projection.
+# (M, N, K): one row and column; depths that leave 1, 3 and 8 floats past
+# the last 16-float block; B under 64k floats (packed first) and over it
+# with fewer rows than columns (packed per task: 50x500x140 with a
+# 20-column last panel, 97x200x400 and 30x100x1000 with their rows split
+# in two), more rows than columns (packed first); PaCa's stage-3 and
+# stage-4 projections.
 SHAPES = [(1, 1, 128), (5, 7, 131), (9, 25, 200), (49, 385, 147),
-          (197, 50, 129), (256, 31, 136), (257, 20, 130), (300, 13, 400),
-          (784, 11, 385), (49, 384, 1536)]
+          (50, 500, 140), (97, 200, 400), (30, 100, 1000), (300, 290, 400),
+          (196, 1280, 320), (49, 384, 1536)]
 
 
 @pytest.mark.parametrize("m,n,k", SHAPES)
@@ -47,8 +50,9 @@ def test_linear(m, n, k, tmp_path):
 
 @pytest.mark.parametrize("epilogue", ["bias", "gelu", "bias_gelu", "residual",
                                       "bias_residual", "bias_residual_gelu"])
-def test_linear_epilogues(epilogue, tmp_path):
-    m, n, k = 50, 29, 150  # a 2-row and a 5-column tail
+# B packed first; packed per task with split rows and a partial panel.
+@pytest.mark.parametrize("m,n,k", [(50, 29, 150), (97, 220, 400)])
+def test_linear_epilogues(epilogue, m, n, k, tmp_path):
     a, w = rand(m, k, seed=3), rand(n, k, seed=4)
     inputs, expected = [a, w], f64(a) @ f64(w).T
     if "bias" in epilogue:
@@ -66,8 +70,8 @@ def test_linear_epilogues(epilogue, tmp_path):
 
 def test_linear_accumulates(tmp_path):
     """No zero fill: the GEMM adds to its outs (the call's residual is C
-    itself)."""
-    m, n, k = 13, 27, 160
+    itself), B packed per task."""
+    m, n, k = 20, 300, 300
     source = f"""
 func.func @f(%a: {t([m, k])}, %w: {t([n, k])}, %c: {t([m, n])})
     -> {t([m, n])} {{
@@ -84,7 +88,7 @@ func.func @f(%a: {t([m, k])}, %w: {t([n, k])}, %c: {t([m, n])})
 
 
 def test_transposed_a(tmp_path):
-    """A [K, M] is copied into rows, then takes the dot products."""
+    """A [K, M] is copied into rows first."""
     m, n, k = 21, 17, 140
     maps = ["(m, n, k) -> (k, m)", "(m, n, k) -> (n, k)",
             "(m, n, k) -> (m, n)"]
@@ -93,24 +97,26 @@ def test_transposed_a(tmp_path):
           f64(a).T @ f64(w).T, tmp_path)
 
 
-def test_batch_matmul_transposed_b(tmp_path):
-    a, b = rand(3, 10, 130, seed=12), rand(3, 19, 130, seed=13)
+@pytest.mark.parametrize("m,n,k", [(10, 19, 130), (10, 100, 300)])
+def test_batch_matmul_transposed_b(m, n, k, tmp_path):
+    """B per batch: packed first, and (3 batches of 100x300) per task."""
+    a, b = rand(3, m, k, seed=12), rand(3, n, k, seed=13)
     maps = ["(b, m, n, k) -> (b, m, k)", "(b, m, n, k) -> (b, n, k)",
             "(b, m, n, k) -> (b, m, n)"]
-    check(gemm_source([3, 10, 130], [3, 19, 130], [3, 10, 19],
+    check(gemm_source([3, m, k], [3, n, k], [3, m, n],
                       op="linalg.batch_matmul", maps=maps),
           [a, b], np.einsum("bmk,bnk->bmn", f64(a), f64(b)), tmp_path)
 
 
 def test_dynamic_rows_across_paths(tmp_path):
-    """One library, row counts on both sides of the dot path's limit (256
-    rows at depth 200) and none at all."""
-    k, n = 200, 30
+    """One library, row counts on both sides of the per-task packing's
+    condition (fewer rows than the 400 columns) and none at all."""
+    k, n = 200, 400
     source = gemm_source([None, k], [n, k], [None, n], maps=TRANSPOSED_B,
                          dims=[("%a", t([None, k]), 0)])
     lib = clusopt.compile(source, cache_dir=tmp_path)
     w = rand(n, k, seed=16)
-    for m in (0, 1, 4, 255, 256, 257, 600):
+    for m in (0, 1, 4, 255, 399, 400, 600):
         a = rand(m, k, seed=m)
         got = np.asarray(lib.f(a, w))
         expected = f64(a) @ f64(w).T
@@ -122,7 +128,7 @@ def test_dynamic_rows_across_paths(tmp_path):
 def test_weight_changed_between_calls(tmp_path):
     """Nothing derived from B is kept across calls: a weight written in
     place between two calls gives the new product."""
-    m, n, k = 49, 40, 384
+    m, n, k = 49, 400, 384
     lib = clusopt.compile(linear_source(m, n, k), cache_dir=tmp_path)
     a, w = rand(m, k, seed=17), rand(n, k, seed=18)
     first = np.asarray(lib.f(a, w)).copy()
@@ -139,18 +145,19 @@ AVX2_PROBE = r"""
 import sys, numpy as np, clusopt
 lib = clusopt.load(sys.argv[1])
 rng = np.random.default_rng(0)
-a = rng.standard_normal((23, 141)).astype(np.float32)
-w = rng.standard_normal((20, 141)).astype(np.float32)
-bias = rng.standard_normal(20).astype(np.float32)
-r = rng.standard_normal((23, 20)).astype(np.float32)
+a = rng.standard_normal((23, 200)).astype(np.float32)
+w = rng.standard_normal((400, 200)).astype(np.float32)
+bias = rng.standard_normal(400).astype(np.float32)
+r = rng.standard_normal((23, 400)).astype(np.float32)
 np.save(sys.argv[2], np.asarray(lib.f(a, w, bias, r)))
 """
 
 
-def test_avx2_dot_kernels(tmp_path):
-    """The AVX2 dot kernels (3 by 3 tiles, picked with
-    CLUSOPT_GEMM_NO_AVX512 on AVX-512 machines) with every epilogue."""
-    lib = clusopt.compile(linear_source(23, 20, 141, "bias_residual_gelu"),
+def test_avx2_kernels(tmp_path):
+    """The AVX2 kernels and scalar packing (picked with
+    CLUSOPT_GEMM_NO_AVX512 on AVX-512 machines), B packed per task, with
+    every epilogue."""
+    lib = clusopt.compile(linear_source(23, 400, 200, "bias_residual_gelu"),
                           cache_dir=tmp_path)
     package_root = os.path.dirname(os.path.dirname(clusopt.__file__))
     env = dict(os.environ, CLUSOPT_GEMM_NO_AVX512="1",
@@ -160,10 +167,10 @@ def test_avx2_dot_kernels(tmp_path):
     subprocess.run([sys.executable, "-c", AVX2_PROBE, str(lib.path), str(out)],
                    env=env, check=True)
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((23, 141)).astype(np.float32)
-    w = rng.standard_normal((20, 141)).astype(np.float32)
-    bias = rng.standard_normal(20).astype(np.float32)
-    r = rng.standard_normal((23, 20)).astype(np.float32)
+    a = rng.standard_normal((23, 200)).astype(np.float32)
+    w = rng.standard_normal((400, 200)).astype(np.float32)
+    bias = rng.standard_normal(400).astype(np.float32)
+    r = rng.standard_normal((23, 400)).astype(np.float32)
     expected = gelu(f64(a) @ f64(w).T + f64(bias) + f64(r))
     got = np.load(out)
     assert np.abs(got - expected).max() <= 1e-4 * max(1,
