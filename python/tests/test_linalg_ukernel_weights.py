@@ -3,8 +3,8 @@
 every call, 16x16 blocks at a time where AVX-512 is, and, with fewer rows
 than columns and a large B (64k floats or more), one panel per task into
 a cache-resident buffer right before its rows use it, splitting the rows
-too when there are few panels (runtime/ukernels/Gemm.cpp). Checked
-against float64 NumPy at shapes around the tiles (8/4-row micro-tiles,
+too when there are fewer panels than threads (runtime/ukernels/Gemm.cpp).
+Checked against float64 NumPy at shapes around the tiles (8/4-row micro-tiles,
 48-column panels with a partial last one, 16-float transposed blocks with
 a tail along k), on both sides of the per-task packing's conditions, with
 its epilogues, batches, a transposed A, on the AVX2 kernels too, and with
@@ -34,9 +34,8 @@ def linear_source(m, n, k, epilogue=""):
 # (M, N, K): one row and column; depths that leave 1, 3 and 8 floats past
 # the last 16-float block; B under 64k floats (packed first) and over it
 # with fewer rows than columns (packed per task: 50x500x140 with a
-# 20-column last panel, 97x200x400 and 30x100x1000 with their rows split
-# in two), more rows than columns (packed first); PaCa's stage-3 and
-# stage-4 projections.
+# 20-column last panel, 97x200x400, 30x100x1000), more rows than columns
+# (packed first); PaCa's stage-3 and stage-4 projections.
 SHAPES = [(1, 1, 128), (5, 7, 131), (9, 25, 200), (49, 385, 147),
           (50, 500, 140), (97, 200, 400), (30, 100, 1000), (300, 290, 400),
           (196, 1280, 320), (49, 384, 1536)]
@@ -50,7 +49,7 @@ def test_linear(m, n, k, tmp_path):
 
 @pytest.mark.parametrize("epilogue", ["bias", "gelu", "bias_gelu", "residual",
                                       "bias_residual", "bias_residual_gelu"])
-# B packed first; packed per task with split rows and a partial panel.
+# B packed first; packed per task with a partial panel.
 @pytest.mark.parametrize("m,n,k", [(50, 29, 150), (97, 220, 400)])
 def test_linear_epilogues(epilogue, m, n, k, tmp_path):
     a, w = rand(m, k, seed=3), rand(n, k, seed=4)
@@ -141,37 +140,51 @@ def test_weight_changed_between_calls(tmp_path):
     assert np.abs(first - second).max() > 1.0
 
 
-AVX2_PROBE = r"""
+PROBE = r"""
 import sys, numpy as np, clusopt
 lib = clusopt.load(sys.argv[1])
+m, n, k = map(int, sys.argv[3:6])
 rng = np.random.default_rng(0)
-a = rng.standard_normal((23, 200)).astype(np.float32)
-w = rng.standard_normal((400, 200)).astype(np.float32)
-bias = rng.standard_normal(400).astype(np.float32)
-r = rng.standard_normal((23, 400)).astype(np.float32)
+a = rng.standard_normal((m, k)).astype(np.float32)
+w = rng.standard_normal((n, k)).astype(np.float32)
+bias = rng.standard_normal(n).astype(np.float32)
+r = rng.standard_normal((m, n)).astype(np.float32)
 np.save(sys.argv[2], np.asarray(lib.f(a, w, bias, r)))
 """
+
+
+def run_probe(m, n, k, env, tmp_path):
+    """a · wᵀ + bias + r then GELU, compiled here and run in a process
+    with `env` added to the environment; checked against float64."""
+    lib = clusopt.compile(linear_source(m, n, k, "bias_residual_gelu"),
+                          cache_dir=tmp_path)
+    package_root = os.path.dirname(os.path.dirname(clusopt.__file__))
+    env = dict(os.environ, **env, PYTHONPATH=os.pathsep.join(
+        [package_root, os.environ.get("PYTHONPATH", "")]))
+    out = tmp_path / "probe.npy"
+    subprocess.run([sys.executable, "-c", PROBE, str(lib.path), str(out),
+                    str(m), str(n), str(k)], env=env, check=True)
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    w = rng.standard_normal((n, k)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    r = rng.standard_normal((m, n)).astype(np.float32)
+    expected = gelu(f64(a) @ f64(w).T + f64(bias) + f64(r))
+    got = np.load(out)
+    assert np.abs(got - expected).max() <= 1e-4 * max(1,
+                                                      np.abs(expected).max())
+
+
+@pytest.mark.parametrize("m,n,k", [(97, 200, 400), (60, 230, 1536)])
+def test_rows_split_across_threads(m, n, k, tmp_path):
+    """On 8 threads, 5 panels are fewer than the threads: the rows are
+    split into 3 parts (33, 33, 31 rows) or 2 (30 and 30, with a partial
+    last panel), each packing its panel."""
+    run_probe(m, n, k, {"OMP_NUM_THREADS": "8"}, tmp_path)
 
 
 def test_avx2_kernels(tmp_path):
     """The AVX2 kernels and scalar packing (picked with
     CLUSOPT_GEMM_NO_AVX512 on AVX-512 machines), B packed per task, with
     every epilogue."""
-    lib = clusopt.compile(linear_source(23, 400, 200, "bias_residual_gelu"),
-                          cache_dir=tmp_path)
-    package_root = os.path.dirname(os.path.dirname(clusopt.__file__))
-    env = dict(os.environ, CLUSOPT_GEMM_NO_AVX512="1",
-               PYTHONPATH=os.pathsep.join(
-                   [package_root, os.environ.get("PYTHONPATH", "")]))
-    out = tmp_path / "avx2.npy"
-    subprocess.run([sys.executable, "-c", AVX2_PROBE, str(lib.path), str(out)],
-                   env=env, check=True)
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((23, 200)).astype(np.float32)
-    w = rng.standard_normal((400, 200)).astype(np.float32)
-    bias = rng.standard_normal(400).astype(np.float32)
-    r = rng.standard_normal((23, 400)).astype(np.float32)
-    expected = gelu(f64(a) @ f64(w).T + f64(bias) + f64(r))
-    got = np.load(out)
-    assert np.abs(got - expected).max() <= 1e-4 * max(1,
-                                                      np.abs(expected).max())
+    run_probe(23, 400, 200, {"CLUSOPT_GEMM_NO_AVX512": "1"}, tmp_path)

@@ -570,15 +570,18 @@ extern "C" void clusopt_ukernel_gemm_f32(
   // rows, so packing all of B first (written to memory, read back by the
   // GEMM) cost up to half the call. Each task instead packs one panel
   // into a buffer that stays in its core's cache and runs its rows
-  // against it. With fewer panels than 4 per thread, the rows are split
-  // too (each part packs its panel again): 7 panels on 2 threads left one
-  // idle for a seventh of the call.
+  // against it. With fewer panels than threads the rows are split too
+  // (each part packs its panel again, and packing took a third as long as
+  // the micro-kernels at 49x1536x384, so not just to even out, say, 7
+  // panels on 2 threads).
   if (m < n && batch == packedBatches &&
       packedBatches * panelsSize >= kSerialCopyFloats) {
     int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
     int64_t tasks = batch * panelCount,
-            parts = std::clamp<int64_t>((4 * threads + tasks - 1) / tasks, 1,
-                                        (m + kTaskRows - 1) / kTaskRows);
+            parts = tasks >= threads
+                        ? 1
+                        : std::min((2 * threads + tasks - 1) / tasks,
+                                   (m + kTaskRows - 1) / kTaskRows);
     int64_t partRows = (m + parts - 1) / parts;
     parallelFor(0, tasks * parts, [&](int64_t task) {
       int64_t g = task / parts / panelCount, p = task / parts % panelCount;
