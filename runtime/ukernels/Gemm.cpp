@@ -12,6 +12,7 @@
 #include "runtime/ukernels/clusopt_ukernels.h"
 
 #include <cstdlib>
+#include <utility>
 
 using namespace clusopt::ukernel;
 
@@ -272,10 +273,72 @@ void clusopt::ukernel::gatherWindow(const float *img, float *dst, int64_t oy,
   }
 }
 
+#ifdef CLUSOPT_WIDE_GEMM
+namespace {
+
+// Swaps the off-diagonal H×H blocks of each 2H×2H block of the 16×16
+// matrix whose rows are r[i] and r[i + H]: after the steps for H = 8, 4,
+// 2 and 1, the 16 rows hold the transpose (64 two-source shuffles).
+template <int64_t H, size_t... J>
+[[gnu::always_inline]] inline void swapBlocks(VecOf<16> &lo, VecOf<16> &hi,
+                                              std::index_sequence<J...>) {
+  VecOf<16> a =
+      __builtin_shufflevector(lo, hi, ((J & H) == 0 ? J : 16 + J - H)...);
+  VecOf<16> b =
+      __builtin_shufflevector(lo, hi, ((J & H) == 0 ? J + H : 16 + J)...);
+  lo = a;
+  hi = b;
+}
+
+template <int64_t H>
+[[gnu::always_inline]] inline void transposeStep(VecOf<16> *r) {
+  for (int64_t i = 0; i < 16; ++i)
+    if ((i & H) == 0)
+      swapBlocks<H>(r[i], r[i + H], std::make_index_sequence<16>());
+}
+
+// One full panel of B from Bᵀ (kPanel rows of k floats, ld apart): B's
+// weights as PyTorch stores them, [N, K]. The scalar packing gathered
+// each panel row from 48 rows of Bᵀ, and cost generated code (which packs
+// on every call) up to half a deep GEMM's time; this moves 16×16 blocks
+// through registers.
+__attribute__((target("arch=x86-64-v4,no-prefer-256-bit"))) void
+packTransposedPanel(const float *bt, int64_t k, int64_t ld, float *dst) {
+  int64_t i = 0;
+  for (; i + 16 <= k; i += 16)
+    for (int64_t c0 = 0; c0 < kPanel; c0 += 16) {
+      VecOf<16> r[16];
+      for (int64_t j = 0; j < 16; ++j)
+        std::memcpy(&r[j], bt + (c0 + j) * ld + i, sizeof(r[j]));
+      transposeStep<8>(r);
+      transposeStep<4>(r);
+      transposeStep<2>(r);
+      transposeStep<1>(r);
+      for (int64_t j = 0; j < 16; ++j)
+        std::memcpy(dst + (i + j) * kPanel + c0, &r[j], sizeof(r[j]));
+    }
+  for (; i < k; ++i)
+    for (int64_t c = 0; c < kPanel; ++c)
+      dst[i * kPanel + c] = bt[c * ld + i];
+}
+
+} // namespace
+#endif
+
 void clusopt::ukernel::packPanels(const float *b, int64_t k, int64_t n,
                                   int64_t rowStride, int64_t colStride,
                                   float *dst) {
   int64_t panels = (n + kPanel - 1) / kPanel;
+#ifdef CLUSOPT_WIDE_GEMM
+  // Full panels of a B with a contiguous reduction axis, where AVX-512 is.
+  if (rowStride == 1 && colStride != 1 && hasAvx512()) {
+    for (; panels > 0 && n >= kPanel; --panels, n -= kPanel) {
+      packTransposedPanel(b, k, colStride, dst);
+      b += kPanel * colStride;
+      dst += k * kPanel;
+    }
+  }
+#endif
   for (int64_t p = 0; p < panels; ++p)
     for (int64_t i = 0; i < k; ++i) {
       float *d = dst + (p * k + i) * kPanel;
@@ -456,6 +519,23 @@ float *allocateFloats(int64_t count) {
   return static_cast<float *>(std::aligned_alloc(64, bytes));
 }
 
+// Copies of fewer floats than this run on the calling thread: waking the
+// pool (a futex wake per thread when libomp's threads sleep between
+// regions) costs more than they do.
+constexpr int64_t kSerialCopyFloats = 1 << 16;
+
+// body(i) for i in [0, tasks), in parallel when the tasks move `floats`
+// floats or more in all.
+template <typename Body>
+void forEach(int64_t tasks, int64_t floats, const Body &body) {
+  if (floats < kSerialCopyFloats) {
+    for (int64_t i = 0; i < tasks; ++i)
+      body(i);
+    return;
+  }
+  parallelFor(0, tasks, body);
+}
+
 } // namespace
 
 extern "C" void clusopt_ukernel_gemm_f32(
@@ -467,35 +547,83 @@ extern "C" void clusopt_ukernel_gemm_f32(
     int64_t residualRowStride, int64_t flags) {
   if (batch <= 0 || m <= 0 || n <= 0)
     return;
-  // B once per batch (once in all when it is shared), in panels.
-  int64_t panelsSize = packedPanelsSize(k, n);
-  int64_t packedBatches = bBatchStride == 0 ? 1 : batch;
-  float *panels = allocateFloats(packedBatches * panelsSize);
-  int64_t panelCount = (n + kPanel - 1) / kPanel;
-  parallelFor(0, packedBatches * panelCount, [&](int64_t task) {
-    int64_t g = task / panelCount, p = task % panelCount;
-    int64_t c0 = p * kPanel;
-    packPanels(b + g * bBatchStride + c0 * bColStride, k,
-               std::min(kPanel, n - c0), bRowStride, bColStride,
-               panels + g * panelsSize + p * k * kPanel);
-  });
   // Rows of A must be contiguous for the micro-kernels: a transposed or
   // strided A is copied into rows first (O(m·k), against the O(m·n·k)
   // GEMM).
   float *rowsOfA = nullptr;
   if (aColStride != 1 && k > 1) {
     rowsOfA = allocateFloats(batch * m * k);
-    parallelFor(0, batch * m, [&](int64_t row) {
+    forEach(batch * m, batch * m * k, [&](int64_t row) {
       const float *src = a + row / m * aBatchStride + row % m * aRowStride;
       float *dst = rowsOfA + row * k;
       for (int64_t i = 0; i < k; ++i)
         dst[i] = src[i * aColStride];
     });
+    a = rowsOfA;
+    aRowStride = k;
+    aBatchStride = m * k;
   }
+  int64_t panelsSize = packedPanelsSize(k, n);
+  int64_t packedBatches = bBatchStride == 0 ? 1 : batch;
+  int64_t panelCount = (n + kPanel - 1) / kPanel;
+  // Fewer rows than columns and a large B: each weight is used by few
+  // rows, so packing all of B first (written to memory, read back by the
+  // GEMM) cost up to half the call. Each task instead packs one panel
+  // into a buffer that stays in its core's cache and runs its rows
+  // against it. With fewer panels than threads the rows are split too
+  // (each part packs its panel again, and packing took a third as long as
+  // the micro-kernels at 49x1536x384, so not just to even out, say, 7
+  // panels on 2 threads).
+  if (m < n && batch == packedBatches &&
+      packedBatches * panelsSize >= kSerialCopyFloats) {
+    int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    int64_t tasks = batch * panelCount,
+            parts = tasks >= threads
+                        ? 1
+                        : std::min((2 * threads + tasks - 1) / tasks,
+                                   (m + kTaskRows - 1) / kTaskRows);
+    int64_t partRows = (m + parts - 1) / parts;
+    parallelFor(0, tasks * parts, [&](int64_t task) {
+      int64_t g = task / parts / panelCount, p = task / parts % panelCount;
+      int64_t row0 = task % parts * partRows,
+              rows = std::min(m - row0, partRows);
+      int64_t c0 = p * kPanel, cols = std::min(kPanel, n - c0);
+      if (rows <= 0)
+        return;
+      float *panel = allocateFloats(k * kPanel);
+      packPanels(b + g * bBatchStride + c0 * bColStride, k, cols, bRowStride,
+                 bColStride, panel);
+      GemmOperands io;
+      io.x = a + g * aBatchStride + row0 * aRowStride;
+      io.xRowStride = aRowStride;
+      io.y = c + g * cBatchStride + row0 * cRowStride + c0;
+      io.yRowStride = cRowStride;
+      io.add = residual ? residual + g * residualBatchStride +
+                              row0 * residualRowStride + c0
+                        : nullptr;
+      io.addRowStride = residualRowStride;
+      io.gelu = flags & CLUSOPT_UKERNEL_GELU;
+      // Inside the parallel region: on this thread.
+      gemm(io, rows, k, cols, panel, bias ? bias + c0 : nullptr);
+      std::free(panel);
+    });
+    std::free(rowsOfA);
+    return;
+  }
+  // B once per batch (once in all when it is shared), in panels.
+  float *panels = allocateFloats(packedBatches * panelsSize);
+  forEach(packedBatches * panelCount, packedBatches * panelsSize,
+          [&](int64_t task) {
+            int64_t g = task / panelCount, p = task % panelCount;
+            int64_t c0 = p * kPanel;
+            packPanels(b + g * bBatchStride + c0 * bColStride, k,
+                       std::min(kPanel, n - c0), bRowStride, bColStride,
+                       panels + g * panelsSize + p * k * kPanel);
+          });
   GemmOperands io;
-  io.x = rowsOfA ? rowsOfA : a;
-  io.xRowStride = rowsOfA ? k : aRowStride;
-  io.xBatchStride = rowsOfA ? m * k : aBatchStride;
+  io.x = a;
+  io.xRowStride = aRowStride;
+  io.xBatchStride = aBatchStride;
   io.y = c;
   io.yRowStride = cRowStride;
   io.yBatchStride = cBatchStride;
