@@ -158,7 +158,9 @@ void clusopt::buildClusGpuKernelsPipeline(OpPassManager &pm) {
   pm.addPass(createConvertClusToLinalg(reference));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  addBufferization(pm, /*allowUnknownOps=*/true);
+  // The kept clus ops stay on tensors: their kernels come after.
+  pm.addPass(createClusGpuBufferize());
+  bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertClusToGPU());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createConvertBufferizationToMemRefPass());

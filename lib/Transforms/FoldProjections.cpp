@@ -115,7 +115,7 @@ struct ProjectBeforePool : OpRewritePattern<linalg::BatchMatmulOp> {
     Value projected = projectWith(rewriter, matmul, pool.getX());
     PoolOp folded = createPool(rewriter, pool.getLoc(), pool.getZ(), projected);
     folded->setDiscardableAttrs(pool->getDiscardableAttrDictionary());
-    Value result = folded.getResult();
+    Value result = folded->getResult(0);
     if (result.getType() != matmul.getResult(0).getType())
       result = tensor::CastOp::create(rewriter, matmul.getLoc(),
                                       matmul.getResult(0).getType(), result);
@@ -142,10 +142,10 @@ struct PoolBeforeProject : OpRewritePattern<PoolOp> {
     rewriter.setInsertionPoint(pool);
     PoolOp pooled = createPool(rewriter, pool.getLoc(), pool.getZ(), tokens);
     pooled->setDiscardableAttrs(pool->getDiscardableAttrDictionary());
-    Value result = projectWith(rewriter, matmul, pooled.getResult());
-    if (result.getType() != pool.getType())
-      result = tensor::CastOp::create(rewriter, pool.getLoc(), pool.getType(),
-                                      result);
+    Value result = projectWith(rewriter, matmul, pooled->getResult(0));
+    Type type = pool->getResult(0).getType();
+    if (result.getType() != type)
+      result = tensor::CastOp::create(rewriter, pool.getLoc(), type, result);
     rewriter.replaceOp(pool, result);
     return success();
   }

@@ -38,7 +38,7 @@
 
 // RUN: clusopt-opt %s --clus-gpu-to-nvvm="chip=sm_90 format=isa toolkit=/opt/cuda" --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=GPU
 // GPU: convert-clus-to-linalg{keep-gpu-kernel-ops=true}
-// GPU: one-shot-bufferize{allow-return-allocs-from-loops=true allow-unknown-ops=true
+// GPU: clus-gpu-bufferize
 // GPU: convert-clus-to-gpu
 // GPU: clus-expand-shape-sizes
 // GPU-NEXT: expand-strided-metadata

@@ -125,6 +125,23 @@ def ConvertClusToGPU : Pass<"convert-clus-to-gpu"> {
   ];
 }
 
+def ClusGpuBufferize : Pass<"clus-gpu-bufferize", "::mlir::ModuleOp"> {
+  let summary = "One-shot bufferization that leaves the clus ops on tensors";
+  let description = [{
+    Upstream's one-shot bufferization across function boundaries (results
+    are allocations with identity layouts, loops may yield fresh buffers),
+    except for the ops of the `clus` dialect, which stay on tensors between
+    `bufferization.to_tensor` and `bufferization.to_buffer` ops: the GPU
+    pipeline emits their kernels afterwards (`convert-clus-to-gpu`), as
+    buffer deallocation cannot see into kernels that free their own
+    buffers. The clus ops implement `BufferizableOpInterface`, so plain
+    `one-shot-bufferize` would turn them into their buffer form, which
+    `convert-clus-to-gpu` does not lower.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def ClusGpuDeviceBuffers : Pass<"clus-gpu-device-buffers", "::mlir::ModuleOp"> {
   let summary = "Host code's buffers become device memory";
   let description = [{

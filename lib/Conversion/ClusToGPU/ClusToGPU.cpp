@@ -592,7 +592,7 @@ Value allocResult(GpuBuilder &k, RankedTensorType type, ArrayRef<Value> sizes) {
 }
 
 Value emitAttention(GpuBuilder &k, AttentionOp op) {
-  auto type = cast<RankedTensorType>(op.getType());
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
   FlashProblem p;
   p.scores = Scores::QueryKey;
   p.queries = k.toBuffer(op.getQ());
@@ -615,7 +615,7 @@ Value emitAttention(GpuBuilder &k, AttentionOp op) {
 }
 
 Value emitPool(GpuBuilder &k, PoolOp op, Value weights, bool fused) {
-  auto type = cast<RankedTensorType>(op.getType());
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
   FlashProblem p;
   p.scores = fused ? Scores::Logits : Scores::Weights;
   p.queries = k.toBuffer(weights);
@@ -648,7 +648,7 @@ Running pushScore(GpuBuilder &k, Running r, Value score, Value value) {
 }
 
 Value emitClusterAttention(GpuBuilder &k, ClusterAttentionOp op) {
-  auto type = cast<RankedTensorType>(op.getType());
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
   Value q = k.toBuffer(op.getQ()), kb = k.toBuffer(op.getK()),
         v = k.toBuffer(op.getV()), members = k.toBuffer(op.getMembers()),
         aq = k.toBuffer(op.getAq()), ak = k.toBuffer(op.getAk());
@@ -853,6 +853,8 @@ struct ConvertClusToGPUPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (failed(requireValueSemantics(getOperation(), getArgument())))
+      return signalPassFailure();
     // Pools first: a soft_assign they fuse may then be dead.
     SmallVector<Operation *> work;
     getOperation()->walk([&](PoolOp op) { work.push_back(op); });

@@ -299,7 +299,8 @@ struct SoftAssignLowering : OpRewritePattern<SoftAssignOp> {
                                               e.size(logits, reduced[1])};
     Access all{logits, {0, 1, 2}};
     auto [max, sum] = softmaxStats(e, all, 3, axis, reduced, reducedSizes);
-    Type elementType = op.getType().getElementType();
+    Type elementType =
+        cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
     Value z =
         e.generic(3, {}, {all, {max, reduced}, {sum, reduced}},
                   {{op.getZInit(), {0, 1, 2}}},
@@ -329,7 +330,9 @@ struct PoolLowering : OpRewritePattern<PoolOp> {
     Value z = op.getZ(), x = op.getX();
     // Loops: (b, m, c, n), n reduced. An f32 result accumulates in its
     // destination; f16/bf16 ones in an f32 tensor converted at the end.
-    Value acc = op.getType().getElementType().isF32()
+    Value acc = cast<RankedTensorType>(op->getResult(0).getType())
+                        .getElementType()
+                        .isF32()
                     ? linalg::FillOp::create(rewriter, op.getLoc(),
                                              e.f32Const(0.0), op.getYInit())
                           .getResult(0)
@@ -1350,6 +1353,8 @@ struct ConvertClusToLinalgPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (failed(requireValueSemantics(getOperation(), getArgument())))
+      return signalPassFailure();
     MLIRContext *context = &getContext();
     RewritePatternSet patterns(context);
     patterns

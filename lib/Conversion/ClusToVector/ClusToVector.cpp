@@ -271,7 +271,7 @@ Value emitPool(KernelBuilder &k, Value weightsT, Value xT,
 
 Value emitSoftAssign(KernelBuilder &k, SoftAssignOp op) {
   Value l = k.toBuffer(op.getLogits());
-  auto type = cast<RankedTensorType>(op.getType());
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
   Value batch = k.dim(l, 0), m = k.dim(l, 1), n = k.dim(l, 2);
   Value z = k.alloc(type, dynamicSizes(type, {batch, m, n}));
   Value zero = k.idx(0), one = k.idx(1), vwIdx = k.idx(k.width);
@@ -342,7 +342,7 @@ Value transposeKeys(KernelBuilder &k, Value key, Value mPad) {
 
 Value emitAttention(KernelBuilder &k, AttentionOp op, const TileConfig &tc) {
   Value q = k.toBuffer(op.getQ());
-  auto type = cast<RankedTensorType>(op.getType());
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
   Value batch = k.dim(q, 0), heads = k.dim(q, 1), n = k.dim(q, 2),
         d = k.dim(q, 3);
   SmallVector<Value> keys, values, keysT, counts, countsPad;
@@ -973,7 +973,7 @@ void segmentSums(KernelBuilder &k, Value x, Value assign, Value weights,
 Value emitAggregate(KernelBuilder &k, AggregateOp op) {
   Value x = k.toBuffer(op.getX()), assign = k.toBuffer(op.getAssign());
   Value weights = op.getWeights() ? k.toBuffer(op.getWeights()) : Value();
-  auto type = cast<RankedTensorType>(op.getType());
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
   Value clusters = k.idx(op.getClusters());
   Value y =
       k.alloc(type, dynamicSizes(type, {k.dim(x, 0), clusters, k.dim(x, 2)}));
@@ -996,7 +996,7 @@ Value emitAggregate(KernelBuilder &k, AggregateOp op) {
 
 Value emitBroadcast(KernelBuilder &k, BroadcastOp op) {
   Value y = k.toBuffer(op.getY()), assign = k.toBuffer(op.getAssign());
-  auto type = cast<RankedTensorType>(op.getType());
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
   Value batch = k.dim(y, 0), clusters = k.dim(y, 1), c = k.dim(y, 2),
         n = k.dim(assign, 1);
   Value x = k.alloc(type, dynamicSizes(type, {batch, n, c}));
@@ -1228,7 +1228,7 @@ Value emitTopKMembers(KernelBuilder &k, TopKMembersOp op) {
   OpBuilder &bld = k.b;
   Location loc = k.loc;
   Value g = k.toBuffer(op.getG());
-  auto type = cast<RankedTensorType>(op.getType());
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
   int64_t capacity = op.getCapacity(), vw = k.width;
   bool exclusive = op.getExclusive();
   Value batch = k.dim(g, 0), n = k.dim(g, 1), clusters = k.dim(g, 2);
@@ -1371,7 +1371,7 @@ Value emitClusterAttention(KernelBuilder &k, ClusterAttentionOp op,
   Value q = k.toBuffer(op.getQ()), key = k.toBuffer(op.getK()),
         v = k.toBuffer(op.getV()), members = k.toBuffer(op.getMembers()),
         aq = k.toBuffer(op.getAq()), ak = k.toBuffer(op.getAk());
-  auto type = cast<RankedTensorType>(op.getType());
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
   bool summaries = op.getSummaries();
   Value batch = k.dim(q, 0), heads = k.dim(q, 1), n = k.dim(q, 2),
         d = k.dim(q, 3), dv = k.dim(v, 3), clusters = k.dim(members, 1),
@@ -1704,6 +1704,8 @@ struct ConvertClusToVectorPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (failed(requireValueSemantics(getOperation(), getArgument())))
+      return signalPassFailure();
     if (vectorWidth != 4 && vectorWidth != 8 && vectorWidth != 16) {
       getOperation()->emitError("vector-width must be 4, 8 or 16 f32 lanes, "
                                 "got ")
@@ -1739,9 +1741,10 @@ struct ConvertClusToVectorPass
         auto producer = pool.getZ().getDefiningOp<SoftAssignOp>();
         bool fuse = fuseSoftAssign && producer && fusesIntoPool(producer);
         Value weights = fuse ? producer.getLogits() : pool.getZ();
-        rewriter.replaceOp(op, emitPool(k, weights, pool.getX(),
-                                        cast<RankedTensorType>(pool.getType()),
-                                        fuse, *tc));
+        rewriter.replaceOp(
+            op, emitPool(k, weights, pool.getX(),
+                         cast<RankedTensorType>(pool->getResult(0).getType()),
+                         fuse, *tc));
       } else if (auto attn = dyn_cast<AttentionOp>(op)) {
         rewriter.replaceOp(op, emitAttention(k, attn, *tc));
       } else if (auto sa = dyn_cast<SoftAssignOp>(op)) {

@@ -12,6 +12,12 @@ using namespace clusopt::clus;
 namespace clusopt::clus {
 // Attaches TilingInterface to every clus op (ClusTilingInterface.cpp).
 void registerTilingInterfaceModels(MLIRContext *context);
+// Attaches PartialReductionOpInterface to pool and attention
+// (ClusTilingInterface.cpp).
+void registerPartialReductionModels(MLIRContext *context);
+// Attaches BufferizableOpInterface to every clus op
+// (ClusBufferization.cpp).
+void registerBufferizableOpInterfaceModels(MLIRContext *context);
 } // namespace clusopt::clus
 
 #include "clusopt/Dialect/Clus/ClusEnums.cpp.inc"
@@ -30,4 +36,6 @@ void ClusDialect::initialize() {
 #include "clusopt/Dialect/Clus/ClusOps.cpp.inc"
       >();
   registerTilingInterfaceModels(getContext());
+  registerPartialReductionModels(getContext());
+  registerBufferizableOpInterfaceModels(getContext());
 }

@@ -100,19 +100,22 @@ private:
   llvm::StringMap<Binding> seen;
 };
 
-/// Checks that `value` is a ranked tensor whose dims are named `dims` and
-/// binds them. Returns the tensor type.
-FailureOr<RankedTensorType> bindTensor(DimBinder &binder, const Diag &diag,
-                                       Value value, StringRef operand,
-                                       ArrayRef<StringRef> dims) {
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!type || type.getRank() != static_cast<int64_t>(dims.size()))
+/// Checks that `value` is a ranked tensor (or, in the buffer form, a memref
+/// of any layout) whose dims are named `dims` and binds them. Returns its
+/// type.
+FailureOr<ShapedType> bindTensor(DimBinder &binder, const Diag &diag,
+                                 Value value, StringRef operand,
+                                 ArrayRef<StringRef> dims) {
+  auto type = dyn_cast<ShapedType>(value.getType());
+  bool shaped = isa_and_nonnull<RankedTensorType, MemRefType>(type);
+  if (!shaped || type.getRank() != static_cast<int64_t>(dims.size()))
     return diag.error("'", operand, "' must be a rank-", dims.size(),
                       " tensor [", llvm::join(dims, ", "), "], got ",
                       value.getType());
   // The result types drop encodings and no lowering understands them (a
   // sparse operand would be read as dense), so reject them up front.
-  if (type.getEncoding())
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (tensor && tensor.getEncoding())
     return diag.error("'", operand, "' must not have a tensor encoding, got ",
                       value.getType());
   for (auto [axis, dim] : llvm::enumerate(dims))
@@ -121,9 +124,8 @@ FailureOr<RankedTensorType> bindTensor(DimBinder &binder, const Diag &diag,
   return type;
 }
 
-LogicalResult checkSameElementType(const Diag &diag, RankedTensorType expected,
-                                   StringRef expectedName,
-                                   RankedTensorType actual,
+LogicalResult checkSameElementType(const Diag &diag, ShapedType expected,
+                                   StringRef expectedName, ShapedType actual,
                                    StringRef actualName) {
   if (expected.getElementType() == actual.getElementType())
     return success();
@@ -187,11 +189,13 @@ RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elementType) {
 
 /// A destination may be less static than the type its op's inputs give
 /// (and the reverse, as with tensor.cast), but never disagree on a static
-/// size, the rank or the element type.
-bool isCompatibleDestination(RankedTensorType dest, RankedTensorType inferred) {
+/// size, the rank or the element type. A buffer destination may have any
+/// layout.
+bool isCompatibleDestination(ShapedType dest, RankedTensorType inferred) {
+  auto tensor = dyn_cast<RankedTensorType>(dest);
   if (dest.getRank() != inferred.getRank() ||
       dest.getElementType() != inferred.getElementType() ||
-      dest.getEncoding() != inferred.getEncoding())
+      (tensor && tensor.getEncoding() != inferred.getEncoding()))
     return false;
   for (auto [a, b] : llvm::zip_equal(dest.getShape(), inferred.getShape()))
     if (!ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b)
@@ -199,18 +203,27 @@ bool isCompatibleDestination(RankedTensorType dest, RankedTensorType inferred) {
   return true;
 }
 
-/// The verifier of every clus op: the inputs and attributes must give
-/// result types (their rules diagnose otherwise), and each destination in
-/// `outs` must match the type its result gets from them. The interface's
-/// own verifier has already tied each result's type to its destination's.
+/// The verifier of every clus op: the operands are all tensors or all
+/// memrefs, the inputs and attributes must give result types (their rules
+/// diagnose otherwise), and each destination in `outs` must match the type
+/// its result gets from them. The interface's own verifier has already
+/// tied each result's type to its destination's, and checked that the
+/// buffer form has no results.
 template <typename OpTy> LogicalResult verifyDestinations(OpTy op) {
+  bool anyTensor =
+      llvm::any_of(op->getOperandTypes(), llvm::IsaPred<TensorType>);
+  bool anyBuffer =
+      llvm::any_of(op->getOperandTypes(), llvm::IsaPred<MemRefType>);
+  if (anyTensor && anyBuffer)
+    return op.emitOpError("operands must be all tensors (value semantics) or "
+                          "all memrefs (buffer semantics), not a mix");
   SmallVector<Type> inferred;
   if (failed(OpTy::inferResultTypes(op.getContext(), op.getLoc(),
                                     typename OpTy::Adaptor(op), inferred)))
     return failure();
   auto dps = cast<DestinationStyleOpInterface>(op.getOperation());
   for (auto [index, init] : llvm::enumerate(dps.getDpsInits())) {
-    auto dest = cast<RankedTensorType>(init.getType());
+    auto dest = cast<ShapedType>(init.getType());
     auto expected = cast<RankedTensorType>(inferred[index]);
     if (!isCompatibleDestination(dest, expected))
       return op.emitOpError("outs #")
@@ -218,6 +231,31 @@ template <typename OpTy> LogicalResult verifyDestinations(OpTy op) {
              << ", but the inputs give its result the type " << expected;
   }
   return success();
+}
+
+/// The buffer form reads its inputs and writes its destinations, whose
+/// contents it never reads; the value form has no memory effects.
+void getBufferEffects(
+    Operation *op,
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  auto dps = cast<DestinationStyleOpInterface>(op);
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    if (dps.isDpsInit(&operand))
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+    else
+      effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
+
+Speculation::Speculatability getSpeculatabilityOf(Operation *op) {
+  return cast<DestinationStyleOpInterface>(op).hasPureTensorSemantics()
+             ? Speculation::Speculatable
+             : Speculation::NotSpeculatable;
 }
 
 } // namespace
@@ -537,18 +575,108 @@ LogicalResult ClusterAttentionOp::inferResultTypes(
 }
 
 //===----------------------------------------------------------------------===//
-// Verifiers
+// Destination types
 //===----------------------------------------------------------------------===//
 
-LogicalResult SoftAssignOp::verify() { return verifyDestinations(*this); }
-LogicalResult PoolOp::verify() { return verifyDestinations(*this); }
-LogicalResult KMeansOp::verify() { return verifyDestinations(*this); }
-LogicalResult DpcKnnOp::verify() { return verifyDestinations(*this); }
-LogicalResult AggregateOp::verify() { return verifyDestinations(*this); }
-LogicalResult BroadcastOp::verify() { return verifyDestinations(*this); }
-LogicalResult AttentionOp::verify() { return verifyDestinations(*this); }
-LogicalResult TopKMembersOp::verify() { return verifyDestinations(*this); }
-LogicalResult ClusterAttentionOp::verify() { return verifyDestinations(*this); }
+/// `-> T`: the type of the destination. In the value form the result has
+/// it too; the buffer form (a memref destination) has no result.
+static ParseResult parseDestinations(OpAsmParser &parser, Type &init,
+                                     Type &result) {
+  if (parser.parseArrow() || parser.parseType(init))
+    return failure();
+  if (isa<TensorType>(init))
+    result = init;
+  return success();
+}
+
+static void printDestinations(OpAsmPrinter &printer, Operation *, Type init,
+                              Type result) {
+  printer << "-> " << (result ? result : init);
+}
+
+/// `-> T0, T1` for the ops with two destinations.
+static ParseResult parseDestinations(OpAsmParser &parser, Type &init0,
+                                     Type &init1, Type &result0,
+                                     Type &result1) {
+  if (parser.parseArrow() || parser.parseType(init0) || parser.parseComma() ||
+      parser.parseType(init1))
+    return failure();
+  if (isa<TensorType>(init0))
+    result0 = init0;
+  if (isa<TensorType>(init1))
+    result1 = init1;
+  return success();
+}
+
+static void printDestinations(OpAsmPrinter &printer, Operation *, Type init0,
+                              Type init1, Type result0, Type result1) {
+  printer << "-> " << (result0 ? result0 : init0) << ", "
+          << (result1 ? result1 : init1);
+}
+
+/// soft_assign's destination has the type of its logits, so `: T` gives
+/// both (and the result's, in the value form); `: T -> U` names a
+/// destination of another type, as a buffer of another layout.
+static ParseResult parseSoftAssignTypes(OpAsmParser &parser, Type &logits,
+                                        Type &init, Type &result) {
+  if (parser.parseType(logits))
+    return failure();
+  init = logits;
+  if (succeeded(parser.parseOptionalArrow()) && parser.parseType(init))
+    return failure();
+  if (isa<TensorType>(init))
+    result = init;
+  return success();
+}
+
+static void printSoftAssignTypes(OpAsmPrinter &printer, Operation *,
+                                 Type logits, Type init, Type) {
+  printer << logits;
+  if (init != logits)
+    printer << " -> " << init;
+}
+
+//===----------------------------------------------------------------------===//
+// Verifiers, memory effects and speculation, the same for every op
+//===----------------------------------------------------------------------===//
+
+#define CLUS_DPS_OP_METHODS(OpTy)                                              \
+  LogicalResult OpTy::verify() { return verifyDestinations(*this); }           \
+  void OpTy::getEffects(                                                       \
+      SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>      \
+          &effects) {                                                          \
+    getBufferEffects(*this, effects);                                          \
+  }                                                                            \
+  Speculation::Speculatability OpTy::getSpeculatability() {                    \
+    return getSpeculatabilityOf(*this);                                        \
+  }
+
+CLUS_DPS_OP_METHODS(SoftAssignOp)
+CLUS_DPS_OP_METHODS(PoolOp)
+CLUS_DPS_OP_METHODS(KMeansOp)
+CLUS_DPS_OP_METHODS(DpcKnnOp)
+CLUS_DPS_OP_METHODS(AggregateOp)
+CLUS_DPS_OP_METHODS(BroadcastOp)
+CLUS_DPS_OP_METHODS(AttentionOp)
+CLUS_DPS_OP_METHODS(TopKMembersOp)
+CLUS_DPS_OP_METHODS(ClusterAttentionOp)
+
+#undef CLUS_DPS_OP_METHODS
+
+LogicalResult clusopt::clus::requireValueSemantics(Operation *root,
+                                                   StringRef pass) {
+  bool ok = true;
+  root->walk([&](DestinationStyleOpInterface op) {
+    if (!isa<ClusDialect>(op->getDialect()) || op.hasPureTensorSemantics())
+      return;
+    op->emitOpError("is in the buffer form, which '")
+        << pass
+        << "' does not lower: lower clus ops on tensors, before "
+           "bufferization";
+    ok = false;
+  });
+  return success(ok);
+}
 
 #define GET_OP_CLASSES
 #include "clusopt/Dialect/Clus/ClusOps.cpp.inc"

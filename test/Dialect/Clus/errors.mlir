@@ -11,7 +11,7 @@
 
 func.func @soft_assign_rank(%l: tensor<4x8xf32>) {
   %z_init = tensor.empty() : tensor<4x8xf32>
-  // expected-error @+1 {{operand #0 must be 3D tensor of f32, f16 or bf16 values, but got 'tensor<4x8xf32>'}}
+  // expected-error @+1 {{operand #0 must be 3D tensor or memref of f32, f16 or bf16 values, but got 'tensor<4x8xf32>'}}
   %z = clus.soft_assign %l outs(%z_init) : tensor<4x8xf32>
   return
 }
@@ -20,7 +20,7 @@ func.func @soft_assign_rank(%l: tensor<4x8xf32>) {
 
 func.func @soft_assign_element_type(%l: tensor<2x4x8xi32>) {
   %z_init = tensor.empty() : tensor<2x4x8xi32>
-  // expected-error @+1 {{operand #0 must be 3D tensor of f32, f16 or bf16 values}}
+  // expected-error @+1 {{operand #0 must be 3D tensor or memref of f32, f16 or bf16 values}}
   %z = clus.soft_assign %l outs(%z_init) : tensor<2x4x8xi32>
   return
 }
@@ -29,7 +29,7 @@ func.func @soft_assign_element_type(%l: tensor<2x4x8xi32>) {
 
 func.func @soft_assign_f64(%l: tensor<2x4x8xf64>) {
   %z_init = tensor.empty() : tensor<2x4x8xf64>
-  // expected-error @+1 {{operand #0 must be 3D tensor of f32, f16 or bf16 values}}
+  // expected-error @+1 {{operand #0 must be 3D tensor or memref of f32, f16 or bf16 values}}
   %z = clus.soft_assign %l outs(%z_init) : tensor<2x4x8xf64>
   return
 }
@@ -38,7 +38,7 @@ func.func @soft_assign_f64(%l: tensor<2x4x8xf64>) {
 
 func.func @soft_assign_generic_result(%l: tensor<2x4x8xf32>) {
   %out0 = tensor.empty() : tensor<2x4x8xf16>
-  // expected-error @+1 {{'clus.soft_assign' op failed to verify that all of {logits, z_init, z} have same type}}
+  // expected-error @+1 {{'clus.soft_assign' op outs #0 has type 'tensor<2x4x8xf16>', but the inputs give its result the type 'tensor<2x4x8xf32>'}}
   %z = "clus.soft_assign"(%l, %out0) : (tensor<2x4x8xf32>, tensor<2x4x8xf16>) -> tensor<2x4x8xf16>
   return
 }
@@ -70,7 +70,7 @@ func.func @soft_assign_unknown_axis(%l: tensor<2x4x8xf32>) {
 
 func.func @pool_z_rank(%z: tensor<4x8xf32>, %x: tensor<2x8x16xf32>) {
   %y_init = tensor.empty() : tensor<4x8x16xf32>
-  // expected-error @+1 {{'clus.pool' op operand #0 must be 3D tensor of f32, f16 or bf16 values, but got 'tensor<4x8xf32>'}}
+  // expected-error @+1 {{'clus.pool' op operand #0 must be 3D tensor or memref of f32, f16 or bf16 values, but got 'tensor<4x8xf32>'}}
   %y = clus.pool %z, %x outs(%y_init)
       : tensor<4x8xf32>, tensor<2x8x16xf32> -> tensor<4x8x16xf32>
   return
@@ -80,7 +80,7 @@ func.func @pool_z_rank(%z: tensor<4x8xf32>, %x: tensor<2x8x16xf32>) {
 
 func.func @pool_x_rank(%z: tensor<2x4x8xf32>, %x: tensor<1x2x8x16xf32>) {
   %y_init = tensor.empty() : tensor<2x4x8xf32>
-  // expected-error @+1 {{'clus.pool' op operand #1 must be 3D tensor of f32, f16 or bf16 values, but got 'tensor<1x2x8x16xf32>'}}
+  // expected-error @+1 {{'clus.pool' op operand #1 must be 3D tensor or memref of f32, f16 or bf16 values, but got 'tensor<1x2x8x16xf32>'}}
   %y = clus.pool %z, %x outs(%y_init)
       : tensor<2x4x8xf32>, tensor<1x2x8x16xf32> -> tensor<2x4x8xf32>
   return
@@ -120,7 +120,7 @@ func.func @pool_element_type(%z: tensor<2x4x8xf32>, %x: tensor<2x8x16xf16>) {
 
 func.func @pool_f64(%z: tensor<2x4x8xf64>, %x: tensor<2x8x16xf64>) {
   %y_init = tensor.empty() : tensor<2x4x16xf32>
-  // expected-error @+1 {{operand #0 must be 3D tensor of f32, f16 or bf16 values}}
+  // expected-error @+1 {{operand #0 must be 3D tensor or memref of f32, f16 or bf16 values}}
   %y = clus.pool %z, %x outs(%y_init)
       : tensor<2x4x8xf64>, tensor<2x8x16xf64> -> tensor<2x4x16xf32>
   return
@@ -130,7 +130,7 @@ func.func @pool_f64(%z: tensor<2x4x8xf64>, %x: tensor<2x8x16xf64>) {
 
 func.func @pool_unranked(%z: tensor<*xf32>, %x: tensor<2x8x16xf32>) {
   %y_init = tensor.empty() : tensor<2x1x16xf32>
-  // expected-error @+2 {{custom op 'clus.pool' invalid kind of type specified: expected builtin.tensor, but found 'tensor<*xf32>'}}
+  // expected-error @+1 {{'clus.pool' op operand #0 must be 3D tensor or memref of f32, f16 or bf16 values, but got 'tensor<*xf32>'}}
   %y = clus.pool %z, %x outs(%y_init)
       : tensor<*xf32>, tensor<2x8x16xf32> -> tensor<2x1x16xf32>
   return
@@ -198,7 +198,7 @@ func.func @kmeans_negative_clusters(%x: tensor<2x?x16xf32>) {
 func.func @kmeans_x_rank(%x: tensor<8x16xf32>) {
   %a_init = tensor.empty() : tensor<8x16xi32>
   %c_init = tensor.empty() : tensor<8x4x1xf32>
-  // expected-error @+1 {{'clus.kmeans' op operand #0 must be 3D tensor of f32, f16 or bf16 values, but got 'tensor<8x16xf32>'}}
+  // expected-error @+1 {{'clus.kmeans' op operand #0 must be 3D tensor or memref of f32, f16 or bf16 values, but got 'tensor<8x16xf32>'}}
   %a, %c = clus.kmeans %x clusters = 4 iterations = 2 outs(%a_init, %c_init)
       : tensor<8x16xf32> -> tensor<8x16xi32>, tensor<8x4x1xf32>
   return
@@ -209,7 +209,7 @@ func.func @kmeans_x_rank(%x: tensor<8x16xf32>) {
 func.func @kmeans_init_rank(%x: tensor<2x8x16xf32>, %mu: tensor<4x16xf32>) {
   %a_init = tensor.empty() : tensor<2x8xi32>
   %c_init = tensor.empty() : tensor<2x4x16xf32>
-  // expected-error @+1 {{'clus.kmeans' op operand #1 must be 3D tensor of f32, f16 or bf16 values, but got 'tensor<4x16xf32>'}}
+  // expected-error @+1 {{'clus.kmeans' op operand #1 must be 3D tensor or memref of f32, f16 or bf16 values, but got 'tensor<4x16xf32>'}}
   %a, %c = clus.kmeans %x init(%mu : tensor<4x16xf32>) clusters = 4 iterations = 2 outs(%a_init, %c_init)
       : tensor<2x8x16xf32> -> tensor<2x8xi32>, tensor<2x4x16xf32>
   return
@@ -275,8 +275,8 @@ func.func @kmeans_more_clusters_than_tokens(%x: tensor<2x8x16xf32>) {
 func.func @kmeans_generic_i64_assign(%x: tensor<2x8x16xf32>) {
   %out0 = tensor.empty() : tensor<2x8xi64>
   %out1 = tensor.empty() : tensor<2x4x16xf32>
-  // expected-error @+1 {{'clus.kmeans' op operand #1 must be 2D tensor of 32-bit signless integer values, but got 'tensor<2x8xi64>'}}
-  %a, %c = "clus.kmeans"(%x, %out0, %out1) <{clusters = 4 : i64, iterations = 2 : i64}> : (tensor<2x8x16xf32>, tensor<2x8xi64>, tensor<2x4x16xf32>) -> (tensor<2x8xi64>, tensor<2x4x16xf32>)
+  // expected-error @+1 {{'clus.kmeans' op operand #1 must be 2D tensor or memref of 32-bit signless integer values, but got 'tensor<2x8xi64>'}}
+  %a, %c = "clus.kmeans"(%x, %out0, %out1) <{resultSegmentSizes = array<i32: 1, 1>, clusters = 4 : i64, iterations = 2 : i64}> : (tensor<2x8x16xf32>, tensor<2x8xi64>, tensor<2x4x16xf32>) -> (tensor<2x8xi64>, tensor<2x4x16xf32>)
   return
 }
 
@@ -286,7 +286,7 @@ func.func @kmeans_generic_centroids(%x: tensor<2x8x16xf32>) {
   %out0 = tensor.empty() : tensor<2x8xi32>
   %out1 = tensor.empty() : tensor<2x3x16xf32>
   // expected-error @+1 {{'clus.kmeans' op outs #1 has type 'tensor<2x3x16xf32>', but the inputs give its result the type 'tensor<2x4x16xf32>'}}
-  %a, %c = "clus.kmeans"(%x, %out0, %out1) <{clusters = 4 : i64, iterations = 2 : i64}> : (tensor<2x8x16xf32>, tensor<2x8xi32>, tensor<2x3x16xf32>) -> (tensor<2x8xi32>, tensor<2x3x16xf32>)
+  %a, %c = "clus.kmeans"(%x, %out0, %out1) <{resultSegmentSizes = array<i32: 1, 1>, clusters = 4 : i64, iterations = 2 : i64}> : (tensor<2x8x16xf32>, tensor<2x8xi32>, tensor<2x3x16xf32>) -> (tensor<2x8xi32>, tensor<2x3x16xf32>)
   return
 }
 
@@ -296,7 +296,7 @@ func.func @kmeans_generic_missing_iterations(%x: tensor<2x8x16xf32>) {
   %out0 = tensor.empty() : tensor<2x8xi32>
   %out1 = tensor.empty() : tensor<2x4x16xf32>
   // expected-error @+1 {{'clus.kmeans' op requires attribute 'iterations'}}
-  %a, %c = "clus.kmeans"(%x, %out0, %out1) <{clusters = 4 : i64}> : (tensor<2x8x16xf32>, tensor<2x8xi32>, tensor<2x4x16xf32>) -> (tensor<2x8xi32>, tensor<2x4x16xf32>)
+  %a, %c = "clus.kmeans"(%x, %out0, %out1) <{resultSegmentSizes = array<i32: 1, 1>, clusters = 4 : i64}> : (tensor<2x8x16xf32>, tensor<2x8xi32>, tensor<2x4x16xf32>) -> (tensor<2x8xi32>, tensor<2x4x16xf32>)
   return
 }
 
@@ -306,7 +306,7 @@ func.func @kmeans_generic_zero_iterations(%x: tensor<2x8x16xf32>) {
   %out0 = tensor.empty() : tensor<2x8xi32>
   %out1 = tensor.empty() : tensor<2x4x16xf32>
   // expected-error @+1 {{'clus.kmeans' op 'iterations' must be >= 1, got 0}}
-  %a, %c = "clus.kmeans"(%x, %out0, %out1) <{clusters = 4 : i64, iterations = 0 : i64}> : (tensor<2x8x16xf32>, tensor<2x8xi32>, tensor<2x4x16xf32>) -> (tensor<2x8xi32>, tensor<2x4x16xf32>)
+  %a, %c = "clus.kmeans"(%x, %out0, %out1) <{resultSegmentSizes = array<i32: 1, 1>, clusters = 4 : i64, iterations = 0 : i64}> : (tensor<2x8x16xf32>, tensor<2x8xi32>, tensor<2x4x16xf32>) -> (tensor<2x8xi32>, tensor<2x4x16xf32>)
   return
 }
 
@@ -375,7 +375,7 @@ func.func @kmeans_huge_clusters(%x: tensor<2x8x16xf32>) {
 func.func @dpc_knn_x_rank(%x: tensor<1x2x8x16xf32>) {
   %a_init = tensor.empty() : tensor<1x1x2xi32>
   %c_init = tensor.empty() : tensor<1x1x4xi32>
-  // expected-error @+1 {{'clus.dpc_knn' op operand #0 must be 3D tensor of f32, f16 or bf16 values, but got 'tensor<1x2x8x16xf32>'}}
+  // expected-error @+1 {{'clus.dpc_knn' op operand #0 must be 3D tensor or memref of f32, f16 or bf16 values, but got 'tensor<1x2x8x16xf32>'}}
   %a, %c = clus.dpc_knn %x clusters = [4] outs(%a_init, %c_init)
       : tensor<1x2x8x16xf32> -> tensor<1x1x2xi32>, tensor<1x1x4xi32>
   return
@@ -505,7 +505,7 @@ func.func @dpc_knn_generic_missing_clusters(%x: tensor<2x8x16xf32>) {
   %out0 = tensor.empty() : tensor<2x1x8xi32>
   %out1 = tensor.empty() : tensor<2x1x4xi32>
   // expected-error @+1 {{'clus.dpc_knn' op requires attribute 'clusters'}}
-  %a, %c = "clus.dpc_knn"(%x, %out0, %out1) <{k = 3 : i64}> : (tensor<2x8x16xf32>, tensor<2x1x8xi32>, tensor<2x1x4xi32>) -> (tensor<2x1x8xi32>, tensor<2x1x4xi32>)
+  %a, %c = "clus.dpc_knn"(%x, %out0, %out1) <{resultSegmentSizes = array<i32: 1, 1>, k = 3 : i64}> : (tensor<2x8x16xf32>, tensor<2x1x8xi32>, tensor<2x1x4xi32>) -> (tensor<2x1x8xi32>, tensor<2x1x4xi32>)
   return
 }
 
@@ -514,8 +514,8 @@ func.func @dpc_knn_generic_missing_clusters(%x: tensor<2x8x16xf32>) {
 func.func @dpc_knn_generic_f32_centers(%x: tensor<2x8x16xf32>) {
   %out0 = tensor.empty() : tensor<2x1x8xi32>
   %out1 = tensor.empty() : tensor<2x1x4xf32>
-  // expected-error @+1 {{'clus.dpc_knn' op operand #2 must be 3D tensor of 32-bit signless integer values, but got 'tensor<2x1x4xf32>'}}
-  %a, %c = "clus.dpc_knn"(%x, %out0, %out1) <{clusters = array<i64: 4>}> : (tensor<2x8x16xf32>, tensor<2x1x8xi32>, tensor<2x1x4xf32>) -> (tensor<2x1x8xi32>, tensor<2x1x4xf32>)
+  // expected-error @+1 {{'clus.dpc_knn' op operand #2 must be 3D tensor or memref of 32-bit signless integer values, but got 'tensor<2x1x4xf32>'}}
+  %a, %c = "clus.dpc_knn"(%x, %out0, %out1) <{resultSegmentSizes = array<i32: 1, 1>, clusters = array<i64: 4>}> : (tensor<2x8x16xf32>, tensor<2x1x8xi32>, tensor<2x1x4xf32>) -> (tensor<2x1x8xi32>, tensor<2x1x4xf32>)
   return
 }
 
@@ -525,7 +525,7 @@ func.func @dpc_knn_generic_centers_width(%x: tensor<2x8x16xf32>) {
   %out0 = tensor.empty() : tensor<2x2x8xi32>
   %out1 = tensor.empty() : tensor<2x2x4xi32>
   // expected-error @+1 {{'clus.dpc_knn' op outs #1 has type 'tensor<2x2x4xi32>', but the inputs give its result the type 'tensor<2x2x6xi32>'}}
-  %a, %c = "clus.dpc_knn"(%x, %out0, %out1) <{clusters = array<i64: 4, 6>}> : (tensor<2x8x16xf32>, tensor<2x2x8xi32>, tensor<2x2x4xi32>) -> (tensor<2x2x8xi32>, tensor<2x2x4xi32>)
+  %a, %c = "clus.dpc_knn"(%x, %out0, %out1) <{resultSegmentSizes = array<i32: 1, 1>, clusters = array<i64: 4, 6>}> : (tensor<2x8x16xf32>, tensor<2x2x8xi32>, tensor<2x2x4xi32>) -> (tensor<2x2x8xi32>, tensor<2x2x4xi32>)
   return
 }
 
@@ -547,7 +547,7 @@ func.func @aggregate_zero_clusters(%x: tensor<2x8x16xf32>, %a: tensor<2x8xi32>) 
 
 func.func @aggregate_x_rank(%x: tensor<8x16xf32>, %a: tensor<2x8xi32>) {
   %y_init = tensor.empty() : tensor<8x4x1xf32>
-  // expected-error @+1 {{'clus.aggregate' op operand #0 must be 3D tensor of f32, f16 or bf16 values, but got 'tensor<8x16xf32>'}}
+  // expected-error @+1 {{'clus.aggregate' op operand #0 must be 3D tensor or memref of f32, f16 or bf16 values, but got 'tensor<8x16xf32>'}}
   %y = clus.aggregate %x, %a clusters = 4 outs(%y_init)
       : tensor<8x16xf32>, tensor<2x8xi32> -> tensor<8x4x1xf32>
   return
@@ -557,7 +557,7 @@ func.func @aggregate_x_rank(%x: tensor<8x16xf32>, %a: tensor<2x8xi32>) {
 
 func.func @aggregate_assign_rank(%x: tensor<2x8x16xf32>, %a: tensor<2x8x1xi32>) {
   %y_init = tensor.empty() : tensor<2x4x16xf32>
-  // expected-error @+1 {{'clus.aggregate' op operand #1 must be 2D tensor of 32-bit signless integer values, but got 'tensor<2x8x1xi32>'}}
+  // expected-error @+1 {{'clus.aggregate' op operand #1 must be 2D tensor or memref of 32-bit signless integer values, but got 'tensor<2x8x1xi32>'}}
   %y = clus.aggregate %x, %a clusters = 4 outs(%y_init)
       : tensor<2x8x16xf32>, tensor<2x8x1xi32> -> tensor<2x4x16xf32>
   return
@@ -587,7 +587,7 @@ func.func @aggregate_tokens(%x: tensor<2x8x16xf32>, %a: tensor<2x7xi32>) {
 
 func.func @aggregate_i64_assign(%x: tensor<2x8x16xf32>, %a: tensor<2x8xi64>) {
   %y_init = tensor.empty() : tensor<2x4x16xf32>
-  // expected-error @+1 {{operand #1 must be 2D tensor of 32-bit signless integer values, but got 'tensor<2x8xi64>'}}
+  // expected-error @+1 {{operand #1 must be 2D tensor or memref of 32-bit signless integer values, but got 'tensor<2x8xi64>'}}
   %y = clus.aggregate %x, %a clusters = 4 outs(%y_init)
       : tensor<2x8x16xf32>, tensor<2x8xi64> -> tensor<2x4x16xf32>
   return
@@ -627,7 +627,7 @@ func.func @aggregate_mean_with_weights(%x: tensor<2x8x16xf32>, %a: tensor<2x8xi3
 
 func.func @aggregate_weights_rank(%x: tensor<2x8x16xf32>, %a: tensor<2x8xi32>, %w: tensor<2x8x1xf32>) {
   %y_init = tensor.empty() : tensor<2x4x16xf32>
-  // expected-error @+1 {{'clus.aggregate' op operand #2 must be 2D tensor of f32, f16 or bf16 values, but got 'tensor<2x8x1xf32>'}}
+  // expected-error @+1 {{'clus.aggregate' op operand #2 must be 2D tensor or memref of f32, f16 or bf16 values, but got 'tensor<2x8x1xf32>'}}
   %y = clus.aggregate %x, %a weights(%w : tensor<2x8x1xf32>) clusters = 4 reduction = weighted_mean outs(%y_init)
       : tensor<2x8x16xf32>, tensor<2x8xi32> -> tensor<2x4x16xf32>
   return
@@ -740,7 +740,7 @@ func.func @aggregate_missing_clusters(%x: tensor<2x8x16xf32>, %a: tensor<2x8xi32
 
 func.func @broadcast_y_rank(%y: tensor<49x64xf32>, %a: tensor<2x8xi32>) {
   %x_init = tensor.empty() : tensor<49x8x1xf32>
-  // expected-error @+1 {{'clus.broadcast' op operand #0 must be 3D tensor of f32, f16 or bf16 values, but got 'tensor<49x64xf32>'}}
+  // expected-error @+1 {{'clus.broadcast' op operand #0 must be 3D tensor or memref of f32, f16 or bf16 values, but got 'tensor<49x64xf32>'}}
   %x = clus.broadcast %y, %a outs(%x_init)
       : tensor<49x64xf32>, tensor<2x8xi32> -> tensor<49x8x1xf32>
   return
@@ -750,7 +750,7 @@ func.func @broadcast_y_rank(%y: tensor<49x64xf32>, %a: tensor<2x8xi32>) {
 
 func.func @broadcast_assign_rank(%y: tensor<2x4x64xf32>, %a: tensor<8xi32>) {
   %x_init = tensor.empty() : tensor<2x1x64xf32>
-  // expected-error @+1 {{'clus.broadcast' op operand #1 must be 2D tensor of 32-bit signless integer values, but got 'tensor<8xi32>'}}
+  // expected-error @+1 {{'clus.broadcast' op operand #1 must be 2D tensor or memref of 32-bit signless integer values, but got 'tensor<8xi32>'}}
   %x = clus.broadcast %y, %a outs(%x_init)
       : tensor<2x4x64xf32>, tensor<8xi32> -> tensor<2x1x64xf32>
   return
@@ -770,7 +770,7 @@ func.func @broadcast_batch(%y: tensor<2x4x64xf32>, %a: tensor<1x8xi32>) {
 
 func.func @broadcast_f32_assign(%y: tensor<2x4x64xf32>, %a: tensor<2x8xf32>) {
   %x_init = tensor.empty() : tensor<2x8x64xf32>
-  // expected-error @+1 {{operand #1 must be 2D tensor of 32-bit signless integer values, but got 'tensor<2x8xf32>'}}
+  // expected-error @+1 {{operand #1 must be 2D tensor or memref of 32-bit signless integer values, but got 'tensor<2x8xf32>'}}
   %x = clus.broadcast %y, %a outs(%x_init)
       : tensor<2x4x64xf32>, tensor<2x8xf32> -> tensor<2x8x64xf32>
   return
@@ -793,7 +793,7 @@ func.func @broadcast_generic_result(%y: tensor<2x4x64xf32>, %a: tensor<2x8xi32>)
 
 func.func @attention_generic_unpaired(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x4x16xf32>) {
   %out0 = tensor.empty() : tensor<1x2x8x16xf32>
-  // expected-error @+1 {{'clus.attention' op failed to verify that all of {o_init, o} have same type}}
+  // expected-error @+1 {{'clus.attention' op expects the query followed by one or more [key, value] pairs, got 4 operands}}
   %o = "clus.attention"(%q, %k, %k, %k, %out0) : (tensor<1x2x8x16xf32>, tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
   return
 }
@@ -802,7 +802,7 @@ func.func @attention_generic_unpaired(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x4
 
 func.func @attention_generic_key_only(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x4x16xf32>) {
   %out0 = tensor.empty() : tensor<1x2x8x16xf32>
-  // expected-error @+1 {{'clus.attention' op failed to verify that all of {o_init, o} have same type}}
+  // expected-error @+1 {{'clus.attention' op expects the query followed by one or more [key, value] pairs, got 2 operands}}
   %o = "clus.attention"(%q, %k, %out0) : (tensor<1x2x8x16xf32>, tensor<1x2x4x16xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
   return
 }
@@ -850,7 +850,7 @@ func.func @attention_pair_type_count(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x4x
 
 func.func @attention_q_rank(%q: tensor<2x8x16xf32>, %k: tensor<1x2x4x16xf32>) {
   %o_init = tensor.empty() : tensor<2x8x16x16xf32>
-  // expected-error @+1 {{'clus.attention' op operand #0 must be 4D tensor of f32, f16 or bf16 values, but got 'tensor<2x8x16xf32>'}}
+  // expected-error @+1 {{'clus.attention' op operand #0 must be 4D tensor or memref of f32, f16 or bf16 values, but got 'tensor<2x8x16xf32>'}}
   %o = clus.attention %q, [%k, %k] outs(%o_init)
       : tensor<2x8x16xf32>, [tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>]
       -> tensor<2x8x16x16xf32>
@@ -861,7 +861,7 @@ func.func @attention_q_rank(%q: tensor<2x8x16xf32>, %k: tensor<1x2x4x16xf32>) {
 
 func.func @attention_key_rank(%q: tensor<1x2x8x16xf32>, %k: tensor<2x4x16xf32>, %v: tensor<1x2x4x16xf32>) {
   %o_init = tensor.empty() : tensor<1x2x8x16xf32>
-  // expected-error @+1 {{'clus.attention' op operand #1 must be variadic of 4D tensor of f32, f16 or bf16 values, but got 'tensor<2x4x16xf32>'}}
+  // expected-error @+1 {{'clus.attention' op operand #1 must be variadic of 4D tensor or memref of f32, f16 or bf16 values, but got 'tensor<2x4x16xf32>'}}
   %o = clus.attention %q, [%k, %v] outs(%o_init)
       : tensor<1x2x8x16xf32>, [tensor<2x4x16xf32>, tensor<1x2x4x16xf32>]
       -> tensor<1x2x8x16xf32>
@@ -872,7 +872,7 @@ func.func @attention_key_rank(%q: tensor<1x2x8x16xf32>, %k: tensor<2x4x16xf32>, 
 
 func.func @attention_value_rank(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x4x16xf32>, %v: tensor<1x1x2x4x16xf32>) {
   %o_init = tensor.empty() : tensor<1x2x8x16xf32>
-  // expected-error @+1 {{'clus.attention' op operand #4 must be variadic of 4D tensor of f32, f16 or bf16 values, but got 'tensor<1x1x2x4x16xf32>'}}
+  // expected-error @+1 {{'clus.attention' op operand #4 must be variadic of 4D tensor or memref of f32, f16 or bf16 values, but got 'tensor<1x1x2x4x16xf32>'}}
   %o = clus.attention %q, [%k, %k], [%k, %v] outs(%o_init)
       : tensor<1x2x8x16xf32>, [tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>], [tensor<1x2x4x16xf32>, tensor<1x1x2x4x16xf32>]
       -> tensor<1x2x8x16xf32>
@@ -1000,7 +1000,7 @@ func.func @attention_generic_f64_scale(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x
 
 func.func @attention_generic_i32_key(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x4x16xi32>) {
   %out0 = tensor.empty() : tensor<1x2x8x16xf32>
-  // expected-error @+1 {{operand #1 must be variadic of 4D tensor of f32, f16 or bf16 values, but got 'tensor<1x2x4x16xi32>'}}
+  // expected-error @+1 {{operand #1 must be variadic of 4D tensor or memref of f32, f16 or bf16 values, but got 'tensor<1x2x4x16xi32>'}}
   %o = "clus.attention"(%q, %k, %k, %out0) : (tensor<1x2x8x16xf32>, tensor<1x2x4x16xi32>, tensor<1x2x4x16xi32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
   return
 }
@@ -1042,7 +1042,7 @@ func.func @topk_members_negative_capacity(%g: tensor<2x8x4xf32>) {
 
 func.func @topk_members_g_rank(%g: tensor<1x2x8x4xf32>) {
   %m_init = tensor.empty() : tensor<1x8x2xi32>
-  // expected-error @+1 {{'clus.topk_members' op operand #0 must be 3D tensor of f32, f16 or bf16 values, but got 'tensor<1x2x8x4xf32>'}}
+  // expected-error @+1 {{'clus.topk_members' op operand #0 must be 3D tensor or memref of f32, f16 or bf16 values, but got 'tensor<1x2x8x4xf32>'}}
   %m = clus.topk_members %g capacity = 2 outs(%m_init)
       : tensor<1x2x8x4xf32> -> tensor<1x8x2xi32>
   return
@@ -1061,7 +1061,7 @@ func.func @topk_members_generic_capacity(%g: tensor<2x8x4xf32>) {
 
 func.func @topk_members_generic_f32_members(%g: tensor<2x8x4xf32>) {
   %out0 = tensor.empty() : tensor<2x4x3xf32>
-  // expected-error @+1 {{'clus.topk_members' op operand #1 must be 3D tensor of 32-bit signless integer values, but got 'tensor<2x4x3xf32>'}}
+  // expected-error @+1 {{'clus.topk_members' op operand #1 must be 3D tensor or memref of 32-bit signless integer values, but got 'tensor<2x4x3xf32>'}}
   %m = "clus.topk_members"(%g, %out0) <{capacity = 3 : i64}> : (tensor<2x8x4xf32>, tensor<2x4x3xf32>) -> tensor<2x4x3xf32>
   return
 }
@@ -1098,7 +1098,8 @@ func.func @topk_members_exclusive_value(%g: tensor<2x8x4xf32>) {
 
 func.func @topk_members_memref(%g: memref<2x8x4xf32>) {
   %m_init = tensor.empty() : tensor<1x1x2xi32>
-  // expected-error @+2 {{custom op 'clus.topk_members' invalid kind of type specified: expected builtin.tensor, but found 'memref<2x8x4xf32>'}}
+  // A memref input is the buffer form, whose destination is a memref too.
+  // expected-error @+1 {{'clus.topk_members' op operands must be all tensors (value semantics) or all memrefs (buffer semantics), not a mix}}
   %m = clus.topk_members %g capacity = 2 outs(%m_init)
       : memref<2x8x4xf32> -> tensor<1x1x2xi32>
   return
@@ -1112,7 +1113,7 @@ func.func @topk_members_memref(%g: memref<2x8x4xf32>) {
 
 func.func @cluster_attention_q_rank(%q: tensor<2x8x16xf32>, %k: tensor<1x2x8x16xf32>, %m: tensor<1x4x3xi32>, %a: tensor<1x2x8x4xf32>) {
   %o_init = tensor.empty() : tensor<2x8x16x16xf32>
-  // expected-error @+1 {{'clus.cluster_attention' op operand #0 must be 4D tensor of f32, f16 or bf16 values, but got 'tensor<2x8x16xf32>'}}
+  // expected-error @+1 {{'clus.cluster_attention' op operand #0 must be 4D tensor or memref of f32, f16 or bf16 values, but got 'tensor<2x8x16xf32>'}}
   %o = clus.cluster_attention %q, %k, %k members(%m) affinities(%a, %a) outs(%o_init)
       : tensor<2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x4x3xi32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>
       -> tensor<2x8x16x16xf32>
@@ -1123,7 +1124,7 @@ func.func @cluster_attention_q_rank(%q: tensor<2x8x16xf32>, %k: tensor<1x2x8x16x
 
 func.func @cluster_attention_k_rank(%q: tensor<1x2x8x16xf32>, %k: tensor<2x8x16xf32>, %m: tensor<1x4x3xi32>, %a: tensor<1x2x8x4xf32>) {
   %o_init = tensor.empty() : tensor<1x2x8x16xf32>
-  // expected-error @+1 {{'clus.cluster_attention' op operand #1 must be 4D tensor of f32, f16 or bf16 values, but got 'tensor<2x8x16xf32>'}}
+  // expected-error @+1 {{'clus.cluster_attention' op operand #1 must be 4D tensor or memref of f32, f16 or bf16 values, but got 'tensor<2x8x16xf32>'}}
   %o = clus.cluster_attention %q, %k, %q members(%m) affinities(%a, %a) outs(%o_init)
       : tensor<1x2x8x16xf32>, tensor<2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x4x3xi32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>
       -> tensor<1x2x8x16xf32>
@@ -1134,7 +1135,7 @@ func.func @cluster_attention_k_rank(%q: tensor<1x2x8x16xf32>, %k: tensor<2x8x16x
 
 func.func @cluster_attention_v_rank(%q: tensor<1x2x8x16xf32>, %v: tensor<1x1x2x8x16xf32>, %m: tensor<1x4x3xi32>, %a: tensor<1x2x8x4xf32>) {
   %o_init = tensor.empty() : tensor<1x2x8x8xf32>
-  // expected-error @+1 {{'clus.cluster_attention' op operand #2 must be 4D tensor of f32, f16 or bf16 values, but got 'tensor<1x1x2x8x16xf32>'}}
+  // expected-error @+1 {{'clus.cluster_attention' op operand #2 must be 4D tensor or memref of f32, f16 or bf16 values, but got 'tensor<1x1x2x8x16xf32>'}}
   %o = clus.cluster_attention %q, %q, %v members(%m) affinities(%a, %a) outs(%o_init)
       : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x1x2x8x16xf32>, tensor<1x4x3xi32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>
       -> tensor<1x2x8x8xf32>
@@ -1145,7 +1146,7 @@ func.func @cluster_attention_v_rank(%q: tensor<1x2x8x16xf32>, %v: tensor<1x1x2x8
 
 func.func @cluster_attention_members_rank(%q: tensor<1x2x8x16xf32>, %m: tensor<4x3xi32>, %a: tensor<1x2x8x4xf32>) {
   %o_init = tensor.empty() : tensor<1x2x8x16xf32>
-  // expected-error @+1 {{'clus.cluster_attention' op operand #3 must be 3D tensor of 32-bit signless integer values, but got 'tensor<4x3xi32>'}}
+  // expected-error @+1 {{'clus.cluster_attention' op operand #3 must be 3D tensor or memref of 32-bit signless integer values, but got 'tensor<4x3xi32>'}}
   %o = clus.cluster_attention %q, %q, %q members(%m) affinities(%a, %a) outs(%o_init)
       : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<4x3xi32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>
       -> tensor<1x2x8x16xf32>
@@ -1156,7 +1157,7 @@ func.func @cluster_attention_members_rank(%q: tensor<1x2x8x16xf32>, %m: tensor<4
 
 func.func @cluster_attention_aq_rank(%q: tensor<1x2x8x16xf32>, %m: tensor<1x4x3xi32>, %aq: tensor<2x8x4xf32>, %ak: tensor<1x2x8x4xf32>) {
   %o_init = tensor.empty() : tensor<1x2x8x16xf32>
-  // expected-error @+1 {{'clus.cluster_attention' op operand #4 must be 4D tensor of f32, f16 or bf16 values, but got 'tensor<2x8x4xf32>'}}
+  // expected-error @+1 {{'clus.cluster_attention' op operand #4 must be 4D tensor or memref of f32, f16 or bf16 values, but got 'tensor<2x8x4xf32>'}}
   %o = clus.cluster_attention %q, %q, %q members(%m) affinities(%aq, %ak) outs(%o_init)
       : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x4x3xi32>, tensor<2x8x4xf32>, tensor<1x2x8x4xf32>
       -> tensor<1x2x8x16xf32>
@@ -1167,7 +1168,7 @@ func.func @cluster_attention_aq_rank(%q: tensor<1x2x8x16xf32>, %m: tensor<1x4x3x
 
 func.func @cluster_attention_ak_rank(%q: tensor<1x2x8x16xf32>, %m: tensor<1x4x3xi32>, %aq: tensor<1x2x8x4xf32>, %ak: tensor<1x2x8x4x1xf32>) {
   %o_init = tensor.empty() : tensor<1x2x8x16xf32>
-  // expected-error @+1 {{'clus.cluster_attention' op operand #5 must be 4D tensor of f32, f16 or bf16 values, but got 'tensor<1x2x8x4x1xf32>'}}
+  // expected-error @+1 {{'clus.cluster_attention' op operand #5 must be 4D tensor or memref of f32, f16 or bf16 values, but got 'tensor<1x2x8x4x1xf32>'}}
   %o = clus.cluster_attention %q, %q, %q members(%m) affinities(%aq, %ak) outs(%o_init)
       : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x4x3xi32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4x1xf32>
       -> tensor<1x2x8x16xf32>
@@ -1253,7 +1254,7 @@ func.func @cluster_attention_clusters_affinities(%q: tensor<1x2x8x16xf32>, %m: t
 
 func.func @cluster_attention_f32_members(%q: tensor<1x2x8x16xf32>, %m: tensor<1x4x3xf32>, %a: tensor<1x2x8x4xf32>) {
   %o_init = tensor.empty() : tensor<1x2x8x16xf32>
-  // expected-error @+1 {{operand #3 must be 3D tensor of 32-bit signless integer values, but got 'tensor<1x4x3xf32>'}}
+  // expected-error @+1 {{operand #3 must be 3D tensor or memref of 32-bit signless integer values, but got 'tensor<1x4x3xf32>'}}
   %o = clus.cluster_attention %q, %q, %q members(%m) affinities(%a, %a) outs(%o_init)
       : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x4x3xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>
       -> tensor<1x2x8x16xf32>
@@ -1392,7 +1393,7 @@ func.func @soft_assign_encoding(%l: tensor<2x4x8xf32, "enc">) {
 
 func.func @attention_scalar_pair(%q: tensor<1x2x8x16xf32>, %s: f32) {
   %o_init = tensor.empty() : tensor<1x2x8x1xf32>
-  // expected-error @+1 {{'clus.attention' op operand #1 must be variadic of 4D tensor of f32, f16 or bf16 values, but got 'f32'}}
+  // expected-error @+1 {{'clus.attention' op operand #1 must be variadic of 4D tensor or memref of f32, f16 or bf16 values, but got 'f32'}}
   %o = clus.attention %q, [%s, %s] outs(%o_init)
       : tensor<1x2x8x16xf32>, [f32, f32] -> tensor<1x2x8x1xf32>
   return
@@ -1402,7 +1403,7 @@ func.func @attention_scalar_pair(%q: tensor<1x2x8x16xf32>, %s: f32) {
 
 func.func @attention_vector_pair(%q: tensor<1x2x8x16xf32>, %s: vector<1x2x4x16xf32>) {
   %o_init = tensor.empty() : tensor<1x2x8x1xf32>
-  // expected-error @+1 {{'clus.attention' op operand #1 must be variadic of 4D tensor of f32, f16 or bf16 values, but got 'vector<1x2x4x16xf32>'}}
+  // expected-error @+1 {{'clus.attention' op operand #1 must be variadic of 4D tensor or memref of f32, f16 or bf16 values, but got 'vector<1x2x4x16xf32>'}}
   %o = clus.attention %q, [%s, %s] outs(%o_init)
       : tensor<1x2x8x16xf32>, [vector<1x2x4x16xf32>, vector<1x2x4x16xf32>]
       -> tensor<1x2x8x1xf32>
@@ -1413,7 +1414,7 @@ func.func @attention_vector_pair(%q: tensor<1x2x8x16xf32>, %s: vector<1x2x4x16xf
 
 func.func @attention_generic_scalar_key(%q: tensor<1x2x8x16xf32>, %s: f32) {
   %out0 = tensor.empty() : tensor<1x2x8x16xf32>
-  // expected-error @+1 {{operand #1 must be variadic of 4D tensor of f32, f16 or bf16 values, but got 'f32'}}
+  // expected-error @+1 {{operand #1 must be variadic of 4D tensor or memref of f32, f16 or bf16 values, but got 'f32'}}
   %o = "clus.attention"(%q, %s, %s, %out0) : (tensor<1x2x8x16xf32>, f32, f32, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
   return
 }
@@ -1444,7 +1445,7 @@ func.func @attention_parenthesised_pair(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2
 func.func @kmeans_scalar_init(%x: tensor<2x8x16xf32>, %i: f32) {
   %a_init = tensor.empty() : tensor<2x8xi32>
   %c_init = tensor.empty() : tensor<2x4x16xf32>
-  // expected-error @+1 {{'clus.kmeans' op operand #1 must be 3D tensor of f32, f16 or bf16 values, but got 'f32'}}
+  // expected-error @+1 {{'clus.kmeans' op operand #1 must be 3D tensor or memref of f32, f16 or bf16 values, but got 'f32'}}
   %a, %c = clus.kmeans %x init(%i : f32) clusters = 4 iterations = 1 outs(%a_init, %c_init)
       : tensor<2x8x16xf32> -> tensor<2x8xi32>, tensor<2x4x16xf32>
   return
@@ -1456,7 +1457,7 @@ func.func @kmeans_generic_two_inits(%x: tensor<2x8x16xf32>) {
   %out0 = tensor.empty() : tensor<2x8xi32>
   %out1 = tensor.empty() : tensor<2x4x16xf32>
   // expected-error @+1 {{operand group starting at #1 requires 0 or 1 element, but found 2}}
-  %a, %c = "clus.kmeans"(%x, %x, %x, %out0, %out1) <{clusters = 4 : i64, iterations = 1 : i64}> : (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8xi32>, tensor<2x4x16xf32>) -> (tensor<2x8xi32>, tensor<2x4x16xf32>)
+  %a, %c = "clus.kmeans"(%x, %x, %x, %out0, %out1) <{resultSegmentSizes = array<i32: 1, 1>, clusters = 4 : i64, iterations = 1 : i64}> : (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8xi32>, tensor<2x4x16xf32>) -> (tensor<2x8xi32>, tensor<2x4x16xf32>)
   return
 }
 
@@ -1466,7 +1467,7 @@ func.func @kmeans_generic_i32_clusters(%x: tensor<2x8x16xf32>) {
   %out0 = tensor.empty() : tensor<2x8xi32>
   %out1 = tensor.empty() : tensor<2x4x16xf32>
   // expected-error @+1 {{attribute 'clusters' failed to satisfy constraint: 64-bit signless integer attribute}}
-  %a, %c = "clus.kmeans"(%x, %out0, %out1) <{clusters = 4 : i32, iterations = 1 : i64}> : (tensor<2x8x16xf32>, tensor<2x8xi32>, tensor<2x4x16xf32>) -> (tensor<2x8xi32>, tensor<2x4x16xf32>)
+  %a, %c = "clus.kmeans"(%x, %out0, %out1) <{resultSegmentSizes = array<i32: 1, 1>, clusters = 4 : i32, iterations = 1 : i64}> : (tensor<2x8x16xf32>, tensor<2x8xi32>, tensor<2x4x16xf32>) -> (tensor<2x8xi32>, tensor<2x4x16xf32>)
   return
 }
 
@@ -1487,7 +1488,7 @@ func.func @dpc_knn_generic_array_attr(%x: tensor<2x8x16xf32>) {
   %out0 = tensor.empty() : tensor<2x1x8xi32>
   %out1 = tensor.empty() : tensor<2x1x4xi32>
   // expected-error @+1 {{Invalid attribute `clusters` in property conversion: [4]}}
-  %a, %c = "clus.dpc_knn"(%x, %out0, %out1) <{clusters = [4]}> : (tensor<2x8x16xf32>, tensor<2x1x8xi32>, tensor<2x1x4xi32>) -> (tensor<2x1x8xi32>, tensor<2x1x4xi32>)
+  %a, %c = "clus.dpc_knn"(%x, %out0, %out1) <{resultSegmentSizes = array<i32: 1, 1>, clusters = [4]}> : (tensor<2x8x16xf32>, tensor<2x1x8xi32>, tensor<2x1x4xi32>) -> (tensor<2x1x8xi32>, tensor<2x1x4xi32>)
   return
 }
 
@@ -1497,7 +1498,7 @@ func.func @dpc_knn_generic_no_scales(%x: tensor<2x8x16xf32>) {
   %out0 = tensor.empty() : tensor<2x0x8xi32>
   %out1 = tensor.empty() : tensor<2x0x0xi32>
   // expected-error @+1 {{'clus.dpc_knn' op 'clusters' must list at least one scale}}
-  %a, %c = "clus.dpc_knn"(%x, %out0, %out1) <{clusters = array<i64>}> : (tensor<2x8x16xf32>, tensor<2x0x8xi32>, tensor<2x0x0xi32>) -> (tensor<2x0x8xi32>, tensor<2x0x0xi32>)
+  %a, %c = "clus.dpc_knn"(%x, %out0, %out1) <{resultSegmentSizes = array<i32: 1, 1>, clusters = array<i64>}> : (tensor<2x8x16xf32>, tensor<2x0x8xi32>, tensor<2x0x0xi32>) -> (tensor<2x0x8xi32>, tensor<2x0x0xi32>)
   return
 }
 
@@ -1507,7 +1508,7 @@ func.func @dpc_knn_generic_negative_k(%x: tensor<2x8x16xf32>) {
   %out0 = tensor.empty() : tensor<2x1x8xi32>
   %out1 = tensor.empty() : tensor<2x1x2xi32>
   // expected-error @+1 {{'clus.dpc_knn' op 'k' must be >= 1, got -1}}
-  %a, %c = "clus.dpc_knn"(%x, %out0, %out1) <{clusters = array<i64: 2>, k = -1 : i64}> : (tensor<2x8x16xf32>, tensor<2x1x8xi32>, tensor<2x1x2xi32>) -> (tensor<2x1x8xi32>, tensor<2x1x2xi32>)
+  %a, %c = "clus.dpc_knn"(%x, %out0, %out1) <{resultSegmentSizes = array<i32: 1, 1>, clusters = array<i64: 2>, k = -1 : i64}> : (tensor<2x8x16xf32>, tensor<2x1x8xi32>, tensor<2x1x2xi32>) -> (tensor<2x1x8xi32>, tensor<2x1x2xi32>)
   return
 }
 
@@ -1553,7 +1554,7 @@ func.func @aggregate_generic_weighted_mean_without_weights(%x: tensor<2x8x16xf32
 
 func.func @aggregate_index_tensors(%x: tensor<2x8x16xindex>, %a: tensor<2x8xindex>) {
   %y_init = tensor.empty() : tensor<2x2x16xf32>
-  // expected-error @+1 {{operand #0 must be 3D tensor of f32, f16 or bf16 values, but got 'tensor<2x8x16xindex>'}}
+  // expected-error @+1 {{operand #0 must be 3D tensor or memref of f32, f16 or bf16 values, but got 'tensor<2x8x16xindex>'}}
   %y = clus.aggregate %x, %a clusters = 2 outs(%y_init)
       : tensor<2x8x16xindex>, tensor<2x8xindex> -> tensor<2x2x16xf32>
   return
@@ -1563,7 +1564,7 @@ func.func @aggregate_index_tensors(%x: tensor<2x8x16xindex>, %a: tensor<2x8xinde
 
 func.func @broadcast_signed_assign(%y: tensor<2x4x16xf32>, %a: tensor<2x8xsi32>) {
   %x_init = tensor.empty() : tensor<2x8x16xf32>
-  // expected-error @+1 {{operand #1 must be 2D tensor of 32-bit signless integer values, but got 'tensor<2x8xsi32>'}}
+  // expected-error @+1 {{operand #1 must be 2D tensor or memref of 32-bit signless integer values, but got 'tensor<2x8xsi32>'}}
   %x = clus.broadcast %y, %a outs(%x_init)
       : tensor<2x4x16xf32>, tensor<2x8xsi32> -> tensor<2x8x16xf32>
   return
@@ -1573,7 +1574,7 @@ func.func @broadcast_signed_assign(%y: tensor<2x4x16xf32>, %a: tensor<2x8xsi32>)
 
 func.func @pool_complex(%z: tensor<2x4x8xcomplex<f32>>, %x: tensor<2x8x16xcomplex<f32>>) {
   %y_init = tensor.empty() : tensor<1x1x1xf32>
-  // expected-error @+1 {{operand #0 must be 3D tensor of f32, f16 or bf16 values, but got 'tensor<2x4x8xcomplex<f32>>'}}
+  // expected-error @+1 {{operand #0 must be 3D tensor or memref of f32, f16 or bf16 values, but got 'tensor<2x4x8xcomplex<f32>>'}}
   %y = clus.pool %z, %x outs(%y_init)
       : tensor<2x4x8xcomplex<f32>>, tensor<2x8x16xcomplex<f32>> -> tensor<1x1x1xf32>
   return
@@ -1592,7 +1593,7 @@ func.func @pool_missing_operand(%z: tensor<2x4x8xf32>) {
 // -----
 
 func.func @topk_members_no_results(%g: tensor<2x8x4xf32>) {
-  // expected-error @+1 {{'clus.topk_members' op requires one result}}
+  // expected-error @+1 {{'clus.topk_members' op expected 2 operands, but found 1}}
   "clus.topk_members"(%g) <{capacity = 2 : i64}> : (tensor<2x8x4xf32>) -> ()
   return
 }
@@ -1643,7 +1644,7 @@ func.func @soft_assign_integer_axis_in_dict(%l: tensor<2x4x8xf32>) {
 
 // -----
 
-// expected-error @+1 {{'clus.kmeans' op expected 2 results}}
+// expected-error @+1 {{'clus.kmeans' op expected 3 or more operands, but found 0}}
 "clus.kmeans"() : () -> ()
 
 // -----
@@ -1677,7 +1678,7 @@ func.func @outs_element_type(%z: tensor<2x4x8xf32>, %x: tensor<2x8x16xf32>, %ini
 // -----
 
 func.func @outs_rank(%g: tensor<2x8x4xf32>, %init: tensor<2x4xi32>) {
-  // expected-error @+1 {{'clus.topk_members' op operand #1 must be 3D tensor of 32-bit signless integer values, but got 'tensor<2x4xi32>'}}
+  // expected-error @+1 {{'clus.topk_members' op operand #1 must be 3D tensor or memref of 32-bit signless integer values, but got 'tensor<2x4xi32>'}}
   %m = clus.topk_members %g capacity = 3 outs(%init) : tensor<2x8x4xf32> -> tensor<2x4xi32>
   return
 }
@@ -1704,7 +1705,7 @@ func.func @outs_attention_value_dim(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x4x1
 
 // Each result has its destination's type.
 func.func @outs_generic_result_type(%x: tensor<2x3x4xf32>, %a: tensor<2x5xi32>, %init: tensor<2x5x4xf32>) {
-  // expected-error @+1 {{failed to verify that all of {x_init, x} have same type}}
+  // expected-error @+1 {{'clus.broadcast' op expected type of operand #2 ('tensor<2x5x4xf32>') to match type of corresponding result ('tensor<?x5x4xf32>')}}
   %r = "clus.broadcast"(%x, %a, %init) : (tensor<2x3x4xf32>, tensor<2x5xi32>, tensor<2x5x4xf32>) -> tensor<?x5x4xf32>
   return
 }

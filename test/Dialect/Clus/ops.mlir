@@ -526,3 +526,61 @@ func.func @shared_destination(%y: tensor<1x3x4xf32>, %a: tensor<1x5xi32>) -> (te
   %x2 = clus.broadcast %y, %a outs(%init) : tensor<1x3x4xf32>, tensor<1x5xi32> -> tensor<1x5x4xf32>
   return %x1, %x2 : tensor<1x5x4xf32>, tensor<1x5x4xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// Buffer form
+//===----------------------------------------------------------------------===//
+
+// Every op on memrefs, as one-shot bufferization leaves it: no results, the
+// destinations written in place, the types after `->` the destinations'.
+// Memrefs of any layout are accepted, and soft_assign names a destination
+// whose type differs from its logits'.
+// CHECK-LABEL: func.func @buffer_form
+// CHECK-SAME:    (%[[L:[^:]+]]: memref<2x4x8xf32, strided<[?, ?, ?], offset: ?>>, %[[X:[^:]+]]: memref<2x8x16xf32>, %[[Y:[^:]+]]: memref<2x4x16xf32>, %[[A:[^:]+]]: memref<2x8xi32>, %[[Q:[^:]+]]: memref<1x2x8x16xf32>, %[[O:[^:]+]]: memref<1x2x8x16xf32>, %[[M:[^:]+]]: memref<1x4x3xi32>, %[[AF:[^:]+]]: memref<1x2x8x4xf32>)
+// CHECK:         %[[Z:.+]] = memref.alloc() : memref<2x4x8xf32>
+// CHECK-NEXT:    clus.soft_assign %[[L]] outs(%[[Z]]) : memref<2x4x8xf32, strided<[?, ?, ?], offset: ?>> -> memref<2x4x8xf32>
+// CHECK-NEXT:    clus.soft_assign %[[Z]] axis = clusters outs(%[[Z]]) : memref<2x4x8xf32>
+// CHECK-NEXT:    clus.pool %[[Z]], %[[X]] outs(%[[Y]]) : memref<2x4x8xf32>, memref<2x8x16xf32> -> memref<2x4x16xf32>
+// CHECK-NEXT:    clus.kmeans %[[X]] init(%[[Y]] : memref<2x4x16xf32>) clusters = 4 iterations = 2 metric = cosine outs(%[[A]], %[[Y]]) : memref<2x8x16xf32> -> memref<2x8xi32>, memref<2x4x16xf32>
+// CHECK:         clus.dpc_knn %[[X]] clusters = [4] k = 3 outs(%{{.+}}, %{{.+}}) : memref<2x8x16xf32> -> memref<2x1x8xi32>, memref<2x1x4xi32>
+// CHECK-NEXT:    clus.aggregate %[[X]], %[[A]] clusters = 4 reduction = mean outs(%[[Y]]) : memref<2x8x16xf32>, memref<2x8xi32> -> memref<2x4x16xf32>
+// CHECK-NEXT:    clus.broadcast %[[Y]], %[[A]] outs(%[[X]]) : memref<2x4x16xf32>, memref<2x8xi32> -> memref<2x8x16xf32>
+// CHECK-NEXT:    clus.attention %[[Q]], [%[[Q]], %[[Q]]] scale = 2.500000e-01 outs(%[[O]]) : memref<1x2x8x16xf32>, [memref<1x2x8x16xf32>, memref<1x2x8x16xf32>] -> memref<1x2x8x16xf32>
+// CHECK:         clus.topk_members %[[X]] capacity = 3 exclusive outs(%{{.+}}) : memref<2x8x16xf32> -> memref<2x16x3xi32>
+// CHECK-NEXT:    clus.cluster_attention %[[Q]], %[[Q]], %[[Q]] members(%[[M]]) affinities(%[[AF]], %[[AF]]) summaries = false outs(%[[O]]) : memref<1x2x8x16xf32>, memref<1x2x8x16xf32>, memref<1x2x8x16xf32>, memref<1x4x3xi32>, memref<1x2x8x4xf32>, memref<1x2x8x4xf32> -> memref<1x2x8x16xf32>
+// CHECK-NEXT:    return
+func.func @buffer_form(%l: memref<2x4x8xf32, strided<[?, ?, ?], offset: ?>>,
+                       %x: memref<2x8x16xf32>, %y: memref<2x4x16xf32>,
+                       %a: memref<2x8xi32>, %q: memref<1x2x8x16xf32>,
+                       %o: memref<1x2x8x16xf32>, %m: memref<1x4x3xi32>,
+                       %af: memref<1x2x8x4xf32>) {
+  %z = memref.alloc() : memref<2x4x8xf32>
+  clus.soft_assign %l outs(%z)
+      : memref<2x4x8xf32, strided<[?, ?, ?], offset: ?>> -> memref<2x4x8xf32>
+  clus.soft_assign %z axis = clusters outs(%z) : memref<2x4x8xf32>
+  clus.pool %z, %x outs(%y)
+      : memref<2x4x8xf32>, memref<2x8x16xf32> -> memref<2x4x16xf32>
+  clus.kmeans %x init(%y : memref<2x4x16xf32>) clusters = 4 iterations = 2
+      metric = cosine outs(%a, %y)
+      : memref<2x8x16xf32> -> memref<2x8xi32>, memref<2x4x16xf32>
+  %da = memref.alloc() : memref<2x1x8xi32>
+  %dc = memref.alloc() : memref<2x1x4xi32>
+  clus.dpc_knn %x clusters = [4] k = 3 outs(%da, %dc)
+      : memref<2x8x16xf32> -> memref<2x1x8xi32>, memref<2x1x4xi32>
+  clus.aggregate %x, %a clusters = 4 reduction = mean outs(%y)
+      : memref<2x8x16xf32>, memref<2x8xi32> -> memref<2x4x16xf32>
+  clus.broadcast %y, %a outs(%x)
+      : memref<2x4x16xf32>, memref<2x8xi32> -> memref<2x8x16xf32>
+  clus.attention %q, [%q, %q] scale = 0.25 outs(%o)
+      : memref<1x2x8x16xf32>, [memref<1x2x8x16xf32>, memref<1x2x8x16xf32>]
+      -> memref<1x2x8x16xf32>
+  %members = memref.alloc() : memref<2x16x3xi32>
+  clus.topk_members %x capacity = 3 exclusive outs(%members)
+      : memref<2x8x16xf32> -> memref<2x16x3xi32>
+  clus.cluster_attention %q, %q, %q members(%m) affinities(%af, %af)
+      summaries = false outs(%o)
+      : memref<1x2x8x16xf32>, memref<1x2x8x16xf32>, memref<1x2x8x16xf32>,
+        memref<1x4x3xi32>, memref<1x2x8x4xf32>, memref<1x2x8x4xf32>
+      -> memref<1x2x8x16xf32>
+  return
+}

@@ -69,6 +69,28 @@ def Clus_Dialect : Dialect {
       writes any other operand. This is the convention of `linalg`, so
       upstream tiling, fusion and one-shot bufferization treat `clus` ops
       like `linalg` ops.
+    - **Buffer form.** One-shot bufferization turns each op into the same
+      op on memrefs (of any layout): no results, its destinations written
+      in place, and the types after `->` (for `soft_assign`, after its
+      logits' type, when it differs) are the destinations'. An op's
+      operands are all tensors or all memrefs. The lowerings run on the
+      tensor form, before bufferization, and reject the buffer form.
+
+      ```mlir
+      func.func @pool_buffers(%z: memref<2x100x3136xf32>,
+                              %x: memref<2x3136x96xf32>,
+                              %y: memref<2x100x96xf32>) {
+        clus.pool %z, %x outs(%y)
+            : memref<2x100x3136xf32>, memref<2x3136x96xf32>
+            -> memref<2x100x96xf32>
+        return
+      }
+      ```
+    - **Split reductions.** The tokens of `pool` and the keys of a
+      single-scale `attention` can be split into chunks by upstream's
+      partial-reduction tiling (`transform.structured.
+      tile_reduction_using_for`): f32 partials are carried across the
+      chunks and merged after them (attention's as online softmax).
     - **Lowering configs.** An op may carry a discardable
       `clus.lowering_config = #clus.lowering_config<rows = R, cols = C>`
       attribute, which sets the tile of the optimised CPU lowering for that
@@ -215,5 +237,18 @@ def Clus_Float : AnyTypeOf<[F32, F16, BF16], "f32, f16 or bf16">;
 class Clus_FloatTensorOfRank<int rank>
     : TensorRankOf<[Clus_Float], [rank]>;
 class Clus_IndexTensorOfRank<int rank> : TensorRankOf<[I32], [rank]>;
+
+// Operands take a tensor (value semantics) or a memref of any layout (buffer
+// semantics, as one-shot bufferization leaves them); an op's operands are
+// all one or all the other.
+class Clus_FloatShapedOfRank<int rank>
+    : AnyTypeOf<[TensorRankOf<[Clus_Float], [rank]>,
+                 MemRefRankOf<[Clus_Float], [rank]>],
+                rank # "D tensor or memref of f32, f16 or bf16 values",
+                "::mlir::ShapedType">;
+class Clus_IndexShapedOfRank<int rank>
+    : AnyTypeOf<[TensorRankOf<[I32], [rank]>, MemRefRankOf<[I32], [rank]>],
+                rank # "D tensor or memref of 32-bit signless integer values",
+                "::mlir::ShapedType">;
 
 #endif // CLUSOPT_DIALECT_CLUS_CLUSBASE_TD

@@ -19,4 +19,12 @@
 #define GET_OP_CLASSES
 #include "clusopt/Dialect/Clus/ClusOps.h.inc"
 
+namespace clusopt::clus {
+/// The lowerings of the clus ops run on tensors, before bufferization.
+/// Emits an error naming `pass` at every clus op under `root` in the buffer
+/// form, and fails when there is one.
+mlir::LogicalResult requireValueSemantics(mlir::Operation *root,
+                                          llvm::StringRef pass);
+} // namespace clusopt::clus
+
 #endif // CLUSOPT_DIALECT_CLUS_CLUSOPS_H

@@ -22,10 +22,17 @@ class Clus_Op<string mnemonic, list<Trait> traits = []>
 // shape and, after bufferization, its buffer. The verifier derives the
 // result types from the other operands and attributes (inferResultTypes)
 // and checks that every destination matches.
+//
+// An op has value semantics (tensor operands, one result per destination)
+// or, after one-shot bufferization, buffer semantics (memref operands, no
+// results: the op writes its destinations). Only the buffer form touches
+// memory, so the memory effects are the op's own (ClusOps.cpp).
 class Clus_DpsOp<string mnemonic, int numOuts, list<Trait> traits = [],
                  code extraDecl = [{}]>
     : Clus_Op<mnemonic, !listconcat(traits,
-          [Pure, DestinationStyleOpInterface])> {
+          [DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+           DeclareOpInterfaceMethods<ConditionallySpeculatable>,
+           DestinationStyleOpInterface])> {
   let extraClassDeclaration = [{
     ::mlir::MutableOperandRange getDpsInitsMutable() {
       unsigned numOperands = getOperation()->getNumOperands();
@@ -36,6 +43,8 @@ class Clus_DpsOp<string mnemonic, int numOuts, list<Trait> traits = [],
 
     /// The result types that the inputs and attributes give, with a
     /// diagnostic at `loc` (when set) naming the first rule they break.
+    /// They are tensor types; in the buffer form they are the shapes the
+    /// destinations must have.
     static ::mlir::LogicalResult
     inferResultTypes(::mlir::MLIRContext *context,
                      std::optional<::mlir::Location> loc, Adaptor adaptor,
@@ -48,8 +57,7 @@ class Clus_DpsOp<string mnemonic, int numOuts, list<Trait> traits = [],
 // soft_assign
 //===----------------------------------------------------------------------===//
 
-def Clus_SoftAssignOp : Clus_DpsOp<"soft_assign", 1,
-    [AllTypesMatch<["logits", "z_init", "z"]>]> {
+def Clus_SoftAssignOp : Clus_DpsOp<"soft_assign", 1> {
   let summary = "PaCa soft clustering: softmax of cluster logits";
   let description = [{
     Turns cluster logits into soft assignments of tokens to clusters.
@@ -93,14 +101,14 @@ def Clus_SoftAssignOp : Clus_DpsOp<"soft_assign", 1,
     }
     ```
   }];
-  let arguments = (ins Clus_FloatTensorOfRank<3>:$logits,
+  let arguments = (ins Clus_FloatShapedOfRank<3>:$logits,
       DefaultValuedAttr<Clus_SoftAssignAxisAttr,
                         "::clusopt::clus::SoftAssignAxis::tokens">:$axis,
-      Clus_FloatTensorOfRank<3>:$z_init);
-  let results = (outs Clus_FloatTensorOfRank<3>:$z);
+      Clus_FloatShapedOfRank<3>:$z_init);
+  let results = (outs Optional<Clus_FloatTensorOfRank<3>>:$z);
   let assemblyFormat = [{
     $logits (`axis` `=` `` $axis^)? `outs` `(` $z_init `)` attr-dict
-    `:` type($logits)
+    `:` custom<SoftAssignTypes>(type($logits), type($z_init), type($z))
   }];
 }
 
@@ -108,7 +116,7 @@ def Clus_SoftAssignOp : Clus_DpsOp<"soft_assign", 1,
 // pool
 //===----------------------------------------------------------------------===//
 
-def Clus_PoolOp : Clus_DpsOp<"pool", 1, [AllTypesMatch<["y_init", "y"]>]> {
+def Clus_PoolOp : Clus_DpsOp<"pool", 1> {
   let summary = "Soft aggregation of tokens into clusters";
   let description = [{
     Pools tokens into clusters with soft assignments.
@@ -159,13 +167,13 @@ def Clus_PoolOp : Clus_DpsOp<"pool", 1, [AllTypesMatch<["y_init", "y"]>]> {
     }
     ```
   }];
-  let arguments = (ins Clus_FloatTensorOfRank<3>:$z,
-                       Clus_FloatTensorOfRank<3>:$x,
-                       Clus_FloatTensorOfRank<3>:$y_init);
-  let results = (outs Clus_FloatTensorOfRank<3>:$y);
+  let arguments = (ins Clus_FloatShapedOfRank<3>:$z,
+                       Clus_FloatShapedOfRank<3>:$x,
+                       Clus_FloatShapedOfRank<3>:$y_init);
+  let results = (outs Optional<Clus_FloatTensorOfRank<3>>:$y);
   let assemblyFormat = [{
     $z `,` $x `outs` `(` $y_init `)` attr-dict `:` type($z) `,` type($x)
-    `->` type($y)
+    custom<Destinations>(type($y_init), type($y))
   }];
 }
 
@@ -173,9 +181,7 @@ def Clus_PoolOp : Clus_DpsOp<"pool", 1, [AllTypesMatch<["y_init", "y"]>]> {
 // kmeans
 //===----------------------------------------------------------------------===//
 
-def Clus_KMeansOp : Clus_DpsOp<"kmeans", 2,
-    [AllTypesMatch<["assign_init", "assign"]>,
-     AllTypesMatch<["centroids_init", "centroids"]>]> {
+def Clus_KMeansOp : Clus_DpsOp<"kmeans", 2, [AttrSizedResultSegments]> {
   let summary = "Lloyd k-means clustering of tokens";
   let description = [{
     Clusters the tokens of each batch item with Lloyd's k-means (as in
@@ -238,22 +244,23 @@ def Clus_KMeansOp : Clus_DpsOp<"kmeans", 2,
     }
     ```
   }];
-  let arguments = (ins Clus_FloatTensorOfRank<3>:$x,
-                       Optional<Clus_FloatTensorOfRank<3>>:$init,
+  let arguments = (ins Clus_FloatShapedOfRank<3>:$x,
+                       Optional<Clus_FloatShapedOfRank<3>>:$init,
                        I64Attr:$clusters,
                        I64Attr:$iterations,
                        DefaultValuedAttr<Clus_KMeansMetricAttr,
                            "::clusopt::clus::KMeansMetric::l2">:$metric,
-                       Clus_IndexTensorOfRank<2>:$assign_init,
-                       Clus_FloatTensorOfRank<3>:$centroids_init);
-  let results = (outs Clus_IndexTensorOfRank<2>:$assign,
-                      Clus_FloatTensorOfRank<3>:$centroids);
+                       Clus_IndexShapedOfRank<2>:$assign_init,
+                       Clus_FloatShapedOfRank<3>:$centroids_init);
+  let results = (outs Optional<Clus_IndexTensorOfRank<2>>:$assign,
+                      Optional<Clus_FloatTensorOfRank<3>>:$centroids);
   let assemblyFormat = [{
     $x (`init` `(` $init^ `:` type($init) `)`)?
     `clusters` `=` $clusters `iterations` `=` $iterations
     (`metric` `=` `` $metric^)?
     `outs` `(` $assign_init `,` $centroids_init `)` attr-dict `:` type($x)
-    `->` type($assign) `,` type($centroids)
+    custom<Destinations>(type($assign_init), type($centroids_init),
+                        type($assign), type($centroids))
   }];
 }
 
@@ -261,9 +268,7 @@ def Clus_KMeansOp : Clus_DpsOp<"kmeans", 2,
 // dpc_knn
 //===----------------------------------------------------------------------===//
 
-def Clus_DpcKnnOp : Clus_DpsOp<"dpc_knn", 2,
-    [AllTypesMatch<["assign_init", "assign"]>,
-     AllTypesMatch<["centers_init", "centers"]>], [{
+def Clus_DpcKnnOp : Clus_DpsOp<"dpc_knn", 2, [AttrSizedResultSegments], [{
     /// The largest cluster count over all scales: the width of `centers`.
     int64_t getMaxClusters();
   }]> {
@@ -341,17 +346,18 @@ def Clus_DpcKnnOp : Clus_DpsOp<"dpc_knn", 2,
     }
     ```
   }];
-  let arguments = (ins Clus_FloatTensorOfRank<3>:$x,
+  let arguments = (ins Clus_FloatShapedOfRank<3>:$x,
                        DenseI64ArrayAttr:$clusters,
                        DefaultValuedAttr<I64Attr, "5">:$k,
-                       Clus_IndexTensorOfRank<3>:$assign_init,
-                       Clus_IndexTensorOfRank<3>:$centers_init);
-  let results = (outs Clus_IndexTensorOfRank<3>:$assign,
-                      Clus_IndexTensorOfRank<3>:$centers);
+                       Clus_IndexShapedOfRank<3>:$assign_init,
+                       Clus_IndexShapedOfRank<3>:$centers_init);
+  let results = (outs Optional<Clus_IndexTensorOfRank<3>>:$assign,
+                      Optional<Clus_IndexTensorOfRank<3>>:$centers);
   let assemblyFormat = [{
     $x `clusters` `=` $clusters (`k` `=` $k^)?
     `outs` `(` $assign_init `,` $centers_init `)` attr-dict `:` type($x)
-    `->` type($assign) `,` type($centers)
+    custom<Destinations>(type($assign_init), type($centers_init),
+                        type($assign), type($centers))
   }];
 }
 
@@ -359,8 +365,7 @@ def Clus_DpcKnnOp : Clus_DpsOp<"dpc_knn", 2,
 // aggregate
 //===----------------------------------------------------------------------===//
 
-def Clus_AggregateOp : Clus_DpsOp<"aggregate", 1,
-    [AllTypesMatch<["y_init", "y"]>]> {
+def Clus_AggregateOp : Clus_DpsOp<"aggregate", 1> {
   let summary = "Hard segment reduction of tokens into clusters";
   let description = [{
     Reduces tokens into clusters following a hard assignment: ClusTR's
@@ -419,20 +424,21 @@ def Clus_AggregateOp : Clus_DpsOp<"aggregate", 1,
     }
     ```
   }];
-  let arguments = (ins Clus_FloatTensorOfRank<3>:$x,
-                       Clus_IndexTensorOfRank<2>:$assign,
-                       Optional<Clus_FloatTensorOfRank<2>>:$weights,
+  let arguments = (ins Clus_FloatShapedOfRank<3>:$x,
+                       Clus_IndexShapedOfRank<2>:$assign,
+                       Optional<Clus_FloatShapedOfRank<2>>:$weights,
                        I64Attr:$clusters,
                        DefaultValuedAttr<Clus_ReductionAttr,
                            "::clusopt::clus::Reduction::sum">:$reduction,
                        DefaultValuedAttr<F32Attr, "1.0e-6">:$eps,
-                       Clus_FloatTensorOfRank<3>:$y_init);
-  let results = (outs Clus_FloatTensorOfRank<3>:$y);
+                       Clus_FloatShapedOfRank<3>:$y_init);
+  let results = (outs Optional<Clus_FloatTensorOfRank<3>>:$y);
   let assemblyFormat = [{
     $x `,` $assign (`weights` `(` $weights^ `:` type($weights) `)`)?
     `clusters` `=` $clusters (`reduction` `=` `` $reduction^)?
     (`eps` `=` $eps^)? `outs` `(` $y_init `)` attr-dict
-    `:` type($x) `,` type($assign) `->` type($y)
+    `:` type($x) `,` type($assign)
+    custom<Destinations>(type($y_init), type($y))
   }];
 }
 
@@ -440,8 +446,7 @@ def Clus_AggregateOp : Clus_DpsOp<"aggregate", 1,
 // broadcast
 //===----------------------------------------------------------------------===//
 
-def Clus_BroadcastOp : Clus_DpsOp<"broadcast", 1,
-    [AllTypesMatch<["x_init", "x"]>]> {
+def Clus_BroadcastOp : Clus_DpsOp<"broadcast", 1> {
   let summary = "Scatter cluster rows back to their tokens";
   let description = [{
     Gives every token the row of its cluster: the way back from
@@ -477,13 +482,13 @@ def Clus_BroadcastOp : Clus_DpsOp<"broadcast", 1,
     }
     ```
   }];
-  let arguments = (ins Clus_FloatTensorOfRank<3>:$y,
-                       Clus_IndexTensorOfRank<2>:$assign,
-                       Clus_FloatTensorOfRank<3>:$x_init);
-  let results = (outs Clus_FloatTensorOfRank<3>:$x);
+  let arguments = (ins Clus_FloatShapedOfRank<3>:$y,
+                       Clus_IndexShapedOfRank<2>:$assign,
+                       Clus_FloatShapedOfRank<3>:$x_init);
+  let results = (outs Optional<Clus_FloatTensorOfRank<3>>:$x);
   let assemblyFormat = [{
     $y `,` $assign `outs` `(` $x_init `)` attr-dict `:` type($y) `,`
-    type($assign) `->` type($x)
+    type($assign) custom<Destinations>(type($x_init), type($x))
   }];
 }
 
@@ -492,7 +497,7 @@ def Clus_BroadcastOp : Clus_DpsOp<"broadcast", 1,
 //===----------------------------------------------------------------------===//
 
 def Clus_AttentionOp : Clus_DpsOp<"attention", 1,
-    [SameVariadicOperandSize, AllTypesMatch<["o_init", "o"]>]> {
+    [SameVariadicOperandSize]> {
   let summary = "Attention of queries against one or more sets of clusters";
   let description = [{
     Attends queries to one or more sets of keys and values, typically the
@@ -559,16 +564,17 @@ def Clus_AttentionOp : Clus_DpsOp<"attention", 1,
     }
     ```
   }];
-  let arguments = (ins Clus_FloatTensorOfRank<4>:$q,
-                       Variadic<Clus_FloatTensorOfRank<4>>:$keys,
-                       Variadic<Clus_FloatTensorOfRank<4>>:$values,
+  let arguments = (ins Clus_FloatShapedOfRank<4>:$q,
+                       Variadic<Clus_FloatShapedOfRank<4>>:$keys,
+                       Variadic<Clus_FloatShapedOfRank<4>>:$values,
                        OptionalAttr<F32Attr>:$scale,
-                       Clus_FloatTensorOfRank<4>:$o_init);
-  let results = (outs Clus_FloatTensorOfRank<4>:$o);
+                       Clus_FloatShapedOfRank<4>:$o_init);
+  let results = (outs Optional<Clus_FloatTensorOfRank<4>>:$o);
   let assemblyFormat = [{
     $q `,` custom<KeyValuePairs>($keys, $values) (`scale` `=` $scale^)?
     `outs` `(` $o_init `)` attr-dict `:` type($q) `,`
-    custom<KeyValuePairTypes>(type($keys), type($values)) `->` type($o)
+    custom<KeyValuePairTypes>(type($keys), type($values))
+    custom<Destinations>(type($o_init), type($o))
   }];
 }
 
@@ -576,8 +582,7 @@ def Clus_AttentionOp : Clus_DpsOp<"attention", 1,
 // topk_members
 //===----------------------------------------------------------------------===//
 
-def Clus_TopKMembersOp : Clus_DpsOp<"topk_members", 1,
-    [AllTypesMatch<["members_init", "members"]>]> {
+def Clus_TopKMembersOp : Clus_DpsOp<"topk_members", 1> {
   let summary = "CAST Top-K and SA-Top-K cluster membership";
   let description = [{
     CAST's cluster membership: picks up to `κ` member tokens per cluster
@@ -627,14 +632,15 @@ def Clus_TopKMembersOp : Clus_DpsOp<"topk_members", 1,
     }
     ```
   }];
-  let arguments = (ins Clus_FloatTensorOfRank<3>:$g,
+  let arguments = (ins Clus_FloatShapedOfRank<3>:$g,
                        I64Attr:$capacity,
                        UnitAttr:$exclusive,
-                       Clus_IndexTensorOfRank<3>:$members_init);
-  let results = (outs Clus_IndexTensorOfRank<3>:$members);
+                       Clus_IndexShapedOfRank<3>:$members_init);
+  let results = (outs Optional<Clus_IndexTensorOfRank<3>>:$members);
   let assemblyFormat = [{
     $g `capacity` `=` $capacity (`exclusive` $exclusive^)?
-    `outs` `(` $members_init `)` attr-dict `:` type($g) `->` type($members)
+    `outs` `(` $members_init `)` attr-dict `:` type($g)
+    custom<Destinations>(type($members_init), type($members))
   }];
 }
 
@@ -642,8 +648,7 @@ def Clus_TopKMembersOp : Clus_DpsOp<"topk_members", 1,
 // cluster_attention
 //===----------------------------------------------------------------------===//
 
-def Clus_ClusterAttentionOp : Clus_DpsOp<"cluster_attention", 1,
-    [AllTypesMatch<["o_init", "o"]>]> {
+def Clus_ClusterAttentionOp : Clus_DpsOp<"cluster_attention", 1> {
   let summary = "CAST-style intra-cluster attention with cluster summaries";
   let description = [{
     Attention within clusters, with a summary of every other cluster:
@@ -723,23 +728,24 @@ def Clus_ClusterAttentionOp : Clus_DpsOp<"cluster_attention", 1,
     }
     ```
   }];
-  let arguments = (ins Clus_FloatTensorOfRank<4>:$q,
-                       Clus_FloatTensorOfRank<4>:$k,
-                       Clus_FloatTensorOfRank<4>:$v,
-                       Clus_IndexTensorOfRank<3>:$members,
-                       Clus_FloatTensorOfRank<4>:$aq,
-                       Clus_FloatTensorOfRank<4>:$ak,
+  let arguments = (ins Clus_FloatShapedOfRank<4>:$q,
+                       Clus_FloatShapedOfRank<4>:$k,
+                       Clus_FloatShapedOfRank<4>:$v,
+                       Clus_IndexShapedOfRank<3>:$members,
+                       Clus_FloatShapedOfRank<4>:$aq,
+                       Clus_FloatShapedOfRank<4>:$ak,
                        OptionalAttr<F32Attr>:$scale,
                        DefaultValuedAttr<BoolAttr, "true">:$summaries,
-                       Clus_FloatTensorOfRank<4>:$o_init);
-  let results = (outs Clus_FloatTensorOfRank<4>:$o);
+                       Clus_FloatShapedOfRank<4>:$o_init);
+  let results = (outs Optional<Clus_FloatTensorOfRank<4>>:$o);
   let assemblyFormat = [{
     $q `,` $k `,` $v `members` `(` $members `)`
     `affinities` `(` $aq `,` $ak `)`
     (`scale` `=` $scale^)? (`summaries` `=` $summaries^)?
     `outs` `(` $o_init `)` attr-dict
     `:` type($q) `,` type($k) `,` type($v) `,` type($members) `,`
-        type($aq) `,` type($ak) `->` type($o)
+        type($aq) `,` type($ak)
+    custom<Destinations>(type($o_init), type($o))
   }];
 }
 
