@@ -35,11 +35,10 @@ using namespace mlir;
 /// boundaries (results become allocations the caller owns, with identity
 /// layouts, as the C interface expects), and loops may yield fresh buffers
 /// (kmeans carries its assignment across iterations).
-static void addBufferization(OpPassManager &pm, bool allowUnknownOps) {
+static void addBufferization(OpPassManager &pm) {
   bufferization::OneShotBufferizePassOptions options;
   options.bufferizeFunctionBoundaries = true;
   options.allowReturnAllocsFromLoops = true;
-  options.allowUnknownOps = allowUnknownOps;
   options.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(options));
@@ -60,7 +59,7 @@ void clusopt::buildClusToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertClusToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  addBufferization(pm, /*allowUnknownOps=*/false);
+  addBufferization(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   // Buffers → loops → LLVM; copies into strided views (a tensor.pad's
   // interior) become loops too, not calls of MLIR's runtime memrefCopy.
@@ -107,7 +106,7 @@ void clusopt::buildClusCpuToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertClusToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  addBufferization(pm, /*allowUnknownOps=*/false);
+  addBufferization(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   // f32 GEMMs (and their bias/GELU/residual epilogues) on buffers become
   // calls of the runtime's micro-kernel; other linalg ops become loops.
