@@ -20,9 +20,17 @@ same seeded weights and inputs and the same threads:
   the build's paca_kernels.so), run by build/bin/clusopt-paca-block in a
   child process that times its own runs.
 
-Each round runs every implementation in turn (the order rotates), a few
-calls each, with a pause between implementations so that a previous
-runtime's spinning OpenMP workers do not steal a core. Reported: the
+Every implementation runs in a process of its own, which times its own
+calls: clusopt in a worker running this script with --worker clusopt, eager
+and compile in one with --worker torch, the runtime in clusopt-paca-block.
+When clusopt ran in the process that also ran torch (libgomp's threads) and
+torch.compile's generated code, its median at stage 1, B = 1 came out about
+twice as long as in a run without torch.compile; in processes of their own,
+no implementation shares an OpenMP runtime, thread pool, allocator or
+garbage collector with another. Each round runs every implementation in
+turn (the order rotates), a few calls each, with a pause between
+implementations so that a previous one's spinning OpenMP workers (libomp
+spins 200 ms after a parallel region) do not steal a core. Reported: the
 median over all rounds, ratios of the peers' medians to clusopt's (> 1:
 clusopt faster), and clusopt's GFLOP/s as a share of the FMA peak that
 bench/roofline.c measures. Outputs are checked against eager's first.
@@ -53,6 +61,11 @@ def parse_args():
                    help="MLIR to compile instead of docs/examples/"
                         "paca_block.mlir (same entry points)")
     p.add_argument("--out", help="also write the report here")
+    # Internal: serve one implementation's timings (see Worker).
+    p.add_argument("--worker", choices=("clusopt", "torch"),
+                   help=argparse.SUPPRESS)
+    p.add_argument("--data", help=argparse.SUPPRESS)
+    p.add_argument("--stage", type=int, help=argparse.SUPPRESS)
     return p.parse_args()
 
 
@@ -65,7 +78,6 @@ if __name__ == "__main__":
 
 import gc  # noqa: E402
 import importlib.util  # noqa: E402
-import math  # noqa: E402
 import pathlib  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -202,43 +214,7 @@ def torch_block(torch, c, heads):
     return Block()
 
 
-# ------------------------------------------------------------------ runtime
-
-class RuntimeBlock:
-    """build/bin/clusopt-paca-block --serve: times its own runs."""
-
-    def __init__(self, tool, weights, x, logits, heads, h, w, tmp):
-        path = pathlib.Path(tmp) / f"block_{x.shape[-1]}_{x.shape[0]}.st"
-        tensors = {k: np.asarray(v, np.float32) for k, v in weights.items()}
-        tensors["x"] = x.reshape(x.shape[0], h * w, -1)
-        tensors["logits"] = logits
-        safetensors_io.save(path, tensors)
-        out = pathlib.Path(tmp) / f"out_{x.shape[-1]}_{x.shape[0]}.st"
-        self.proc = subprocess.Popen(
-            [str(tool), "--weights", str(path), "--heads", str(heads),
-             "--height", str(h), "--width", str(w), "--num-threads",
-             str(ARGS.threads), "--output", str(out), "--serve"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        ready = self.proc.stdout.readline().strip()
-        if ready != "ready":
-            raise RuntimeError(f"clusopt-paca-block did not start: {ready!r}")
-        self.output = safetensors_io.load(out)[0]["out"].reshape(x.shape)
-
-    def times(self, calls):
-        self.proc.stdin.write(f"run {calls}\n")
-        self.proc.stdin.flush()
-        fields = self.proc.stdout.readline().split()
-        if not fields or fields[0] != "times":
-            raise RuntimeError(f"clusopt-paca-block: {fields!r}")
-        return [float(t) for t in fields[1:]]
-
-    def close(self):
-        self.proc.stdin.write("quit\n")
-        self.proc.stdin.close()
-        self.proc.wait()
-
-
-# ------------------------------------------------------------------ driver
+# ------------------------------------------------------------------ workers
 
 def timed(fn, calls):
     times = []
@@ -253,15 +229,157 @@ def timed(fn, calls):
     return times
 
 
+def load_case(path):
+    """The inputs main() saved: x, logits and the weights by name."""
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files}
+
+
+def serve(impls, ready_note=""):
+    """A worker's loop on stdin: "run NAME K" times K calls of NAME and
+    prints "times" and the K wall times in seconds; "output NAME PATH"
+    saves one call's output; "quit" (or the end of input) stops."""
+    print(f"ready {ready_note}".rstrip(), flush=True)
+    for line in sys.stdin:
+        fields = line.split()
+        if not fields or fields[0] == "quit":
+            break
+        if fields[0] == "run":
+            times = timed(impls[fields[1]], int(fields[2]))
+            print("times " + " ".join(f"{t:.9f}" for t in times), flush=True)
+        elif fields[0] == "output":
+            out = impls[fields[1]]()
+            np.save(fields[2], out.numpy() if hasattr(out, "numpy") else out)
+            print("saved", flush=True)
+        else:
+            print(f"error: unknown command {line.strip()!r}", flush=True)
+
+
+def clusopt_worker():
+    case = load_case(ARGS.data)
+    source = pathlib.Path(ARGS.source) if ARGS.source else EXAMPLE
+    library = clusopt.compile(source, target="host")  # cached by main()
+    c = gen.STAGES[ARGS.stage][0]
+    h, w = case["x"].shape[1:3]
+    kernel = getattr(library, f"paca_block_s{ARGS.stage}_{h}x{w}")
+    x, logits = case["x"], case["logits"]
+    wargs = [case[k] for k in gen.weight_shapes(c)]
+    serve({"clusopt": lambda: kernel(x, logits, *wargs)})
+
+
+def torch_worker():
+    import torch
+
+    torch.set_num_threads(ARGS.threads)
+    case = load_case(ARGS.data)
+    c, heads, _ = gen.STAGES[ARGS.stage]
+    module = torch_block(torch, c, heads).eval()
+    module.load_state_dict({k: torch.from_numpy(case[k])
+                            for k in gen.weight_shapes(c)})
+    tx, tl = torch.from_numpy(case["x"]), torch.from_numpy(case["logits"])
+    with torch.no_grad():
+        impls = {"eager": lambda: module(tx, tl)}
+        note = ""
+        if not ARGS.no_torch_compile:
+            import torch._inductor.config as inductor_config
+            t0 = time.perf_counter()
+            try:
+                inductor_config.freezing = True
+                compiled = torch.compile(module)
+                compiled(tx, tl)
+                note = "freezing"
+            except Exception as e:  # noqa: BLE001 - report and go on
+                inductor_config.freezing = False
+                torch._dynamo.reset()
+                compiled = torch.compile(module)
+                compiled(tx, tl)
+                note = f"no freezing ({type(e).__name__})"
+            note += f", compiled in {time.perf_counter() - t0:.0f} s"
+            impls["compile"] = lambda: compiled(tx, tl)
+        serve(impls, note)
+
+
+class Server:
+    """A child process that times its own calls (serve()'s protocol, which
+    clusopt-paca-block --serve shares for "run")."""
+
+    def __init__(self, command, what):
+        self.what = what
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        ready = self.proc.stdout.readline().split(maxsplit=1)
+        if not ready or ready[0] != "ready":
+            self.proc.kill()
+            raise RuntimeError(f"{what} did not start: {ready!r}")
+        self.note = ready[1].strip() if len(ready) > 1 else ""
+
+    def ask(self, command, reply):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        fields = self.proc.stdout.readline().split()
+        if not fields or fields[0] != reply:
+            raise RuntimeError(f"{self.what}: {command!r} -> {fields!r}")
+        return fields[1:]
+
+    def times(self, name, calls):
+        return [float(t) for t in self.ask(f"run {name} {calls}", "times")]
+
+    def output(self, name, path):
+        self.ask(f"output {name} {path}", "saved")
+        return np.load(path)
+
+    def close(self):
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+class RuntimeBlock(Server):
+    """build/bin/clusopt-paca-block --serve: times its own runs."""
+
+    def __init__(self, tool, weights, x, logits, heads, h, w, tmp):
+        path = pathlib.Path(tmp) / f"block_{x.shape[-1]}_{x.shape[0]}.st"
+        tensors = {k: np.asarray(v, np.float32) for k, v in weights.items()}
+        tensors["x"] = x.reshape(x.shape[0], h * w, -1)
+        tensors["logits"] = logits
+        safetensors_io.save(path, tensors)
+        out = pathlib.Path(tmp) / f"out_{x.shape[-1]}_{x.shape[0]}.st"
+        super().__init__(
+            [str(tool), "--weights", str(path), "--heads", str(heads),
+             "--height", str(h), "--width", str(w), "--num-threads",
+             str(ARGS.threads), "--output", str(out), "--serve"],
+            "clusopt-paca-block")
+        self.result = safetensors_io.load(out)[0]["out"].reshape(x.shape)
+
+    def times(self, name, calls):
+        return [float(t) for t in self.ask(f"run {calls}", "times")]
+
+    def output(self, name, path):
+        return self.result
+
+
+def worker(kind, data, stage):
+    """This script as a `kind` worker on the case saved at `data`."""
+    command = [sys.executable, str(pathlib.Path(__file__).resolve()),
+               "--worker", kind, "--data", str(data), "--stage", str(stage),
+               "--threads", str(ARGS.threads)]
+    if ARGS.source:
+        command += ["--source", str(ARGS.source)]
+    if ARGS.no_torch_compile:
+        command.append("--no-torch-compile")
+    return Server(command, f"the {kind} worker")
+
+
+# ------------------------------------------------------------------ driver
+
 def calls_for(one_call):
     calls = 2 if ARGS.quick else ARGS.calls
     return max(1, min(calls, int(ARGS.budget / max(one_call, 1e-9))))
 
 
 def main():
-    import torch
+    from importlib.metadata import version  # torch runs in a worker only
 
-    torch.set_num_threads(ARGS.threads)
     if ARGS.quick:
         ARGS.rounds = min(ARGS.rounds, 3)
     tool = toolchain.build_dir() / "bin" / "clusopt-paca-block"
@@ -280,74 +398,57 @@ def main():
         f"load average before {load[0]:.1f}")
     say(f"FMA peak (bench/roofline.c, {ARGS.threads} threads): "
         + (f"{peak:.0f} GFLOP/s" if peak else "n/a (roofline.c failed)"))
-    say(f"torch {torch.__version__}; clusopt-compile --target=host "
-        f"({clusopt.__name__} from {pathlib.Path(clusopt.__file__).parent})")
-    library = clusopt.compile(source, target="host")
+    say(f"torch {version('torch')}; clusopt-compile --target=host "
+        f"({clusopt.__name__} from {pathlib.Path(clusopt.__file__).parent}); "
+        "each implementation in a process of its own")
+    clusopt.compile(source, target="host")  # the workers find it cached
 
     rows = []
-    with tempfile.TemporaryDirectory() as tmp, torch.no_grad():
+    with tempfile.TemporaryDirectory() as tmp:
         for stage in [int(s) for s in ARGS.stages.split(",")]:
             c, heads, m = gen.STAGES[stage]
             h = w = {1: 56, 2: 28, 3: 14}[stage]
-            kernel = getattr(library, f"paca_block_s{stage}_{h}x{w}")
             weights = paca.random_weights_for(gen.weight_shapes(c), seed=stage,
                                               bias_std=0.02)
+            weights = {k: np.asarray(weights[k], np.float32)
+                       for k in gen.weight_shapes(c)}
             for batch in [int(b) for b in ARGS.batches.split(",")]:
                 rng = np.random.default_rng(batch)
                 x = rng.normal(0, 1, (batch, h, w, c)).astype(np.float32)
                 logits = rng.normal(0, 2, (batch, m, h * w)).astype(np.float32)
-                wargs = [np.asarray(weights[k], np.float32)
-                         for k in gen.weight_shapes(c)]
-                module = torch_block(torch, c, heads).eval()
-                module.load_state_dict({k: torch.from_numpy(np.asarray(
-                    v, np.float32)) for k, v in weights.items()})
-                tx, tl = torch.from_numpy(x), torch.from_numpy(logits)
-                impls = {
-                    "clusopt": lambda: kernel(x, logits, *wargs),
-                    "eager": lambda: module(tx, tl),
-                }
-                compile_note = ""
+                data = pathlib.Path(tmp) / f"case_{stage}_{batch}.npz"
+                np.savez(data, x=x, logits=logits, **weights)
+                servers = {"clusopt": worker("clusopt", data, stage),
+                           "torch": worker("torch", data, stage)}
+                servers["runtime"] = RuntimeBlock(tool, weights, x, logits,
+                                                  heads, h, w, tmp)
+                where = {"clusopt": "clusopt", "eager": "torch",
+                         "runtime": "runtime"}
+                compile_note = servers["torch"].note
                 if not ARGS.no_torch_compile:
-                    import torch._inductor.config as inductor_config
-                    t0 = time.perf_counter()
-                    try:
-                        inductor_config.freezing = True
-                        compiled = torch.compile(module)
-                        compiled(tx, tl)
-                        compile_note = "freezing"
-                    except Exception as e:  # noqa: BLE001 - report and go on
-                        inductor_config.freezing = False
-                        torch._dynamo.reset()
-                        compiled = torch.compile(module)
-                        compiled(tx, tl)
-                        compile_note = f"no freezing ({type(e).__name__})"
-                    compile_note += f", compiled in {time.perf_counter() - t0:.0f} s"
-                    impls["compile"] = lambda: compiled(tx, tl)
-                runtime = RuntimeBlock(tool, weights, x, logits, heads, h, w,
-                                       tmp)
+                    where["compile"] = "torch"
+                names = ["clusopt", "eager"] + (
+                    [] if ARGS.no_torch_compile else ["compile"]) + ["runtime"]
                 # Warm-up, the checks and the calls per round.
-                ref = impls["eager"]().numpy()
+                outs = {name: servers[where[name]].output(
+                    name, pathlib.Path(tmp) / f"out_{name}.npy")
+                    for name in names}
+                ref = outs["eager"]
                 scale = max(1.0, float(np.abs(ref).max()))
                 errors, calls = {}, {}
-                for name, fn in impls.items():
-                    out = fn()
-                    out = out.numpy() if hasattr(out, "numpy") else out
-                    errors[name] = float(np.abs(out - ref).max()) / scale
-                    calls[name] = calls_for(min(timed(fn, 1)))
-                errors["runtime"] = float(np.abs(runtime.output - ref).max()
-                                          ) / scale
-                calls["runtime"] = calls_for(min(runtime.times(1)))
-                names = list(impls) + ["runtime"]
+                for name in names:
+                    errors[name] = float(np.abs(outs[name] - ref).max()) / scale
+                    calls[name] = calls_for(
+                        min(servers[where[name]].times(name, 1)))
                 samples = {name: [] for name in names}
                 for r in range(ARGS.rounds):
                     order = names[r % len(names):] + names[:r % len(names)]
                     for name in order:
                         time.sleep(SETTLE_S)
-                        if name == "runtime":
-                            samples[name] += runtime.times(calls[name])
-                        else:
-                            samples[name] += timed(impls[name], calls[name])
-                runtime.close()
+                        samples[name] += servers[where[name]].times(
+                            name, calls[name])
+                for server in servers.values():
+                    server.close()
                 med = {k: statistics.median(v) for k, v in samples.items()}
                 flops = block_flops(batch, h * w, c, m)
                 rows.append((stage, batch, h * w, c, med, errors, flops,
@@ -355,9 +456,6 @@ def main():
                                             samples.items()}))
                 say(f"stage {stage} B={batch}: " + ", ".join(
                     f"{k} {v * 1e3:.2f} ms" for k, v in med.items()))
-                del module, impls
-                if not ARGS.no_torch_compile:
-                    torch._dynamo.reset()
 
     load_after = os.getloadavg()
     say()
@@ -394,4 +492,9 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if ARGS.worker == "clusopt":
+        clusopt_worker()
+    elif ARGS.worker == "torch":
+        torch_worker()
+    else:
+        main()

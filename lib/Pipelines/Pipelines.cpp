@@ -106,6 +106,10 @@ void clusopt::buildClusCpuToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertClusToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // CSE shared the GEMMs' zero fills and destinations: one each again, so
+  // that bufferization neither copies them nor lets ops take turns with one
+  // buffer (which hides a fill or an epilogue from the micro-kernel call).
+  pm.addPass(createUnshareDestinations());
   addBufferization(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   // f32 GEMMs (and their bias/GELU/residual epilogues) on buffers become

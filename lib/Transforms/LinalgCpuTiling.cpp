@@ -11,6 +11,7 @@
 #include "clusopt/Transforms/Passes.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
@@ -166,13 +167,33 @@ int64_t convChannels(int64_t channels, int64_t width) {
   return 1;
 }
 
+/// The convolution whose result an elementwise `op` reads with an identity
+/// map, and nothing else reads: `op` (a shortcut add, a GELU) can compute
+/// it tile by tile, as it needs it, instead of reading it from memory.
+linalg::LinalgOp fusibleConvolutionOperand(linalg::LinalgOp op, OpKind kind) {
+  if (kind != OpKind::Elementwise || op.getNumLoops() != 4)
+    return {};
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    auto conv = input->get().getDefiningOp<linalg::LinalgOp>();
+    if (conv && input->get().hasOneUse() &&
+        isa<linalg::DepthwiseConv2DNhwcHwcOp, linalg::Conv2DNhwcHwcfOp>(
+            conv.getOperation()) &&
+        op.getMatchingIndexingMap(input).isIdentity())
+      return conv;
+  }
+  return {};
+}
+
 /// Tile sizes of the parallel row-block loop, or empty if the op has no
 /// outer parallel dimension to distribute.
 SmallVector<int64_t> rowBlockTileSizes(linalg::LinalgOp op, OpKind kind) {
   unsigned numLoops = op.getNumLoops();
   SmallVector<int64_t> tiles(numLoops, 0);
-  if (kind == OpKind::Convolution) {
-    // [N, OH, ...]: one batch image and one output row per tile.
+  // [N, OH, ...]: one batch image and one output row per tile. An
+  // elementwise consumer of a convolution tiles as the convolution does,
+  // whole rows, so the convolution's tiles fused into it keep the static
+  // width that its vectorisation needs.
+  if (kind == OpKind::Convolution || fusibleConvolutionOperand(op, kind)) {
     tiles[0] = 1;
     tiles[1] = 1;
     return tiles;
@@ -252,11 +273,13 @@ FailureOr<SmallVector<int64_t>> vectorSizes(linalg::LinalgOp op) {
   return sizes;
 }
 
-/// Rewrites a constant-padded tensor.pad into a fill of the padded tensor
-/// and a linalg.copy into its interior: both are then tiled and vectorised
-/// like any elementwise op, and bufferization writes the copy in place
-/// (a pad bufferizes to a strided memref.copy, a call into a runtime
-/// library the compiled kernels do not link).
+/// Rewrites a constant-padded tensor.pad into fills of its border (one slab
+/// below and one above the interior per padded dimension) and a
+/// linalg.copy into its interior: all are then tiled and vectorised like
+/// any elementwise op, and bufferization writes them in place (a pad
+/// bufferizes to a strided memref.copy, a call into a runtime library the
+/// compiled kernels do not link). The interior is written once: filling
+/// the whole padded tensor first would write it twice.
 void decomposePad(RewriterBase &rewriter, tensor::PadOp pad) {
   Value padding = pad.getConstantPaddingValue();
   if (!padding)
@@ -267,20 +290,61 @@ void decomposePad(RewriterBase &rewriter, tensor::PadOp pad) {
   if (failed(reifyResultShapes(rewriter, pad, shape)))
     return;
   auto type = pad.getResultType();
-  Value empty =
+  int64_t rank = type.getRank();
+  Value result =
       tensor::EmptyOp::create(rewriter, loc, shape[0], type.getElementType());
-  Value filled =
-      linalg::FillOp::create(rewriter, loc, padding, empty).getResult(0);
+  SmallVector<OpFoldResult> low = pad.getMixedLowPad();
+  SmallVector<OpFoldResult> high = pad.getMixedHighPad();
   SmallVector<OpFoldResult> sizes =
       tensor::getMixedSizes(rewriter, loc, pad.getSource());
-  SmallVector<OpFoldResult> strides(type.getRank(), rewriter.getIndexAttr(1));
-  Value interior = tensor::ExtractSliceOp::create(
-      rewriter, loc, filled, pad.getMixedLowPad(), sizes, strides);
+  SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
+  AffineExpr s0, s1;
+  bindSymbols(rewriter.getContext(), s0, s1);
+  for (int64_t d = 0; d < rank; ++d) {
+    for (bool above : {false, true}) {
+      OpFoldResult extent = above ? high[d] : low[d];
+      if (isConstantIntValue(extent, 0))
+        continue;
+      SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
+      if (above)
+        offsets[d] = affine::makeComposedFoldedAffineApply(
+            rewriter, loc, s0 + s1, {low[d], sizes[d]});
+      SmallVector<OpFoldResult> slabSizes(shape[0]);
+      slabSizes[d] = extent;
+      Value slab = tensor::ExtractSliceOp::create(rewriter, loc, result,
+                                                  offsets, slabSizes, strides);
+      Value filled =
+          linalg::FillOp::create(rewriter, loc, padding, slab).getResult(0);
+      result = tensor::InsertSliceOp::create(rewriter, loc, filled, result,
+                                             offsets, slabSizes, strides);
+    }
+  }
+  Value interior = tensor::ExtractSliceOp::create(rewriter, loc, result, low,
+                                                  sizes, strides);
   Value copied =
       linalg::CopyOp::create(rewriter, loc, pad.getSource(), interior)
           .getResult(0);
-  rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(
-      pad, copied, filled, pad.getMixedLowPad(), sizes, strides);
+  rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(pad, copied, result, low,
+                                                     sizes, strides);
+}
+
+/// Fuses each elementwise linalg.generic into the elementwise generic that
+/// is its only user (upstream's elementwise fusion): a bias add and the
+/// residual add after it become one op, which clus-linalg-to-ukernel folds
+/// into the GEMM before them as one epilogue; a shortcut add and the GELU
+/// after it become one pass over memory instead of two.
+LogicalResult fuseElementwiseChains(func::FuncOp func) {
+  RewritePatternSet patterns(func.getContext());
+  linalg::populateElementwiseOpsFusionPatterns(patterns, [](OpOperand *fused) {
+    Operation *producer = fused->get().getDefiningOp();
+    auto consumer = dyn_cast<linalg::GenericOp>(fused->getOwner());
+    return producer && consumer && fused->get().hasOneUse() &&
+           producer->getBlock() == consumer->getBlock() &&
+           consumer.getNumReductionLoops() == 0;
+  });
+  GreedyRewriteConfig config;
+  config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+  return applyPatternsGreedily(func, std::move(patterns), config);
 }
 
 struct LinalgCpuTilingPass
@@ -318,10 +382,12 @@ LogicalResult LinalgCpuTilingPass::tileRowBlocks(
       .setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
   scf::SCFTileAndFuseOptions options;
   options.setTilingOptions(tiling);
-  // Fuse elementwise and reduction producers, and a convolution's
-  // accumulator fill, but only where the tile of the producer moves with
-  // the loop: a tile at constant offsets would be recomputed, whole, in
-  // every iteration.
+  // Fuse elementwise and reduction producers, a convolution's accumulator
+  // fill, and the convolution an elementwise root reads (with its bias
+  // broadcast), but only where the tile of the producer moves with the
+  // loop: a tile at constant offsets would be recomputed, whole, in every
+  // iteration.
+  linalg::LinalgOp convolution = fusibleConvolutionOperand(root, kind);
   options.setFusionControlFn(
       [&](tensor::ExtractSliceOp slice, OpResult producer, bool isDestination)
           -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
@@ -332,7 +398,8 @@ LogicalResult LinalgCpuTilingPass::tileRowBlocks(
           return std::nullopt;
         std::string why;
         FailureOr<OpKind> producerKind = classify(linalgProducer, why);
-        if (failed(producerKind) || *producerKind == OpKind::Convolution)
+        if (failed(producerKind) || (*producerKind == OpKind::Convolution &&
+                                     linalgProducer != convolution))
           return std::nullopt;
         if (kind == OpKind::Convolution &&
             !(isDestination && isa<linalg::FillOp>(producer.getOwner())))
@@ -472,6 +539,9 @@ void LinalgCpuTilingPass::runOnOperation() {
   for (auto pad :
        llvm::make_early_inc_range(func.getBody().getOps<tensor::PadOp>()))
     decomposePad(rewriter, pad);
+  if (failed(fuseElementwiseChains(func)))
+    func.emitWarning("clus-linalg-cpu-tiling: elementwise fusion did not "
+                     "converge");
   SmallVector<std::pair<linalg::LinalgOp, OpKind>> roots;
   for (Operation &op : func.getBody().getOps()) {
     auto linalgOp = dyn_cast<linalg::LinalgOp>(&op);
@@ -615,8 +685,12 @@ void LinalgCpuTilingPass::runOnOperation() {
     if (auto forOp = dyn_cast<scf::ForOp>(op))
       forLoops.push_back(forOp);
   rewriter.setListener(&tracker);
-  for (scf::ForOp forOp : llvm::reverse(forLoops))
+  for (scf::ForOp forOp : llvm::reverse(forLoops)) {
+    // The transfers' indices (constants the cleanup left in the body) must
+    // be defined outside the loop for their subset to be invariant.
+    moveLoopInvariantCode(cast<LoopLikeOpInterface>(forOp.getOperation()));
     (void)hoistLoopInvariantSubsets(rewriter, forOp);
+  }
   rewriter.setListener(nullptr);
 
   RewritePatternSet reductions(&getContext());

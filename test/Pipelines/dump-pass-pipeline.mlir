@@ -2,9 +2,11 @@
 // reproducer and --dump-pass-pipeline show. Options reach their passes, and
 // the order that matters holds: libm calls for math without an LLVM
 // intrinsic come after the C-wrapper request (else `erff` gets a wrapper),
-// strided memref.copy becomes linalg.copy before linalg becomes loops, and
+// strided memref.copy becomes linalg.copy before linalg becomes loops,
 // expand_shapes with several dynamic sizes in a group are rewritten before
-// expand-strided-metadata, which crashes on them.
+// expand-strided-metadata, which crashes on them, and the CPU pipeline
+// unshares fills and empty tensors after its last CSE, right before
+// bufferization (a CSE in between would share them again).
 
 // RUN: clusopt-opt %s --clus-to-llvm --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=REF
 // REF: convert-clus-to-linalg{keep-gpu-kernel-ops=false}
@@ -24,6 +26,10 @@
 // CHECK: convert-clus-to-vector{cols=64 fuse-soft-assign=true rows=3 vector-width=16}
 // CHECK: clus-linalg-cpu-tiling{vector-width=16}
 // CHECK: convert-clus-to-linalg
+// CHECK: cse
+// CHECK-NEXT: clus-unshare-destinations
+// CHECK-NEXT: one-shot-bufferize
+// CHECK: clus-linalg-to-ukernel
 // CHECK: clus-strided-copies-to-linalg
 // CHECK: convert-linalg-to-loops
 // CHECK: scf-forall-to-parallel

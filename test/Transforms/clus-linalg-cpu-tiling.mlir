@@ -156,6 +156,130 @@ func.func @center_columns(%x: tensor<?x?xf32>) -> tensor<?x?xf32> {
   return %y : tensor<?x?xf32>
 }
 
+// A row sum over a static axis: the 16 partial sums stay in a vector
+// register across the row (a vector iter_arg), not in a per-row buffer.
+// CHECK-LABEL: func.func @row_sum
+// CHECK:         scf.forall
+// CHECK:           scf.for {{.*}} -> ({{.*}}vector<16xf32>) {
+// CHECK-NEXT:        tensor.extract_slice
+// CHECK-NEXT:        vector.transfer_read
+// CHECK-NEXT:        arith.addf {{.*}} : vector<16xf32>
+// CHECK-NEXT:        scf.yield
+// CHECK:           vector.reduction <add>
+// CHECK:         return
+func.func @row_sum(%x: tensor<?x96xf32>) -> tensor<?xf32> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x96xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%m) : tensor<?xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<?xf32>) -> tensor<?xf32>
+  %sum = linalg.generic {indexing_maps = [#r2, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<?x96xf32>) outs(%acc : tensor<?xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.addf %a, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<?xf32>
+  return %sum : tensor<?xf32>
+}
+
+// A bias add after a GEMM and the residual add after it become one
+// elementwise op (upstream's elementwise fusion), left whole, next to the
+// matmul, for clus-linalg-to-ukernel to fold into its call as one epilogue.
+// CHECK-LABEL: func.func @bias_residual_epilogue
+// CHECK:         %[[MM:.*]] = linalg.matmul
+// CHECK-NEXT:    linalg.generic {{.*}} ins(%{{.*}}, %[[MM]], %{{.*}} : tensor<?x96xf32>, tensor<?x96xf32>, tensor<96xf32>)
+// CHECK:           arith.addf
+// CHECK:           arith.addf
+// CHECK-NOT:     linalg.generic
+// CHECK-NOT:     scf.forall
+// CHECK:         return
+func.func @bias_residual_epilogue(%x: tensor<?x96xf32>, %w: tensor<96x96xf32>, %b: tensor<96xf32>,
+                                  %r: tensor<?x96xf32>) -> tensor<?x96xf32> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x96xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%m) : tensor<?x96xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<?x96xf32>) -> tensor<?x96xf32>
+  %mm = linalg.matmul ins(%x, %w : tensor<?x96xf32>, tensor<96x96xf32>) outs(%acc : tensor<?x96xf32>) -> tensor<?x96xf32>
+  %biased = linalg.generic {indexing_maps = [#r2, #col, #r2], iterator_types = ["parallel", "parallel"]}
+      ins(%mm, %b : tensor<?x96xf32>, tensor<96xf32>) outs(%e : tensor<?x96xf32>) {
+  ^bb0(%a: f32, %bb: f32, %o: f32):
+    %s = arith.addf %a, %bb : f32
+    linalg.yield %s : f32
+  } -> tensor<?x96xf32>
+  %y = linalg.generic {indexing_maps = [#r2, #r2, #r2], iterator_types = ["parallel", "parallel"]}
+      ins(%r, %biased : tensor<?x96xf32>, tensor<?x96xf32>) outs(%e : tensor<?x96xf32>) {
+  ^bb0(%a: f32, %bb: f32, %o: f32):
+    %s = arith.addf %a, %bb : f32
+    linalg.yield %s : f32
+  } -> tensor<?x96xf32>
+  return %y : tensor<?x96xf32>
+}
+
+// PaCa's MLP middle: a padded depthwise 3x3 with its bias broadcast as
+// the accumulator, a shortcut add and GELU. The pad becomes fills of its
+// four border slabs (the interior is written once, by the copy), and the
+// convolution and its bias are fused into the GELU's row blocks: one
+// scf.forall over image rows computes the bias, the 1-D convolutions and
+// the GELU of each row, with no full-size convolution result in between.
+// CHECK-LABEL: func.func @dwconv_shortcut_gelu
+// CHECK-NOT:     tensor.pad
+// CHECK:         tensor.extract_slice %{{.*}}[0, 0, 0, 0] [%{{.*}}, 1, 10, 32]
+// CHECK:         scf.forall
+// CHECK:         tensor.extract_slice %{{.*}}[0, 9, 0, 0] [%{{.*}}, 1, 10, 32]
+// CHECK:         scf.forall
+// CHECK:         tensor.extract_slice %{{.*}}[0, 0, 0, 0] [%{{.*}}, 10, 1, 32]
+// CHECK:         scf.forall
+// CHECK:         tensor.extract_slice %{{.*}}[0, 0, 9, 0] [%{{.*}}, 10, 1, 32]
+// CHECK:         scf.forall
+// CHECK:         tensor.extract_slice %{{.*}}[0, 1, 1, 0] [%{{.*}}, 8, 8, 32]
+// CHECK:         scf.forall
+// CHECK:         scf.forall (%{{.*}}, %{{.*}}) in (%{{.*}}, 8)
+// CHECK:           vector.fma {{.*}} : vector<16xf32>
+// CHECK:           math.erf {{.*}} : vector<16xf32>
+// CHECK:         scf.forall.in_parallel
+// CHECK-NOT:     scf.forall
+// CHECK-NOT:     linalg.depthwise_conv
+// CHECK-NOT:     linalg.generic
+// CHECK:         return
+#m4 = affine_map<(b, h, w, c) -> (b, h, w, c)>
+func.func @dwconv_shortcut_gelu(%x: tensor<?x8x8x32xf32>, %w: tensor<3x3x32xf32>, %bias: tensor<32xf32>)
+    -> tensor<?x8x8x32xf32> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x8x8x32xf32>
+  %zero = arith.constant 0.0 : f32
+  %p = tensor.pad %x low[0, 1, 1, 0] high[0, 1, 1, 0] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<?x8x8x32xf32> to tensor<?x10x10x32xf32>
+  %be = tensor.empty(%n) : tensor<?x8x8x32xf32>
+  %init = linalg.broadcast ins(%bias : tensor<32xf32>) outs(%be : tensor<?x8x8x32xf32>) dimensions = [0, 1, 2]
+  %conv = linalg.depthwise_conv_2d_nhwc_hwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%p, %w : tensor<?x10x10x32xf32>, tensor<3x3x32xf32>) outs(%init : tensor<?x8x8x32xf32>) -> tensor<?x8x8x32xf32>
+  %se = tensor.empty(%n) : tensor<?x8x8x32xf32>
+  %sc = linalg.generic {indexing_maps = [#m4, #m4, #m4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%conv, %x : tensor<?x8x8x32xf32>, tensor<?x8x8x32xf32>) outs(%se : tensor<?x8x8x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<?x8x8x32xf32>
+  %ge = tensor.empty(%n) : tensor<?x8x8x32xf32>
+  %g = linalg.generic {indexing_maps = [#m4, #m4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%sc : tensor<?x8x8x32xf32>) outs(%ge : tensor<?x8x8x32xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %half = arith.constant 0.5 : f32
+    %one = arith.constant 1.0 : f32
+    %rsqrt2 = arith.constant 0.70710678118654752 : f32
+    %s = arith.mulf %v, %rsqrt2 : f32
+    %erf = math.erf %s : f32
+    %q = arith.addf %erf, %one : f32
+    %h = arith.mulf %v, %half : f32
+    %r = arith.mulf %h, %q : f32
+    linalg.yield %r : f32
+  } -> tensor<?x8x8x32xf32>
+  return %g : tensor<?x8x8x32xf32>
+}
+
 // What the pass leaves to the pipeline's scalar loops, each with a remark.
 // CHECK-LABEL: func.func @fallbacks
 // CHECK:         linalg.matmul

@@ -70,6 +70,42 @@ def FoldProjections : Pass<"clus-fold-projections"> {
   ];
 }
 
+def UnshareDestinations : Pass<"clus-unshare-destinations"> {
+  let summary = "Give each use of a linalg.fill or tensor.empty on tensors its own";
+  let description = [{
+    CSE merges identical `linalg.fill`s and `tensor.empty`s: the zero
+    accumulators of several GEMMs of the same shape become one tensor that
+    they all write in place, and one `tensor.empty` ends up as the
+    destination of ops that have nothing to do with each other (a
+    LayerNorm's output and a later GEMM's bias add, say). One-shot
+    bufferization then copies the filled buffer for all writers but one (a
+    pass over memory that a fill of their own avoids: a fill writes what a
+    copy reads and writes), and lets the users of one `tensor.empty` take
+    turns with one buffer once the previous user's value is dead. Both hide
+    a GEMM's zero fill and epilogue from `clus-linalg-to-ukernel`, which
+    folds them into its call only when they write the GEMM's own buffer, or
+    a fresh one that the call does not read.
+
+    This pass, run just before bufferization, undoes that sharing, as the
+    IR was written: a fill gets a clone (filling a clone of its
+    `tensor.empty`) for every destination (DPS init) use but the first
+    (uses that only read it keep the original), and every use of a
+    `tensor.empty` whose uses are all linalg destinations but the first
+    gets a clone (a `tensor.empty` that is sliced and written back stays
+    one). Clones go right before the
+    user where it is in the original's block, else right after the
+    original, never into a loop the original is outside of.
+
+    Example: `%z = linalg.fill ins(%cst) outs(%e)` used as `outs(%z)` by
+    two `linalg.matmul`s becomes two fills of two `tensor.empty`s, one
+    right before each matmul.
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def StridedCopiesToLinalg : Pass<"clus-strided-copies-to-linalg"> {
   let summary = "Rewrite memref.copy between strided views as linalg.copy";
   let description = [{
