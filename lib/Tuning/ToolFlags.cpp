@@ -32,7 +32,8 @@ Expected<clusopt::TileConfig> clusopt::parseTileFlag(StringRef text,
     if (value.getAsInteger(10, field))
       return error(key + " must be an integer, got '" + value + "'");
   }
-  if (std::optional<std::string> problem = tileProblem(tile, vectorWidth))
+  if (std::optional<std::string> problem =
+          defaultTileProblem(tile, vectorWidth))
     return error(*problem);
   return tile;
 }
