@@ -284,7 +284,7 @@ clusopt::cpuPipelineOptionsProblem(const CpuPipelineOptions &options) {
     return llvm::formatv("vector-width must be 4, 8 or 16 f32 lanes, got {0}",
                          width)
         .str();
-  return tileProblem(TileConfig{options.rows, options.cols}, width);
+  return defaultTileProblem(TileConfig{options.rows, options.cols}, width);
 }
 
 std::optional<std::string>

@@ -51,7 +51,8 @@ struct LoweringConfigPass
       return signalPassFailure();
     }
     TileConfig defaults{rows, cols};
-    if (std::optional<std::string> problem = tileProblem(defaults, width)) {
+    if (std::optional<std::string> problem =
+            defaultTileProblem(defaults, width)) {
       module.emitError("invalid default tile: ") << *problem;
       return signalPassFailure();
     }

@@ -32,7 +32,11 @@ Expected<clusopt::TileConfig> clusopt::parseTileFlag(StringRef text,
     if (value.getAsInteger(10, field))
       return error(key + " must be an integer, got '" + value + "'");
   }
-  if (std::optional<std::string> problem = tileProblem(tile, vectorWidth))
+  // rows left out may stay each op's own (kOpDefaultRows); given, they
+  // must be legal.
+  if (std::optional<std::string> problem =
+          seenRows ? tileProblem(tile, vectorWidth)
+                   : defaultTileProblem(tile, vectorWidth))
     return error(*problem);
   return tile;
 }

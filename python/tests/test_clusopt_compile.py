@@ -241,3 +241,17 @@ def test_user_strings_escaped_in_outputs(tmp_path):
     assert manifest["header"] == 'o"u\\t\nx.h'
     header = (tmp_path / 'o"u\\t\nx.h').read_text()
     assert "#ifndef CLUSOPT_KERNELS_O_U_T_X_H\n" in header
+
+
+def test_default_rows_are_each_ops_own(tmp_path):
+    # --tile without rows leaves each op its own rows: 8 for pool with
+    # AVX-512's 16 lanes, 4 for the others; the manifest says so with a
+    # null default.
+    compile_so(tmp_path, "--tile=cols=64", target="x86-64-v4")
+    m = json.loads((tmp_path / "paca.json").read_text())
+    assert m["default_tile"] == {"rows": None, "cols": 64}
+    paca, kmeans = m["entry_points"]
+    ops = {o["op"]: o for o in paca["ops"]}
+    assert ops["clus.pool"]["tile"] == {"rows": 8, "cols": 64}
+    assert ops["clus.attention"]["tile"] == {"rows": 3, "cols": 32}
+    assert kmeans["ops"][0]["tile"]["rows"] == 4

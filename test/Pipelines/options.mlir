@@ -9,7 +9,7 @@
 // RUN: not clusopt-opt %s --clus-cpu-to-llvm='vector-width=5' 2>&1 | FileCheck %s --check-prefix=WIDTH
 // RUN: not clusopt-opt %s --clus-cpu-to-llvm='rows=9' 2>&1 | FileCheck %s --check-prefix=ROWS
 // RUN: not clusopt-opt %s --clus-cpu-to-llvm='cols=12' 2>&1 | FileCheck %s --check-prefix=COLS
-// RUN: not clusopt-opt %s --convert-clus-to-vector='rows=0' 2>&1 | FileCheck %s --check-prefix=PASS-ROWS
+// RUN: not clusopt-opt %s --convert-clus-to-vector='rows=-1' 2>&1 | FileCheck %s --check-prefix=PASS-ROWS
 // RUN: not clusopt-opt %s --convert-clus-to-vector='vector-width=16 cols=24' 2>&1 | FileCheck %s --check-prefix=PASS-COLS
 // RUN: not clusopt-opt %s --clus-gpu-tile-parallel-loops='threads=2048' 2>&1 | FileCheck %s --check-prefix=THREADS
 
@@ -20,7 +20,7 @@
 // WIDTH: error: clus-cpu-to-llvm: vector-width must be 4, 8 or 16 f32 lanes, got 5
 // ROWS: error: clus-cpu-to-llvm: rows must be in [1, 8], got 9
 // COLS: error: clus-cpu-to-llvm: cols must be a multiple of the vector width 8 in [8, 4096], got 12
-// PASS-ROWS: error: invalid default tile: rows must be in [1, 8], got 0
+// PASS-ROWS: error: invalid default tile: rows must be in [1, 8], got -1
 // PASS-COLS: error: invalid default tile: cols must be a multiple of the vector width 16 in [16, 4096], got 24
 // THREADS: error: threads must be in [1, 1024], got 2048
 

@@ -180,15 +180,19 @@ json::Value tileSpaceJson(ModuleOp module, const CpuTarget &target,
     if (extent)
       maxCols =
           std::max(w, std::min<int64_t>(maxCols, (*extent + w - 1) / w * w));
-    int64_t rowsLo = knobs.rows ? 1 : options.rows.getValue();
+    // The tile the op gets without a lowering config of its own, as the
+    // config pass resolves it: the op's own rows unless the options set
+    // them, cols past the padded extent clamped.
+    clusopt::TileConfig defaultTile = clusopt::clampTileToExtent(
+        op,
+        clusopt::opDefaultTile(
+            op, {options.rows.getValue(), options.cols.getValue()}, w),
+        w);
+    int64_t rowsLo = knobs.rows ? 1 : defaultTile.rows;
     int64_t rowsHi =
-        knobs.rows ? clusopt::TileConfig::kMaxRows : options.rows.getValue();
+        knobs.rows ? clusopt::TileConfig::kMaxRows : defaultTile.rows;
     int64_t colsLo = knobs.cols ? w : options.cols.getValue();
     int64_t colsHi = knobs.cols ? maxCols : options.cols.getValue();
-    // The tile the op gets without a lowering config of its own, as the
-    // config pass resolves it: cols past the padded extent are clamped.
-    clusopt::TileConfig defaultTile = clusopt::clampTileToExtent(
-        op, {options.rows.getValue(), options.cols.getValue()}, w);
     json::Array legal, knobNames;
     if (knobs.rows)
       knobNames.push_back("rows");
@@ -1088,8 +1092,12 @@ int compile() {
                               {"cpu", target->cpu},
                               {"vector_width", target->vectorWidth}}},
       {"threading", "openmp"},
-      {"default_tile", json::Object{{"rows", options.rows.getValue()},
-                                    {"cols", options.cols.getValue()}}},
+      // rows: null where each op takes its own (opDefaultTile).
+      {"default_tile",
+       json::Object{{"rows", options.rows == clusopt::kOpDefaultRows
+                                 ? json::Value(nullptr)
+                                 : json::Value(options.rows.getValue())},
+                    {"cols", options.cols.getValue()}}},
       {"entry_points", entryPointsJson(*entries)}};
   return failed(
       installLibrary(libPath, std::move(manifest), headerText(*entries, stem)));

@@ -37,6 +37,20 @@ struct TileConfig {
 /// [1, 8], got 9"; nothing when it is legal.
 std::optional<std::string> tileProblem(const TileConfig &tile, int64_t width);
 
+/// `rows` of a default tile (the passes' and tools' options) that leaves
+/// each op its own default (opDefaultTile); the options' default.
+constexpr int64_t kOpDefaultRows = 0;
+
+/// tileProblem for a default tile, whose rows may be kOpDefaultRows.
+std::optional<std::string> defaultTileProblem(const TileConfig &tile,
+                                              int64_t width);
+
+/// `defaults` with kOpDefaultRows replaced by the op's own rows for `width`
+/// lanes: 8 for pool with 16 lanes (8 rows of 3 vectors fill AVX-512's 32
+/// registers; 4 rows ran its PaCa shapes 1.1-1.2x slower), 4 otherwise.
+TileConfig opDefaultTile(mlir::Operation *op, TileConfig defaults,
+                         int64_t width);
+
 /// The extent of the axis an op's `cols` tiles (tokens for pool and
 /// cluster_attention, the most clusters for attention), when static.
 std::optional<int64_t> streamedExtent(mlir::Operation *op);
@@ -47,10 +61,10 @@ std::optional<int64_t> streamedExtent(mlir::Operation *op);
 TileConfig clampTileToExtent(mlir::Operation *op, TileConfig tile,
                              int64_t width);
 
-/// `defaults` overridden by the sizes the op's `clus.lowering_config` sets;
-/// emits an error on the op and fails when the result is illegal for
-/// `width` lanes. The result is clamped to the op's extent
-/// (clampTileToExtent).
+/// opDefaultTile(op, defaults, width) overridden by the sizes the op's
+/// `clus.lowering_config` sets; emits an error on the op and fails when the
+/// result is illegal for `width` lanes. The result is clamped to the op's
+/// extent (clampTileToExtent).
 mlir::FailureOr<TileConfig>
 resolveTileConfig(mlir::Operation *op, TileConfig defaults, int64_t width);
 

@@ -51,7 +51,8 @@ def ConvertClusToVector : Pass<"convert-clus-to-vector"> {
     `convert-clus-to-linalg`.
 
     - `pool`: one online-softmax pass over token tiles of `cols`, `rows`
-      clusters at a time; no [M, N] probability tensor goes to memory.
+      clusters at a time, the sums in registers while the tile is the
+      only one; no [M, N] probability tensor goes to memory.
     - `attention`: flash-style, `rows` queries against cluster tiles of
       `cols` with a running max and sum, all scales in one kernel; no
       [N, M] score matrix goes to memory.
@@ -61,16 +62,17 @@ def ConvertClusToVector : Pass<"convert-clus-to-vector"> {
     Tile sizes come per op from its `clus.lowering_config`
     (`#clus.lowering_config<rows = R, cols = C>`, which `clus-lowering-config`
     attaches in the CPU pipeline); a size it leaves out comes from the
-    options. `rows` must be in [1, 8]; `cols` a multiple of `vector-width`
-    up to 4096, or the op gets an error.
+    options (`rows = 0`: each op's own, 8 for `pool` with 16 lanes, else
+    4). `rows` must be in [1, 8]; `cols` a multiple of `vector-width` up to
+    4096, or the op gets an error.
 
     Example: `--convert-clus-to-vector="vector-width=16 rows=4 cols=128"`.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
            "f32 lanes per vector: 4 (NEON/SSE), 8 (AVX2), 16 (AVX-512)">,
-    Option<"rows", "rows", "int64_t", /*default=*/"4",
-           "Rows of the parallel axis blocked in registers (1-8)">,
+    Option<"rows", "rows", "int64_t", /*default=*/"0",
+           "Rows of the parallel axis blocked in registers (1-8); 0: each op's own (pool 8 with 16 lanes, else 4)">,
     Option<"cols", "cols", "int64_t", /*default=*/"128",
            "Tile of the streamed axis; a multiple of vector-width">,
     Option<"fuseSoftAssign", "fuse-soft-assign", "bool", /*default=*/"true",

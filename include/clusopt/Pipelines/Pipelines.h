@@ -23,9 +23,11 @@ struct CpuPipelineOptions
       llvm::cl::desc("f32 lanes per vector: 4 (NEON), 8 (AVX2), 16 "
                      "(AVX-512)"),
       llvm::cl::init(8)};
-  Option<int64_t> rows{*this, "rows",
-                       llvm::cl::desc("Default register-blocked rows (1-8)"),
-                       llvm::cl::init(4)};
+  Option<int64_t> rows{
+      *this, "rows",
+      llvm::cl::desc("Default register-blocked rows (1-8); 0: each op's own "
+                     "(pool 8 with 16 lanes, else 4)"),
+      llvm::cl::init(0)};
   Option<int64_t> cols{
       *this, "cols",
       llvm::cl::desc("Default streamed-axis tile, a multiple of vector-width"),

@@ -133,7 +133,8 @@ def LoweringConfig : Pass<"clus-lowering-config", "::mlir::ModuleOp"> {
     2. with `tuning-db`, the tile of the database's record for the op (its
        tuning key: op, attributes, types, `target` and compiler version);
        the op is then also marked `clus.tuning_record = {db, id, key}`;
-    3. the `rows` and `cols` options.
+    3. the `rows` and `cols` options; `rows = 0` (the default) leaves
+       each op its own rows: 8 for `pool` with 16 lanes, else 4.
 
     `cols` is clamped to the op's streamed extent padded to the vector
     width when that extent is static (a larger tile is the same kernel).
@@ -150,8 +151,8 @@ def LoweringConfig : Pass<"clus-lowering-config", "::mlir::ModuleOp"> {
            "vector-width">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
            "f32 lanes per vector when no target is given: 4, 8 or 16">,
-    Option<"rows", "rows", "int64_t", /*default=*/"4",
-           "Default register-blocked rows (1-8)">,
+    Option<"rows", "rows", "int64_t", /*default=*/"0",
+           "Default register-blocked rows (1-8); 0: each op's own (pool 8 with 16 lanes, else 4)">,
     Option<"cols", "cols", "int64_t", /*default=*/"128",
            "Default streamed-axis tile, a multiple of the vector width">,
     Option<"tuningDb", "tuning-db", "std::string", /*default=*/"\"\"",

@@ -1,9 +1,9 @@
 // RUN: clusopt-opt %s --convert-clus-to-vector="vector-width=16" --split-input-file --verify-diagnostics
 // RUN: not clusopt-opt %s --convert-clus-to-vector="vector-width=5" 2>&1 | FileCheck %s --check-prefix=WIDTH
-// RUN: not clusopt-opt %s --convert-clus-to-vector="vector-width=8 rows=0" 2>&1 | FileCheck %s --check-prefix=ROWS
+// RUN: not clusopt-opt %s --convert-clus-to-vector="vector-width=8 rows=9" 2>&1 | FileCheck %s --check-prefix=ROWS
 
 // WIDTH: vector-width must be 4, 8 or 16 f32 lanes, got 5
-// ROWS: error: invalid default tile: rows must be in [1, 8], got 0
+// ROWS: error: invalid default tile: rows must be in [1, 8], got 9
 
 // Sizes out of range never reach the lowering: the dialect verifies
 // #clus.lowering_config (test/Dialect/Clus/lowering-config.mlir). What only
