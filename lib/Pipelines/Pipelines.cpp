@@ -123,6 +123,9 @@ void clusopt::buildClusCpuToLLVMPipeline(OpPassManager &pm,
   // Outer scf.parallel loops (the row blocks' scf.forall among them) become
   // OpenMP worksharing loops.
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
+  // One outermost parallel loop per function keeps OpenMP's translation to
+  // LLVM IR linear in the size of a whole model.
+  pm.addPass(createOutlineParallelLoops());
   pm.addPass(createConvertSCFToOpenMPPass());
   pm.addPass(createApproximateMath());
   pm.addPass(createCanonicalizerPass());

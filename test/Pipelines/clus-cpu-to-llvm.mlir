@@ -19,13 +19,17 @@
 // NOLEFT-NOT: @expf
 // NOLEFT-NOT: llvm.intr.exp
 // NOLEFT:     {{^}}}
+// Each parallel loop nest is an internal function of its own, right after
+// the entry point that calls it (LLVM inlines it back).
 // CHECK-LABEL: llvm.func @paca(
+// CHECK:       llvm.call @paca_par0(
+// CHECK-LABEL: llvm.func @_mlir_ciface_paca(
+// CHECK-LABEL: llvm.func internal @paca_par0(
 // CHECK:       omp.parallel
 // CHECK:       omp.wsloop
 // CHECK:       llvm.intr.stacksave
 // CHECK:       llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
 // CHECK:       llvm.intr.stackrestore
-// CHECK-LABEL: llvm.func @_mlir_ciface_paca(
 // CHECK-LABEL: llvm.func @kmeans(
 // CHECK-LABEL: llvm.func @_mlir_ciface_kmeans(
 func.func @paca(%l: tensor<?x100x?xf32>, %x: tensor<?x?x96xf32>, %q: tensor<?x2x?x48xf32>, %k: tensor<?x2x100x48xf32>) -> (tensor<?x100x96xf32>, tensor<?x2x?x48xf32>) {

@@ -33,6 +33,7 @@
 // CHECK: clus-strided-copies-to-linalg
 // CHECK: convert-linalg-to-loops
 // CHECK: scf-forall-to-parallel
+// CHECK: clus-outline-parallel-loops
 // CHECK: convert-scf-to-openmp
 // CHECK: clus-approximate-math
 // CHECK: clus-expand-shape-sizes

@@ -32,6 +32,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/IR/LLVMContext.h"
@@ -981,11 +982,21 @@ int compile() {
   if (failed(checkOutputs(/*header=*/library, /*manifest=*/library)))
     return 1;
 
+  // --mlir-timing: where the time goes (parse, each pass, LLVM, link).
+  DefaultTimingManager timing;
+  applyDefaultTimingManagerCLOptions(timing);
+  TimingScope rootTiming = timing.getRootScope();
   MLIRContext context(makeRegistry());
   context.loadAllAvailableDialects();
+  // Diagnostics point into the input by line. Printing the op too made
+  // every remark (a linalg op left to loops) print and verify its whole
+  // enclosing function: quadratic, seconds on an imported model.
+  context.printOpOnDiagnostic(false);
   SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  TimingScope parseTiming = rootTiming.nest("Parser");
   OwningOpRef<ModuleOp> module = parseInput(sourceMgr, context);
+  parseTiming.stop();
   if (!module || failed(checkFunctionNames(*module)))
     return 1;
 
@@ -1025,6 +1036,7 @@ int compile() {
 
   PassManager pm(&context);
   clusopt::buildClusCpuToLLVMPipeline(pm, options);
+  pm.enableTiming(rootTiming);
   if (failed(pm.run(*module)))
     return 1;
   if (emit == Emit::MLIR) {
@@ -1038,10 +1050,13 @@ int compile() {
   if (!machine)
     return 1;
   llvm::LLVMContext llvmContext;
+  TimingScope llvmTiming = rootTiming.nest("LLVM IR: translate, optimise");
   std::unique_ptr<llvm::Module> llvmModule =
       toOptimizedLLVM(*module, *machine, 3, llvmContext);
+  llvmTiming.stop();
   if (!llvmModule)
     return 1;
+  TimingScope codegenTiming = rootTiming.nest("Machine code, link");
   if (emit == Emit::LLVM) {
     std::string text;
     raw_string_ostream os(text);
@@ -1108,6 +1123,7 @@ int compile() {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   clusopt::initializeCompiler();
+  registerDefaultTimingManagerCLOptions();
   if (!clusopt::parseCommandLine(
           argc, argv,
           "clusopt-compile: compile clus kernels for a CPU or an NVIDIA GPU\n\n"
@@ -1123,7 +1139,9 @@ int main(int argc, char **argv) {
           "  clusopt-compile paca.mlir --target=aarch64 --emit=asm -o -\n"
           "  clusopt-compile paca.mlir --target=sm_90 --emit=ptx -o paca.ptx\n"
           "  clusopt-compile paca.mlir --target=sm_80 --emit=so -o paca.so\n"
-          "  clusopt-compile paca.mlir --print-tile-space\n",
+          "  clusopt-compile paca.mlir --print-tile-space\n"
+          "  clusopt-compile model.mlir -o model.so --mlir-timing  # time "
+          "per phase\n",
           category))
     return 1;
   return compile();

@@ -262,3 +262,37 @@ def LinalgToUKernel : Pass<"clus-linalg-to-ukernel", "::mlir::ModuleOp"> {
 }
 
 #endif // CLUSOPT_TRANSFORMS_PASSES_TD
+
+def OutlineParallelLoops : Pass<"clus-outline-parallel-loops",
+                                "::mlir::ModuleOp"> {
+  let summary = "Move each outermost scf.parallel into a private function of its own";
+  let description = [{
+    Keeps the translation to LLVM IR linear in the size of a whole model.
+    OpenMP's IR builder outlines every `omp.parallel` when the module is
+    translated, and for each one it first scans the whole function that
+    holds it. A model imported from PyTorch is one function with hundreds
+    of parallel loops, so that scan made the translation quadratic (a
+    fifth of compiling paca_tiny). After this pass each function holds one
+    outermost parallel loop; LLVM's inliner puts the small callers back
+    together after translation.
+
+    Each outermost `scf.parallel` becomes a call of a new private function
+    `<function>_par<i>`. The values the loop uses from outside become its
+    arguments, except constants, which are cloned into it (so vector and
+    index constants still fold). Functions without a body are left alone.
+
+    Example:
+
+    ```mlir
+    func.func @f(%m: memref<64xf32>) {
+      scf.parallel (%i) = (%c0) to (%c64) step (%c1) { ... }
+      return
+    }
+    ```
+
+    becomes `func.call @f_par0(%m)` and a private `@f_par0` holding the
+    loop and the constants `%c0`, `%c64` and `%c1`.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
