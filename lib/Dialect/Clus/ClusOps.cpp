@@ -191,11 +191,15 @@ RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elementType) {
 /// (and the reverse, as with tensor.cast), but never disagree on a static
 /// size, the rank or the element type. A buffer destination may have any
 /// layout.
-bool isCompatibleDestination(ShapedType dest, RankedTensorType inferred) {
+bool isCompatibleDestination(ShapedType dest, ShapedType inferred) {
+  // soft_assign's result type is its logits' type, a memref in the buffer
+  // form; the other ops build tensor types.
   auto tensor = dyn_cast<RankedTensorType>(dest);
+  auto inferredTensor = dyn_cast<RankedTensorType>(inferred);
   if (dest.getRank() != inferred.getRank() ||
       dest.getElementType() != inferred.getElementType() ||
-      (tensor && tensor.getEncoding() != inferred.getEncoding()))
+      (tensor && inferredTensor &&
+       tensor.getEncoding() != inferredTensor.getEncoding()))
     return false;
   for (auto [a, b] : llvm::zip_equal(dest.getShape(), inferred.getShape()))
     if (!ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b)
@@ -224,7 +228,7 @@ template <typename OpTy> LogicalResult verifyDestinations(OpTy op) {
   auto dps = cast<DestinationStyleOpInterface>(op.getOperation());
   for (auto [index, init] : llvm::enumerate(dps.getDpsInits())) {
     auto dest = cast<ShapedType>(init.getType());
-    auto expected = cast<RankedTensorType>(inferred[index]);
+    auto expected = cast<ShapedType>(inferred[index]);
     if (!isCompatibleDestination(dest, expected))
       return op.emitOpError("outs #")
              << index << " has type " << dest
