@@ -111,6 +111,34 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=reasons[backend]))
 
 
+def paca_torch():
+    """bench/paca/paca_torch.py, the PyTorch port of PaCa-ViT, as a module."""
+    import importlib.util
+
+    from clusopt import toolchain
+
+    path = toolchain.REPO_ROOT / "bench" / "paca" / "paca_torch.py"
+    spec = importlib.util.spec_from_file_location("paca_torch", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def build_tree_kernel_cache():
+    """Compiled models are cached in the build tree (reruns skip the
+    compile), unless the caller chose a cache."""
+    if "CLUSOPT_CACHE_DIR" in os.environ:
+        yield
+        return
+    from clusopt import toolchain
+
+    os.environ["CLUSOPT_CACHE_DIR"] = str(toolchain.build_dir() /
+                                          "pytest-clusopt-cache")
+    yield
+    del os.environ["CLUSOPT_CACHE_DIR"]
+
+
 @pytest.fixture
 def runnable(backend):
     reason = skip_reason(backend)

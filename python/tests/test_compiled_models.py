@@ -11,7 +11,6 @@ scripts/test.sh passes it). Compiled libraries are cached in the build
 tree, so reruns skip the compile."""
 
 import copy
-import importlib.util
 import os
 
 import pytest
@@ -26,19 +25,12 @@ import torch.nn as nn  # noqa: E402
 from clusopt import toolchain  # noqa: E402
 from clusopt.compiled_model import compile_model  # noqa: E402
 from clusopt.models import paca  # noqa: E402
+from conftest import paca_torch  # noqa: E402
 
 RTOL = 1e-4
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _kernel_cache():
-    if "CLUSOPT_CACHE_DIR" in os.environ:
-        yield
-        return
-    os.environ["CLUSOPT_CACHE_DIR"] = str(toolchain.build_dir() /
-                                          "pytest-clusopt-cache")
-    yield
-    del os.environ["CLUSOPT_CACHE_DIR"]
+pytestmark = pytest.mark.usefixtures("build_tree_kernel_cache")
 
 
 @pytest.fixture(autouse=True)
@@ -48,14 +40,6 @@ def _full_only(request):
         pytest.skip("a whole full-size model: minutes to compile (use --full)")
 
 
-def _paca_torch():
-    path = toolchain.REPO_ROOT / "bench" / "paca" / "paca_torch.py"
-    spec = importlib.util.spec_from_file_location("paca_torch", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 class PacaVit(nn.Module):
     """bench/paca/paca_torch.py's PaCa-ViT with its weights as parameters
     under their state_dict names."""
@@ -63,7 +47,7 @@ class PacaVit(nn.Module):
     def __init__(self, cfg, seed=0):
         super().__init__()
         self.cfg = cfg
-        self._forward = _paca_torch().forward
+        self._forward = paca_torch().forward
         state = paca.random_weights(cfg, seed=seed, bias_std=0.1)
         g = torch.Generator().manual_seed(seed + 1)
         for name, value in state.items():

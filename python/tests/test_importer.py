@@ -26,17 +26,7 @@ from clusopt.compiled_model import compile_model  # noqa: E402
 RTOL = 1e-4
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _kernel_cache():
-    """Compiled models are cached in the build tree (reruns are fast),
-    unless the caller chose a cache."""
-    if "CLUSOPT_CACHE_DIR" in os.environ:
-        yield
-        return
-    os.environ["CLUSOPT_CACHE_DIR"] = str(toolchain.build_dir() /
-                                          "pytest-clusopt-cache")
-    yield
-    del os.environ["CLUSOPT_CACHE_DIR"]
+pytestmark = pytest.mark.usefixtures("build_tree_kernel_cache")
 
 
 def perturb(module, seed=0):
@@ -490,12 +480,9 @@ def test_unmodified_paca_tiny_gets_the_fused_kernels():
     softmax, `z @ a` and SDPA, no clusopt ops) imports with every
     clustering step as soft_assign + pool and every attention as
     clus.attention, at a non-square resolution."""
-    import importlib.util
     from clusopt.models import paca
-    path = toolchain.REPO_ROOT / "bench" / "paca" / "paca_torch.py"
-    spec = importlib.util.spec_from_file_location("paca_torch", path)
-    paca_torch = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(paca_torch)
+    from conftest import paca_torch as load_paca_torch
+    paca_torch = load_paca_torch()
     cfg = paca.config("tiny")
     model = _module_from_state(
         paca.random_weights(cfg, seed=0, bias_std=0.1),

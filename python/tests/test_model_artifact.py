@@ -5,7 +5,6 @@ bound by state_dict name at load time, against eager PyTorch in float64;
 the errors (missing, misshapen or mistyped weights, another compiler
 version or target, corrupt manifests, symlinked output paths)."""
 
-import importlib.util
 import json
 import os
 import pathlib
@@ -26,6 +25,7 @@ from clusopt import artifact, toolchain  # noqa: E402
 from clusopt.compiled_model import compile_model  # noqa: E402
 from clusopt.export import export_state_dict  # noqa: E402
 from clusopt.models import paca  # noqa: E402
+from conftest import paca_torch  # noqa: E402
 
 RTOL = 1e-4
 # A PaCa-ViT of paca_tiny's structure (four stages, clustering in the first
@@ -35,38 +35,19 @@ CFG = dict(dims=(16, 16, 32, 32), heads=(1, 1, 2, 2), depths=(1, 1, 1, 1),
 BATCH, SIDE = 2, 64
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _kernel_cache():
-    """Compiled kernels are cached in the build tree (reruns are fast),
-    unless the caller chose a cache."""
-    if "CLUSOPT_CACHE_DIR" in os.environ:
-        yield
-        return
-    os.environ["CLUSOPT_CACHE_DIR"] = str(toolchain.build_dir() /
-                                          "pytest-clusopt-cache")
-    yield
-    del os.environ["CLUSOPT_CACHE_DIR"]
-
-
-def _paca_torch():
-    path = toolchain.REPO_ROOT / "bench" / "paca" / "paca_torch.py"
-    spec = importlib.util.spec_from_file_location("paca_torch", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+pytestmark = pytest.mark.usefixtures("build_tree_kernel_cache")
 
 
 def small_paca(seed=0):
     """The small PaCa-ViT as an nn.Module whose state_dict names are
     PaCa's (stage1.0.attn.q.weight, ...), with perturbed norms and
     biases."""
-    paca_torch = _paca_torch()
+    port = paca_torch()
     state = paca.random_weights(CFG, seed=seed, bias_std=0.1)
 
     class SmallPaca(torch.nn.Module):
         def forward(self, x):
-            return paca_torch.forward(torch, x, dict(self.named_parameters()),
-                                      CFG)
+            return port.forward(torch, x, dict(self.named_parameters()), CFG)
 
     model = SmallPaca()
     for name, value in state.items():

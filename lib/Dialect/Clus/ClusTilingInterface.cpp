@@ -607,22 +607,17 @@ struct AttentionPartialReductionModel
         },
         ops);
     // p = exp(s − m'), and the rescaling of the old partials exp(m − m').
+    auto expOfDifference = [](OpBuilder &nb, Location l,
+                              ValueRange args) -> Value {
+      return math::ExpOp::create(
+          nb, l, arith::SubFOp::create(nb, l, args[0], args[1]));
+    };
     Value p = buildGeneric(
         b, loc, 4, {{scores, {0, 1, 2, 3}}, {newMax, {0, 1, 2}}},
-        emptyF32(b, loc, scoreSizes), {0, 1, 2, 3}, {},
-        [](OpBuilder &nb, Location l, ValueRange args) -> Value {
-          return math::ExpOp::create(
-              nb, l, arith::SubFOp::create(nb, l, args[0], args[1]));
-        },
-        ops);
+        emptyF32(b, loc, scoreSizes), {0, 1, 2, 3}, {}, expOfDifference, ops);
     Value rescale = buildGeneric(
         b, loc, 3, {{max, {0, 1, 2}}, {newMax, {0, 1, 2}}},
-        emptyF32(b, loc, rowSizes), {0, 1, 2}, {},
-        [](OpBuilder &nb, Location l, ValueRange args) -> Value {
-          return math::ExpOp::create(
-              nb, l, arith::SubFOp::create(nb, l, args[0], args[1]));
-        },
-        ops);
+        emptyF32(b, loc, rowSizes), {0, 1, 2}, {}, expOfDifference, ops);
     auto multiply = [](OpBuilder &nb, Location l, ValueRange args) -> Value {
       return arith::MulFOp::create(nb, l, args[0], args[1]);
     };
